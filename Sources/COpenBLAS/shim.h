@@ -1,0 +1,7 @@
+#ifndef MIEN_COPENBLAS_SHIM_H
+#define MIEN_COPENBLAS_SHIM_H
+#include <cblas.h>
+/* OpenBLAS extensions: thread control. */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+#endif

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `mien` command line: one binary for every role and tool.
+@main
+struct Mien: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mien",
+        abstract: "Facial-expression recognition over video archives, as a ZeroMQ worker cluster.",
+        version: MienVersion.string,
+        subcommands: [SelfTest.self]
+    )
+}
+
+/// Mien's version, carried in WorkerHello.software_version.
+enum MienVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what Mien needs on Debian 12, once: system packages through apt-get and the
+# Python packages the interop examples and reference scripts use. Idempotent: packages
+# already present are not touched, and a machine with everything does nothing.
+#   ops/setup.sh            build + run + test dependencies
+#   ops/setup.sh --quiet    the same, printing only what it installs
+set -euo pipefail
+
+# Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, OpenCV +
+# Haar cascades, FFmpeg tools for probing and encoding), C interop (protobuf-c).
+debian_packages=(
+  pkg-config
+  libzmq3-dev
+  protobuf-compiler
+  libprotobuf-c-dev protobuf-c-compiler
+  libopenblas-dev
+  libopencv-dev opencv-data
+  ffmpeg
+)
+# Python packages for the interop example consumer and test harness scripts.
+python_packages=(pyzmq protobuf)
+
+quiet=${1:-}
+say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages present"
+fi
+
+py=${PYTHON:-python3}
+missing_py=()
+for p in "${python_packages[@]}"; do
+  mod=$p; [ "$p" = "pyzmq" ] && mod=zmq; [ "$p" = "protobuf" ] && mod=google.protobuf
+  "$py" -c "import $mod" 2>/dev/null || missing_py+=("$p")
+done
+if [ ${#missing_py[@]} -gt 0 ]; then
+  echo "setup: installing Python packages: ${missing_py[*]}"
+  "$py" -m pip install -q "${missing_py[@]}"
+else
+  say "Python packages present"
+fi
