@@ -44,10 +44,11 @@ let package = Package(
         // MARK: compute and pure logic
         .target(name: "MienNN", dependencies: ["COpenBLAS"]),
         .target(name: "MienCore"),
+        .target(name: "MienSynth", dependencies: ["MienCore"]),
 
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore",
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: tests
@@ -57,5 +58,6 @@ let package = Package(
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore"]),
+        .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
     ]
 )
