@@ -1,0 +1,399 @@
+/// Convolutions on NHWC images: standard (im2col + GEMM), depthwise and separable.
+/// Each has a naive direct-loop reference beside it (`reference(...)`), the test oracle.
+
+/// Geometry of a 2-D convolution or pooling window on NHWC input.
+public struct ConvGeometry: Sendable, Equatable {
+    public let batch, height, width, inChannels: Int
+    public let kernelH, kernelW, stride: Int
+    public let outH, outW, padTop, padLeft: Int
+
+    public init(inputShape: [Int], kernelH: Int, kernelW: Int, stride: Int, padding: Padding) {
+        precondition(inputShape.count == 4, "expected an NHWC input, got shape \(inputShape)")
+        precondition(stride >= 1 && kernelH >= 1 && kernelW >= 1, "kernel and stride must be ≥ 1")
+        batch = inputShape[0]; height = inputShape[1]; width = inputShape[2]; inChannels = inputShape[3]
+        self.kernelH = kernelH; self.kernelW = kernelW; self.stride = stride
+        let gh = padding.geometry(input: height, kernel: kernelH, stride: stride)
+        let gw = padding.geometry(input: width, kernel: kernelW, stride: stride)
+        outH = gh.output; padTop = gh.padBefore
+        outW = gw.output; padLeft = gw.padBefore
+    }
+
+    /// Columns of one image's im2col matrix: kh·kw·cin, ordered (kh, kw, cin) like an HWIO kernel.
+    public var patchSize: Int { kernelH * kernelW * inChannels }
+    /// Rows of one image's im2col matrix: outH·outW.
+    public var outPixels: Int { outH * outW }
+    /// True when the im2col matrix is the input itself (1×1, stride 1).
+    public var isPointwiseIdentity: Bool { kernelH == 1 && kernelW == 1 && stride == 1 }
+}
+
+/// im2col for one NHWC image: writes `outH·outW` rows of `kh·kw·cin` values (zeros where the
+/// window hangs over the padding).
+@inline(__always)
+func im2col(_ g: ConvGeometry, image x: UnsafePointer<Float>, cols: UnsafeMutablePointer<Float>) {
+    let cin = g.inChannels
+    var row = cols
+    for oh in 0..<g.outH {
+        for ow in 0..<g.outW {
+            var dst = row
+            for kh in 0..<g.kernelH {
+                let ih = oh * g.stride - g.padTop + kh
+                for kw in 0..<g.kernelW {
+                    let iw = ow * g.stride - g.padLeft + kw
+                    if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
+                        dst.update(from: x + (ih * g.width + iw) * cin, count: cin)
+                    } else {
+                        dst.update(repeating: 0, count: cin)
+                    }
+                    dst += cin
+                }
+            }
+            row += g.patchSize
+        }
+    }
+}
+
+/// col2im for one image: adds each row of `cols` back into the NHWC image gradient.
+@inline(__always)
+func col2imAdd(_ g: ConvGeometry, cols: UnsafePointer<Float>, image dx: UnsafeMutablePointer<Float>) {
+    let cin = g.inChannels
+    var row = cols
+    for oh in 0..<g.outH {
+        for ow in 0..<g.outW {
+            var src = row
+            for kh in 0..<g.kernelH {
+                let ih = oh * g.stride - g.padTop + kh
+                for kw in 0..<g.kernelW {
+                    let iw = ow * g.stride - g.padLeft + kw
+                    if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
+                        let d = dx + (ih * g.width + iw) * cin
+                        for c in 0..<cin { d[c] += src[c] }
+                    }
+                    src += cin
+                }
+            }
+            row += g.patchSize
+        }
+    }
+}
+
+/// 2-D convolution, NHWC input `[n, h, w, cin]`, HWIO kernel `[kh, kw, cin, cout]`, optional
+/// bias `[cout]`, output `[n, outH, outW, cout]`. Computed as im2col + `cblas_sgemm`, one image at
+/// a time (the 1×1 stride-1 case is one GEMM over the whole batch). A 1×1 convolution is this
+/// layer with `kh = kw = 1`.
+public final class Conv2D: Layer {
+    public let kernel: Parameter
+    public let bias: Parameter?
+    public let stride: Int
+    public let padding: Padding
+    private var cachedInput: Tensor?
+
+    /// A layer with given weights (`kernel` HWIO, `bias` `[cout]` or nil).
+    public init(kernel: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding = .valid, name: String = "conv2d") {
+        precondition(kernel.rank == 4, "conv kernel must be HWIO, got \(kernel.shape)")
+        if let bias { precondition(bias.shape == [kernel.shape[3]], "conv bias must be [\(kernel.shape[3])], got \(bias.shape)") }
+        self.kernel = Parameter(name: "\(name)/kernel", value: kernel)
+        self.bias = bias.map { Parameter(name: "\(name)/bias", value: $0) }
+        self.stride = stride
+        self.padding = padding
+    }
+
+    /// A Glorot-uniform initialised layer (Keras defaults), bias zero.
+    public convenience init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1,
+                            padding: Padding = .valid, useBias: Bool = true, name: String = "conv2d",
+                            rng: inout SeededRandom) {
+        let k = kernelSize
+        let w = rng.glorotUniform([k, k, inChannels, outChannels], fanIn: k * k * inChannels, fanOut: k * k * outChannels)
+        self.init(kernel: w, bias: useBias ? Tensor(shape: [outChannels]) : nil, stride: stride, padding: padding, name: name)
+    }
+
+    public var parameters: [Parameter] { [kernel] + (bias.map { [$0] } ?? []) }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { cachedInput = x }
+        return Conv2D.compute(x, kernel: kernel.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+
+    /// The convolution as a pure function (im2col + BLAS).
+    public static func compute(_ x: Tensor, kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding) -> Tensor {
+        let kh = kernel.shape[0], kw = kernel.shape[1], cout = kernel.shape[3]
+        precondition(x.rank == 4 && x.shape[3] == kernel.shape[2],
+                     "conv input \(x.shape) does not match kernel \(kernel.shape) (NHWC vs HWIO)")
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
+        var out = Tensor(shape: [g.batch, g.outH, g.outW, cout])
+        x.data.withUnsafeBufferPointer { xp in
+            kernel.data.withUnsafeBufferPointer { wp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    if let bias {
+                        bias.data.withUnsafeBufferPointer { bp in
+                            convForward(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bp.baseAddress!, cout: cout, out: op.baseAddress!)
+                        }
+                    } else {
+                        convForward(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: nil, cout: cout, out: op.baseAddress!)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let x = cachedInput else { preconditionFailure("Conv2D.backward called before a training forward") }
+        let kh = kernel.value.shape[0], kw = kernel.value.shape[1], cout = kernel.value.shape[3]
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
+        precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "Conv2D gradient shape \(gradOutput.shape) is wrong")
+        var dx = Tensor(shape: x.shape)
+        let P = g.outPixels, K = g.patchSize
+        var cols = [Float](repeating: 0, count: P * K)
+        let imageIn = g.height * g.width * g.inChannels, imageOut = P * cout
+        x.data.withUnsafeBufferPointer { xp in
+        gradOutput.data.withUnsafeBufferPointer { gp in
+        kernel.value.data.withUnsafeBufferPointer { wp in
+        kernel.grad.data.withUnsafeMutableBufferPointer { dwp in
+        dx.data.withUnsafeMutableBufferPointer { dxp in
+        cols.withUnsafeMutableBufferPointer { cp in
+            for n in 0..<g.batch {
+                let xi = xp.baseAddress! + n * imageIn, gi = gp.baseAddress! + n * imageOut
+                im2col(g, image: xi, cols: cp.baseAddress!)
+                // dW += colsᵀ · dOut
+                GEMM.blas(transA: true, m: K, n: cout, k: P, a: cp.baseAddress!, lda: K, b: gi, ldb: cout,
+                          beta: 1, c: dwp.baseAddress!, ldc: cout)
+                // dCols = dOut · Wᵀ, then scatter back.
+                GEMM.blas(transB: true, m: P, n: K, k: cout, a: gi, lda: cout, b: wp.baseAddress!, ldb: cout,
+                          c: cp.baseAddress!, ldc: K)
+                col2imAdd(g, cols: cp.baseAddress!, image: dxp.baseAddress! + n * imageIn)
+            }
+        }}}}}}
+        if let bias {
+            gradOutput.data.withUnsafeBufferPointer { gp in
+                for r in 0..<(gradOutput.count / cout) {
+                    for c in 0..<cout { bias.grad.data[c] += gp[r * cout + c] }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// Reference: direct seven-loop convolution accumulating in Double (test oracle).
+    public static func reference(_ x: Tensor, kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding) -> Tensor {
+        let kh = kernel.shape[0], kw = kernel.shape[1], cin = kernel.shape[2], cout = kernel.shape[3]
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
+        var out = Tensor(shape: [g.batch, g.outH, g.outW, cout])
+        for n in 0..<g.batch { for oh in 0..<g.outH { for ow in 0..<g.outW { for co in 0..<cout {
+            var s = Double(bias?.data[co] ?? 0)
+            for i in 0..<kh { for j in 0..<kw {
+                let ih = oh * stride - g.padTop + i, iw = ow * stride - g.padLeft + j
+                guard ih >= 0, ih < g.height, iw >= 0, iw < g.width else { continue }
+                for ci in 0..<cin {
+                    s += Double(x[n, ih, iw, ci]) * Double(kernel[i, j, ci, co])
+                }
+            }}
+            out[n, oh, ow, co] = Float(s)
+        }}}}
+        return out
+    }
+}
+
+/// Forward convolution kernel on raw buffers (NHWC in, HWIO weights, NHWC out).
+/// `scratch` is one image's im2col matrix (`outPixels × patchSize`), allocated if nil.
+func convForward(_ g: ConvGeometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                 cout: Int, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil) {
+    let P = g.outPixels, K = g.patchSize
+    if g.isPointwiseIdentity {
+        GEMM.blas(m: g.batch * P, n: cout, k: K, a: x, lda: K, b: w, ldb: cout, c: out, ldc: cout)
+    } else {
+        let cols = scratch ?? UnsafeMutablePointer<Float>.allocate(capacity: P * K)
+        defer { if scratch == nil { cols.deallocate() } }
+        let imageIn = g.height * g.width * g.inChannels
+        for n in 0..<g.batch {
+            im2col(g, image: x + n * imageIn, cols: cols)
+            GEMM.blas(m: P, n: cout, k: K, a: cols, lda: K, b: w, ldb: cout, c: out + n * P * cout, ldc: cout)
+        }
+    }
+    if let bias {
+        let rows = g.batch * P
+        for r in 0..<rows {
+            let o = out + r * cout
+            for c in 0..<cout { o[c] += bias[c] }
+        }
+    }
+}
+
+/// Depthwise 2-D convolution: NHWC input `[n, h, w, cin]`, kernel `[kh, kw, cin, m]` (Keras
+/// `depthwise_kernel`, depth multiplier m), output `[n, outH, outW, cin·m]` with output channel
+/// `c·m + j` = input channel `c` filtered by `kernel[:, :, c, j]`. Optional bias `[cin·m]`.
+public final class DepthwiseConv2D: Layer {
+    public let kernel: Parameter
+    public let bias: Parameter?
+    public let stride: Int
+    public let padding: Padding
+    private var cachedInput: Tensor?
+
+    public init(kernel: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Padding = .same, name: String = "depthwise_conv2d") {
+        precondition(kernel.rank == 4, "depthwise kernel must be [kh, kw, cin, multiplier], got \(kernel.shape)")
+        self.kernel = Parameter(name: "\(name)/depthwise_kernel", value: kernel)
+        self.bias = bias.map { Parameter(name: "\(name)/bias", value: $0) }
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public convenience init(channels: Int, kernelSize: Int, multiplier: Int = 1, stride: Int = 1, padding: Padding = .same,
+                            name: String = "depthwise_conv2d", rng: inout SeededRandom) {
+        let k = kernelSize
+        let w = rng.glorotUniform([k, k, channels, multiplier], fanIn: k * k, fanOut: k * k * multiplier)
+        self.init(kernel: w, bias: nil, stride: stride, padding: padding, name: name)
+    }
+
+    public var parameters: [Parameter] { [kernel] + (bias.map { [$0] } ?? []) }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        if training { cachedInput = x }
+        return DepthwiseConv2D.compute(x, kernel: kernel.value, bias: bias?.value, stride: stride, padding: padding)
+    }
+
+    public static func compute(_ x: Tensor, kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding) -> Tensor {
+        precondition(x.rank == 4 && x.shape[3] == kernel.shape[2],
+                     "depthwise input \(x.shape) does not match kernel \(kernel.shape)")
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kernel.shape[0], kernelW: kernel.shape[1], stride: stride, padding: padding)
+        let m = kernel.shape[3]
+        var out = Tensor(shape: [g.batch, g.outH, g.outW, g.inChannels * m])
+        x.data.withUnsafeBufferPointer { xp in
+            kernel.data.withUnsafeBufferPointer { wp in
+                out.data.withUnsafeMutableBufferPointer { op in
+                    depthwiseForward(g, multiplier: m, x: xp.baseAddress!, w: wp.baseAddress!, out: op.baseAddress!)
+                }
+            }
+        }
+        if let bias {
+            let c = bias.count
+            for r in 0..<(out.count / c) { for j in 0..<c { out.data[r * c + j] += bias.data[j] } }
+        }
+        return out
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        guard let x = cachedInput else { preconditionFailure("DepthwiseConv2D.backward called before a training forward") }
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kernel.value.shape[0], kernelW: kernel.value.shape[1],
+                             stride: stride, padding: padding)
+        let m = kernel.value.shape[3], cin = g.inChannels, cout = cin * m
+        precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "DepthwiseConv2D gradient shape \(gradOutput.shape) is wrong")
+        var dx = Tensor(shape: x.shape)
+        x.data.withUnsafeBufferPointer { xp in
+        gradOutput.data.withUnsafeBufferPointer { gp in
+        kernel.value.data.withUnsafeBufferPointer { wp in
+        kernel.grad.data.withUnsafeMutableBufferPointer { dwp in
+        dx.data.withUnsafeMutableBufferPointer { dxp in
+            for n in 0..<g.batch { for oh in 0..<g.outH { for ow in 0..<g.outW {
+                let go = gp.baseAddress! + ((n * g.outH + oh) * g.outW + ow) * cout
+                for i in 0..<g.kernelH {
+                    let ih = oh * g.stride - g.padTop + i
+                    if ih < 0 || ih >= g.height { continue }
+                    for j in 0..<g.kernelW {
+                        let iw = ow * g.stride - g.padLeft + j
+                        if iw < 0 || iw >= g.width { continue }
+                        let off = ((n * g.height + ih) * g.width + iw) * cin
+                        let xi = xp.baseAddress! + off, dxi = dxp.baseAddress! + off
+                        let wk = wp.baseAddress! + (i * g.kernelW + j) * cout
+                        let dwk = dwp.baseAddress! + (i * g.kernelW + j) * cout
+                        for c in 0..<cin {
+                            for q in 0..<m {
+                                let o = c * m + q
+                                dwk[o] += xi[c] * go[o]
+                                dxi[c] += wk[o] * go[o]
+                            }
+                        }
+                    }
+                }
+            }}}
+        }}}}}
+        if let bias {
+            for r in 0..<(gradOutput.count / cout) { for c in 0..<cout { bias.grad.data[c] += gradOutput.data[r * cout + c] } }
+        }
+        return dx
+    }
+
+    /// Reference: direct loops in Double (test oracle).
+    public static func reference(_ x: Tensor, kernel: Tensor, stride: Int, padding: Padding) -> Tensor {
+        let g = ConvGeometry(inputShape: x.shape, kernelH: kernel.shape[0], kernelW: kernel.shape[1], stride: stride, padding: padding)
+        let m = kernel.shape[3]
+        var out = Tensor(shape: [g.batch, g.outH, g.outW, g.inChannels * m])
+        for n in 0..<g.batch { for oh in 0..<g.outH { for ow in 0..<g.outW { for c in 0..<g.inChannels { for q in 0..<m {
+            var s = 0.0
+            for i in 0..<g.kernelH { for j in 0..<g.kernelW {
+                let ih = oh * stride - g.padTop + i, iw = ow * stride - g.padLeft + j
+                guard ih >= 0, ih < g.height, iw >= 0, iw < g.width else { continue }
+                s += Double(x[n, ih, iw, c]) * Double(kernel[i, j, c, q])
+            }}
+            out[n, oh, ow, c * m + q] = Float(s)
+        }}}}}
+        return out
+    }
+}
+
+/// Depthwise forward on raw buffers; the multiplier-1 case is a channel-contiguous
+/// multiply-add that the compiler vectorises.
+func depthwiseForward(_ g: ConvGeometry, multiplier m: Int, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                      out: UnsafeMutablePointer<Float>) {
+    let cin = g.inChannels, cout = cin * m
+    for n in 0..<g.batch {
+        let xn = x + n * g.height * g.width * cin
+        for oh in 0..<g.outH {
+            for ow in 0..<g.outW {
+                let o = out + ((n * g.outH + oh) * g.outW + ow) * cout
+                o.update(repeating: 0, count: cout)
+                for i in 0..<g.kernelH {
+                    let ih = oh * g.stride - g.padTop + i
+                    if ih < 0 || ih >= g.height { continue }
+                    for j in 0..<g.kernelW {
+                        let iw = ow * g.stride - g.padLeft + j
+                        if iw < 0 || iw >= g.width { continue }
+                        let xi = xn + (ih * g.width + iw) * cin
+                        let wk = w + (i * g.kernelW + j) * cout
+                        if m == 1 {
+                            for c in 0..<cin { o[c] += xi[c] * wk[c] }
+                        } else {
+                            for c in 0..<cin { for q in 0..<m { o[c * m + q] += xi[c] * wk[c * m + q] } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Separable convolution with Keras `SeparableConv2D` semantics: a depthwise convolution
+/// (`depthwise_kernel` `[kh, kw, cin, m]`, stride and padding of the layer, no bias) followed by a
+/// 1×1 pointwise convolution (`pointwise_kernel` `[1, 1, cin·m, cout]`, optional `bias` `[cout]`).
+/// NHWC in and out.
+public final class SeparableConv2D: Layer {
+    public let depthwise: DepthwiseConv2D
+    public let pointwise: Conv2D
+
+    public init(depthwiseKernel: Tensor, pointwiseKernel: Tensor, bias: Tensor?, stride: Int = 1,
+                padding: Padding = .same, name: String = "separable_conv2d") {
+        precondition(pointwiseKernel.rank == 4 && pointwiseKernel.shape[0] == 1 && pointwiseKernel.shape[1] == 1
+                     && pointwiseKernel.shape[2] == depthwiseKernel.shape[2] * depthwiseKernel.shape[3],
+                     "pointwise kernel \(pointwiseKernel.shape) does not follow depthwise kernel \(depthwiseKernel.shape)")
+        depthwise = DepthwiseConv2D(kernel: depthwiseKernel, bias: nil, stride: stride, padding: padding, name: name)
+        pointwise = Conv2D(kernel: pointwiseKernel, bias: bias, stride: 1, padding: .valid, name: name)
+        pointwise.kernel.name = "\(name)/pointwise_kernel"
+    }
+
+    public convenience init(inChannels: Int, outChannels: Int, kernelSize: Int, useBias: Bool = true,
+                            padding: Padding = .same, name: String = "separable_conv2d", rng: inout SeededRandom) {
+        let k = kernelSize
+        let dw = rng.glorotUniform([k, k, inChannels, 1], fanIn: k * k, fanOut: k * k)
+        let pw = rng.glorotUniform([1, 1, inChannels, outChannels], fanIn: inChannels, fanOut: outChannels)
+        self.init(depthwiseKernel: dw, pointwiseKernel: pw, bias: useBias ? Tensor(shape: [outChannels]) : nil,
+                  padding: padding, name: name)
+    }
+
+    public var parameters: [Parameter] { depthwise.parameters + pointwise.parameters }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        pointwise.forward(depthwise.forward(x, training: training), training: training)
+    }
+
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        depthwise.backward(pointwise.backward(gradOutput))
+    }
+}

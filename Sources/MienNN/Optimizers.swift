@@ -1,0 +1,65 @@
+/// Gradient-descent optimisers over `Parameter`s; `step` applies the accumulated gradients
+/// (the caller zeroes them between batches).
+public protocol Optimizer: AnyObject {
+    func step(_ parameters: [Parameter])
+}
+
+/// Stochastic gradient descent with optional (heavy-ball) momentum:
+/// `v ← μ·v − lr·g`, `θ ← θ + v`.
+public final class SGD: Optimizer {
+    public var learningRate: Float
+    public let momentum: Float
+    private var velocity: [ObjectIdentifier: [Float]] = [:]
+
+    public init(learningRate: Float = 0.01, momentum: Float = 0) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        for p in parameters {
+            var v = velocity[ObjectIdentifier(p)] ?? [Float](repeating: 0, count: p.value.count)
+            for i in 0..<p.value.count {
+                v[i] = momentum * v[i] - learningRate * p.grad.data[i]
+                p.value.data[i] += v[i]
+            }
+            velocity[ObjectIdentifier(p)] = v
+        }
+    }
+}
+
+/// Adam (Kingma & Ba) with Keras defaults: lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7;
+/// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m̂/(√v̂ + ε)` with bias-corrected m̂, v̂.
+public final class Adam: Optimizer {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    public private(set) var iterations = 0
+    private var moments: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+
+    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+        self.learningRate = learningRate
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        iterations += 1
+        let c1 = 1 - powf(beta1, Float(iterations)), c2 = 1 - powf(beta2, Float(iterations))
+        for p in parameters {
+            let key = ObjectIdentifier(p)
+            var (m, v) = moments[key] ?? ([Float](repeating: 0, count: p.value.count), [Float](repeating: 0, count: p.value.count))
+            for i in 0..<p.value.count {
+                let g = p.grad.data[i]
+                m[i] = beta1 * m[i] + (1 - beta1) * g
+                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                p.value.data[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
+            }
+            moments[key] = (m, v)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
