@@ -67,3 +67,21 @@ import Foundation
 @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 #endif
+
+extension SeededRandom {
+    /// Two independent standard normal draws (both outputs of one Box–Muller transform).
+    public mutating func gaussianPair() -> (Double, Double) {
+        var u1 = unit()
+        if u1 < 1e-300 { u1 = 1e-300 }
+        let u2 = unit()
+        let r = (-2.0 * _log(u1)).squareRoot()
+        let th = 2.0 * Double.pi * u2
+        return (r * _cos(th), r * _sin(th))
+    }
+}
+
+#if canImport(Glibc)
+@inline(__always) private func _sin(_ x: Double) -> Double { Glibc.sin(x) }
+#else
+@inline(__always) private func _sin(_ x: Double) -> Double { Foundation.sin(x) }
+#endif
