@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"]),
-        .testTarget(name: "MienVisionTests", dependencies: ["MienVision"]),
+        .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
     ]
