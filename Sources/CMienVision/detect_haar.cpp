@@ -1,0 +1,105 @@
+// OpenCV Haar-cascade face detection (see include/mien_detect.h).
+#include "mien_detect.h"
+#include "shim_util.hpp"
+
+#include <sys/stat.h>
+#include <algorithm>
+#include <vector>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+struct mien_haar {
+    cv::CascadeClassifier cascade;
+};
+
+namespace mien {
+
+/// Validates detection parameters; returns an empty string if they are fine.
+std::string check_params(const mien_detect_params *p) {
+    if (!p) return "null parameters";
+    if (!(p->scale_factor > 1.0) || p->scale_factor > 4.0) return fmt("scale_factor must be in (1, 4], got %g", p->scale_factor);
+    if (p->min_neighbors < 0) return fmt("min_neighbors must be >= 0, got %d", p->min_neighbors);
+    if (p->min_size < 0) return fmt("min_size must be >= 0, got %d", p->min_size);
+    if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 32)) return fmt("max_side must be 0 (off) or >= 32, got %d", p->max_side);
+    return "";
+}
+
+/// Prepares the gray image detection runs on: downscaled (INTER_AREA) so its longer side is at
+/// most max_side, optionally histogram-equalised. `scale` receives original/working size.
+cv::Mat working_gray(const uint8_t *gray, int w, int h, size_t step, const mien_detect_params *p, double &scale) {
+    cv::Mat src(h, w, CV_8UC1, const_cast<uint8_t *>(gray), step);
+    cv::Mat work = src;
+    scale = 1.0;
+    int longer = std::max(w, h);
+    if (p->max_side > 0 && longer > p->max_side) {
+        scale = (double)longer / p->max_side;
+        int nw = std::max(1, (int)std::lround(w / scale));
+        int nh = std::max(1, (int)std::lround(h / scale));
+        cv::resize(src, work, cv::Size(nw, nh), 0, 0, cv::INTER_AREA);
+        scale = (double)w / nw;
+    }
+    if (p->equalize) {
+        cv::Mat eq;
+        cv::equalizeHist(work, eq);
+        work = eq;
+    }
+    return work;
+}
+
+}  // namespace mien
+
+extern "C" {
+
+mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *err, size_t err_len) {
+    MIEN_GUARD(err, err_len, {
+        if (!cascade_path || !out) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
+        *out = nullptr;
+        struct stat st;
+        if (stat(cascade_path, &st) != 0)
+            return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "cascade file not found (Debian package opencv-data installs them under /usr/share/opencv4/haarcascades)");
+        auto d = new mien_haar();
+        if (!d->cascade.load(cascade_path) || d->cascade.empty()) {
+            delete d;
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
+        }
+        *out = d;
+        return MIEN_OK;
+    })
+}
+
+void mien_haar_destroy(mien_haar *d) { delete d; }
+
+mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
+                             const mien_detect_params *params, mien_face_box *out, int capacity, int *count,
+                             char *err, size_t err_len) {
+    MIEN_GUARD(err, err_len, {
+        if (!d || !gray || !count || (capacity > 0 && !out)) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
+        if (w <= 0 || h <= 0 || step < (size_t)w) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("bad image size %dx%d step %zu", w, h, step));
+        std::string bad = mien::check_params(params);
+        if (!bad.empty()) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, bad);
+        double scale;
+        cv::Mat work = mien::working_gray(gray, w, h, step, params, scale);
+        int min_side = (int)std::floor(params->min_size / scale);
+        std::vector<cv::Rect> rects;
+        std::vector<int> neighbours;
+        d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
+                                    cv::Size(min_side, min_side));
+        std::vector<mien_face_box> boxes;
+        for (size_t i = 0; i < rects.size(); i++) {
+            const cv::Rect &r = rects[i];
+            mien_face_box b;
+            b.x = (float)(r.x * scale);
+            b.y = (float)(r.y * scale);
+            b.w = (float)(r.width * scale);
+            b.h = (float)(r.height * scale);
+            b.score = i < neighbours.size() ? (float)neighbours[i] : 0.f;
+            if (b.w + 0.5f >= params->min_size) boxes.push_back(b);
+        }
+        std::stable_sort(boxes.begin(), boxes.end(), [](const mien_face_box &a, const mien_face_box &b) { return a.score > b.score; });
+        *count = (int)boxes.size();
+        for (int i = 0; i < capacity && i < (int)boxes.size(); i++) out[i] = boxes[i];
+        return MIEN_OK;
+    })
+}
+
+}  // extern "C"

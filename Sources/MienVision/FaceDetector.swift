@@ -1,0 +1,123 @@
+import CMienVision
+
+/// Finds all faces in a grayscale image.
+///
+/// Backends:
+/// - `.haar`: OpenCV's Viola–Jones Haar cascade (`haarcascade_frontalface_default.xml` from
+///   Debian's `opencv-data`), the detector the `fer` package uses. Score = number of merged
+///   neighbouring raw detections (an integer ≥ `minNeighbors`; higher is more certain).
+///
+/// Large frames are detected on a copy downscaled (pixel-area averaging) so that the longer
+/// side is `maxSide`; boxes are always returned in the coordinates of the image passed in.
+///
+/// A detector holds native state and is not thread-safe: use one per thread or task.
+public final class FaceDetector {
+    /// Which detection algorithm runs.
+    public enum Backend: String, Sendable, CaseIterable, Codable {
+        case haar
+    }
+
+    /// Detection parameters.
+    public struct Options: Sendable, Equatable {
+        /// Which detector.
+        public var backend: Backend
+        /// Cascade XML for `.haar`.
+        public var cascadePath: String
+        /// Haar image-pyramid step, > 1 (smaller = slower, finds more sizes).
+        public var scaleFactor: Double
+        /// Haar: minimum merged neighbours for a box to count (higher = fewer false positives).
+        public var minNeighbors: Int
+        /// Smallest face side, in pixels of the image passed in.
+        public var minSize: Int
+        /// Longer side of the working copy detection runs on; frames larger than this are
+        /// downscaled first. 0 disables downscaling.
+        public var maxSide: Int
+        /// Histogram-equalise the working copy before detection.
+        public var equalize: Bool
+
+        /// Defaults: Haar with scale factor 1.1, 5 neighbours (`fer`'s and OpenCV's tutorial
+        /// values), faces of at least 30 px, detection on a copy at most 640 px on its longer side.
+        public init(backend: Backend = .haar,
+                    cascadePath: String = FaceDetector.defaultCascadePath,
+                    scaleFactor: Double = 1.1, minNeighbors: Int = 5, minSize: Int = 30,
+                    maxSide: Int = 640, equalize: Bool = false) {
+            self.backend = backend
+            self.cascadePath = cascadePath
+            self.scaleFactor = scaleFactor
+            self.minNeighbors = minNeighbors
+            self.minSize = minSize
+            self.maxSide = maxSide
+            self.equalize = equalize
+        }
+    }
+
+    /// Where Debian's `opencv-data` installs the frontal-face Haar cascade.
+    public static let defaultCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+
+    public let options: Options
+    private let haar: OpaquePointer?
+
+    /// Loads the detector's model.
+    /// - Throws: `VisionError` naming the model file if it is missing or invalid, or
+    ///   `.invalidArgument` if an option is out of range.
+    public init(options: Options = Options()) throws {
+        guard options.scaleFactor > 1, options.scaleFactor <= 4 else {
+            throw VisionError(.invalidArgument, path: nil, message: "scaleFactor must be in (1, 4], got \(options.scaleFactor)")
+        }
+        guard options.minNeighbors >= 0, options.minSize >= 0 else {
+            throw VisionError(.invalidArgument, path: nil, message: "minNeighbors and minSize must be ≥ 0")
+        }
+        guard options.maxSide == 0 || options.maxSide >= 32 else {
+            throw VisionError(.invalidArgument, path: nil, message: "maxSide must be 0 (off) or ≥ 32, got \(options.maxSide)")
+        }
+        self.options = options
+        switch options.backend {
+        case .haar:
+            var handle: OpaquePointer?
+            try checked(path: options.cascadePath) { err, len in
+                mien_haar_create(options.cascadePath, &handle, err, len)
+            }
+            haar = handle
+        }
+    }
+
+    deinit {
+        if let haar { mien_haar_destroy(haar) }
+    }
+
+    private var params: mien_detect_params {
+        mien_detect_params(scale_factor: options.scaleFactor, min_neighbors: Int32(options.minNeighbors),
+                           min_size: Int32(options.minSize), max_side: Int32(options.maxSide),
+                           equalize: options.equalize ? 1 : 0, threshold: 0)
+    }
+
+    /// All faces in `image`, highest score first, in the image's pixel coordinates.
+    public func detect(_ image: GrayImage) throws -> [FaceBox] {
+        try image.pixels.withUnsafeBufferPointer { buf in
+            try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width)
+        }
+    }
+
+    /// All faces in a raw gray buffer (`height` rows of `rowBytes` bytes, first `width` used).
+    public func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int) throws -> [FaceBox] {
+        var p = params
+        var capacity = 16
+        while true {
+            var boxes = [mien_face_box](repeating: mien_face_box(), count: capacity)
+            var count: Int32 = 0
+            try boxes.withUnsafeMutableBufferPointer { out in
+                try checked(path: nil) { err, len in
+                    switch options.backend {
+                    case .haar:
+                        return mien_haar_detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
+                                                out.baseAddress, Int32(capacity), &count, err, len)
+                    }
+                }
+            }
+            if Int(count) <= capacity {
+                return boxes.prefix(Int(count)).map(FaceBox.init)
+            }
+            capacity = Int(count)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+@testable import MienVision
+
+/// Where the committed fixtures live (found from this file's path, so no bundle is needed).
+let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// A fresh, empty temporary directory, removed by the test's teardown.
+func makeTemporaryDirectory(_ test: XCTestCase, _ name: String = #function) throws -> URL {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-vision-\(safe)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+    return dir
+}
+
+/// One hand-annotated reference face (see Fixtures/reference_faces.json).
+struct ReferenceFace: Decodable {
+    let x, y, w, h: Float
+    let left_eye: [Float]
+    let right_eye: [Float]
+    var box: FaceBox { FaceBox(x: x, y: y, width: w, height: h) }
+}
+
+struct ReferenceImage: Decodable {
+    let name: String
+    let path: String
+    let source: String
+    let faces: [ReferenceFace]
+
+    /// Absolute path: fixtures are relative to the test directory, Debian examples absolute.
+    var resolvedPath: String {
+        path.hasPrefix("/") ? path : fixturesDirectory.deletingLastPathComponent().appendingPathComponent(path).path
+    }
+}
+
+struct ReferenceSet: Decodable {
+    let images: [ReferenceImage]
+}
+
+/// The reference photographs; fails with the fix if a Debian example is not installed.
+func referenceImages() throws -> [ReferenceImage] {
+    let data = try Data(contentsOf: fixturesDirectory.appendingPathComponent("reference_faces.json"))
+    let set = try JSONDecoder().decode(ReferenceSet.self, from: data)
+    for image in set.images where !FileManager.default.fileExists(atPath: image.resolvedPath) {
+        XCTFail("\(image.resolvedPath) is missing: install Debian packages facedetect and opencv-doc (ops/setup.sh)")
+    }
+    return set.images
+}
