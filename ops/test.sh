@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Mien's whole test suite — the README's second quick-start command, and what CI runs.
+# Installs what it needs (ops/setup.sh, idempotent), then:
+#   1. checks that the committed generated protobuf code matches proto/
+#   2. builds everything in release with testing enabled (NN numerics are slow in debug)
+#   3. runs every XCTest target
+#   4. builds the C and Python example consumers and checks them against Swift-sent messages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ops/setup.sh --quiet
+flags=(-c release -Xswiftc -enable-testing)
+export MIEN_SWIFT_FLAGS="${flags[*]}"
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "generated protobuf code matches proto/"
+ops/gen-proto.sh --check
+
+step "build (release, testing enabled)"
+swift build "${flags[@]}" --build-tests
+
+step "tests"
+swift test "${flags[@]}" --skip-build
+
+step "C and Python consumers decode Swift-produced messages"
+ops/interop-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "all tests passed"
