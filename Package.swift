@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire"], path: "Tests/MienTestKit"),
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
-        .testTarget(name: "MienNNTests", dependencies: ["MienNN"]),
+        .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
