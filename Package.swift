@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: native libraries, one target each
@@ -42,7 +43,7 @@ let package = Package(
         .target(name: "MienVision", dependencies: ["CMienVision"]),
 
         // MARK: compute and pure logic
-        .target(name: "MienNN", dependencies: ["COpenBLAS"]),
+        .target(name: "MienNN", dependencies: ["COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "MienCore"),
         .target(name: "MienSynth", dependencies: ["MienCore"]),
 
