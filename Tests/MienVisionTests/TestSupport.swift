@@ -47,3 +47,10 @@ func referenceImages() throws -> [ReferenceImage] {
     }
     return set.images
 }
+
+/// Element-wise equality of two arrays of doubles within `accuracy`, reporting the largest difference.
+func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, "lengths differ", file: file, line: line)
+    let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    XCTAssertLessThanOrEqual(worst, accuracy, "largest difference \(worst)", file: file, line: line)
+}

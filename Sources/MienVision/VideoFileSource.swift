@@ -1,0 +1,101 @@
+import CMienVision
+
+/// A video file decoded by OpenCV's FFmpeg backend (mp4, avi, mkv, mov, webm, …), with
+/// frame-exact seeking (see `seek(to:)`).
+public final class VideoFileSource: FrameSource {
+    public private(set) var info: MediaInfo
+    public let path: String
+    private let handle: OpaquePointer
+
+    /// Opens the video and decodes its first frame (so a file that cannot be decoded fails here).
+    /// - Throws: `VisionError` naming `path`.
+    public init(path: String, options: SourceOptions = SourceOptions()) throws {
+        self.path = path
+        var out: OpaquePointer?
+        try checked(path: path) { err, len in
+            mien_video_open(path, UInt64(max(0, options.maxPixels)), &out, err, len)
+        }
+        guard let out else { throw VisionError(.internalFailure, path: path, message: "shim returned no video") }
+        handle = out
+        info = MediaInfo(path: path, kind: .video, fps: 0, frameCount: 0, frameCountExact: false, width: 0, height: 0, duration: 0, codec: "")
+        refreshInfo()
+    }
+
+    deinit { mien_video_destroy(handle) }
+
+    private func refreshInfo() {
+        var i = mien_video_info()
+        mien_video_get_info(handle, &i)
+        let codec = withUnsafeBytes(of: i.fourcc) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        info = MediaInfo(path: path, kind: .video, fps: i.fps, frameCount: Int(i.frame_count),
+                         frameCountExact: i.frame_count_exact != 0, width: Int(i.width), height: Int(i.height),
+                         duration: i.duration, codec: codec)
+    }
+
+    /// Counts the frames by decoding the whole stream once (no colour conversion); afterwards
+    /// `info.frameCount` is exact and seeks past the end fail at once.
+    @discardableResult
+    public func countFrames() throws -> Int {
+        var n: Int64 = 0
+        try checked(path: path) { err, len in mien_video_count_frames(handle, &n, err, len) }
+        refreshInfo()
+        return Int(n)
+    }
+
+    /// Positions the video so the next frame read is `index`: decodes forward when the target is
+    /// ≤ 32 frames ahead; otherwise uses OpenCV's seek and verifies the landing frame by its
+    /// timestamp (round(t · fps) = index), backing off 16 or 64 frames and decoding forward when
+    /// that check fails, and reopening and decoding from frame 0 as a last resort. Always exact:
+    /// the frame returned equals the one a full sequential decode gives at `index`.
+    public func seek(to index: Int) throws {
+        try checked(path: path) { err, len in mien_video_seek(handle, Int64(index), err, len) }
+    }
+
+    public func nextFrame(format: PixelFormat) throws -> Frame? {
+        var index: Int64 = 0
+        var ts: Double = 0
+        var err = [CChar](repeating: 0, count: errorBufferSize)
+        let status = err.withUnsafeMutableBufferPointer { mien_video_grab(handle, &index, &ts, $0.baseAddress, errorBufferSize) }
+        if status == MIEN_ERR_END { return nil }
+        if status != MIEN_OK {
+            throw VisionError(VisionError.Code(status: status), path: path, message: String(cString: err))
+        }
+        var pixels = [UInt8](repeating: 0, count: info.width * info.height * format.channels)
+        try pixels.withUnsafeMutableBufferPointer { buf in
+            try checked(path: path) { err, len in
+                mien_video_retrieve(handle, Int32(format.channels), buf.baseAddress, buf.count, err, len)
+            }
+        }
+        return Frame(index: Int(index), timestamp: ts, width: info.width, height: info.height, format: format, pixels: pixels)
+    }
+
+    public func skipFrame() throws -> Bool {
+        var index: Int64 = 0
+        var ts: Double = 0
+        var err = [CChar](repeating: 0, count: errorBufferSize)
+        let status = err.withUnsafeMutableBufferPointer { mien_video_grab(handle, &index, &ts, $0.baseAddress, errorBufferSize) }
+        if status == MIEN_ERR_END { return false }
+        if status != MIEN_OK {
+            throw VisionError(VisionError.Code(status: status), path: path, message: String(cString: err))
+        }
+        return true
+    }
+
+    /// How seeks were satisfied so far (for tests and diagnostics).
+    public var seekStatistics: (direct: Int, stepped: Int, backoff: Int, sequential: Int) {
+        var s = mien_video_seek_stats()
+        mien_video_get_seek_stats(handle, &s)
+        return (Int(s.direct), Int(s.stepped), Int(s.backoff), Int(s.sequential))
+    }
+}
+
+/// Threads OpenCV's own parallel loops (resize, colour conversion, cascade detection) use in
+/// this process. Set 1 for one-core-per-worker deployments and per-core benchmarks.
+public enum VisionThreads {
+    public static var count: Int {
+        get { Int(mien_get_num_threads()) }
+        set { mien_set_num_threads(Int32(newValue)) }
+    }
+}
