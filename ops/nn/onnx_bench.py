@@ -20,10 +20,10 @@ What it does, in order:
   4. Benchmarks onnxruntime (CPUExecutionProvider, graph optimisation ENABLE_ALL, sequential
      execution, intra_op_num_threads = T, inter_op_num_threads = 1) at every batch × thread count,
      on seeded synthetic inputs: 2 warm-up runs, then runs until --min-seconds have passed (at least
-     5 runs); the figure is the median run time.
+     5 runs); per_s = items / total time, ms_per_batch = mean, the rule `mien bench` uses.
   5. Runs Mien's own benchmark for the same configurations in the same run:
-        mien bench cnn    --batch B --threads T --json
-        mien bench bilstm --batch B --threads T --window 16 --embedding 128 --units 64 --json
+        mien bench cnn    --batch B --threads T --json --min-seconds S
+        mien bench bilstm --batch B --threads T --json --min-seconds S --window 16 --embedding 128 --units 64
      each printing {"model":..., "batch":B, "threads":T, "per_s":X, "ms_per_batch":Y} on its last
      line. The binary is --mien PATH, else $MIEN, else `swift build -c release --show-bin-path`/mien.
      If it is missing or has no `bench` command, the script says so and prints onnxruntime's figures.
@@ -238,14 +238,17 @@ def ort_time(model: onnx.ModelProto, x: np.ndarray, threads: int, min_seconds: f
     feed = {"input": x}
     for _ in range(2):
         sess.run(None, feed)
+    # Same rule as `mien bench`: run batches until min_seconds have passed (at least 5 here), then
+    # per_s = images / total time and ms_per_batch = total time / batches (means, not medians).
     times = []
     start = time.perf_counter()
     while len(times) < 5 or time.perf_counter() - start < min_seconds:
         t0 = time.perf_counter()
         sess.run(None, feed)
         times.append(time.perf_counter() - t0)
-    ms = statistics.median(times) * 1000.0
-    return {"per_s": x.shape[0] / (ms / 1000.0), "ms_per_batch": ms, "runs": len(times)}
+    total = time.perf_counter() - start
+    return {"per_s": x.shape[0] * len(times) / total, "ms_per_batch": total / len(times) * 1000.0,
+            "runs": len(times), "median_ms": statistics.median(times) * 1000.0}
 
 
 def find_mien(explicit: str | None) -> tuple[str | None, str]:
@@ -264,7 +267,8 @@ def find_mien(explicit: str | None) -> tuple[str | None, str]:
 
 
 def mien_time(binary: str, model: str, batch: int, threads: int, args: argparse.Namespace) -> tuple[dict | None, str]:
-    cmd = [binary, "bench", model, "--batch", str(batch), "--threads", str(threads), "--json"]
+    cmd = [binary, "bench", model, "--batch", str(batch), "--threads", str(threads), "--json",
+           "--min-seconds", str(args.min_seconds)]
     if model == "bilstm":
         cmd += ["--window", str(args.window), "--embedding", str(args.embedding), "--units", str(args.units)]
     try:
