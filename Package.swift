@@ -30,7 +30,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CMienVision",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
-                linkerSettings: openCVModules.map { .linkedLibrary($0) }),
+                linkerSettings: openCVModules.map { .linkedLibrary($0) } + [.linkedLibrary("dlib")]),
 
         // MARK: wire protocol (generated code + pure envelope codec)
         .target(name: "MienProto",
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
-        .testTarget(name: "MienCoreTests", dependencies: ["MienCore"]),
+        .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
     ]
 )
