@@ -1,0 +1,59 @@
+/// Precision, recall and F1 of one class.
+public struct ClassScores: Sendable, Equatable, Codable {
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    /// Number of true instances of the class.
+    public var support: Int
+}
+
+/// Classification metrics over a fixed label set, as scikit-learn computes them
+/// (`accuracy_score`, `precision_recall_fscore_support` with `zero_division=0`,
+/// `confusion_matrix`): a class with no predictions has precision 0, with no true
+/// instances recall 0, and F1 0 when precision + recall is 0.
+public struct ClassificationMetrics: Sendable, Equatable, Codable {
+    public var classes: Int
+    public var accuracy: Double
+    public var perClass: [ClassScores]
+    /// Unweighted mean of per-class F1 over all `classes` (including zero-support ones).
+    public var macroF1: Double
+    /// Per-class F1 weighted by support.
+    public var weightedF1: Double
+    public var macroPrecision: Double
+    public var macroRecall: Double
+    /// `confusion[t][p]`: instances of true class t predicted as p.
+    public var confusion: [[Int]]
+    public var count: Int
+
+    /// - Precondition: equal lengths; every label in `0..<classes`.
+    public init(truth: [Int], predicted: [Int], classes: Int) {
+        precondition(truth.count == predicted.count, "truth and predictions differ in length")
+        precondition(classes >= 1)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        for (t, p) in zip(truth, predicted) {
+            precondition((0..<classes).contains(t) && (0..<classes).contains(p), "label out of range: \(t), \(p)")
+            confusion[t][p] += 1
+        }
+        let n = truth.count
+        let correct = (0..<classes).reduce(0) { $0 + confusion[$1][$1] }
+        var per: [ClassScores] = []
+        for c in 0..<classes {
+            let tp = Double(confusion[c][c])
+            let predictedC = Double((0..<classes).reduce(0) { $0 + confusion[$1][c] })
+            let support = confusion[c].reduce(0, +)
+            let precision = predictedC > 0 ? tp / predictedC : 0
+            let recall = support > 0 ? tp / Double(support) : 0
+            let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
+            per.append(ClassScores(precision: precision, recall: recall, f1: f1, support: support))
+        }
+        self.classes = classes
+        self.count = n
+        self.confusion = confusion
+        self.perClass = per
+        self.accuracy = n > 0 ? Double(correct) / Double(n) : 0
+        self.macroF1 = per.map(\.f1).reduce(0, +) / Double(classes)
+        self.macroPrecision = per.map(\.precision).reduce(0, +) / Double(classes)
+        self.macroRecall = per.map(\.recall).reduce(0, +) / Double(classes)
+        self.weightedF1 = n > 0 ? per.reduce(0) { $0 + $1.f1 * Double($1.support) } / Double(n) : 0
+    }
+}

@@ -1,0 +1,167 @@
+/// The coordinator's load-balancing broker as a pure state machine (time is given, not read).
+///
+/// Workers grant credit (how many more items they accept); the dispatcher hands each queued
+/// item to a worker with credit, least recently served first, so a fast worker (which grants
+/// credit again sooner) gets more and nobody is sent more than it asked for. Every item in
+/// flight has a deadline; a worker silent for longer than `workerExpiryMs` is dropped and
+/// its items go back to the *front* of the queue, as do items past their deadline. An item
+/// completes once: a late or repeated result for it is reported as a duplicate.
+public struct WorkDispatcher<Item: Sendable>: Sendable {
+    public struct Config: Sendable {
+        /// A worker not heard from for this long is considered dead, ms.
+        public var workerExpiryMs: UInt64
+        /// An item not finished this long after it was handed out is re-queued, ms.
+        public var itemDeadlineMs: UInt64
+
+        public init(workerExpiryMs: UInt64 = 3_000, itemDeadlineMs: UInt64 = 60_000) {
+            self.workerExpiryMs = workerExpiryMs
+            self.itemDeadlineMs = itemDeadlineMs
+        }
+    }
+
+    /// An item handed to a worker.
+    public struct Assignment: Sendable {
+        public var worker: String
+        public var itemID: UInt64
+        public var item: Item
+    }
+
+    public enum Completion: Sendable {
+        /// First result for the item: it is done.
+        case completed(Item)
+        /// The item was already completed (or never existed): ignore the result.
+        case duplicate
+    }
+
+    private struct Worker: Sendable {
+        var credit: Int
+        var lastSeenMs: UInt64
+        var lastServedTick: UInt64
+        var inFlight: Set<UInt64>
+    }
+
+    private struct InFlight: Sendable {
+        var item: Item
+        var worker: String
+        var deadlineMs: UInt64
+    }
+
+    public let config: Config
+    private var workers: [String: Worker] = [:]
+    private var queue: [(id: UInt64, item: Item)] = []
+    private var queueHead = 0
+    private var inFlight: [UInt64: InFlight] = [:]
+    private var tick: UInt64 = 0
+    /// Items re-queued because their worker died or their deadline passed.
+    public private(set) var requeued = 0
+
+    public init(config: Config = Config()) {
+        self.config = config
+    }
+
+    public var queuedCount: Int { queue.count - queueHead }
+    public var inFlightCount: Int { inFlight.count }
+    public var liveWorkers: Int { workers.count }
+    public func isKnown(worker: String) -> Bool { workers[worker] != nil }
+    public func credit(of worker: String) -> Int { workers[worker]?.credit ?? 0 }
+
+    /// Registers a worker (idempotent: a known worker is only marked alive).
+    public mutating func join(worker: String, nowMs: UInt64) {
+        if workers[worker] == nil {
+            workers[worker] = Worker(credit: 0, lastSeenMs: nowMs, lastServedTick: 0, inFlight: [])
+        } else {
+            workers[worker]!.lastSeenMs = nowMs
+        }
+    }
+
+    /// Adds credit from a worker's `Ready`. Unknown workers are refused (false): they must say hello first.
+    @discardableResult
+    public mutating func grant(worker: String, credit: Int, nowMs: UInt64) -> Bool {
+        guard workers[worker] != nil, credit > 0 else { return false }
+        workers[worker]!.credit += credit
+        workers[worker]!.lastSeenMs = nowMs
+        return true
+    }
+
+    /// Any message from a worker proves it alive.
+    public mutating func heard(from worker: String, nowMs: UInt64) {
+        workers[worker]?.lastSeenMs = nowMs
+    }
+
+    /// Queues an item at the back.
+    public mutating func enqueue(id: UInt64, item: Item) {
+        queue.append((id, item))
+    }
+
+    /// Hands queued items to workers with credit, least recently served first.
+    public mutating func assign(nowMs: UInt64) -> [Assignment] {
+        var out: [Assignment] = []
+        while queueHead < queue.count {
+            guard let name = workers.filter({ $0.value.credit > 0 })
+                .min(by: { ($0.value.lastServedTick, $0.key) < ($1.value.lastServedTick, $1.key) })?.key else { break }
+            let (id, item) = queue[queueHead]
+            queueHead += 1
+            tick += 1
+            workers[name]!.credit -= 1
+            workers[name]!.lastServedTick = tick
+            workers[name]!.inFlight.insert(id)
+            inFlight[id] = InFlight(item: item, worker: name, deadlineMs: nowMs + config.itemDeadlineMs)
+            out.append(Assignment(worker: name, itemID: id, item: item))
+        }
+        compactQueue()
+        return out
+    }
+
+    /// Records a worker's result for an item.
+    public mutating func complete(itemID: UInt64, from worker: String, nowMs: UInt64) -> Completion {
+        workers[worker]?.lastSeenMs = nowMs
+        guard let f = inFlight.removeValue(forKey: itemID) else {
+            // Re-queued after a deadline but the first worker finished after all: take this
+            // result and withdraw the queued copy, so the item is done exactly once.
+            if let k = queue[queueHead...].firstIndex(where: { $0.id == itemID }) {
+                let item = queue.remove(at: k).item
+                return .completed(item)
+            }
+            return .duplicate
+        }
+        workers[f.worker]?.inFlight.remove(itemID)
+        return .completed(f.item)
+    }
+
+    /// Drops workers not heard from in time and re-queues their items and any item past its
+    /// deadline (front of the queue, original order). Returns the workers dropped.
+    public mutating func expire(nowMs: UInt64) -> [String] {
+        let dead = workers.filter { nowMs > $0.value.lastSeenMs + config.workerExpiryMs }.map(\.key).sorted()
+        var back: [UInt64] = []
+        for name in dead {
+            back.append(contentsOf: workers[name]!.inFlight)
+            workers.removeValue(forKey: name)
+        }
+        for (id, f) in inFlight where nowMs > f.deadlineMs && !back.contains(id) {
+            back.append(id)
+            workers[f.worker]?.inFlight.remove(id)
+        }
+        back.sort()
+        let items = back.compactMap { id in inFlight.removeValue(forKey: id).map { (id: id, item: $0.item) } }
+        requeued += items.count
+        compactQueue()
+        queue.insert(contentsOf: items, at: queueHead)
+        return dead
+    }
+
+    /// Removes a worker that said goodbye; its items are re-queued at once.
+    public mutating func leave(worker: String) {
+        guard let w = workers.removeValue(forKey: worker) else { return }
+        let items = w.inFlight.sorted().compactMap { id in inFlight.removeValue(forKey: id).map { (id: id, item: $0.item) } }
+        requeued += items.count
+        compactQueue()
+        queue.insert(contentsOf: items, at: queueHead)
+    }
+
+    private mutating func compactQueue() {
+        if queueHead > 0 && (queueHead >= 1_024 || queueHead == queue.count) {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import XCTest
+import MienTestKit
+@testable import MienCore
+
+final class ReorderBufferTests: XCTestCase {
+    /// Any arrival order, with duplicates, leaves in order, each item once.
+    func testRestoresOrderFromSeededShuffles() {
+        var rng = SeededGenerator(seed: 7)
+        for _ in 0..<200 {
+            var arrivals = Array(0..<UInt64(40))
+            arrivals.shuffle(using: &rng)
+            arrivals += (0..<5).map { _ in UInt64.random(in: 0..<40, using: &rng) }  // re-sent
+            var b = ReorderBuffer<UInt64>(capacity: 64)
+            var out: [UInt64] = []
+            for s in arrivals {
+                _ = b.insert(s, sequence: s)
+                out += b.drain()
+            }
+            XCTAssertEqual(out, Array(0..<40))
+            XCTAssertEqual(b.duplicates, 5)
+            XCTAssertEqual(b.waitingCount, 0)
+        }
+    }
+
+    func testBoundRefusesItemsTooFarAheadButAlwaysTakesTheNextOne() {
+        var b = ReorderBuffer<Int>(capacity: 2)
+        XCTAssertEqual(b.insert(1, sequence: 1), .accepted)
+        XCTAssertEqual(b.insert(2, sequence: 2), .accepted)
+        XCTAssertEqual(b.insert(3, sequence: 3), .full)
+        XCTAssertEqual(b.insert(0, sequence: 0), .accepted)
+        XCTAssertEqual(b.drain(), [0, 1, 2])
+        XCTAssertEqual(b.insert(3, sequence: 3), .accepted)
+        XCTAssertEqual(b.drain(), [3])
+    }
+}
+
+final class MergingTests: XCTestCase {
+    func testOverlappingWindowsAverageAndRepeatsCountOnce() {
+        var m = TrackMerger(classes: 2)
+        XCTAssertTrue(m.add(window: 0, frames: [0, 1, 2, 3], probs: [1, 0]))
+        XCTAssertTrue(m.add(window: 1, frames: [2, 3, 4, 5], probs: [0, 1]))
+        XCTAssertFalse(m.add(window: 1, frames: [2, 3, 4, 5], probs: [0, 1]), "re-sent window ignored")
+        let p = m.frameProbabilities()
+        XCTAssertEqual(p.map(\.frame), [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(p.map(\.probs), [[1, 0], [1, 0], [0.5, 0.5], [0.5, 0.5], [0, 1], [0, 1]])
+        XCTAssertEqual(m.windowCount, 2)
+    }
+
+    func testSegmentsAreRunsOfOneLabelBrokenByGaps() {
+        let s = Segmenter.segments([(0, 1), (1, 1), (2, 3), (3, 3), (4, 3), (9, 3), (10, 1)])
+        XCTAssertEqual(s, [Segment(startFrame: 0, endFrame: 1, label: 1), Segment(startFrame: 2, endFrame: 4, label: 3),
+                           Segment(startFrame: 9, endFrame: 9, label: 3), Segment(startFrame: 10, endFrame: 10, label: 1)])
+        XCTAssertEqual(Segmenter.segments([]), [])
+    }
+
+    func testArgmaxTakesFirstOfTies() {
+        XCTAssertEqual(argmax([0.2, 0.5, 0.5]), 1)
+        XCTAssertNil(argmax([Double]()))
+    }
+}
+
+final class WorkDispatcherTests: XCTestCase {
+    typealias D = WorkDispatcher<String>
+
+    func testCreditLimitsWhatEachWorkerGets() {
+        var d = D()
+        d.join(worker: "a", nowMs: 0); d.join(worker: "b", nowMs: 0)
+        d.grant(worker: "a", credit: 1, nowMs: 0)
+        d.grant(worker: "b", credit: 3, nowMs: 0)
+        for i in 0..<10 { d.enqueue(id: UInt64(i), item: "item\(i)") }
+        let a = d.assign(nowMs: 1)
+        XCTAssertEqual(a.count, 4, "only as many as credit granted")
+        XCTAssertEqual(a.filter { $0.worker == "a" }.count, 1)
+        XCTAssertEqual(a.filter { $0.worker == "b" }.count, 3)
+        XCTAssertEqual(a.map(\.itemID), [0, 1, 2, 3], "queue order")
+        XCTAssertEqual(d.queuedCount, 6)
+        XCTAssertEqual(d.inFlightCount, 4)
+    }
+
+    func testUnknownWorkerGetsNothing() {
+        var d = D()
+        XCTAssertFalse(d.grant(worker: "stranger", credit: 5, nowMs: 0))
+        d.enqueue(id: 1, item: "x")
+        XCTAssertTrue(d.assign(nowMs: 0).isEmpty)
+    }
+
+    /// A fast worker that returns credit sooner gets more of the work.
+    func testFastWorkerGetsMore() {
+        var done = ["fast": 0, "slow": 0]
+        var d = D()
+        d.join(worker: "fast", nowMs: 0); d.join(worker: "slow", nowMs: 0)
+        d.grant(worker: "fast", credit: 1, nowMs: 0); d.grant(worker: "slow", credit: 1, nowMs: 0)
+        for i in 0..<100 { d.enqueue(id: UInt64(i), item: "") }
+        var holding: [String: UInt64] = [:]
+        for now in 0..<UInt64(1_000) where d.queuedCount + d.inFlightCount > 0 {
+            for a in d.assign(nowMs: now) { holding[a.worker] = a.itemID }
+            for w in ["fast", "slow"] where w == "fast" || now % 4 == 3 {
+                if let id = holding.removeValue(forKey: w), case .completed = d.complete(itemID: id, from: w, nowMs: now) {
+                    done[w, default: 0] += 1
+                    d.grant(worker: w, credit: 1, nowMs: now)
+                }
+            }
+        }
+        XCTAssertEqual(done["fast"]! + done["slow"]!, 100)
+        XCTAssertGreaterThan(done["fast"]!, 3 * done["slow"]!, "\(done)")
+    }
+
+    /// A worker that stops heartbeating loses its items to the front of the queue; each item completes once.
+    func testDeadWorkerItemsAreRequeuedAndCompleteExactlyOnce() {
+        var d = D(config: .init(workerExpiryMs: 100, itemDeadlineMs: 10_000))
+        d.join(worker: "a", nowMs: 0); d.join(worker: "b", nowMs: 0)
+        d.grant(worker: "a", credit: 2, nowMs: 0)
+        for i in 0..<4 { d.enqueue(id: UInt64(i), item: "i\(i)") }
+        XCTAssertEqual(d.assign(nowMs: 0).map(\.itemID), [0, 1])
+        d.heard(from: "b", nowMs: 150)
+        XCTAssertEqual(d.expire(nowMs: 150), ["a"])
+        XCTAssertEqual(d.requeued, 2)
+        XCTAssertFalse(d.isKnown(worker: "a"))
+        d.grant(worker: "b", credit: 4, nowMs: 150)
+        XCTAssertEqual(d.assign(nowMs: 150).map(\.itemID), [0, 1, 2, 3], "re-queued items first, in order")
+        // The dead worker's late result for item 0 still counts once; b's result is then a duplicate.
+        if case .completed = d.complete(itemID: 0, from: "a", nowMs: 160) {} else { XCTFail("first result completes") }
+        if case .duplicate = d.complete(itemID: 0, from: "b", nowMs: 170) {} else { XCTFail("second result is a duplicate") }
+    }
+
+    func testDeadlinePassedItemIsRequeuedAndLateResultWithdrawsTheCopy() {
+        var d = D(config: .init(workerExpiryMs: 1_000_000, itemDeadlineMs: 50))
+        d.join(worker: "a", nowMs: 0)
+        d.grant(worker: "a", credit: 1, nowMs: 0)
+        d.enqueue(id: 9, item: "nine")
+        _ = d.assign(nowMs: 0)
+        XCTAssertEqual(d.expire(nowMs: 51), [])
+        XCTAssertEqual(d.queuedCount, 1)
+        if case .completed(let item) = d.complete(itemID: 9, from: "a", nowMs: 60) { XCTAssertEqual(item, "nine") } else { XCTFail() }
+        XCTAssertEqual(d.queuedCount, 0, "the queued copy is withdrawn")
+        if case .duplicate = d.complete(itemID: 9, from: "a", nowMs: 61) {} else { XCTFail() }
+    }
+}
