@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import MienNN
+
+/// `mien bench cnn|bilstm`: inference throughput of MienNN's models (not a test; figures depend on
+/// the machine and on what else runs on it).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference.",
+        discussion: """
+            cnn:    the mini-Xception of MODEL (default models/fer2013/model.json) with batch norm folded,
+                    on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
+            bilstm: a BiLSTM classifier with seeded random (synthetic) weights, on seeded synthetic
+                    windows [batch, window, embedding].
+            After warm-up runs, batches are timed until --iterations are done or, without it, until
+            --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...}.
+            """)
+
+    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm }
+
+    @Argument(help: "cnn or bilstm")
+    var model: Model
+
+    @Option(name: .long, help: "Images (cnn) or windows (bilstm) per batch.")
+    var batch: Int = 64
+
+    @Option(name: .long, help: "BLAS threads.")
+    var threads: Int = 1
+
+    @Option(name: .long, help: "Timed batches (default: as many as fit in --min-seconds).")
+    var iterations: Int?
+
+    @Option(name: .customLong("min-seconds"), help: "Minimum timed seconds when --iterations is not given.")
+    var minSeconds: Double = 1.0
+
+    @Option(name: .customLong("model-json"), help: "cnn: model description (weights file next to it).")
+    var modelJSON: String = "models/fer2013/model.json"
+
+    @Option(name: .long, help: "bilstm: window length T.")
+    var window: Int = 16
+
+    @Option(name: .long, help: "bilstm: embedding size D.")
+    var embedding: Int = 128
+
+    @Option(name: .long, help: "bilstm: units U per direction.")
+    var units: Int = 64
+
+    @Option(name: .long, help: "bilstm: stacked BiLSTM layers.")
+    var layers: Int = 1
+
+    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+        if !(minSeconds > 0) { throw ValidationError("--min-seconds must be positive, got \(minSeconds)") }
+        if window < 1 || embedding < 1 || units < 1 || layers < 1 {
+            throw ValidationError("--window, --embedding, --units and --layers must be at least 1")
+        }
+    }
+
+    func run() throws {
+        BLASThreads.set(threads)
+        var rng = SeededRandom(seed: 12345)
+        let work: () throws -> Void
+        switch model {
+        case .cnn:
+            let graph: CNNGraph
+            do { graph = try CNNGraph.load(modelJSON: modelJSON) } catch let e as NNError {
+                throw ValidationError("\(e.description) (pass --model-json PATH or run from the repository root)")
+            }
+            let cnn = FoldedCNN(graph)
+            let d = graph.description
+            let pixels = (0..<(batch * d.inputHeight * d.inputWidth * d.inputChannels)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            work = {
+                let x = try d.preprocess(pixels: pixels, count: batch)
+                _ = try cnn.predict(x)
+            }
+        case .bilstm:
+            let clf = try BiLSTMClassifier(config: .init(window: window, inputSize: embedding, units: units, layers: layers,
+                                                         dropout: 0, classes: 7), seed: 1)
+            let x = rng.uniformTensor([batch, window, embedding])
+            work = { _ = try clf.predict(x) }
+        }
+        for _ in 0..<2 { try work() }
+        var count = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        var elapsed = 0.0
+        while true {
+            try work()
+            count += 1
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if let iterations { if count >= iterations { break } } else if elapsed >= minSeconds { break }
+        }
+        let perSecond = Double(count * batch) / elapsed
+        let msPerBatch = elapsed / Double(count) * 1000
+        let unit = model == .cnn ? "images/s" : "windows/s"
+        if json {
+            var obj: [String: Any] = ["model": model.rawValue, "batch": batch, "threads": threads,
+                                      "per_s": (perSecond * 10).rounded() / 10, "ms_per_batch": (msPerBatch * 1000).rounded() / 1000,
+                                      "iterations": count, "unit": unit]
+            if model == .bilstm { obj["window"] = window; obj["embedding"] = embedding; obj["units"] = units; obj["layers"] = layers }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "%@ batch %d, %d thread(s): %.1f %@ (%.3f ms per batch, %d batches)",
+                         model.rawValue, batch, threads, perSecond, unit, msPerBatch, count))
+        }
+    }
+}
