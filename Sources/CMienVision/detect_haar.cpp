@@ -20,6 +20,7 @@ std::string check_params(const mien_detect_params *p) {
     if (!(p->scale_factor > 1.0) || p->scale_factor > 4.0) return fmt("scale_factor must be in (1, 4], got %g", p->scale_factor);
     if (p->min_neighbors < 0) return fmt("min_neighbors must be >= 0, got %d", p->min_neighbors);
     if (p->min_size < 0) return fmt("min_size must be >= 0, got %d", p->min_size);
+    if (p->upsample < 0 || p->upsample > 1) return fmt("upsample must be 0 or 1, got %d", p->upsample);
     if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 32)) return fmt("max_side must be 0 (off) or >= 32, got %d", p->max_side);
     return "";
 }

@@ -6,6 +6,9 @@ import CMienVision
 /// - `.haar`: OpenCV's Viola–Jones Haar cascade (`haarcascade_frontalface_default.xml` from
 ///   Debian's `opencv-data`), the detector the `fer` package uses. Score = number of merged
 ///   neighbouring raw detections (an integer ≥ `minNeighbors`; higher is more certain).
+/// - `.hog`: dlib's HOG + linear-SVM frontal face detector (built into Debian's `libdlib-dev`,
+///   no model file). Score = SVM margin (> 0 at dlib's default operating point). Its 80×80 window
+///   finds faces from ~80 px, or ~40 px with `upsample` 1.
 ///
 /// Large frames are detected on a copy downscaled (pixel-area averaging) so that the longer
 /// side is `maxSide`; boxes are always returned in the coordinates of the image passed in.
@@ -15,6 +18,7 @@ public final class FaceDetector {
     /// Which detection algorithm runs.
     public enum Backend: String, Sendable, CaseIterable, Codable {
         case haar
+        case hog
     }
 
     /// Detection parameters.
@@ -34,13 +38,18 @@ public final class FaceDetector {
         public var maxSide: Int
         /// Histogram-equalise the working copy before detection.
         public var equalize: Bool
+        /// `.hog` only: double the working copy before detection (0 or 1), to find faces of
+        /// 40–80 px.
+        public var upsample: Int
+        /// `.hog` only: SVM score threshold (0 = dlib's default; lower finds more).
+        public var threshold: Double
 
         /// Defaults: Haar with scale factor 1.1, 5 neighbours (`fer`'s and OpenCV's tutorial
         /// values), faces of at least 30 px, detection on a copy at most 640 px on its longer side.
         public init(backend: Backend = .haar,
                     cascadePath: String = FaceDetector.defaultCascadePath,
                     scaleFactor: Double = 1.1, minNeighbors: Int = 5, minSize: Int = 30,
-                    maxSide: Int = 640, equalize: Bool = false) {
+                    maxSide: Int = 640, equalize: Bool = false, upsample: Int = 0, threshold: Double = 0) {
             self.backend = backend
             self.cascadePath = cascadePath
             self.scaleFactor = scaleFactor
@@ -48,6 +57,8 @@ public final class FaceDetector {
             self.minSize = minSize
             self.maxSide = maxSide
             self.equalize = equalize
+            self.upsample = upsample
+            self.threshold = threshold
         }
     }
 
@@ -56,6 +67,7 @@ public final class FaceDetector {
 
     public let options: Options
     private let haar: OpaquePointer?
+    private let hog: OpaquePointer?
 
     /// Loads the detector's model.
     /// - Throws: `VisionError` naming the model file if it is missing or invalid, or
@@ -70,25 +82,35 @@ public final class FaceDetector {
         guard options.maxSide == 0 || options.maxSide >= 32 else {
             throw VisionError(.invalidArgument, path: nil, message: "maxSide must be 0 (off) or ≥ 32, got \(options.maxSide)")
         }
+        guard options.upsample == 0 || options.upsample == 1 else {
+            throw VisionError(.invalidArgument, path: nil, message: "upsample must be 0 or 1, got \(options.upsample)")
+        }
         self.options = options
+        var handle: OpaquePointer?
         switch options.backend {
         case .haar:
-            var handle: OpaquePointer?
             try checked(path: options.cascadePath) { err, len in
                 mien_haar_create(options.cascadePath, &handle, err, len)
             }
             haar = handle
+            hog = nil
+        case .hog:
+            try checked(path: nil) { err, len in mien_hog_create(&handle, err, len) }
+            hog = handle
+            haar = nil
         }
     }
 
     deinit {
         if let haar { mien_haar_destroy(haar) }
+        if let hog { mien_hog_destroy(hog) }
     }
 
     private var params: mien_detect_params {
         mien_detect_params(scale_factor: options.scaleFactor, min_neighbors: Int32(options.minNeighbors),
                            min_size: Int32(options.minSize), max_side: Int32(options.maxSide),
-                           equalize: options.equalize ? 1 : 0, threshold: 0)
+                           equalize: options.equalize ? 1 : 0, threshold: options.threshold,
+                           upsample: Int32(options.upsample))
     }
 
     /// All faces in `image`, highest score first, in the image's pixel coordinates.
@@ -111,6 +133,9 @@ public final class FaceDetector {
                     case .haar:
                         return mien_haar_detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
                                                 out.baseAddress, Int32(capacity), &count, err, len)
+                    case .hog:
+                        return mien_hog_detect(hog, gray, Int32(width), Int32(height), rowBytes, &p,
+                                               out.baseAddress, Int32(capacity), &count, err, len)
                     }
                 }
             }

@@ -48,3 +48,19 @@ final class FaceDetectorTests: XCTestCase {
         XCTAssertThrowsError(try FaceDetector(options: .init(scaleFactor: 1.0)))
     }
 }
+
+final class HOGDetectorTests: XCTestCase {
+    /// dlib's HOG detector also finds each reference face with IoU ≥ 0.5 (upsampled once for
+    /// messi5's 38 px face).
+    func testHOGFindsReferenceFaces() throws {
+        let detector = try FaceDetector(options: .init(backend: .hog, minSize: 20, upsample: 1))
+        for image in try referenceImages() {
+            let gray = try GrayImage.read(path: image.resolvedPath)
+            let boxes = try detector.detect(gray)
+            for face in image.faces {
+                let best = boxes.map { $0.iou(face.box) }.max() ?? 0
+                XCTAssertGreaterThanOrEqual(best, 0.5, "\(image.name): best IoU \(best), boxes \(boxes)")
+            }
+        }
+    }
+}

@@ -25,7 +25,9 @@ typedef struct mien_face_box {
  * max_side: if the longer image side exceeds this, detection runs on a copy downscaled
  *           (INTER_AREA) so that the longer side equals max_side; 0 = never downscale.
  * equalize: non-zero to histogram-equalise the (downscaled) gray image first.
- * threshold: HOG only: minimum SVM score (0 = dlib's default operating point). */
+ * threshold: HOG only: minimum SVM score (0 = dlib's default operating point).
+ * upsample: HOG only: times the working image is doubled before detection (0 or 1; dlib's
+ *           80x80 px window finds faces down to ~40 px after one doubling). */
 typedef struct mien_detect_params {
     double scale_factor;
     int min_neighbors;
@@ -33,6 +35,7 @@ typedef struct mien_detect_params {
     int max_side;
     int equalize;
     double threshold;
+    int upsample;
 } mien_detect_params;
 
 /* ---- OpenCV Haar cascade ---- */
@@ -48,6 +51,38 @@ void mien_haar_destroy(mien_haar *d);
 mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
                              const mien_detect_params *params, mien_face_box *out, int capacity,
                              int *count, char *err, size_t err_len);
+
+/* ---- dlib's HOG + linear SVM frontal face detector (dlib::get_frontal_face_detector) ---- */
+typedef struct mien_hog mien_hog;
+
+mien_status mien_hog_create(mien_hog **out, char *err, size_t err_len);
+void mien_hog_destroy(mien_hog *d);
+/* As mien_haar_detect; score = SVM margin. */
+mien_status mien_hog_detect(mien_hog *d, const uint8_t *gray, int w, int h, size_t step,
+                            const mien_detect_params *params, mien_face_box *out, int capacity,
+                            int *count, char *err, size_t err_len);
+
+/* ---- dlib shape predictor (facial landmarks) ---- */
+typedef struct mien_landmarker mien_landmarker;
+
+/* Loads a dlib shape-predictor model (.dat), e.g. Debian libdlib-data's
+ * /usr/share/dlib/shape_predictor_68_face_landmarks.dat; *num_points receives its point count
+ * (68 or 5). Loading the 68-point model takes about a second (100 MB). */
+mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points,
+                                   char *err, size_t err_len);
+void mien_landmarker_destroy(mien_landmarker *l);
+/* Fits the landmarks of the face in `box` (pixels of the gray image); writes num_points (x, y)
+ * pairs in pixels to xy (2*num_points floats). Thread-safe per handle for concurrent calls? No:
+ * use one handle per thread. */
+mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
+                                const mien_face_box *box, float *xy, char *err, size_t err_len);
+
+/* ---- crops ---- */
+/* Warps a gray image into a dst_w x dst_h output through the 2x3 affine matrix m (row-major,
+ * mapping SOURCE pixel coordinates to DESTINATION ones, as cv::warpAffine's M), bilinear,
+ * pixels outside the source replicate the nearest edge pixel. */
+mien_status mien_warp_affine_gray(const uint8_t *gray, int w, int h, size_t step, const double *m,
+                                  uint8_t *dst, int dst_w, int dst_h, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

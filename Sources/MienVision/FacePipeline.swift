@@ -1,0 +1,97 @@
+import Foundation
+
+/// One face found in a frame: its box and score, landmarks (when a landmarker ran), the crop
+/// for the CNN and how it was made.
+public struct DetectedFace: Sendable, Equatable {
+    public var box: FaceBox
+    /// 68 or 5 points in frame pixels, or empty if landmarks were not computed.
+    public var landmarks: [Point]
+    /// Gray crop, `cropSize × cropSize`.
+    public var crop: GrayImage
+    public var cropMode: CropMode
+    /// Degrees the face was rotated by to level its eyes (0 for `.fer` crops).
+    public var rollDegrees: Float
+}
+
+/// Faces of one frame, ready for one batched CNN call.
+public struct FrameFaces: Sendable, Equatable {
+    public var frameIndex: Int
+    /// Seconds from the start of the source.
+    public var timestamp: Double
+    public var frameWidth: Int
+    public var frameHeight: Int
+    public var faces: [DetectedFace]
+
+    /// The crops as one contiguous Float32 tensor N×S×S×1 (NHWC), normalised as the CNN
+    /// expects (`x/255`, then `(x − 0.5)·2`). N = faces.count.
+    public var tensor: [Float] { normalizedTensor(faces.map(\.crop)) }
+}
+
+/// Detection → landmarks → crop, for one frame at a time. Holds native models: not
+/// thread-safe, make one per thread or task.
+public final class FacePipeline {
+    public struct Options: Sendable, Equatable {
+        public var detector: FaceDetector.Options
+        public var cropMode: CropMode
+        /// Side of the square crops in pixels (the CNN takes 64).
+        public var cropSize: Int
+        /// Compute landmarks even for `.fer` crops (`.aligned` always does).
+        public var landmarks: Bool
+        /// dlib shape-predictor model (68- or 5-point).
+        public var landmarkModelPath: String
+
+        /// Defaults: Haar detector (fer's parameters except minSize 30), `.fer` crops of 64 px,
+        /// landmarks off for `.fer`.
+        public init(detector: FaceDetector.Options = .init(), cropMode: CropMode = .fer, cropSize: Int = 64,
+                    landmarks: Bool = false, landmarkModelPath: String = Landmarker.default68ModelPath) {
+            self.detector = detector
+            self.cropMode = cropMode
+            self.cropSize = cropSize
+            self.landmarks = landmarks
+            self.landmarkModelPath = landmarkModelPath
+        }
+    }
+
+    public let options: Options
+    public let detector: FaceDetector
+    public let landmarker: Landmarker?
+
+    /// Loads the detector and, if needed, the landmark model.
+    /// - Throws: `VisionError` naming a missing or invalid model file.
+    public init(options: Options = Options()) throws {
+        guard options.cropSize >= 8, options.cropSize <= 1024 else {
+            throw VisionError(.invalidArgument, path: nil, message: "crop size must be in 8…1024, got \(options.cropSize)")
+        }
+        self.options = options
+        detector = try FaceDetector(options: options.detector)
+        landmarker = (options.cropMode == .aligned || options.landmarks)
+            ? try Landmarker(modelPath: options.landmarkModelPath) : nil
+    }
+
+    /// Finds, measures and crops every face in a gray frame.
+    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
+        let boxes = try detector.detect(image)
+        var faces: [DetectedFace] = []
+        faces.reserveCapacity(boxes.count)
+        for box in boxes {
+            let points = try landmarker?.landmarks(in: image, box: box) ?? []
+            switch options.cropMode {
+            case .fer:
+                guard let crop = try ferCrop(image, box: box, size: options.cropSize) else { continue }
+                faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: .fer, rollDegrees: 0))
+            case .aligned:
+                guard let eyes = Landmarker.eyeCentres(points) else { continue }
+                let m = alignmentTransform(left: eyes.left, right: eyes.right, size: options.cropSize)
+                let crop = try warpCrop(image, transform: m, size: options.cropSize)
+                let roll = atan2(Double(eyes.right.y - eyes.left.y), Double(eyes.right.x - eyes.left.x)) * 180 / .pi
+                faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: .aligned, rollDegrees: Float(roll)))
+            }
+        }
+        return FrameFaces(frameIndex: frameIndex, timestamp: timestamp, frameWidth: image.width, frameHeight: image.height, faces: faces)
+    }
+
+    /// Processes a decoded frame (converted to gray first if it is BGR).
+    public func process(_ frame: Frame) throws -> FrameFaces {
+        try process(frame.grayImage, frameIndex: frame.index, timestamp: frame.timestamp)
+    }
+}

@@ -1,0 +1,74 @@
+import CMienVision
+
+/// Facial landmarks from a dlib shape predictor: 68 points (iBUG 300-W layout: jaw 0–16,
+/// brows 17–26, nose 27–35, eye on the image's left 36–41, eye on the image's right 42–47,
+/// mouth 48–67) or 5 points (two corners of each eye and the nose base).
+///
+/// Models: Debian's `libdlib-data` installs the 68-point model (CC0 per its Debian copyright
+/// file; 100 MB, ~1 s to load); the 5-point model (CC0, 9 MB) ships in the sdist of PyPI's
+/// `face-recognition-models`. Not thread-safe: one per thread or task.
+public final class Landmarker {
+    /// Where Debian's `libdlib-data` installs the 68-point model.
+    public static let default68ModelPath = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+
+    public let modelPath: String
+    /// 68 or 5.
+    public let pointCount: Int
+    private let handle: OpaquePointer
+
+    /// Loads the model. - Throws: `VisionError` naming the model file.
+    public init(modelPath: String = Landmarker.default68ModelPath) throws {
+        var out: OpaquePointer?
+        var n: Int32 = 0
+        try checked(path: modelPath) { err, len in mien_landmarker_create(modelPath, &out, &n, err, len) }
+        guard let out else { throw VisionError(.internalFailure, path: modelPath, message: "shim returned no model") }
+        handle = out
+        pointCount = Int(n)
+        self.modelPath = modelPath
+    }
+
+    deinit { mien_landmarker_destroy(handle) }
+
+    /// The landmarks of the face in `box`, in pixels of `image`.
+    public func landmarks(in image: GrayImage, box: FaceBox) throws -> [Point] {
+        var xy = [Float](repeating: 0, count: pointCount * 2)
+        var b = mien_face_box(x: box.x, y: box.y, w: box.width, h: box.height, score: box.score)
+        try image.pixels.withUnsafeBufferPointer { px in
+            try xy.withUnsafeMutableBufferPointer { out in
+                try checked(path: nil) { err, len in
+                    mien_landmarker_fit(handle, px.baseAddress, Int32(image.width), Int32(image.height), image.width, &b,
+                                        out.baseAddress, err, len)
+                }
+            }
+        }
+        return (0..<pointCount).map { Point(x: xy[2 * $0], y: xy[2 * $0 + 1]) }
+    }
+
+    /// Centres of the two eyes (image-left eye first) from a landmark set of 68 or 5 points.
+    public static func eyeCentres(_ points: [Point]) -> (left: Point, right: Point)? {
+        let a: ArraySlice<Point>, b: ArraySlice<Point>
+        switch points.count {
+        case 68: a = points[36...41]; b = points[42...47]
+        case 5: a = points[0...1]; b = points[2...3]
+        default: return nil
+        }
+        let ca = Point.mean(a), cb = Point.mean(b)
+        return ca.x <= cb.x ? (ca, cb) : (cb, ca)
+    }
+}
+
+/// A point in pixels (x right, y down).
+public struct Point: Sendable, Equatable, Codable {
+    public var x: Float
+    public var y: Float
+
+    public init(x: Float, y: Float) {
+        self.x = x
+        self.y = y
+    }
+
+    static func mean<C: Collection>(_ points: C) -> Point where C.Element == Point {
+        let n = Float(points.count)
+        return Point(x: points.reduce(0) { $0 + $1.x } / n, y: points.reduce(0) { $0 + $1.y } / n)
+    }
+}
