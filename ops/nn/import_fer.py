@@ -191,7 +191,10 @@ Read from `fer/fer.py` and `fer/utils.py` in the same wheel (fer {version}), `FE
    box gives a (w+20)×(w+20) crop, except near the frame edge (more than 30 pixels outside after
    squaring), where the crop comes out smaller or non-square and step 7 stretches it.
 7. **Resize**: `cv2.resize(crop, (64, 64))`, i.e. OpenCV's default `INTER_LINEAR` bilinear
-   (half-pixel centres, no anti-aliasing when shrinking), result uint8.
+   (half-pixel centres, no anti-aliasing when shrinking), result uint8. On uint8 images OpenCV
+   computes it with 11-bit fixed-point weights (`INTER_RESIZE_COEF_BITS`), so a float bilinear
+   resize with rounding can differ from it by 1 grey level on some pixels; Mien links the same
+   OpenCV, whose `cv::resize` reproduces it exactly.
    Example (the test fixture `Tests/MienNNTests/Fixtures/astronaut_face_64.png`): Haar box
    (177, 66, 95, 95) in the 512×512 `astronaut.png` → padded-frame crop rows [96, 211),
    columns [207, 322) (115×115) → 64×64.
