@@ -8,8 +8,8 @@ import MienCore
 /// OpenCV's frontal-face Haar cascade puts its box on these faces (brow-to-chin-top, cheek to
 /// cheek), see docs/SYNTH.md.
 public enum GroundTruthBox {
-    public static let side = 1.9
-    public static let centreDown = 0.12
+    public static let side = 2.3
+    public static let centreDown = 0.05
 }
 
 /// A face's rigid motion over time: centre (pixels), scale multiplier and roll (radians).
@@ -94,7 +94,7 @@ public struct ScenePlan: Sendable, Equatable {
     /// Lighting gradient: direction (unit vector) and strength (relative brightness change
     /// from the frame centre to its edge along the direction).
     public var lightX: Double, lightY: Double, lightStrength: Double
-    /// Overall exposure multiplier.
+    /// Overall exposure multiplier (auto-exposure on the faces' skin, see `ClipPlan.init`).
     public var gain: Double
     /// Sensor noise standard deviation in 8-bit levels.
     public var noiseSigma: Double
@@ -185,9 +185,13 @@ public struct ClipPlan: Sendable, Equatable {
             panelColours.append(RGB.mix(bgTop, colour(0.05, 0.95), rng.uniform(0.2, 0.6)))
         }
         let angle = rng.uniform(0, 2 * .pi)
+        // Auto-exposure: like a camera metering on the faces, the gain brings the mean skin
+        // level to 38–72 % of full scale (so dark skin in a dark room is not left near black).
+        let skinLuma = faces.map(\.identity.skin.luma).reduce(0, +) / Double(faces.count)
+        let gain = min(2.2, max(0.6, rng.uniform(0.38, 0.72) / skinLuma))
         scene = ScenePlan(backgroundTop: bgTop, backgroundBottom: bgBottom, panels: panels, panelColours: panelColours,
                           lightX: cos(angle), lightY: sin(angle), lightStrength: rng.uniform(0, 0.35),
-                          gain: rng.uniform(0.78, 1.1), noiseSigma: rng.uniform(1, 6),
+                          gain: gain, noiseSigma: rng.uniform(1, 6),
                           blurSigma: rng.chance(0.3) ? 0 : rng.uniform(0.3, 1.4) * unit)
 
         if rng.chance(0.3) && duration > 1.2 {

@@ -22,7 +22,7 @@ public struct FaceIdentity: Sendable, Equatable {
     public var jaw: Double
     public var skin: RGB
     public var hair: RGB
-    /// Hairline height (v, −0.90 … −0.62); `bald` people have none.
+    /// Hairline height (v, −0.95 … −0.68); `bald` people have none.
     public var hairline: Double
     public var bald: Bool
     /// Hair falls down the sides of the face (long hair).
@@ -49,7 +49,7 @@ public struct FaceIdentity: Sendable, Equatable {
     ]
     static let hairColours: [RGB] = [
         RGB(0.06, 0.05, 0.05), RGB(0.16, 0.11, 0.08), RGB(0.30, 0.20, 0.12),
-        RGB(0.55, 0.42, 0.25), RGB(0.62, 0.60, 0.58), RGB(0.40, 0.18, 0.10),
+        RGB(0.55, 0.42, 0.25), RGB(0.50, 0.49, 0.48), RGB(0.40, 0.18, 0.10),
     ]
 
     /// Draws a random identity.
@@ -60,7 +60,7 @@ public struct FaceIdentity: Sendable, Equatable {
         let i = min(Int(s), Self.skinTones.count - 2)
         skin = RGB.mix(Self.skinTones[i], Self.skinTones[i + 1], s - Double(i))
         hair = Self.hairColours[rng.int(0, Self.hairColours.count - 1)].scaled(rng.uniform(0.85, 1.15))
-        hairline = rng.uniform(-0.90, -0.62)
+        hairline = rng.uniform(-0.95, -0.68)
         bald = rng.chance(0.08)
         longHair = !bald && rng.chance(0.35)
         iris = [RGB(0.25, 0.15, 0.08), RGB(0.15, 0.10, 0.06), RGB(0.20, 0.30, 0.40), RGB(0.25, 0.32, 0.20)][rng.int(0, 3)]
@@ -68,7 +68,7 @@ public struct FaceIdentity: Sendable, Equatable {
         clothes = RGB(rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9))
         eyeSpacing = rng.uniform(0.34, 0.41)
         eyeHeight = rng.uniform(-0.21, -0.13)
-        eyeWidth = rng.uniform(0.13, 0.165)
+        eyeWidth = rng.uniform(0.145, 0.18)
         browThickness = rng.uniform(0.055, 0.085)
         browHeight = rng.uniform(0.19, 0.24)
         mouthWidth = rng.uniform(0.25, 0.32)

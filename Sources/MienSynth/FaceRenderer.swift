@@ -50,7 +50,7 @@ struct FaceGeometry {
         act = a
         aspectLow = id.aspect * 0.97 + 0.10 * max(0, a.jawDrop)
         ex = id.eyeSpacing; ey = id.eyeHeight; ew = id.eyeWidth
-        let uo = 0.072 * (1 + 0.8 * a.upperLidRaise - 0.5 * a.lidTighten)
+        let uo = 0.072 * (1 + 0.55 * a.upperLidRaise - 0.5 * a.lidTighten)
         let lo = 0.045 * max(0.25, 1 - 0.45 * a.lidTighten - 0.4 * a.cheekRaise)
         let b = clamp01(f.blink)
         upperOpen = max(0.008, uo) * (1 - b) - lo * b
@@ -90,7 +90,7 @@ enum FaceRenderer {
         guard x0 <= x1, y0 < H else { return }
         let px = 1.0 / a   // one pixel in local units
         let skin = id.skin
-        let browColour = RGB.mix(id.hair.scaled(0.8), skin.scaled(0.28), 0.45)
+        let browColour = RGB.mix(id.hair.scaled(0.7), skin.scaled(0.2), 0.75)
         let (lx, ly) = lightDir
         canvas.pixels.withUnsafeMutableBufferPointer { buf in
             for y in y0..<H {
@@ -127,7 +127,7 @@ enum FaceRenderer {
         let side = 1 + ls * 0.6 * (lx * u / 1.2 + ly * v / 1.6)
         // Shoulders and neck.
         if v > 0.4 {
-            let shoulderTop = g.aspectLow + 0.55 + 0.30 * u * u
+            let shoulderTop = g.aspectLow + 0.38 + 0.30 * u * u
             if abs(u) < 2.2 && v > shoulderTop {
                 let edge = clamp01((v - shoulderTop) / px + 0.5) * clamp01((2.2 - abs(u)) / px + 0.5)
                 over(id.clothes.scaled(0.85 * side), edge)
@@ -167,15 +167,17 @@ enum FaceRenderer {
             let au = abs(u)
             let du = au - g.ex
             // Eye sockets darker than cheeks and brow ridge (the Haar "eyes band").
-            sh *= 1 - 0.30 * gauss(du / 0.25, (v - g.ey + 0.03) / 0.15)
+            sh *= 1 - 0.50 * gauss(du / 0.28, (v - g.ey + 0.02) / 0.18)
+            // Upper-lid crease / brow-to-eye hollow: a darker band just above the eye.
+            sh *= 1 - 0.18 * gauss(du / 0.17, (v - (g.ey - 0.075)) / 0.035)
             // Lighter nose bridge and nose tip.
-            sh *= 1 + 0.13 * gauss(u / 0.075, (v - (g.ey + 0.16)) / 0.26)
+            sh *= 1 + 0.16 * gauss(u / 0.075, (v - (g.ey + 0.16)) / 0.26)
             sh *= 1 + 0.07 * gauss(u / 0.07, (v - (g.noseY - 0.07)) / 0.05)
             // Nose sides.
             sh *= 1 - 0.10 * gauss((au - 0.12) / 0.045, (v - (g.ey + 0.3)) / 0.16)
             // Cheeks: raised and brighter with AU6.
             let ch = clamp01(g.act.cheekRaise)
-            sh *= 1 + (0.05 + 0.06 * ch) * gauss((au - 0.44) / 0.17, (v - (0.17 - 0.08 * ch)) / 0.12)
+            sh *= 1 + (0.10 + 0.06 * ch) * gauss((au - 0.44) / 0.17, (v - (0.17 - 0.08 * ch)) / 0.12)
             // Shadow under the nose, under the lower lip.
             sh *= 1 - 0.14 * gauss(u / 0.13, (v - (g.noseY + 0.065)) / 0.035)
             sh *= 1 - 0.10 * gauss(u / 0.17, (v - (g.mouthY + g.gap + g.lowerLip + 0.06)) / 0.035)
@@ -232,12 +234,15 @@ enum FaceRenderer {
                     let ix = (u < 0 ? -1.0 : 1.0) * du - g.irisX
                     let iy = v - (g.ey + g.irisY)
                     let ir = (ix * ix + iy * iy).squareRoot()
-                    var eye = RGB(0.86, 0.84, 0.82).scaled(0.85 * side)
-                    let irisR = 0.056
+                    // The eyeball sits in the socket's shadow: its white is dimmer than paper
+                    // white and never far above the skin's own level (else dark-skinned faces
+                    // get bright eye bands, the opposite of the Haar eye feature).
+                    var eye = RGB(0.86, 0.84, 0.82).scaled(min(0.7, 0.28 + 0.6 * skin.luma) * side)
+                    let irisR = 0.066
                     if ir < irisR + px { eye = RGB.mix(eye, id.iris.scaled(side), clamp01((irisR - ir) / px + 0.5)) }
                     if ir < 0.026 + px { eye = RGB.mix(eye, RGB(0.03, 0.03, 0.03), clamp01((0.026 - ir) / px + 0.5)) }
                     // Shadow of the upper lid on the eyeball.
-                    eye = eye.scaled(1 - 0.35 * clamp01(1 - (v - yu) / 0.03))
+                    eye = eye.scaled(1 - 0.5 * clamp01(1 - (v - yu) / 0.045))
                     paint(eye, inside)
                 }
                 // Lash line along the upper lid and a fainter lower lid line.
