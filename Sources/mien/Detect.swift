@@ -1,0 +1,202 @@
+import ArgumentParser
+import Foundation
+import MienVision
+
+/// `mien detect`: faces, landmarks and crops for every (sampled) frame of the inputs.
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Detect faces (boxes, scores, landmarks) in videos, frame folders or images.",
+        discussion: """
+            Text output: one line per frame with faces, then a summary per input. With --json one
+            object per processed frame:
+            {"faces":[{"h":95,"landmarks":[[x,y],…],"roll":0,"score":40,"w":95,"x":177,"y":66}],
+             "frame":0,"height":512,"path":"astronaut.png","timestamp":0,"width":512}
+            Boxes are pixels of the frame (x, y = top-left). score: Haar = merged neighbours,
+            HOG = SVM margin. roll: degrees the aligned crop rotated the face by (0 for fer crops).
+            --save-crops writes each face's 64×64 gray CNN crop as PNG.
+            """)
+
+    @Argument(help: "Video files, folders of frames, or images.")
+    var inputs: [String]
+
+    @Flag(name: .long, help: "Print JSON lines instead of text.")
+    var json = false
+
+    @Option(name: .long, help: "Face detector: haar (OpenCV cascade, fer's) or hog (dlib).")
+    var detector: String = "haar"
+
+    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation) or aligned (eyes levelled with dlib landmarks).")
+    var crop: String = CropMode.fer.rawValue
+
+    @Flag(name: .long, help: "Compute the 68 dlib landmarks (always on with --crop aligned).")
+    var landmarks = false
+
+    @Option(name: .customLong("min-size"), help: "Smallest face side in pixels.")
+    var minSize: Int = 30
+
+    @Option(name: .customLong("max-side"), help: "Detect on a copy downscaled to this longer side (0 = never).")
+    var maxSide: Int = 640
+
+    @Option(name: .customLong("min-neighbors"), help: "Haar: merged detections a face needs.")
+    var minNeighbors: Int = 5
+
+    @Option(name: .customLong("scale-factor"), help: "Haar: image-pyramid step.")
+    var scaleFactor: Double = 1.1
+
+    @Option(name: .long, help: "Process every k-th frame.")
+    var every: Int?
+
+    @Option(name: .long, help: "Process about this many frames a second.")
+    var fps: Double?
+
+    @Option(name: .long, help: "Frame range START:END (END exclusive), e.g. 100:200.")
+    var range: String?
+
+    @Option(name: .customLong("save-crops"), help: "Folder to write the face crops into as PNG.")
+    var saveCrops: String?
+
+    @Option(name: .customLong("folder-fps"), help: "Frame rate assigned to folders of frames.")
+    var folderFPS: Double = 25
+
+    @Flag(name: .long, help: "Time decode-only and decode+detect+crop passes over each input and print frames/s (no per-frame output).")
+    var benchmark = false
+
+    @Option(name: .long, help: "Threads for OpenCV's parallel loops (1 = per-core figures; 0 = OpenCV's default).")
+    var threads: Int = 0
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one input file or folder") }
+        guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar or hog, got \(detector)") }
+        guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer or aligned, got \(crop)") }
+        guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
+        if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
+        if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }
+        _ = try parsedRange()
+    }
+
+    private func parsedRange() throws -> Range<Int> {
+        guard let range else { return 0..<Int.max }
+        let parts = range.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let start = Int(parts[0]), let end = Int(parts[1]), start >= 0, end > start else {
+            throw ValidationError("--range must be START:END with 0 ≤ START < END, got \(range)")
+        }
+        return start..<end
+    }
+
+    struct FaceRecord: Encodable {
+        let x, y, w, h, score, roll: Float
+        let landmarks: [[Float]]?
+    }
+
+    struct FrameRecord: Encodable {
+        let path: String
+        let frame: Int
+        let timestamp: Double
+        let width: Int
+        let height: Int
+        let faces: [FaceRecord]
+    }
+
+    func run() throws {
+        let sampling: Sampling = every.map { .every($0) } ?? fps.map { .fps($0) } ?? .all
+        let frameRange = try parsedRange()
+        let options = FacePipeline.Options(
+            detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, scaleFactor: scaleFactor,
+                            minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide),
+            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks)
+        let pipeline: FacePipeline
+        do {
+            pipeline = try FacePipeline(options: options)
+        } catch {
+            FileHandle.standardError.write(Data("mien detect: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        VisionThreads.count = threads
+        if benchmark {
+            try runBenchmark(pipeline: pipeline, frameRange: frameRange, sampling: sampling)
+            return
+        }
+        if let saveCrops {
+            try FileManager.default.createDirectory(atPath: saveCrops, withIntermediateDirectories: true)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var failures = 0
+        for input in inputs {
+            var frames = 0, framesWithFaces = 0, faces = 0
+            do {
+                let source = try MediaSource.open(input, options: SourceOptions(folderFPS: folderFPS))
+                try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { frame in
+                    let result = try pipeline.process(frame)
+                    frames += 1
+                    faces += result.faces.count
+                    if !result.faces.isEmpty { framesWithFaces += 1 }
+                    if let saveCrops {
+                        let stem = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+                        for (k, face) in result.faces.enumerated() {
+                            try face.crop.write(path: (saveCrops as NSString).appendingPathComponent(
+                                stem + String(format: "_f%06d_%d.png", frame.index, k)))
+                        }
+                    }
+                    if json {
+                        let record = FrameRecord(
+                            path: input, frame: frame.index, timestamp: (frame.timestamp * 1e6).rounded() / 1e6,
+                            width: frame.width, height: frame.height,
+                            faces: result.faces.map { f in
+                                FaceRecord(x: round1(f.box.x), y: round1(f.box.y), w: round1(f.box.width), h: round1(f.box.height),
+                                           score: (f.box.score * 1000).rounded() / 1000, roll: round1(f.rollDegrees),
+                                           landmarks: f.landmarks.isEmpty ? nil : f.landmarks.map { [round1($0.x), round1($0.y)] })
+                            })
+                        print(String(decoding: try encoder.encode(record), as: UTF8.self))
+                    } else if !result.faces.isEmpty {
+                        let boxes = result.faces.map { f in
+                            "(\(Int(f.box.x.rounded())),\(Int(f.box.y.rounded())) \(Int(f.box.width.rounded()))×\(Int(f.box.height.rounded())) score \(String(format: "%.2f", f.box.score)))"
+                        }
+                        print("\(input) frame \(frame.index) t=\(String(format: "%.3f", frame.timestamp))s: \(result.faces.count) face(s) \(boxes.joined(separator: " "))")
+                    }
+                }
+                if !json {
+                    print("\(input): \(frames) frames processed, \(framesWithFaces) with faces, \(faces) faces")
+                }
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("mien detect: \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Detect {
+    /// Decode-only pass, then decode + detect + landmarks/crop pass, per input; wall-clock
+    /// frames/s of each (model loading excluded).
+    func runBenchmark(pipeline: FacePipeline, frameRange: Range<Int>, sampling: Sampling) throws {
+        let clock = ContinuousClock()
+        for input in inputs {
+            let options = SourceOptions(folderFPS: folderFPS)
+            let info = try MediaSource.open(input, options: options).info
+            var decoded = 0
+            let decodeTime = try clock.measure {
+                let source = try MediaSource.open(input, options: options)
+                try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { _ in decoded += 1 }
+            }
+            var processed = 0, faces = 0
+            let fullTime = try clock.measure {
+                let source = try MediaSource.open(input, options: options)
+                try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { frame in
+                    faces += try pipeline.process(frame).faces.count
+                    processed += 1
+                }
+            }
+            let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+            let decodeFPS = Double(decoded) / seconds(decodeTime), fullFPS = Double(processed) / seconds(fullTime)
+            print("\(input): \(info.width)×\(info.height) \(info.codec), OpenCV threads \(VisionThreads.count)")
+            print(String(format: "  decode only:                 %5d frames in %7.3f s = %8.1f frames/s", decoded, seconds(decodeTime), decodeFPS))
+            print("  decode+detect(\(detector))+\(crop) crop: " + String(format: "%5d frames in %7.3f s = %8.1f frames/s, %.2f faces/frame",
+                         processed, seconds(fullTime), fullFPS, processed > 0 ? Double(faces) / Double(processed) : 0))
+        }
+    }
+}
+
+private func round1(_ v: Float) -> Float { (v * 10).rounded() / 10 }
