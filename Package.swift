@@ -47,9 +47,13 @@ let package = Package(
         .target(name: "MienCore"),
         .target(name: "MienSynth", dependencies: ["MienCore"]),
 
+        // MARK: the cluster roles
+        .target(name: "MienCluster",
+                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision"]),
+
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth",
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: tests
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
+        .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
     ]

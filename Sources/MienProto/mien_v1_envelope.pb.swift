@@ -200,6 +200,14 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._body = .jobMetrics(newValue)}
   }
 
+  public var trackFrames: Mien_V1_TrackFrames {
+    get {
+      if case .trackFrames(let v)? = _storage._body {return v}
+      return Mien_V1_TrackFrames()
+    }
+    set {_uniqueStorage()._body = .trackFrames(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -220,6 +228,7 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
     case segmentResult(Mien_V1_SegmentResult)
     case videoResult(Mien_V1_VideoResult)
     case jobMetrics(Mien_V1_JobMetrics)
+    case trackFrames(Mien_V1_TrackFrames)
 
   }
 
@@ -234,7 +243,7 @@ fileprivate nonisolated let _protobuf_package = "mien.v1"
 
 nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{2}\u{5}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0\u{4}\u{5}frame_batch\0\u{3}embedding_batch\0\u{1}window\0\u{3}window_prediction\0\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{3}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{2}\u{5}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0\u{4}\u{5}frame_batch\0\u{3}embedding_batch\0\u{1}window\0\u{3}window_prediction\0\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{3}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0\u{3}track_frames\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -503,6 +512,19 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
             _storage._body = .jobMetrics(v)
           }
         }()
+        case 35: try {
+          var v: Mien_V1_TrackFrames?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trackFrames(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trackFrames(v)
+          }
+        }()
         default: break
         }
       }
@@ -598,6 +620,10 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
       case .jobMetrics?: try {
         guard case .jobMetrics(let v)? = _storage._body else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
+      }()
+      case .trackFrames?: try {
+        guard case .trackFrames(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
       }()
       case nil: break
       }

@@ -88,6 +88,69 @@ public nonisolated struct Mien_V1_VideoManifest: Sendable {
   /// video-level label when given (empty = none)
   public var groundTruthLabel: String = String()
 
+  /// set when the video failed (probe, decode, …): what and what to do
+  public var error: String = String()
+
+  /// track id → frames in its TrackFrames
+  public var framesPerTrack: Dictionary<UInt32,UInt32> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One face of one track in one frame, as the coordinator saw it (before classification).
+public nonisolated struct Mien_V1_TrackFrame: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// frame index
+  public var frame: UInt64 = 0
+
+  /// seconds
+  public var timeS: Double = 0
+
+  /// pixels
+  public var box: Mien_V1_Box {
+    get {_box ?? Mien_V1_Box()}
+    set {_box = newValue}
+  }
+  /// Returns true if `box` has been explicitly set.
+  public var hasBox: Bool {self._box != nil}
+  /// Clears the value of `box`. Subsequent reads from it will return its default value.
+  public mutating func clearBox() {self._box = nil}
+
+  /// per-frame CNN probabilities (the baseline)
+  public var cnnProbs: Mien_V1_ClassProbs {
+    get {_cnnProbs ?? Mien_V1_ClassProbs()}
+    set {_cnnProbs = newValue}
+  }
+  /// Returns true if `cnnProbs` has been explicitly set.
+  public var hasCnnProbs: Bool {self._cnnProbs != nil}
+  /// Clears the value of `cnnProbs`. Subsequent reads from it will return its default value.
+  public mutating func clearCnnProbs() {self._cnnProbs = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _box: Mien_V1_Box? = nil
+  fileprivate var _cnnProbs: Mien_V1_ClassProbs? = nil
+}
+
+/// Coordinator → aggregator: the faces of one whole track, ascending frame order.
+public nonisolated struct Mien_V1_TrackFrames: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var videoID: String = String()
+
+  public var trackID: UInt32 = 0
+
+  public var frames: [Mien_V1_TrackFrame] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -334,7 +397,7 @@ nonisolated extension Mien_V1_VideoStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VideoManifest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}uri\0\u{1}fps\0\u{3}frame_count\0\u{1}width\0\u{1}height\0\u{3}windows_per_track\0\u{3}ground_truth_label\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}uri\0\u{1}fps\0\u{3}frame_count\0\u{1}width\0\u{1}height\0\u{3}windows_per_track\0\u{3}ground_truth_label\0\u{1}error\0\u{3}frames_per_track\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -350,6 +413,8 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.height) }()
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufUInt32>.self, value: &self.windowsPerTrack) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.groundTruthLabel) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufUInt32>.self, value: &self.framesPerTrack) }()
       default: break
       }
     }
@@ -380,6 +445,12 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
     if !self.groundTruthLabel.isEmpty {
       try visitor.visitSingularStringField(value: self.groundTruthLabel, fieldNumber: 8)
     }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 9)
+    }
+    if !self.framesPerTrack.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufUInt32>.self, value: self.framesPerTrack, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -392,6 +463,97 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.height != rhs.height {return false}
     if lhs.windowsPerTrack != rhs.windowsPerTrack {return false}
     if lhs.groundTruthLabel != rhs.groundTruthLabel {return false}
+    if lhs.error != rhs.error {return false}
+    if lhs.framesPerTrack != rhs.framesPerTrack {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrackFrame"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0\u{3}time_s\0\u{1}box\0\u{3}cnn_probs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.frame) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.timeS) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._box) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._cnnProbs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.frame != 0 {
+      try visitor.visitSingularUInt64Field(value: self.frame, fieldNumber: 1)
+    }
+    if self.timeS.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.timeS, fieldNumber: 2)
+    }
+    try { if let v = self._box {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._cnnProbs {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Mien_V1_TrackFrame, rhs: Mien_V1_TrackFrame) -> Bool {
+    if lhs.frame != rhs.frame {return false}
+    if lhs.timeS != rhs.timeS {return false}
+    if lhs._box != rhs._box {return false}
+    if lhs._cnnProbs != rhs._cnnProbs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrackFrames"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{3}track_id\0\u{1}frames\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.videoID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.trackID) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.frames) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.videoID.isEmpty {
+      try visitor.visitSingularStringField(value: self.videoID, fieldNumber: 1)
+    }
+    if self.trackID != 0 {
+      try visitor.visitSingularUInt32Field(value: self.trackID, fieldNumber: 2)
+    }
+    if !self.frames.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.frames, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Mien_V1_TrackFrames, rhs: Mien_V1_TrackFrames) -> Bool {
+    if lhs.videoID != rhs.videoID {return false}
+    if lhs.trackID != rhs.trackID {return false}
+    if lhs.frames != rhs.frames {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -82,6 +82,7 @@ extension Envelope.OneOf_Body {
         case .segmentResult: "segment_result"
         case .videoResult: "video_result"
         case .jobMetrics: "job_metrics"
+        case .trackFrames: "track_frames"
         }
     }
 }

@@ -3,6 +3,9 @@ public enum ProtocolConstants {
     /// The protocol version this build speaks; travels in every `Envelope.protocol_version`.
     public static let version: UInt32 = 1
 
+    /// Mien's software version, sent in `WorkerHello.software_version`.
+    public static let softwareVersion = "0.1.0"
+
     /// Largest serialized envelope Mien accepts, bytes. A 64-frame inline batch of 1920×1080
     /// BGR frames is ~400 MB, so inline batches of large video must be split smaller or sent
     /// by reference; 256 MiB bounds what one peer can make a receiver allocate.

@@ -96,6 +96,8 @@ public enum SampleEnvelopes {
                 $0.height = 480
                 $0.windowsPerTrack = [1: 30, 2: 4]
                 $0.groundTruthLabel = "happy"
+                $0.error = "none"
+                $0.framesPerTrack = [1: 240, 2: 31]
             }),
             .frameResult(.with {
                 $0.videoID = "clips/a.mp4"
@@ -137,6 +139,13 @@ public enum SampleEnvelopes {
                 $0.labels = labels
                 $0.bilstm = metrics(accuracy: 0.9)
                 $0.cnn = metrics(accuracy: 0.8)
+            }),
+            .trackFrames(.with {
+                $0.videoID = "clips/a.mp4"
+                $0.trackID = 2
+                $0.frames = (0..<2).map { k in
+                    .with { $0.frame = UInt64(40 + k); $0.timeS = Double(40 + k) / 25; $0.box = box; $0.cnnProbs = probs }
+                }
             }),
         ]
     }

@@ -1,0 +1,404 @@
+import Foundation
+import MienCore
+import MienProto
+import MienTransport
+import MienWire
+
+/// The aggregator: collects tracks and window predictions per video, finalises a video when
+/// its manifest is complete (idempotent on (video, track, window): a re-sent window counts
+/// once), merges overlapping windows into per-frame labels, segments and a per-video label,
+/// writes the sinks, publishes every result on its XPUB stream, acknowledges finished videos
+/// to the coordinator, and at the end of the job computes metrics against ground truth.
+public final class Aggregator: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var endpoints: ClusterEndpoints
+        public var outputDirectory: String
+        public var labels: [String] = ExpressionClass.labels
+        /// Keep the results of videos an interrupted run completed.
+        public var resume = false
+        /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
+        public var frameTruth: [String: [UInt64: String]] = [:]
+        public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+
+        public init(endpoints: ClusterEndpoints, outputDirectory: String) {
+            self.endpoints = endpoints
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    public let config: Config
+    private let context: ZMQContext
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var failure: Error?
+    private let finished = DispatchSemaphore(value: 0)
+    private var _subscribers = 0
+    private var _published = 0
+
+    /// Downstream subscribers connected to the result stream now.
+    public var subscribers: Int { lock.withLock { _subscribers } }
+    /// Result envelopes published so far.
+    public var published: Int { lock.withLock { _published } }
+
+    public init(context: ZMQContext, config: Config, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.context = context
+        self.config = config
+        self.log = log
+    }
+
+    /// Binds its sockets and opens the sinks (errors thrown here), then runs on its own thread.
+    public func start() throws {
+        let intake = try ZMQSocket(context, .router)
+        try intake.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+        try config.configureServerSocket(intake)
+        try intake.bind(config.endpoints.aggregator)
+        let stream = try ZMQSocket(context, .xpub)
+        try stream.setXPubVerbose(true)
+        try stream.setSendHighWaterMark(100_000)
+        try config.configureServerSocket(stream)
+        try stream.bind(config.endpoints.results)
+        let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume)
+        let owned = HandOff((intake, stream, sinks))
+        let thread = Thread { [self] in
+            let (intake, stream, sinks) = owned.value
+            do { try run(intake: intake, stream: stream, sinks: sinks) } catch let e as ZMQError where e.isTerminated {
+            } catch {
+                lock.withLock { failure = error }
+                log("aggregator: fatal: \(error)")
+            }
+            sinks.close()
+            intake.close()
+            stream.close()
+            finished.signal()
+        }
+        thread.name = "mien.aggregator"
+        thread.start()
+    }
+
+    public func wait() throws {
+        finished.wait()
+        finished.signal()
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    public func stop() { lock.withLock { stopRequested = true } }
+
+    // MARK: state
+
+    private final class VideoState {
+        var manifest: Mien_V1_VideoManifest?
+        var tracks: [UInt32: Mien_V1_TrackFrames] = [:]
+        /// track → window index → prediction (idempotent)
+        var predictions: [UInt32: [UInt32: Mien_V1_WindowPrediction]] = [:]
+    }
+
+    /// Frame-level and video-level label pairs (truth, prediction) for the metrics.
+    private struct Scores {
+        var frameTruth: [Int] = []
+        var frameBiLSTM: [Int] = []
+        var frameCNN: [Int] = []
+        var videoTruth: [Int] = []
+        var videoBiLSTM: [Int] = []
+        var videoCNN: [Int] = []
+    }
+
+    private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks) throws {
+        let labels = config.labels
+        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        var videos: [String: VideoState] = [:]
+        var done = Set(sinks.completed.keys)
+        var coordinator: [UInt8]?
+        var sequence: UInt64 = 0
+        var scores = Scores()
+        var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
+        let started = Date()
+        restoreScores(sinks: sinks, index: index, into: &scores, ok: &videosOK, failed: &videosFailed, frames: &framesDone)
+
+        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
+            sequence += 1
+            return Envelope(body, senderID: "aggregator", sequence: sequence, sentUnixMs: Clock.unixMs())
+        }
+        func publish(_ body: Envelope.OneOf_Body) throws {
+            _ = try stream.send(try Framing.published(envelope(body)), timeoutMs: 0)
+            lock.withLock { _published += 1 }
+        }
+        func reply(_ body: Envelope.OneOf_Body) throws {
+            guard let id = coordinator else { return }
+            _ = try intake.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 1_000)
+        }
+
+        func isComplete(_ v: VideoState) -> Bool {
+            guard let m = v.manifest else { return false }
+            if !m.error.isEmpty { return true }
+            for (track, frames) in m.framesPerTrack where v.tracks[track]?.frames.count != Int(frames) { return false }
+            for (track, windows) in m.windowsPerTrack where (v.predictions[track]?.count ?? 0) < Int(windows) { return false }
+            return true
+        }
+
+        func finalise(_ id: String, _ v: VideoState) throws {
+            let m = v.manifest!
+            var videoLine = JSONLine()
+            videoLine.add("video", id)
+            if !m.error.isEmpty {
+                videoLine.add("status", "error")
+                videoLine.add("error", m.error)
+                videoLine.add("frames", m.frameCount)
+                videoLine.add("faces", 0)
+                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+                try sinks.write(frames: [], segments: [], video: videoLine.string)
+                try publish(.videoResult(.with {
+                    $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = m.error; $0.frames = m.frameCount
+                }))
+                videosFailed += 1
+                try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(m.error)" }))
+                return
+            }
+            var frameLines: [(UInt64, UInt32, String)] = []
+            var segmentLines: [String] = []
+            var videoSum = [Double](repeating: 0, count: labels.count)
+            var videoCNNSum = [Double](repeating: 0, count: labels.count)
+            var faces = 0
+            let truthIndex = index[m.groundTruthLabel]
+            for track in v.tracks.keys.sorted() {
+                let tf = v.tracks[track]!
+                let preds = (v.predictions[track] ?? [:]).values.sorted { $0.windowIndex < $1.windowIndex }
+                var merger = TrackMerger(classes: labels.count)
+                let frameIndices = tf.frames.map(\.frame)
+                for p in preds {
+                    let covered = frameIndices.filter { $0 >= p.startFrame && $0 <= p.endFrame }
+                    merger.add(window: p.windowIndex, frames: covered, probs: p.probs.probs)
+                }
+                let merged = Dictionary(uniqueKeysWithValues: merger.frameProbabilities().map { ($0.frame, $0.probs) })
+                var labelled: [(frame: UInt64, label: Int)] = []
+                for f in tf.frames {
+                    guard let probs = merged[f.frame] else {
+                        throw ClusterError.protocolViolation("video \(id) track \(track) frame \(f.frame) is in no window: the coordinator's windows do not cover the track")
+                    }
+                    let label = argmax(probs)!
+                    let cnnProbs = f.cnnProbs.probs.map(Double.init)
+                    let cnnLabel = argmax(cnnProbs) ?? 0
+                    labelled.append((f.frame, label))
+                    faces += 1
+                    for c in 0..<labels.count {
+                        videoSum[c] += probs[c]
+                        if c < cnnProbs.count { videoCNNSum[c] += cnnProbs[c] }
+                    }
+                    let truth = config.frameTruth[id]?[f.frame].flatMap { index[$0] } ?? truthIndex
+                    if let truth {
+                        scores.frameTruth.append(truth)
+                        scores.frameBiLSTM.append(label)
+                        scores.frameCNN.append(cnnLabel)
+                    }
+                    var line = JSONLine()
+                    line.add("video", id)
+                    line.add("frame", f.frame)
+                    line.add("time_s", f.timeS)
+                    line.add("track", track)
+                    line.add("box", numbers: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)])
+                    line.add("label", labels[label])
+                    line.add("probs", probs: probs, labels: labels)
+                    line.add("cnn_label", cnnProbs.isEmpty ? "" : labels[cnnLabel])
+                    line.add("cnn_probs", probs: cnnProbs, labels: labels)
+                    frameLines.append((f.frame, track, line.string))
+                    try publish(.frameResult(.with {
+                        $0.videoID = id; $0.frame = f.frame; $0.timeS = f.timeS; $0.trackID = track; $0.box = f.box
+                        $0.label = labels[label]; $0.probs = .with { $0.probs = probs.map(Float.init) }
+                        $0.cnnLabel = cnnProbs.isEmpty ? "" : labels[cnnLabel]; $0.cnnProbs = f.cnnProbs
+                    }))
+                }
+                let step = zip(frameIndices.dropFirst(), frameIndices).map { $0 - $1 }.min() ?? 1
+                let timeOf = Dictionary(uniqueKeysWithValues: tf.frames.map { ($0.frame, $0.timeS) })
+                for seg in Segmenter.segments(labelled, maxGap: step) {
+                    var line = JSONLine()
+                    line.add("video", id)
+                    line.add("track", track)
+                    line.add("start_frame", seg.startFrame)
+                    line.add("end_frame", seg.endFrame)
+                    line.add("start_s", timeOf[seg.startFrame] ?? 0)
+                    line.add("end_s", timeOf[seg.endFrame] ?? 0)
+                    line.add("label", labels[seg.label])
+                    segmentLines.append(line.string)
+                    try publish(.segmentResult(.with {
+                        $0.videoID = id; $0.trackID = track; $0.startFrame = seg.startFrame; $0.endFrame = seg.endFrame
+                        $0.startS = timeOf[seg.startFrame] ?? 0; $0.endS = timeOf[seg.endFrame] ?? 0; $0.label = labels[seg.label]
+                    }))
+                }
+            }
+            let videoProbs = videoSum.map { $0 / Double(max(faces, 1)) }
+            let videoLabel = argmax(videoProbs)!
+            if let truthIndex {
+                scores.videoTruth.append(truthIndex)
+                scores.videoBiLSTM.append(videoLabel)
+                scores.videoCNN.append(argmax(videoCNNSum)!)
+            }
+            videoLine.add("status", "ok")
+            videoLine.add("label", labels[videoLabel])
+            videoLine.add("probs", probs: videoProbs, labels: labels)
+            videoLine.add("cnn_label", labels[argmax(videoCNNSum)!])
+            videoLine.add("frames", m.frameCount)
+            videoLine.add("faces", faces)
+            videoLine.add("tracks", v.tracks.count)
+            if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+            frameLines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, video: videoLine.string)
+            try publish(.videoResult(.with {
+                $0.videoID = id; $0.uri = m.uri; $0.status = .ok; $0.label = labels[videoLabel]
+                $0.probs = .with { $0.probs = videoProbs.map(Float.init) }; $0.frames = m.frameCount; $0.faces = UInt64(faces)
+            }))
+            videosOK += 1
+            framesDone += m.frameCount
+            try reply(.ack(.with { $0.videoID = id; $0.detail = "ok" }))
+        }
+
+        func metricsJSON() -> (String, Mien_V1_JobMetrics) {
+            var job = Mien_V1_JobMetrics.with {
+                $0.videosDone = UInt64(videosOK + videosFailed)
+                $0.videosFailed = UInt64(videosFailed)
+                $0.framesDone = framesDone
+                $0.elapsedS = Date().timeIntervalSince(started)
+                $0.labels = labels
+            }
+            var root = JSONLine()
+            root.add("labels", raw: "[" + labels.map(JSONLine.quote).joined(separator: ",") + "]")
+            root.add("data", "Metrics over the videos with ground truth given by --labels (and frames.csv when given).")
+            if !scores.frameTruth.isEmpty {
+                let b = ClassificationMetrics(truth: scores.frameTruth, predicted: scores.frameBiLSTM, classes: labels.count)
+                let c = ClassificationMetrics(truth: scores.frameTruth, predicted: scores.frameCNN, classes: labels.count)
+                root.add("bilstm", raw: Aggregator.json(b, labels: labels))
+                root.add("cnn", raw: Aggregator.json(c, labels: labels))
+                let vb = ClassificationMetrics(truth: scores.videoTruth, predicted: scores.videoBiLSTM, classes: labels.count)
+                let vc = ClassificationMetrics(truth: scores.videoTruth, predicted: scores.videoCNN, classes: labels.count)
+                root.add("video_level", raw: "{\"bilstm\":\(Aggregator.json(vb, labels: labels)),\"cnn\":\(Aggregator.json(vc, labels: labels))}")
+                job.bilstm = Aggregator.proto(b, labels: labels)
+                job.cnn = Aggregator.proto(c, labels: labels)
+            }
+            return (root.string + "\n", job)
+        }
+
+        var poller = ZMQPoller()
+        poller.add(intake)
+        poller.add(stream)
+        loop: while !lock.withLock({ stopRequested }) {
+            let events = try poller.poll(timeoutMs: 100)
+            if events[1].contains(.readable) {
+                while let frames = try stream.receive(timeoutMs: 0) {
+                    guard let first = frames.first?.first else { continue }
+                    lock.withLock { _subscribers += first == 1 ? 1 : -1 }
+                }
+            }
+            guard events[0].contains(.readable) else { continue }
+            while let frames = try intake.receive(timeoutMs: 0) {
+                let (id, message): ([UInt8], Envelope)
+                do { (id, message) = try Framing.decodeRouted(frames) } catch {
+                    log("aggregator: ignored a malformed message: \(error)")
+                    continue
+                }
+                if case .hello(let h) = message.body, h.role == .coordinator {
+                    coordinator = id
+                    log("aggregator: coordinator connected")
+                    continue
+                }
+                guard id == coordinator else {
+                    log("aggregator: ignored \(message.kind) from unknown peer \(String(decoding: id, as: UTF8.self))")
+                    _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
+                        $0.code = .unknownPeer; $0.message = "the aggregator takes messages from its coordinator only: say hello as coordinator first"
+                    }))), timeoutMs: 0)
+                    continue
+                }
+                var touched: [String] = []
+                switch message.body {
+                case .trackFrames(let t):
+                    guard !done.contains(t.videoID) else { continue }
+                    let v = videos[t.videoID] ?? VideoState()
+                    videos[t.videoID] = v
+                    v.tracks[t.trackID] = t
+                    touched.append(t.videoID)
+                case .windowPredictionBatch(let b):
+                    for p in b.predictions where !done.contains(p.videoID) {
+                        let v = videos[p.videoID] ?? VideoState()
+                        videos[p.videoID] = v
+                        v.predictions[p.trackID, default: [:]][p.windowIndex] = p
+                        touched.append(p.videoID)
+                    }
+                case .manifest(let m):
+                    if done.contains(m.videoID) {
+                        // Finished by an earlier run (resume) or already: acknowledge again, write nothing.
+                        try reply(.ack(.with { $0.videoID = m.videoID; $0.detail = "ok (already complete)" }))
+                        continue
+                    }
+                    let v = videos[m.videoID] ?? VideoState()
+                    videos[m.videoID] = v
+                    v.manifest = m
+                    touched.append(m.videoID)
+                case .shutdown:
+                    let (json, job) = metricsJSON()
+                    try sinks.writeMetrics(json)
+                    try publish(.jobMetrics(job))
+                    try reply(.ack(.with { $0.detail = "shutdown" }))
+                    log("aggregator: job complete: \(videosOK) video(s) ok, \(videosFailed) failed")
+                    break loop
+                default:
+                    log("aggregator: ignored unexpected \(message.kind)")
+                }
+                for vid in Set(touched) {
+                    if let v = videos[vid], isComplete(v) {
+                        try finalise(vid, v)
+                        videos.removeValue(forKey: vid)
+                        done.insert(vid)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rebuilds metric inputs of videos completed by an interrupted run (resume).
+    private func restoreScores(sinks: Sinks, index: [String: Int], into scores: inout Scores, ok: inout Int, failed: inout Int, frames: inout UInt64) {
+        guard !sinks.completed.isEmpty else { return }
+        for (_, v) in sinks.completed {
+            if (v["status"] as? String) == "ok" { ok += 1 } else { failed += 1 }
+            frames += UInt64((v["frames"] as? Int) ?? 0)
+            if let t = (v["ground_truth"] as? String).flatMap({ index[$0] }), (v["status"] as? String) == "ok",
+               let l = (v["label"] as? String).flatMap({ index[$0] }), let c = (v["cnn_label"] as? String).flatMap({ index[$0] }) {
+                scores.videoTruth.append(t); scores.videoBiLSTM.append(l); scores.videoCNN.append(c)
+            }
+        }
+        let truths = sinks.completed.compactMapValues { ($0["ground_truth"] as? String).flatMap { index[$0] } }
+        for line in Sinks.lines((config.outputDirectory as NSString).appendingPathComponent("frames.jsonl")) {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let vid = obj["video"] as? String, let frame = obj["frame"] as? Int,
+                  let l = (obj["label"] as? String).flatMap({ index[$0] }),
+                  let c = (obj["cnn_label"] as? String).flatMap({ index[$0] }) else { continue }
+            guard let t = config.frameTruth[vid]?[UInt64(frame)].flatMap({ index[$0] }) ?? truths[vid] else { continue }
+            scores.frameTruth.append(t); scores.frameBiLSTM.append(l); scores.frameCNN.append(c)
+        }
+    }
+
+    static func json(_ m: ClassificationMetrics, labels: [String]) -> String {
+        var o = JSONLine()
+        o.add("count", m.count)
+        o.add("accuracy", m.accuracy)
+        o.add("macro_f1", m.macroF1)
+        o.add("weighted_f1", m.weightedF1)
+        let per = zip(labels, m.perClass).map { l, s in
+            var c = JSONLine()
+            c.add("precision", s.precision); c.add("recall", s.recall); c.add("f1", s.f1); c.add("support", s.support)
+            return JSONLine.quote(l) + ":" + c.string
+        }
+        o.add("per_class", raw: "{" + per.joined(separator: ",") + "}")
+        o.add("confusion", raw: "[" + m.confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]")
+        return o.string
+    }
+
+    static func proto(_ m: ClassificationMetrics, labels: [String]) -> Mien_V1_ClassifierMetrics {
+        .with {
+            $0.accuracy = m.accuracy
+            $0.macroF1 = m.macroF1
+            $0.weightedF1 = m.weightedF1
+            $0.perClass = zip(labels, m.perClass).map { l, s in
+                .with { $0.label = l; $0.precision = s.precision; $0.recall = s.recall; $0.f1 = s.f1; $0.support = UInt64(s.support) }
+            }
+            $0.confusion = m.confusion.flatMap { $0.map(UInt64.init) }
+        }
+    }
+}

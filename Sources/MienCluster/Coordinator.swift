@@ -1,0 +1,603 @@
+import Foundation
+import MienCore
+import MienProto
+import MienTransport
+import MienWire
+
+/// One input video of a job.
+public struct VideoInput: Sendable, Hashable {
+    /// Job-unique id (the path relative to the input root, or the path as given).
+    public var id: String
+    /// Where workers read it (by-reference batches): a path every worker can open.
+    public var path: String
+    /// Video-level ground truth label, when given (`--labels`).
+    public var groundTruth: String?
+
+    public init(id: String, path: String, groundTruth: String? = nil) {
+        self.id = id
+        self.path = path
+        self.groundTruth = groundTruth
+    }
+}
+
+/// What a probe tells the coordinator about a video.
+public struct VideoProbe: Sendable {
+    public var fps: Double
+    public var frameCount: Int
+    public var width: Int
+    public var height: Int
+
+    public init(fps: Double, frameCount: Int, width: Int, height: Int) {
+        self.fps = fps
+        self.frameCount = frameCount
+        self.width = width
+        self.height = height
+    }
+}
+
+/// Progress of a job, for the progress line and `mien status`.
+public struct JobProgress: Sendable, Equatable {
+    public var videosTotal = 0
+    public var videosDone = 0
+    public var videosFailed = 0
+    public var framesTotal = 0
+    public var framesDone = 0
+    public var featureWorkers = 0
+    public var sequenceWorkers = 0
+    public var requeuedBatches = 0
+    public var finished = false
+}
+
+/// The coordinator: probes inputs, cuts videos into frame batches (by reference), hands them
+/// to feature workers by credit, restores frame order, links faces into tracks, cuts ordered
+/// windows per track, hands them to sequence workers, and forwards tracks, predictions and
+/// manifests to the aggregator; journals videos the aggregator acknowledged as finished.
+///
+/// All sockets are owned by one thread (`run`), polled with a timeout.
+public final class Coordinator: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var endpoints: ClusterEndpoints
+        public var liveness = Liveness()
+        /// Frames per feature batch.
+        public var batchFrames = 32
+        /// Process every k-th frame.
+        public var sampleEvery = 1
+        /// BiLSTM window length T and stride (steps of a track).
+        public var windowLength = 16
+        public var windowStride = 8
+        /// Windows per sequence work item.
+        public var windowsPerBatch = 32
+        /// Videos in progress at once (memory bound).
+        public var maxActiveVideos = 2
+        /// Feature batches queued or in flight at once (memory bound, backpressure).
+        public var maxOutstandingBatches = 16
+        /// Window batches queued or in flight at once before feature work is held back.
+        public var maxOutstandingWindowBatches = 16
+        /// An item not answered within this time is handed out again, ms.
+        public var itemDeadlineMs: UInt64 = 120_000
+        /// Times an item is retried after worker errors before its video fails.
+        public var maxAttempts = 3
+        public var tracker = FaceTracker.Config()
+        /// Model hashes workers must have (empty = accept the first one seen and require it of the rest).
+        public var featureModelHash = ""
+        public var sequenceModelHash = ""
+        /// Class labels of the models, in output order.
+        public var labels: [String] = ExpressionClass.labels
+        /// Journal of finished videos (nil = none, no resume).
+        public var journalPath: String?
+        /// Applied to bound sockets (e.g. CURVE server keys).
+        public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Applied to the socket connecting to the aggregator.
+        public var configureClientSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+
+        public init(endpoints: ClusterEndpoints) {
+            self.endpoints = endpoints
+        }
+    }
+
+    public let config: Config
+    private let context: ZMQContext
+    private let inputs: [VideoInput]
+    private let probe: @Sendable (VideoInput) throws -> VideoProbe
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var _progress = JobProgress()
+    private var stopRequested = false
+    private let finished = DispatchSemaphore(value: 0)
+    private var failure: Error?
+
+    public var progress: JobProgress { lock.withLock { _progress } }
+
+    public init(context: ZMQContext, config: Config, inputs: [VideoInput],
+                probe: @escaping @Sendable (VideoInput) throws -> VideoProbe,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        precondition(config.windowStride >= 1 && config.windowStride <= config.windowLength)
+        precondition(config.batchFrames >= 1 && config.sampleEvery >= 1)
+        self.context = context
+        self.config = config
+        self.inputs = inputs
+        self.probe = probe
+        self.log = log
+        _progress.videosTotal = inputs.count
+    }
+
+    /// Binds the worker sockets and connects to the aggregator (errors thrown here, on the
+    /// caller's thread), then runs the job on a thread of its own.
+    public func start() throws {
+        let owned = HandOff(try Sockets(context: context, config: config))
+        let thread = Thread { [self] in
+            let sockets = owned.value
+            do {
+                try run(sockets)
+            } catch let e as ZMQError where e.isTerminated {
+                // context shut down: stopping
+            } catch {
+                lock.withLock { failure = error }
+                log("coordinator: fatal: \(error)")
+            }
+            sockets.close()
+            lock.withLock { _progress.finished = true }
+            finished.signal()
+        }
+        thread.name = "mien.coordinator"
+        thread.start()
+    }
+
+    /// Blocks until the job is finished or stopped; throws the coordinator's fatal error.
+    public func wait() throws {
+        finished.wait()
+        finished.signal()
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    /// Asks the coordinator to stop (SIGINT / SIGTERM): workers are told to shut down.
+    public func stop() {
+        lock.withLock { stopRequested = true }
+    }
+
+    // MARK: sockets
+
+    final class Sockets {
+        let features: ZMQSocket
+        let sequences: ZMQSocket
+        let aggregator: ZMQSocket
+
+        init(context: ZMQContext, config: Config) throws {
+            features = try ZMQSocket(context, .router)
+            sequences = try ZMQSocket(context, .router)
+            aggregator = try ZMQSocket(context, .dealer)
+            for s in [features, sequences] {
+                try s.setRouterMandatory(true)
+                try s.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+                try config.configureServerSocket(s)
+            }
+            try config.configureClientSocket(aggregator)
+            try aggregator.setSendHighWaterMark(0)  // never drop or block results toward the aggregator
+            try features.bind(config.endpoints.features)
+            try sequences.bind(config.endpoints.sequences)
+            try aggregator.connect(config.endpoints.aggregator)
+        }
+
+        func close() {
+            features.close()
+            sequences.close()
+            aggregator.close()
+        }
+    }
+
+    // MARK: per-video state
+
+    private final class VideoState {
+        let input: VideoInput
+        let info: VideoProbe
+        let batchCount: Int
+        var nextBatch = 0
+        var batchesProcessed = 0
+        var reorder: ReorderBuffer<Mien_V1_EmbeddingBatch>
+        var tracker: FaceTracker
+        var windowers: [UInt32: TrackWindower] = [:]
+        var trackFrames: [UInt32: [Mien_V1_TrackFrame]] = [:]
+        var windowsPerTrack: [UInt32: UInt32] = [:]
+        var framesPerTrack: [UInt32: UInt32] = [:]
+        var framesDone = 0
+        var manifestSent = false
+
+        init(input: VideoInput, info: VideoProbe, batchFrames: Int, tracker: FaceTracker.Config) {
+            self.input = input
+            self.info = info
+            batchCount = (info.frameCount + batchFrames - 1) / batchFrames
+            reorder = ReorderBuffer(first: 0, capacity: max(batchCount, 1))
+            self.tracker = FaceTracker(config: tracker)
+        }
+    }
+
+    private struct FeatureItem: Sendable {
+        var videoID: String
+        var index: Int  // batch index within the video
+        var batch: Mien_V1_FrameBatch
+        var attempts = 0
+    }
+
+    private struct SequenceItem: Sendable {
+        var batch: Mien_V1_WindowBatch
+        var attempts = 0
+    }
+
+    // MARK: the loop
+
+    private func run(_ s: Sockets) throws {
+        var pending = inputs[...]
+        var active: [String: VideoState] = [:]
+        var awaitingAck: Set<String> = []
+        var featureWork = WorkDispatcher<FeatureItem>(config: .init(workerExpiryMs: config.liveness.expiryMs, itemDeadlineMs: config.itemDeadlineMs))
+        var sequenceWork = WorkDispatcher<SequenceItem>(config: .init(workerExpiryMs: config.liveness.expiryMs, itemDeadlineMs: config.itemDeadlineMs))
+        var featureWorkers: [String: [UInt8]] = [:]  // name → routing id
+        var sequenceWorkers: [String: [UInt8]] = [:]
+        var featureHash = config.featureModelHash
+        var sequenceHash = config.sequenceModelHash
+        var pendingWindows: [Mien_V1_Window] = []
+        var nextBatchID: UInt64 = 1
+        var sequence: UInt64 = 0
+        var lastHeartbeat: UInt64 = 0
+        var lastAggregatorMessage = Clock.nowMs()
+        var shutdownSent = false
+        var roundRobin = 0
+
+        let journal = try config.journalPath.map { try Journal(path: $0) }
+        if let journal {
+            let before = pending.count
+            pending = pending.filter { !journal.finished.contains($0.id) }[...]
+            let skipped = before - pending.count
+            if skipped > 0 {
+                log("coordinator: resuming: \(skipped) video(s) already finished in \(journal.path)")
+                lock.withLock { _progress.videosDone += skipped }
+            }
+        }
+
+        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
+            sequence += 1
+            return Envelope(body, senderID: "coordinator", sequence: sequence, sentUnixMs: Clock.unixMs())
+        }
+        func toAggregator(_ body: Envelope.OneOf_Body) throws {
+            _ = try s.aggregator.send(try Framing.direct(envelope(body)))
+        }
+        func send(_ socket: ZMQSocket, to id: [UInt8], _ body: Envelope.OneOf_Body) {
+            do { _ = try socket.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) } catch {
+                log("coordinator: could not send \(body.kind) to \(String(decoding: id, as: UTF8.self)): \(error)")
+            }
+        }
+
+        func flushWindows(force: Bool) {
+            while pendingWindows.count >= config.windowsPerBatch || (force && !pendingWindows.isEmpty) {
+                let n = min(config.windowsPerBatch, pendingWindows.count)
+                let batch = Mien_V1_WindowBatch.with {
+                    $0.batchID = nextBatchID
+                    $0.windows = Array(pendingWindows.prefix(n))
+                }
+                pendingWindows.removeFirst(n)
+                sequenceWork.enqueue(id: nextBatchID, item: SequenceItem(batch: batch))
+                nextBatchID += 1
+            }
+        }
+
+        func emit(_ v: VideoState, track: UInt32, _ w: TrackWindow) {
+            v.windowsPerTrack[track, default: 0] += 1
+            pendingWindows.append(.with {
+                $0.videoID = v.input.id
+                $0.trackID = track
+                $0.windowIndex = w.index
+                $0.steps = w.steps.map { st in .with { $0.frame = st.frame; $0.embedding = st.embedding } }
+                $0.paddedFrom = w.paddedFrom
+                $0.modelHash = sequenceHash
+            })
+        }
+
+        func endTrack(_ v: VideoState, _ track: UInt32) throws {
+            if var w = v.windowers.removeValue(forKey: track), let last = w.finish() { emit(v, track: track, last) }
+            let frames = v.trackFrames.removeValue(forKey: track) ?? []
+            v.framesPerTrack[track] = UInt32(frames.count)
+            try toAggregator(.trackFrames(.with {
+                $0.videoID = v.input.id
+                $0.trackID = track
+                $0.frames = frames
+            }))
+        }
+
+        func sendManifest(_ v: VideoState, error: String?) throws {
+            v.manifestSent = true
+            try toAggregator(.manifest(.with {
+                $0.videoID = v.input.id
+                $0.uri = v.input.path
+                $0.fps = v.info.fps
+                $0.frameCount = UInt64(v.framesDone)
+                $0.width = UInt32(v.info.width)
+                $0.height = UInt32(v.info.height)
+                $0.windowsPerTrack = error == nil ? v.windowsPerTrack : [:]
+                $0.framesPerTrack = error == nil ? v.framesPerTrack : [:]
+                $0.groundTruthLabel = v.input.groundTruth ?? ""
+                $0.error = error ?? ""
+            }))
+            awaitingAck.insert(v.input.id)
+        }
+
+        func failVideo(_ id: String, _ message: String) throws {
+            log("coordinator: video \(id) failed: \(message)")
+            if let v = active.removeValue(forKey: id) {
+                if !v.manifestSent { try sendManifest(v, error: message) }
+            }
+            pendingWindows.removeAll { $0.videoID == id }
+        }
+
+        func startVideos() throws {
+            while active.count < config.maxActiveVideos, let input = pending.popFirst() {
+                let info: VideoProbe
+                do {
+                    info = try probe(input)
+                } catch {
+                    let v = VideoState(input: input, info: VideoProbe(fps: 0, frameCount: 0, width: 0, height: 0),
+                                       batchFrames: config.batchFrames, tracker: config.tracker)
+                    try sendManifest(v, error: "\(error)")
+                    log("coordinator: video \(input.id) failed: \(error)")
+                    continue
+                }
+                let v = VideoState(input: input, info: info, batchFrames: config.batchFrames, tracker: config.tracker)
+                lock.withLock { _progress.framesTotal += info.frameCount / config.sampleEvery }
+                if v.batchCount == 0 {
+                    try sendManifest(v, error: "\(input.path) has no frames: it is empty or not a video; check the file")
+                    continue
+                }
+                active[input.id] = v
+            }
+        }
+
+        /// Queues feature batches, round-robin over active videos, while under the bounds.
+        func topUpFeatureWork() {
+            while featureWork.queuedCount + featureWork.inFlightCount < config.maxOutstandingBatches,
+                  sequenceWork.queuedCount + sequenceWork.inFlightCount < config.maxOutstandingWindowBatches {
+                let candidates = active.values.filter { $0.nextBatch < $0.batchCount }.sorted { $0.input.id < $1.input.id }
+                guard !candidates.isEmpty else { return }
+                let v = candidates[roundRobin % candidates.count]
+                roundRobin += 1
+                let start = v.nextBatch * config.batchFrames
+                // The last batch runs to the end of the file: container frame counts can be low.
+                let end = v.nextBatch == v.batchCount - 1 ? Int.max : start + config.batchFrames
+                let batch = Mien_V1_FrameBatch.with {
+                    $0.videoID = v.input.id
+                    $0.batchID = nextBatchID
+                    $0.fps = v.info.fps
+                    $0.reference = .with {
+                        $0.uri = v.input.path
+                        $0.startFrame = UInt64(start)
+                        $0.endFrame = UInt64(end)
+                        $0.sampleEvery = UInt32(config.sampleEvery)
+                    }
+                    $0.modelHash = featureHash
+                }
+                featureWork.enqueue(id: nextBatchID, item: FeatureItem(videoID: v.input.id, index: v.nextBatch, batch: batch))
+                nextBatchID += 1
+                v.nextBatch += 1
+            }
+        }
+
+        /// Consumes embedding batches of a video in frame order.
+        func advance(_ v: VideoState) throws {
+            for batch in v.reorder.drain() {
+                v.batchesProcessed += 1
+                for frame in batch.frames {
+                    v.framesDone += 1
+                    let boxes = frame.faces.map { Box(x: Double($0.box.x), y: Double($0.box.y), width: Double($0.box.width), height: Double($0.box.height)) }
+                    let update = v.tracker.update(frame: frame.index, boxes: boxes)
+                    for t in update.ended { try endTrack(v, t) }
+                    for (face, track) in zip(frame.faces, update.trackIDs) {
+                        v.trackFrames[track, default: []].append(.with {
+                            $0.frame = frame.index
+                            $0.timeS = frame.timeS
+                            $0.box = face.box
+                            $0.cnnProbs = face.cnnProbs
+                        })
+                        if v.windowers[track] == nil {
+                            v.windowers[track] = TrackWindower(length: config.windowLength, stride: config.windowStride)
+                        }
+                        if let w = v.windowers[track]!.append(TrackStep(frame: frame.index, embedding: face.embedding)) {
+                            emit(v, track: track, w)
+                        }
+                    }
+                }
+                lock.withLock { _progress.framesDone += batch.frames.count }
+            }
+            if v.batchesProcessed == v.batchCount {
+                for t in v.tracker.finish() { try endTrack(v, t) }
+                flushWindows(force: true)
+                active.removeValue(forKey: v.input.id)
+                if v.framesPerTrack.isEmpty {
+                    try sendManifest(v, error: "no faces found in \(v.framesDone) frames of \(v.input.path)")
+                } else {
+                    try sendManifest(v, error: nil)
+                }
+            }
+        }
+
+        func checkHash(_ hello: Mien_V1_WorkerHello, expected: inout String, kind: String) -> String? {
+            if expected.isEmpty {
+                expected = hello.modelHash
+                log("coordinator: \(kind) model \(hello.modelHash.prefix(12)) (from the first \(kind) worker)")
+                return nil
+            }
+            return hello.modelHash == expected ? nil
+                : "\(hello.workerID) has \(kind) model \(hello.modelHash.prefix(12)) but this job uses \(expected.prefix(12)): start it with the job's model bundle"
+        }
+
+        func handleWorkerMessage(_ socket: ZMQSocket, frames: [[UInt8]], feature: Bool) throws {
+            let (id, message): ([UInt8], Envelope)
+            do { (id, message) = try Framing.decodeRouted(frames) } catch {
+                log("coordinator: ignored a malformed message on the \(feature ? "feature" : "sequence") socket: \(error)")
+                return
+            }
+            let name = String(decoding: id, as: UTF8.self)
+            let now = Clock.nowMs()
+            let known = feature ? featureWorkers[name] != nil : sequenceWorkers[name] != nil
+            switch message.body {
+            case .hello(let hello):
+                let expectedRole: Mien_V1_Role = feature ? .featureWorker : .sequenceWorker
+                if hello.role != expectedRole {
+                    send(socket, to: id, .error(.with { $0.code = .badMessage; $0.message = "this endpoint serves \(expectedRole) peers, not \(hello.role)" }))
+                    return
+                }
+                if let mismatch = feature ? checkHash(hello, expected: &featureHash, kind: "CNN") : checkHash(hello, expected: &sequenceHash, kind: "BiLSTM") {
+                    log("coordinator: refused \(name): \(mismatch)")
+                    send(socket, to: id, .error(.with { $0.code = .modelMismatch; $0.message = mismatch }))
+                    return
+                }
+                if feature { featureWorkers[name] = id; featureWork.join(worker: name, nowMs: now) } else { sequenceWorkers[name] = id; sequenceWork.join(worker: name, nowMs: now) }
+                log("coordinator: \(feature ? "feature" : "sequence") worker \(name) joined")
+                send(socket, to: id, .ack(.with { $0.sequence = message.sequence; $0.detail = "hello accepted" }))
+                return
+            default:
+                break
+            }
+            guard known else {
+                send(socket, to: id, .error(.with { $0.code = .unknownPeer; $0.message = "no hello from \(name): say hello first"; $0.sequence = message.sequence }))
+                log("coordinator: ignored \(message.kind) from unknown peer \(name)")
+                return
+            }
+            switch message.body {
+            case .ready(let r):
+                if feature { featureWork.grant(worker: name, credit: Int(r.credit), nowMs: now) } else { sequenceWork.grant(worker: name, credit: Int(r.credit), nowMs: now) }
+            case .heartbeat:
+                if feature { featureWork.heard(from: name, nowMs: now) } else { sequenceWork.heard(from: name, nowMs: now) }
+            case .embeddingBatch(let b) where feature:
+                if case .completed(let item) = featureWork.complete(itemID: b.batchID, from: name, nowMs: now),
+                   let v = active[item.videoID] {
+                    _ = v.reorder.insert(b, sequence: UInt64(item.index))
+                    try advance(v)
+                }
+            case .windowPredictionBatch(let b) where !feature:
+                if case .completed = sequenceWork.complete(itemID: b.batchID, from: name, nowMs: now) {
+                    try toAggregator(.windowPredictionBatch(b))
+                }
+            case .error(let e):
+                try handleWorkError(e, from: name, feature: feature, now: now)
+            default:
+                log("coordinator: ignored unexpected \(message.kind) from \(name)")
+            }
+        }
+
+        func handleWorkError(_ e: Mien_V1_Error, from name: String, feature: Bool, now: UInt64) throws {
+            log("coordinator: \(name) reported: \(e.message)")
+            guard e.batchID != 0 else { return }
+            if feature {
+                guard case .completed(var item) = featureWork.complete(itemID: e.batchID, from: name, nowMs: now) else { return }
+                item.attempts += 1
+                let inputFault: Set<Mien_V1_ErrorCode> = [.decodeFailed, .inputNotFound]
+                if inputFault.contains(e.code) || item.attempts >= config.maxAttempts {
+                    try failVideo(item.videoID, e.message)
+                } else {
+                    featureWork.enqueue(id: e.batchID, item: item)
+                }
+            } else {
+                guard case .completed(var item) = sequenceWork.complete(itemID: e.batchID, from: name, nowMs: now) else { return }
+                item.attempts += 1
+                if item.attempts >= config.maxAttempts {
+                    for id in Set(item.batch.windows.map(\.videoID)) { try failVideo(id, "sequence work failed \(item.attempts) times: \(e.message)") }
+                } else {
+                    sequenceWork.enqueue(id: e.batchID, item: item)
+                }
+            }
+        }
+
+        func handleAggregatorMessage(_ frames: [[UInt8]]) throws -> Bool {
+            lastAggregatorMessage = Clock.nowMs()
+            let message: Envelope
+            do { message = try Framing.decodeDirect(frames) } catch {
+                log("coordinator: ignored a malformed message from the aggregator: \(error)")
+                return false
+            }
+            switch message.body {
+            case .ack(let a) where !a.videoID.isEmpty:
+                guard awaitingAck.remove(a.videoID) != nil else { return false }
+                try journal?.markFinished(a.videoID)
+                let failed = a.detail.hasPrefix("error")
+                lock.withLock {
+                    _progress.videosDone += 1
+                    if failed { _progress.videosFailed += 1 }
+                }
+            case .ack(let a) where a.detail == "shutdown":
+                return true
+            case .error(let e):
+                log("coordinator: aggregator reported: \(e.message)")
+            default:
+                break
+            }
+            return false
+        }
+
+        // Introduce ourselves to the aggregator (it answers acks on this connection).
+        try toAggregator(.hello(.with {
+            $0.role = .coordinator
+            $0.workerID = "coordinator"
+            $0.softwareVersion = ProtocolConstants.softwareVersion
+        }))
+
+        var poller = ZMQPoller()
+        poller.add(s.features)
+        poller.add(s.sequences)
+        poller.add(s.aggregator)
+        while true {
+            if lock.withLock({ stopRequested }) && !shutdownSent {
+                log("coordinator: stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
+                break
+            }
+            try startVideos()
+            topUpFeatureWork()
+            for a in featureWork.assign(nowMs: Clock.nowMs()) {
+                if let id = featureWorkers[a.worker] { send(s.features, to: id, .frameBatch(a.item.batch)) }
+            }
+            for a in sequenceWork.assign(nowMs: Clock.nowMs()) {
+                if let id = sequenceWorkers[a.worker] { send(s.sequences, to: id, .windowBatch(a.item.batch)) }
+            }
+            let now = Clock.nowMs()
+            if now - lastHeartbeat >= config.liveness.heartbeatMs {
+                lastHeartbeat = now
+                for id in featureWorkers.values { send(s.features, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
+                for id in sequenceWorkers.values { send(s.sequences, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
+                for dead in featureWork.expire(nowMs: now) {
+                    featureWorkers.removeValue(forKey: dead)
+                    log("coordinator: feature worker \(dead) stopped heartbeating; its batches are re-queued")
+                }
+                for dead in sequenceWork.expire(nowMs: now) {
+                    sequenceWorkers.removeValue(forKey: dead)
+                    log("coordinator: sequence worker \(dead) stopped heartbeating; its windows are re-queued")
+                }
+                lock.withLock {
+                    _progress.featureWorkers = featureWork.liveWorkers
+                    _progress.sequenceWorkers = sequenceWork.liveWorkers
+                    _progress.requeuedBatches = featureWork.requeued + sequenceWork.requeued
+                }
+            }
+            // Everything handed out, finished and acknowledged: the job is done.
+            if pending.isEmpty && active.isEmpty && awaitingAck.isEmpty && !shutdownSent {
+                flushWindows(force: true)
+                if sequenceWork.queuedCount + sequenceWork.inFlightCount == 0 {
+                    try toAggregator(.shutdown(.with { $0.reason = "job complete"; $0.graceMs = 10_000 }))
+                    shutdownSent = true
+                }
+            }
+            let events = try poller.poll(timeoutMs: 50)
+            if events[0].contains(.readable) {
+                while let frames = try s.features.receive(timeoutMs: 0) { try handleWorkerMessage(s.features, frames: frames, feature: true) }
+            }
+            if events[1].contains(.readable) {
+                while let frames = try s.sequences.receive(timeoutMs: 0) { try handleWorkerMessage(s.sequences, frames: frames, feature: false) }
+            }
+            if events[2].contains(.readable) {
+                var done = false
+                while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }
+                if done { break }
+            }
+            _ = lastAggregatorMessage
+        }
+        // Tell workers the job is over.
+        for id in featureWorkers.values { send(s.features, to: id, .shutdown(.with { $0.reason = "job complete" })) }
+        for id in sequenceWorkers.values { send(s.sequences, to: id, .shutdown(.with { $0.reason = "job complete" })) }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import MienCore
+import MienProto
+import MienTransport
+
+/// `mien run`: every role in one process, wired over `inproc://` sockets of one context
+/// (the result stream may be bound to `tcp://` for outside consumers). The same role code
+/// runs in cluster mode; only endpoints differ.
+public final class EmbeddedJob: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var inputs: [VideoInput]
+        public var outputDirectory: String
+        public var featureWorkers = 1
+        public var sequenceWorkers = 1
+        public var resume = false
+        /// Where the result stream is bound (inproc by default; tcp:// for outside consumers).
+        public var resultsEndpoint = "inproc://mien-results"
+        public var coordinator: @Sendable (inout Coordinator.Config) -> Void = { _ in }
+        public var frameTruth: [String: [UInt64: String]] = [:]
+        public var labels: [String] = ExpressionClass.labels
+
+        public init(inputs: [VideoInput], outputDirectory: String) {
+            self.inputs = inputs
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    public let config: Config
+    private let makeFeatureCompute: @Sendable () throws -> WorkerCompute
+    private let makeSequenceCompute: @Sendable () throws -> WorkerCompute
+    private let probe: @Sendable (VideoInput) throws -> VideoProbe
+    private let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var coordinator: Coordinator?
+    private var featureWorkers: [Worker] = []
+
+    public init(config: Config,
+                featureCompute: @escaping @Sendable () throws -> WorkerCompute,
+                sequenceCompute: @escaping @Sendable () throws -> WorkerCompute,
+                probe: @escaping @Sendable (VideoInput) throws -> VideoProbe,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.config = config
+        self.makeFeatureCompute = featureCompute
+        self.makeSequenceCompute = sequenceCompute
+        self.probe = probe
+        self.log = log
+    }
+
+    /// Progress of the running job (zero before it starts).
+    public var progress: JobProgress { lock.withLock { coordinator?.progress } ?? JobProgress() }
+
+    /// Asks the job to stop gracefully (SIGINT / SIGTERM).
+    public func stop() { lock.withLock { coordinator }?.stop() }
+
+    /// The feature workers, for fault-injection tests.
+    var runningFeatureWorkers: [Worker] { lock.withLock { featureWorkers } }
+
+    /// Runs the job to the end. `onProgress` is called about every `interval` seconds.
+    public func run(interval: TimeInterval = 0.5, onProgress: (JobProgress) -> Void = { _ in }) throws -> JobProgress {
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        var endpoints = ClusterEndpoints.embedded(results: config.resultsEndpoint)
+        endpoints.results = config.resultsEndpoint
+
+        var aggregatorConfig = Aggregator.Config(endpoints: endpoints, outputDirectory: config.outputDirectory)
+        aggregatorConfig.resume = config.resume
+        aggregatorConfig.frameTruth = config.frameTruth
+        aggregatorConfig.labels = config.labels
+        let aggregator = Aggregator(context: context, config: aggregatorConfig, log: log)
+        try aggregator.start()
+
+        var coordinatorConfig = Coordinator.Config(endpoints: endpoints)
+        coordinatorConfig.labels = config.labels
+        coordinatorConfig.journalPath = (config.outputDirectory as NSString).appendingPathComponent("journal.log")
+        if !config.resume { try? FileManager.default.removeItem(atPath: coordinatorConfig.journalPath!) }
+        config.coordinator(&coordinatorConfig)
+        let coordinator = Coordinator(context: context, config: coordinatorConfig, inputs: config.inputs, probe: probe, log: log)
+        try coordinator.start()
+        lock.withLock { self.coordinator = coordinator }
+
+        var workers: [Worker] = []
+        for _ in 0..<config.sequenceWorkers {
+            workers.append(try Worker(context: context, endpoint: endpoints.sequences, compute: try makeSequenceCompute(),
+                                      liveness: coordinatorConfig.liveness, log: log))
+        }
+        var fws: [Worker] = []
+        for _ in 0..<config.featureWorkers {
+            fws.append(try Worker(context: context, endpoint: endpoints.features, compute: try makeFeatureCompute(),
+                                  liveness: coordinatorConfig.liveness, log: log))
+        }
+        lock.withLock { featureWorkers = fws }
+        for w in workers + fws { w.start() }
+
+        while !coordinator.progress.finished {
+            onProgress(coordinator.progress)
+            Thread.sleep(forTimeInterval: interval)
+        }
+        let result = coordinator.progress
+        onProgress(result)
+        aggregator.stop()
+        for w in workers + fws where w.state != .stopped { w.stop() }
+        try coordinator.wait()
+        try aggregator.wait()
+        return result
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Builds one JSON object with keys in the order given (stable, readable JSONL sinks),
+/// faster than a general encoder for the millions of frame lines of a large archive.
+struct JSONLine {
+    private var text = "{"
+    private var first = true
+
+    private mutating func key(_ k: String) {
+        if !first { text += "," }
+        first = false
+        text += JSONLine.quote(k)
+        text += ":"
+    }
+
+    mutating func add(_ k: String, _ v: String) { key(k); text += JSONLine.quote(v) }
+    mutating func add(_ k: String, _ v: Int) { key(k); text += String(v) }
+    mutating func add(_ k: String, _ v: UInt64) { key(k); text += String(v) }
+    mutating func add(_ k: String, _ v: UInt32) { key(k); text += String(v) }
+    mutating func add(_ k: String, _ v: Double) { key(k); text += JSONLine.number(v) }
+    mutating func add(_ k: String, numbers: [Double]) { key(k); text += "[" + numbers.map(JSONLine.number).joined(separator: ",") + "]" }
+    /// An object of label → probability, in label order.
+    mutating func add(_ k: String, probs: [Double], labels: [String]) {
+        key(k)
+        text += "{" + zip(labels, probs).map { JSONLine.quote($0) + ":" + JSONLine.number($1) }.joined(separator: ",") + "}"
+    }
+    /// Inserts already-encoded JSON.
+    mutating func add(_ k: String, raw: String) { key(k); text += raw }
+
+    var string: String { text + "}" }
+
+    static func number(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        return String(format: "%.6g", v)
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}

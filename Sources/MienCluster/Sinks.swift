@@ -1,0 +1,94 @@
+import Foundation
+
+/// The job's output files in `--out DIR`: frames.jsonl, segments.jsonl, videos.jsonl (and
+/// metrics.json at the end). A video's lines are written together, frames and segments
+/// first and its videos.jsonl line last, each file flushed to disk before the video is
+/// acknowledged — so a line in videos.jsonl means the video is complete in every file.
+final class Sinks {
+    let directory: String
+    private let frames: FileHandle
+    private let segments: FileHandle
+    private let videos: FileHandle
+    /// Videos already complete in the sinks (from an interrupted run being resumed).
+    private(set) var completed: [String: [String: Any]] = [:]
+
+    /// - Parameter resume: keep the results of videos completed by an earlier run, dropping
+    ///   any partial lines of videos that did not complete; otherwise start empty.
+    init(directory: String, resume: Bool) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ClusterError.job("cannot create the output folder \(directory): \(error.localizedDescription)")
+        }
+        let names = ["frames.jsonl", "segments.jsonl", "videos.jsonl"]
+        let paths = names.map { (directory as NSString).appendingPathComponent($0) }
+        var completed: [String: [String: Any]] = [:]
+        if resume {
+            for line in Sinks.lines(paths[2]) {
+                if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let v = obj["video"] as? String {
+                    completed[v] = obj
+                }
+            }
+            // Keep only the lines of completed videos (a crash can leave a partial video behind).
+            for p in paths[0...1] {
+                let kept = Sinks.lines(p).filter { line in
+                    guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                          let v = obj["video"] as? String else { return false }
+                    return completed[v] != nil
+                }
+                try Sinks.replace(p, with: kept)
+            }
+            try Sinks.replace(paths[2], with: Sinks.lines(paths[2]).filter { !$0.isEmpty })
+        } else {
+            for p in paths { try Sinks.replace(p, with: []) }
+        }
+        func open(_ p: String) throws -> FileHandle {
+            guard let h = FileHandle(forWritingAtPath: p) else { throw ClusterError.job("cannot write \(p): check permissions") }
+            try h.seekToEnd()
+            return h
+        }
+        self.completed = completed
+        frames = try open(paths[0])
+        segments = try open(paths[1])
+        videos = try open(paths[2])
+    }
+
+    static func lines(_ path: String) -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        var lines = text.components(separatedBy: "\n")
+        if !text.hasSuffix("\n") { lines.removeLast() }  // torn last line
+        return lines.filter { !$0.isEmpty }
+    }
+
+    static func replace(_ path: String, with lines: [String]) throws {
+        let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw ClusterError.job("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes one video's results durably: frames and segments, then its videos.jsonl line.
+    func write(frames frameLines: [String], segments segmentLines: [String], video videoLine: String) throws {
+        if !frameLines.isEmpty { try frames.write(contentsOf: Data((frameLines.joined(separator: "\n") + "\n").utf8)) }
+        if !segmentLines.isEmpty { try segments.write(contentsOf: Data((segmentLines.joined(separator: "\n") + "\n").utf8)) }
+        try frames.synchronize()
+        try segments.synchronize()
+        try videos.write(contentsOf: Data((videoLine + "\n").utf8))
+        try videos.synchronize()
+    }
+
+    func writeMetrics(_ json: String) throws {
+        let p = (directory as NSString).appendingPathComponent("metrics.json")
+        do { try json.write(toFile: p, atomically: true, encoding: .utf8) } catch {
+            throw ClusterError.job("cannot write \(p): \(error.localizedDescription)")
+        }
+    }
+
+    func close() {
+        try? frames.close()
+        try? segments.close()
+        try? videos.close()
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A bounded, blocking hand-off between two threads (socket loop ⇄ compute thread).
+/// `put` blocks while full; `take` blocks while empty, up to a timeout; `close` wakes everyone.
+final class WorkQueue<Item>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var closed = false
+    let capacity: Int
+
+    init(capacity: Int) {
+        precondition(capacity >= 1)
+        self.capacity = capacity
+    }
+
+    /// Adds an item, waiting for room. Returns false once closed.
+    @discardableResult
+    func put(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next item, waiting up to `timeout` seconds; nil on timeout or once closed and empty.
+    func take(timeout: TimeInterval) -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while items.isEmpty && !closed {
+            if !condition.wait(until: deadline) { return nil }
+        }
+        if items.isEmpty { return nil }
+        condition.broadcast()
+        return items.removeFirst()
+    }
+
+    /// Removes everything waiting without blocking.
+    func drain() -> [Item] {
+        condition.lock()
+        defer { condition.unlock() }
+        let out = items
+        items.removeAll()
+        condition.broadcast()
+        return out
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

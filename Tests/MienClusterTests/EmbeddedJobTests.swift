@@ -1,0 +1,130 @@
+import Foundation
+import XCTest
+import MienCore
+@testable import MienCluster
+
+final class EmbeddedJobTests: XCTestCase {
+    func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false,
+             featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400)) -> EmbeddedJob {
+        var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
+        c.featureWorkers = fw
+        c.sequenceWorkers = sw
+        c.resume = resume
+        c.coordinator = {
+            $0.batchFrames = 8
+            $0.windowLength = 6
+            $0.windowStride = 3
+            $0.windowsPerBatch = 4
+            $0.liveness = liveness
+            $0.itemDeadlineMs = 5_000
+        }
+        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay) },
+                           sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
+    }
+
+    /// Every (video, frame, track) exactly once, in order, labelled; segments and videos consistent.
+    func testEveryFrameExactlyOnceWithTwoWorkersOfEachKind() throws {
+        let out = temporaryDirectory("e2e")
+        let inputs = FakeArchive.inputs([50, 37, 5, 64])
+        let progress = try job(inputs, out: out).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 4)
+        XCTAssertEqual(progress.videosFailed, 0)
+        let frames = readLines(out, "frames.jsonl")
+        var expected = 0
+        for (i, n) in [50, 37, 5, 64].enumerated() { expected += n + (i % 2 == 1 ? 20 : 0) }
+        XCTAssertEqual(frames.count, expected)
+        let keys = frames.map { "\($0["video"]!)/\($0["frame"]!)/\($0["track"]!)" }
+        XCTAssertEqual(Set(keys).count, keys.count, "no frame twice")
+        for f in frames {
+            XCTAssertNotNil(ExpressionClass(rawValue: f["label"] as! String))
+            XCTAssertEqual((f["probs"] as! [String: Double]).count, 7)
+            XCTAssertEqual((f["box"] as! [Double]).count, 4)
+        }
+        // Track 2 of odd videos is the second face.
+        XCTAssertEqual(Set(frames.filter { $0["video"] as! String == "video1" }.map { $0["track"] as! Int }), [1, 2])
+        let videos = readLines(out, "videos.jsonl")
+        XCTAssertEqual(videos.map { $0["video"] as! String }.sorted(), ["video0", "video1", "video2", "video3"])
+        XCTAssertTrue(videos.allSatisfy { $0["status"] as! String == "ok" })
+        // Segments tile each track's frames.
+        let segments = readLines(out, "segments.jsonl")
+        for v in 0..<4 {
+            let covered = segments.filter { $0["video"] as! String == "video\(v)" && $0["track"] as! Int == 1 }
+                .reduce(0) { $0 + ($1["end_frame"] as! Int) - ($1["start_frame"] as! Int) + 1 }
+            XCTAssertEqual(covered, [50, 37, 5, 64][v])
+        }
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
+        XCTAssertEqual((metrics["bilstm"] as! [String: Any])["count"] as! Int, expected)
+    }
+
+    /// Results do not depend on how many workers ran them.
+    func testOutputsEqualAcrossWorkerCounts() throws {
+        let inputs = FakeArchive.inputs([40, 23, 33])
+        let a = temporaryDirectory("one"), b = temporaryDirectory("two")
+        _ = try job(inputs, out: a, fw: 1, sw: 1).run(interval: 0.05)
+        _ = try job(inputs, out: b, fw: 3, sw: 2).run(interval: 0.05)
+        for file in ["frames.jsonl", "segments.jsonl"] {
+            XCTAssertEqual(Set(Sinks.lines(a + "/" + file)), Set(Sinks.lines(b + "/" + file)), file)
+        }
+    }
+
+    /// A bad input is reported in videos.jsonl; the other videos are unaffected.
+    func testBadInputIsReportedAndTheRestGoesOn() throws {
+        let out = temporaryDirectory("bad")
+        var inputs = FakeArchive.inputs([20, 20])
+        inputs.insert(VideoInput(id: "broken", path: "fake/broken.corrupt"), at: 1)
+        inputs.append(VideoInput(id: "empty", path: "fake/empty-0"))
+        let progress = try job(inputs, out: out).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 4)
+        XCTAssertEqual(progress.videosFailed, 2)
+        let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
+        XCTAssertEqual(videos["broken"]?["status"] as? String, "error")
+        XCTAssertTrue((videos["broken"]?["error"] as? String ?? "").contains("corrupt"))
+        XCTAssertEqual(videos["empty"]?["status"] as? String, "error")
+        XCTAssertTrue((videos["empty"]?["error"] as? String ?? "").contains("no frames"))
+        XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
+        XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
+        XCTAssertEqual(readLines(out, "frames.jsonl").count, 20 + (20 + 10), "video1 has a second face on frames 10..<20")
+    }
+
+    /// A feature worker that dies mid-job (stops without a word): its batches are re-queued
+    /// after the heartbeat expiry and the outputs equal a fault-free run's.
+    func testFeatureWorkerDeathMidJobLosesNothing() throws {
+        let inputs = FakeArchive.inputs([64, 48])
+        let clean = temporaryDirectory("clean"), faulty = temporaryDirectory("faulty")
+        _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
+        let j = job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02)
+        var killed = false
+        let progress = try j.run(interval: 0.02) { p in
+            if !killed && p.framesDone >= 16, let victim = j.runningFeatureWorkers.first {
+                victim.stop()
+                killed = true
+            }
+        }
+        XCTAssertTrue(killed)
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(Set(Sinks.lines(clean + "/frames.jsonl")), Set(Sinks.lines(faulty + "/frames.jsonl")))
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").count, Sinks.lines(faulty + "/frames.jsonl").count)
+    }
+
+    /// The coordinator stops mid-job; a new run with resume finishes it: every video once,
+    /// frames equal to a fault-free run's.
+    func testResumeAfterCoordinatorStopRedoesNothingFinished() throws {
+        let inputs = FakeArchive.inputs([40, 40, 40, 40, 40])
+        let clean = temporaryDirectory("clean2"), out = temporaryDirectory("resume")
+        _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
+        let first = job(inputs, out: out, fw: 1, sw: 1, featureDelay: 0.03)
+        var stopped = false
+        let p1 = try first.run(interval: 0.02) { p in
+            if !stopped && p.videosDone >= 2 { first.stop(); stopped = true }
+        }
+        XCTAssertLessThan(p1.videosDone, 5, "stopped before the end")
+        let doneBefore = Set(readLines(out, "videos.jsonl").map { $0["video"] as! String })
+        XCTAssertGreaterThanOrEqual(doneBefore.count, 2)
+        let p2 = try job(inputs, out: out, fw: 1, sw: 1, resume: true).run(interval: 0.05)
+        XCTAssertEqual(p2.videosDone, 5)
+        let videos = readLines(out, "videos.jsonl").map { $0["video"] as! String }
+        XCTAssertEqual(videos.count, 5, "each video once")
+        XCTAssertEqual(Set(videos).count, 5)
+        XCTAssertEqual(Sinks.lines(out + "/frames.jsonl").sorted(), Sinks.lines(clean + "/frames.jsonl").sorted())
+    }
+}

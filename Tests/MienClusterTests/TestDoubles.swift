@@ -1,0 +1,106 @@
+import Foundation
+import MienProto
+import MienWire
+@testable import MienCluster
+
+/// A synthetic "video" for the coordination tests: `frames` frames, one face per frame moving
+/// slowly (a second face on frames 10..<30 of odd-numbered videos). No pixels: the test
+/// double below turns frame indices into boxes and embeddings deterministically, so these
+/// tests exercise batching, credit, ordering, tracking, windowing, merging and faults
+/// without vision or NN cost.
+struct FakeArchive {
+    static func probe(_ input: VideoInput) throws -> VideoProbe {
+        if input.path.hasSuffix(".corrupt") { throw ClusterError.input("cannot open \(input.path): corrupt file (test)") }
+        let frames = Int(input.path.split(separator: "-").last!)!
+        return VideoProbe(fps: 25, frameCount: frames, width: 640, height: 480)
+    }
+
+    static func inputs(_ counts: [Int]) -> [VideoInput] {
+        counts.enumerated().map { i, n in VideoInput(id: "video\(i)", path: "fake/v\(i)-\(n)", groundTruth: ["happy", "sad", "neutral"][i % 3]) }
+    }
+}
+
+/// Feature compute test double: boxes and embeddings as functions of (video, frame).
+final class FakeFeatureCompute: WorkerCompute {
+    let role: Mien_V1_Role = .featureWorker
+    let modelHash: String
+    let capabilities: [String] = ["fake"]
+    let delay: TimeInterval
+    init(modelHash: String = "cnn-fake", delay: TimeInterval = 0) {
+        self.modelHash = modelHash
+        self.delay = delay
+    }
+
+    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+        guard case .frameBatch(let b) = work else { throw WorkError(.badMessage, "not a frame batch") }
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        let total = Int(b.reference.uri.split(separator: "-").last!)!
+        let video = Int(b.videoID.dropFirst(5))!
+        let end = min(Int(min(b.reference.endFrame, UInt64(Int.max))), total)
+        return .embeddingBatch(.with { out in
+            out.videoID = b.videoID
+            out.batchID = b.batchID
+            out.modelHash = modelHash
+            out.frames = (Int(b.reference.startFrame)..<max(Int(b.reference.startFrame), end)).map { f in
+                .with { ff in
+                    ff.index = UInt64(f)
+                    ff.timeS = Double(f) / 25
+                    var faces: [Mien_V1_Face] = [face(x: 100 + Float(f), f: f, video: video, which: 0)]
+                    if video % 2 == 1 && (10..<30).contains(f) { faces.append(face(x: 400, f: f, video: video, which: 1)) }
+                    ff.faces = faces
+                }
+            }
+        })
+    }
+
+    func face(x: Float, f: Int, video: Int, which: Int) -> Mien_V1_Face {
+        .with {
+            $0.box = .with { $0.x = x; $0.y = 100; $0.width = 80; $0.height = 80 }
+            $0.score = 1
+            $0.embedding = (0..<4).map { Float(($0 + f + video + which) % 4) }
+            var p = [Float](repeating: 0.1 / 6, count: 7)
+            p[(video + which) % 7] = 0.9
+            $0.cnnProbs = .with { $0.probs = p }
+        }
+    }
+}
+
+/// Sequence compute test double: probabilities from the window's first frame, so merged
+/// labels are deterministic functions of the windows.
+final class FakeSequenceCompute: WorkerCompute {
+    let role: Mien_V1_Role = .sequenceWorker
+    let modelHash = "bilstm-fake"
+    let capabilities: [String] = ["fake"]
+
+    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+        guard case .windowBatch(let b) = work else { throw WorkError(.badMessage, "not a window batch") }
+        return .windowPredictionBatch(.with { out in
+            out.batchID = b.batchID
+            out.predictions = b.windows.map { w in
+                .with {
+                    $0.videoID = w.videoID
+                    $0.trackID = w.trackID
+                    $0.windowIndex = w.windowIndex
+                    $0.startFrame = w.steps.first!.frame
+                    $0.endFrame = w.steps.last!.frame
+                    var p = [Float](repeating: 0.05, count: 7)
+                    p[Int(w.steps.first!.frame / 20) % 7] = 0.7
+                    $0.probs = .with { $0.probs = p }
+                    $0.modelHash = modelHash
+                }
+            }
+        })
+    }
+}
+
+func temporaryDirectory(_ name: String) -> String {
+    let dir = NSTemporaryDirectory() + "mien-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func readLines(_ dir: String, _ file: String) -> [[String: Any]] {
+    Sinks.lines((dir as NSString).appendingPathComponent(file)).map {
+        try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+    }
+}
