@@ -44,6 +44,9 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("scale-factor"), help: "Haar: image-pyramid step.")
     var scaleFactor: Double = 1.1
 
+    @Option(name: .long, help: "HOG: double the image before detection (0 or 1) to find 40–80 px faces.")
+    var upsample: Int = 0
+
     @Option(name: .long, help: "Process every k-th frame.")
     var every: Int?
 
@@ -72,6 +75,7 @@ struct Detect: ParsableCommand {
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
         if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }
+        guard upsample == 0 || upsample == 1 else { throw ValidationError("--upsample must be 0 or 1") }
         _ = try parsedRange()
     }
 
@@ -103,7 +107,7 @@ struct Detect: ParsableCommand {
         let frameRange = try parsedRange()
         let options = FacePipeline.Options(
             detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, scaleFactor: scaleFactor,
-                            minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide),
+                            minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample),
             cropMode: CropMode(rawValue: crop)!, landmarks: landmarks)
         let pipeline: FacePipeline
         do {
