@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import MienCluster
+import MienCore
+import MienVision
+
+/// `mien run`: the main job, every role in one process.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Label the expression of every face in every frame of the given videos (all roles in one process).",
+        discussion: """
+            INPUT is a video file, a folder of frames, or a folder searched recursively for videos.
+            Writes frames.jsonl, segments.jsonl, videos.jsonl (and metrics.json with --labels) to --out.
+            Exit status: 0 when every input succeeded, 2 when some failed (see videos.jsonl), 1 on a fatal error.
+            """)
+
+    @Argument(help: "Videos, frame folders, or folders to search.")
+    var inputs: [String]
+
+    @Option(help: "Ground truth: labels.csv (video,label), for metrics.json.")
+    var labels: String?
+
+    @Option(name: .customLong("frame-labels"), help: "Per-frame ground truth: frames.csv (video,frame,track,label,…).")
+    var frameLabels: String?
+
+    @Option(help: "Output folder.")
+    var out = "mien-out"
+
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.")
+    var model = "synthetic"
+
+    @Option(name: .customLong("feature-workers"), help: "Feature workers (face detection + CNN).")
+    var featureWorkers = 1
+
+    @Option(name: .customLong("sequence-workers"), help: "Sequence workers (BiLSTM).")
+    var sequenceWorkers = 1
+
+    @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.")
+    var batchFrames = 32
+
+    @Option(name: .customLong("sample-every"), help: "Process every k-th frame.")
+    var sampleEvery = 1
+
+    @Option(help: "Also publish results on this endpoint (e.g. tcp://127.0.0.1:5600) for outside consumers.")
+    var publish: String?
+
+    @Flag(help: "Continue an interrupted job in --out: finished videos are not redone.")
+    var resume = false
+
+    @Flag(name: .customLong("verbose"), help: "Log every role's events.")
+    var verbose = false
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
+        guard featureWorkers >= 1, sequenceWorkers >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
+        guard batchFrames >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
+        guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
+    }
+
+    func run() throws {
+        let bundle = try ModelBundleRef.resolve(model)
+        let videos = try InputDiscovery.discover(inputs)
+        let labelNames = ExpressionClass.labels
+        let truth = try labels.map { try GroundTruth.videoLabels(csv: $0, labels: labelNames) } ?? [:]
+        let frameTruthByName = try frameLabels.map { try GroundTruth.frameLabels(csv: $0, labels: labelNames) } ?? [:]
+        var frameTruth: [String: [UInt64: String]] = [:]
+        let jobInputs = videos.map { v in
+            var v = v
+            v.groundTruth = GroundTruth.lookup(truth, v)
+            if let ft = GroundTruth.lookup(frameTruthByName, v) { frameTruth[v.id] = ft }
+            return v
+        }
+        let log = Log(verbose: verbose)
+        log.info("mien run: \(jobInputs.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
+
+        var config = EmbeddedJob.Config(inputs: jobInputs, outputDirectory: out)
+        config.featureWorkers = featureWorkers
+        config.sequenceWorkers = sequenceWorkers
+        config.resume = resume
+        config.frameTruth = frameTruth
+        if let publish { config.resultsEndpoint = publish }
+        let (batchFrames, sampleEvery) = (self.batchFrames, self.sampleEvery)
+        let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
+        // Load once here so a missing or corrupt model fails before any work starts.
+        let windowLength = try SequenceCompute(modelDirectory: bilstmDir).windowLength
+        _ = try FeatureCompute(modelDirectory: cnnDir)
+        config.coordinator = {
+            $0.batchFrames = batchFrames
+            $0.sampleEvery = sampleEvery
+            $0.windowLength = windowLength
+            $0.windowStride = max(1, windowLength / 2)
+        }
+        let job = EmbeddedJob(config: config,
+                              featureCompute: { try FeatureCompute(modelDirectory: cnnDir) },
+                              sequenceCompute: { try SequenceCompute(modelDirectory: bilstmDir) },
+                              probe: { input in
+                                  let info = try MediaSource.probe(input.path)
+                                  return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
+                              },
+                              log: { log.debug($0) })
+        let signals = SignalStop { job.stop(); log.info("mien run: stopping (signal); resume later with --resume") }
+        defer { signals.cancel() }
+        let reporter = ProgressReporter()
+        let result = try job.run { reporter.update($0) }
+        reporter.finish(result)
+        log.info("mien run: \(result.videosDone - result.videosFailed) video(s) ok, \(result.videosFailed) failed, \(result.framesDone) frames; results in \(out)")
+        if result.videosDone < result.videosTotal { throw ExitCode(1) }
+        if result.videosFailed > 0 { throw ExitCode(2) }
+    }
+}
+
+/// Log lines to stderr; debug lines only with --verbose.
+struct Log: Sendable {
+    let verbose: Bool
+    func info(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    func debug(_ s: String) { if verbose { info(s) } }
+}
+
+/// SIGINT / SIGTERM call `handler` once instead of killing the process.
+final class SignalStop: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ handler: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler(handler: handler)
+            s.resume()
+            sources.append(s)
+        }
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// A progress line on a terminal (videos, frames, frames/s, ETA, live workers); plain log
+/// lines every 10 s otherwise.
+final class ProgressReporter {
+    private let tty = isatty(STDERR_FILENO) != 0
+    private let start = Date()
+    private var lastLine = Date.distantPast
+
+    func update(_ p: JobProgress) {
+        let now = Date()
+        guard tty || now.timeIntervalSince(lastLine) >= 10 else { return }
+        lastLine = now
+        let line = text(p)
+        FileHandle.standardError.write(Data((tty ? "\r\u{1B}[K" + line : line + "\n").utf8))
+    }
+
+    func finish(_ p: JobProgress) {
+        if tty { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text(p) + "\n").utf8)) }
+    }
+
+    private func text(_ p: JobProgress) -> String {
+        let elapsed = Date().timeIntervalSince(start)
+        let fps = elapsed > 0 ? Double(p.framesDone) / elapsed : 0
+        let remaining = fps > 0 && p.framesTotal > p.framesDone ? Double(p.framesTotal - p.framesDone) / fps : 0
+        let eta = p.finished ? "done" : fps > 0 ? String(format: "ETA %d:%02d", Int(remaining) / 60, Int(remaining) % 60) : "ETA --"
+        let failed = p.videosFailed > 0 ? " (\(p.videosFailed) failed)" : ""
+        return "videos \(p.videosDone)/\(p.videosTotal)\(failed)  frames \(p.framesDone)/\(p.framesTotal)  \(String(format: "%.1f", fps)) frames/s  \(eta)  workers \(p.featureWorkers) feature, \(p.sequenceWorkers) sequence"
+    }
+}
