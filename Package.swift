@@ -64,6 +64,6 @@ let package = Package(
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
-        .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore"]),
+        .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),
     ]
 )
