@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end check of `mien probe` and `mien detect`: exact output on committed fixtures and
+# generated videos, and clear errors with exit status 1 for bad inputs.
+#   ops/vision/cli_test.sh [MIEN_BINARY]
+# Needs ffmpeg. Prints "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+mien=${1:-.build/release/mien}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+fix="$root/Tests/MienVisionTests/Fixtures"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+check() {  # name, expected, actual
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+
+cp "$fix/astronaut.jpg" "$work/astronaut.jpg"
+check "probe image" \
+  '{"codec":"jpg","duration":0,"fps":0,"frame_count":1,"frame_count_exact":true,"height":512,"kind":"image","path":"'"$work"'/astronaut.jpg","width":512}' \
+  "$("$mien" probe "$work/astronaut.jpg")"
+
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=320x240:rate=25:duration=2" -c:v libx264 -pix_fmt yuv420p "$work/clip.mp4"
+check "probe video (exact count)" \
+  '{"codec":"avc1","duration":2,"fps":25,"frame_count":50,"frame_count_exact":true,"height":240,"kind":"video","path":"'"$work"'/clip.mp4","width":320}' \
+  "$("$mien" probe --count "$work/clip.mp4")"
+
+mkdir "$work/frames"
+for i in 1 2 10; do cp "$fix/fer_crop_astronaut.png" "$work/frames/frame$i.png"; done
+check "probe folder" \
+  '{"codec":"png","duration":0.3,"fps":10,"frame_count":3,"frame_count_exact":true,"height":64,"kind":"frames","path":"'"$work"'/frames","width":64}' \
+  "$("$mien" probe --folder-fps 10 "$work/frames")"
+
+check "detect text" \
+  "$work/astronaut.jpg frame 0 t=0.000s: 1 face(s) (178,67 92×92 score 45.00)
+$work/astronaut.jpg: 1 frames processed, 1 with faces, 1 faces" \
+  "$("$mien" detect "$work/astronaut.jpg")"
+
+check "detect json" \
+  '{"faces":[{"h":92,"roll":0,"score":45,"w":92,"x":178,"y":67}],"frame":0,"height":512,"path":"'"$work"'/astronaut.jpg","timestamp":0,"width":512}' \
+  "$("$mien" detect --json "$work/astronaut.jpg")"
+
+check "detect sampled video (no faces in the test pattern)" \
+  "$work/clip.mp4: 10 frames processed, 0 with faces, 0 faces" \
+  "$("$mien" detect --every 5 "$work/clip.mp4")"
+
+echo "not a video" > "$work/bad.mp4"
+err=$("$mien" probe "$work/bad.mp4" 2>&1 >/dev/null); status=$?
+check "probe bad input status" "1" "$status"
+check "probe bad input names the file" "yes" "$(grep -q "$work/bad.mp4: unsupported format" <<<"$err" && echo yes || echo no)"
+err=$("$mien" detect "$work/missing.mp4" 2>&1 >/dev/null); status=$?
+check "detect missing status" "1" "$status"
+check "detect missing names the file" "yes" "$(grep -q "$work/missing.mp4: not found" <<<"$err" && echo yes || echo no)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
