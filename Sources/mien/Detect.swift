@@ -32,6 +32,9 @@ struct Detect: ParsableCommand {
     @Flag(name: .long, help: "Compute the 68 dlib landmarks (always on with --crop aligned).")
     var landmarks = false
 
+    @Option(name: .customLong("landmark-model"), help: "dlib shape-predictor model, 68- or 5-point.")
+    var landmarkModel: String = Landmarker.default68ModelPath
+
     @Option(name: .customLong("min-size"), help: "Smallest face side in pixels.")
     var minSize: Int = 30
 
@@ -108,7 +111,7 @@ struct Detect: ParsableCommand {
         let options = FacePipeline.Options(
             detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, scaleFactor: scaleFactor,
                             minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample),
-            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks)
+            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel)
         let pipeline: FacePipeline
         do {
             pipeline = try FacePipeline(options: options)
