@@ -51,9 +51,12 @@ let package = Package(
         .target(name: "MienCluster",
                 dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision"]),
 
+        // MARK: training (the paper's method: windows of embeddings → BiLSTM)
+        .target(name: "MienTraining", dependencies: ["MienNN", "MienCore"]),
+
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster",
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: tests
@@ -63,6 +66,7 @@ let package = Package(
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
+        .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),
     ]

@@ -19,6 +19,9 @@ public final class Aggregator: @unchecked Sendable {
         /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
         public var frameTruth: [String: [UInt64: String]] = [:]
         public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
+        /// ground truth to `embeddings.jsonl` instead of labelling frames.
+        public var extractOnly = false
 
         public init(endpoints: ClusterEndpoints, outputDirectory: String) {
             self.endpoints = endpoints
@@ -58,7 +61,8 @@ public final class Aggregator: @unchecked Sendable {
         try stream.setSendHighWaterMark(100_000)
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
-        let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume)
+        let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
+                              framesFile: config.extractOnly ? "embeddings.jsonl" : "frames.jsonl")
         let owned = HandOff((intake, stream, sinks))
         let thread = Thread { [self] in
             let (intake, stream, sinks) = owned.value
@@ -152,6 +156,33 @@ public final class Aggregator: @unchecked Sendable {
                 }))
                 videosFailed += 1
                 try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(m.error)" }))
+                return
+            }
+            if config.extractOnly {
+                var lines: [String] = []
+                var faces = 0
+                for track in v.tracks.keys.sorted() {
+                    let tf = v.tracks[track]!
+                    faces += tf.frames.count
+                    var line = JSONLine()
+                    line.add("video", id)
+                    line.add("track", track)
+                    line.add("frames", numbers: tf.frames.map { Double($0.frame) })
+                    let truth = tf.frames.map { config.frameTruth[id]?[$0.frame] ?? m.groundTruthLabel }
+                    line.add("labels", raw: "[" + truth.map(JSONLine.quote).joined(separator: ",") + "]")
+                    line.add("cnn_probs", raw: "[" + tf.frames.map { "[" + $0.cnnProbs.probs.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
+                    line.add("embeddings", raw: "[" + tf.frames.map { "[" + $0.embedding.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
+                    lines.append(line.string)
+                }
+                videoLine.add("status", "ok")
+                videoLine.add("frames", m.frameCount)
+                videoLine.add("faces", faces)
+                videoLine.add("tracks", v.tracks.count)
+                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+                try sinks.write(frames: lines, segments: [], video: videoLine.string)
+                videosOK += 1
+                framesDone += m.frameCount
+                try reply(.ack(.with { $0.videoID = id; $0.detail = "ok" }))
                 return
             }
             var frameLines: [(UInt64, UInt32, String)] = []

@@ -83,6 +83,9 @@ public final class Coordinator: @unchecked Sendable {
         public var sequenceModelHash = ""
         /// Class labels of the models, in output order.
         public var labels: [String] = ExpressionClass.labels
+        /// Feature extraction only (`mien extract`): no windows, no sequence work; each track's
+        /// frames carry their embeddings to the aggregator.
+        public var extractOnly = false
         /// Journal of finished videos (nil = none, no resume).
         public var journalPath: String?
         /// Applied to bound sockets (e.g. CURVE server keys).
@@ -394,7 +397,9 @@ public final class Coordinator: @unchecked Sendable {
                             $0.timeS = frame.timeS
                             $0.box = face.box
                             $0.cnnProbs = face.cnnProbs
+                            if config.extractOnly { $0.embedding = face.embedding }
                         })
+                        if config.extractOnly { continue }
                         if v.windowers[track] == nil {
                             v.windowers[track] = TrackWindower(length: config.windowLength, stride: config.windowStride)
                         }

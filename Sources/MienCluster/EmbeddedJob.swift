@@ -18,6 +18,8 @@ public final class EmbeddedJob: @unchecked Sendable {
         public var coordinator: @Sendable (inout Coordinator.Config) -> Void = { _ in }
         public var frameTruth: [String: [UInt64: String]] = [:]
         public var labels: [String] = ExpressionClass.labels
+        /// Feature extraction only (`mien extract`): no sequence workers; embeddings.jsonl.
+        public var extractOnly = false
 
         public init(inputs: [VideoInput], outputDirectory: String) {
             self.inputs = inputs
@@ -66,6 +68,7 @@ public final class EmbeddedJob: @unchecked Sendable {
         aggregatorConfig.resume = config.resume
         aggregatorConfig.frameTruth = config.frameTruth
         aggregatorConfig.labels = config.labels
+        aggregatorConfig.extractOnly = config.extractOnly
         let aggregator = Aggregator(context: context, config: aggregatorConfig, log: log)
         try aggregator.start()
 
@@ -73,13 +76,14 @@ public final class EmbeddedJob: @unchecked Sendable {
         coordinatorConfig.labels = config.labels
         coordinatorConfig.journalPath = (config.outputDirectory as NSString).appendingPathComponent("journal.log")
         if !config.resume { try? FileManager.default.removeItem(atPath: coordinatorConfig.journalPath!) }
+        coordinatorConfig.extractOnly = config.extractOnly
         config.coordinator(&coordinatorConfig)
         let coordinator = Coordinator(context: context, config: coordinatorConfig, inputs: config.inputs, probe: probe, log: log)
         try coordinator.start()
         lock.withLock { self.coordinator = coordinator }
 
         var workers: [Worker] = []
-        for _ in 0..<config.sequenceWorkers {
+        for _ in 0..<(config.extractOnly ? 0 : config.sequenceWorkers) {
             workers.append(try Worker(context: context, endpoint: endpoints.sequences, compute: try makeSequenceCompute(),
                                       liveness: coordinatorConfig.liveness, log: log))
         }

@@ -34,6 +34,9 @@ public struct ModelBundleRef: Sendable {
         throw ClusterError.model("no model bundle \"\(nameOrPath)\" (looked for bundle.json in \(candidates.joined(separator: ", "))): give --model a bundle folder or set MIEN_MODELS")
     }
 
+    /// The folders searched for models given by name.
+    public static func searchFolderList() -> [String] { searchFolders() }
+
     static func searchFolders() -> [String] {
         var out: [String] = []
         if let env = ProcessInfo.processInfo.environment["MIEN_MODELS"] { out.append(env) }

@@ -14,7 +14,8 @@ final class Sinks {
 
     /// - Parameter resume: keep the results of videos completed by an earlier run, dropping
     ///   any partial lines of videos that did not complete; otherwise start empty.
-    init(directory: String, resume: Bool) throws {
+    /// - Parameter framesFile: the per-frame sink's name (`embeddings.jsonl` when extracting).
+    init(directory: String, resume: Bool, framesFile: String = "frames.jsonl") throws {
         self.directory = directory
         let fm = FileManager.default
         do {
@@ -22,7 +23,7 @@ final class Sinks {
         } catch {
             throw ClusterError.job("cannot create the output folder \(directory): \(error.localizedDescription)")
         }
-        let names = ["frames.jsonl", "segments.jsonl", "videos.jsonl"]
+        let names = [framesFile, "segments.jsonl", "videos.jsonl"]
         let paths = names.map { (directory as NSString).appendingPathComponent($0) }
         var completed: [String: [String: Any]] = [:]
         if resume {

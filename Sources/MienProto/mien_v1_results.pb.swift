@@ -131,6 +131,9 @@ public nonisolated struct Mien_V1_TrackFrame: Sendable {
   /// Clears the value of `cnnProbs`. Subsequent reads from it will return its default value.
   public mutating func clearCnnProbs() {self._cnnProbs = nil}
 
+  /// CNN embedding; only sent when extracting features for training
+  public var embedding: [Float] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -472,7 +475,7 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrackFrame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0\u{3}time_s\0\u{1}box\0\u{3}cnn_probs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0\u{3}time_s\0\u{1}box\0\u{3}cnn_probs\0\u{1}embedding\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -484,6 +487,7 @@ nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.timeS) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._box) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._cnnProbs) }()
+      case 5: try { try decoder.decodeRepeatedFloatField(value: &self.embedding) }()
       default: break
       }
     }
@@ -506,6 +510,9 @@ nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._cnnProbs {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if !self.embedding.isEmpty {
+      try visitor.visitPackedFloatField(value: self.embedding, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -514,6 +521,7 @@ nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.timeS != rhs.timeS {return false}
     if lhs._box != rhs._box {return false}
     if lhs._cnnProbs != rhs._cnnProbs {return false}
+    if lhs.embedding != rhs.embedding {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

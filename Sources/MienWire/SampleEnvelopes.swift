@@ -144,7 +144,7 @@ public enum SampleEnvelopes {
                 $0.videoID = "clips/a.mp4"
                 $0.trackID = 2
                 $0.frames = (0..<2).map { k in
-                    .with { $0.frame = UInt64(40 + k); $0.timeS = Double(40 + k) / 25; $0.box = box; $0.cnnProbs = probs }
+                    .with { $0.frame = UInt64(40 + k); $0.timeS = Double(40 + k) / 25; $0.box = box; $0.cnnProbs = probs; $0.embedding = [0.5, -0.25, Float(k)] }
                 }
             }),
         ]

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import MienCore
+import MienNN
+import MienTraining
+
+/// `mien train`: the training side of the paper's method.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train Mien's models.",
+        subcommands: [TrainBiLSTM.self])
+}
+
+/// `mien train bilstm`: a BiLSTM on ordered windows of CNN embeddings from `mien extract`.
+struct TrainBiLSTM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bilstm",
+        abstract: "Train the BiLSTM classifier on windows of embeddings from `mien extract`.",
+        discussion: """
+            Splits the videos train / validation / test (stratified by video label, grouped by video,
+            seeded), trains with Adam and cross-entropy, stops early on validation loss, and writes a
+            BiLSTM bundle to --out plus training.json (history, split, test accuracy).
+            """)
+
+    @Option(help: "embeddings.jsonl written by `mien extract`.")
+    var cache: String
+
+    @Option(help: "Output folder for the BiLSTM bundle.")
+    var out: String
+
+    @Option(help: "Window length T (frames of a track).")
+    var window = 16
+    @Option(help: "Window stride.")
+    var stride = 8
+    @Option(help: "LSTM units per direction.")
+    var units = 64
+    @Option(help: "Stacked BiLSTM layers.")
+    var layers = 1
+    @Option(help: "Dropout after each BiLSTM layer.")
+    var dropout: Float = 0.2
+    @Option(name: .customLong("learning-rate"), help: "Adam learning rate.")
+    var learningRate: Float = 0.002
+    @Option(help: "Most epochs.")
+    var epochs = 30
+    @Option(name: .customLong("batch-size"), help: "Windows per step.")
+    var batchSize = 32
+    @Option(help: "Epochs without a better validation loss before stopping.")
+    var patience = 5
+    @Option(help: "Seed of the split, initial weights and shuffling.")
+    var seed: UInt64 = 1
+    @Option(name: .customLong("train-fraction"), help: "Fraction of videos for training.")
+    var trainFraction = 0.7
+    @Option(name: .customLong("validation-fraction"), help: "Fraction of videos for validation (the rest is test).")
+    var validationFraction = 0.15
+
+    func validate() throws {
+        guard window >= 1, stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
+        guard units >= 1, layers >= 1, epochs >= 1, batchSize >= 1 else { throw ValidationError("--units, --layers, --epochs and --batch-size must be positive") }
+        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard trainFraction > 0, validationFraction >= 0, trainFraction + validationFraction <= 1 else {
+            throw ValidationError("--train-fraction + --validation-fraction must be at most 1")
+        }
+    }
+
+    func run() throws {
+        let labels = ExpressionClass.labels
+        let tracks = try EmbeddingCache.read(cache)
+        guard let inputSize = tracks.first?.embeddings.first?.count else {
+            throw ValidationError("\(cache) holds no face tracks: were faces found? see videos.jsonl next to it")
+        }
+        // Video label = the most frequent frame label of its tracks' non-neutral frames, else neutral.
+        var videoLabels: [String: String] = [:]
+        for (video, ts) in Dictionary(grouping: tracks, by: \.video) {
+            let counts = Dictionary(ts.flatMap(\.labels).map { ($0, 1) }, uniquingKeysWith: +)
+            videoLabels[video] = counts.filter { $0.key != "neutral" }.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "neutral"
+        }
+        let split = GroupedSplit.split(videoLabels: videoLabels, fractions: (trainFraction, validationFraction), seed: seed)
+        let all = try WindowDataset(tracks: tracks, length: window, stride: stride, labels: labels)
+        let trainSet = all.subset(videos: split.train), valSet = all.subset(videos: split.validation), testSet = all.subset(videos: split.test)
+        FileHandle.standardError.write(Data("train bilstm: \(tracks.count) tracks of \(videoLabels.count) videos; windows train \(trainSet.count), validation \(valSet.count), test \(testSet.count)\n".utf8))
+        var c = BiLSTMTrainer.Config()
+        c.units = units; c.layers = layers; c.dropout = dropout; c.learningRate = learningRate
+        c.epochs = epochs; c.batchSize = batchSize; c.patience = patience; c.seed = seed
+        let trainer = BiLSTMTrainer(config: c)
+        let (model, history) = try trainer.train(trainSet, validation: valSet, window: window, inputSize: inputSize, classes: labels.count) { e in
+            FileHandle.standardError.write(Data(String(format: "epoch %3d  train loss %.4f acc %.3f  validation loss %.4f acc %.3f\n",
+                                                       e.epoch, e.trainLoss, e.trainAccuracy, e.validationLoss, e.validationAccuracy).utf8))
+        }
+        let test = testSet.count > 0 ? try trainer.evaluate(model, testSet, inputSize: inputSize, classes: labels.count) : (loss: .nan, accuracy: .nan)
+        var bundle = try BiLSTMBundle(classifier: model, labels: labels, preprocessing: ["input": "CNN embeddings (global average of add_4), \(inputSize) values per frame", "window_stride": String(stride)])
+        try bundle.save(to: out)
+        let report: [String: Any] = [
+            "cache": cache,
+            "window": window, "stride": stride, "units": units, "layers": layers, "dropout": Double(dropout),
+            "learning_rate": Double(learningRate), "batch_size": batchSize, "seed": seed,
+            "split": ["train": split.train.sorted(), "validation": split.validation.sorted(), "test": split.test.sorted()],
+            "history": history.map { ["epoch": $0.epoch, "train_loss": $0.trainLoss, "train_accuracy": $0.trainAccuracy,
+                                       "validation_loss": $0.validationLoss, "validation_accuracy": $0.validationAccuracy] },
+            "test_window_accuracy": test.accuracy, "test_window_loss": test.loss,
+            "content_hash": bundle.contentHash,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("training.json")))
+        FileHandle.standardError.write(Data(String(format: "train bilstm: test window accuracy %.3f (%d windows); bundle in %@\n", test.accuracy, testSet.count, out).utf8))
+    }
+}

@@ -1,0 +1,54 @@
+import XCTest
+import MienNN
+@testable import MienTraining
+
+final class TrainingTests: XCTestCase {
+    /// Two classes told apart only by the ORDER of their embeddings (rising vs falling), the
+    /// property a per-frame classifier cannot see: the BiLSTM must learn it.
+    func tracks(_ n: Int, seed: UInt64) -> [TrackSequence] {
+        var rng = SplitMix(seed: seed)
+        return (0..<n).map { i in
+            let rising = i % 2 == 0
+            let frames = Array(0..<24)
+            let emb: [[Float]] = frames.map { f in
+                let v = Float(rising ? f : 23 - f) / 23
+                return [v, 1 - v, Float.random(in: -0.05...0.05, using: &rng)]
+            }
+            return TrackSequence(video: "v\(i)", track: 1, frames: frames, labels: Array(repeating: rising ? "happy" : "sad", count: 24),
+                                 cnnProbs: Array(repeating: [Float](repeating: 1 / 7, count: 7), count: 24), embeddings: emb)
+        }
+    }
+
+    func testLearnsOrderDependentClassesAndKeepsTheBestEpoch() throws {
+        let labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+        let train = try WindowDataset(tracks: tracks(20, seed: 1), length: 8, stride: 4, labels: labels)
+        let val = try WindowDataset(tracks: tracks(6, seed: 2), length: 8, stride: 4, labels: labels)
+        var c = BiLSTMTrainer.Config()
+        c.units = 8; c.epochs = 40; c.learningRate = 0.01; c.dropout = 0; c.patience = 40
+        let trainer = BiLSTMTrainer(config: c)
+        let (model, history) = try trainer.train(train, validation: val, window: 8, inputSize: 3, classes: 7)
+        let (_, accuracy) = try trainer.evaluate(model, val, inputSize: 3, classes: 7)
+        XCTAssertEqual(accuracy, 1, "rising vs falling windows are separable by order alone")
+        let best = history.min { $0.validationLoss < $1.validationLoss }!
+        let (loss, _) = try trainer.evaluate(model, val, inputSize: 3, classes: 7)
+        XCTAssertEqual(loss, best.validationLoss, accuracy: 1e-5, "the returned weights are the best epoch's")
+    }
+
+    func testWindowsMatchTheCoordinatorsAndLabelTheCentreFrame() throws {
+        var t = tracks(1, seed: 3)[0]
+        t.labels = (0..<24).map { $0 < 12 ? "neutral" : "happy" }
+        let d = try WindowDataset(tracks: [t], length: 8, stride: 4, labels: ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])
+        XCTAssertEqual(d.count, 5, "windows at 0, 4, 8, 12, 16")
+        XCTAssertEqual(d.labels, [6, 6, 3, 3, 3], "centre frames 4, 8, 12, 16, 20")
+        XCTAssertThrowsError(try WindowDataset(tracks: [t], length: 8, stride: 4, labels: ["happy"]))
+    }
+
+    func testGroupedSplitKeepsVideosWhole() {
+        let labels = Dictionary(uniqueKeysWithValues: (0..<40).map { ("v\($0)", $0 % 2 == 0 ? "happy" : "sad") })
+        let s = GroupedSplit.split(videoLabels: labels, fractions: (0.5, 0.25), seed: 9)
+        XCTAssertEqual(s.train.count + s.validation.count + s.test.count, 40)
+        XCTAssertTrue(s.train.isDisjoint(with: s.validation) && s.train.isDisjoint(with: s.test) && s.validation.isDisjoint(with: s.test))
+        XCTAssertEqual(s.train.filter { labels[$0] == "happy" }.count, 10, "stratified")
+        XCTAssertEqual(GroupedSplit.split(videoLabels: labels, fractions: (0.5, 0.25), seed: 9).test, s.test, "seeded")
+    }
+}
