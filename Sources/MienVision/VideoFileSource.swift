@@ -60,7 +60,7 @@ public final class VideoFileSource: FrameSource {
         let status = err.withUnsafeMutableBufferPointer { mien_video_grab(handle, &index, &ts, $0.baseAddress, errorBufferSize) }
         if status == MIEN_ERR_END { return nil }
         if status != MIEN_OK {
-            throw VisionError(VisionError.Code(status: status), path: path, message: String(cString: err))
+            throw VisionError(VisionError.Code(status: status), path: path, message: cMessage(err))
         }
         var pixels = [UInt8](repeating: 0, count: info.width * info.height * format.channels)
         try pixels.withUnsafeMutableBufferPointer { buf in
@@ -78,7 +78,7 @@ public final class VideoFileSource: FrameSource {
         let status = err.withUnsafeMutableBufferPointer { mien_video_grab(handle, &index, &ts, $0.baseAddress, errorBufferSize) }
         if status == MIEN_ERR_END { return false }
         if status != MIEN_OK {
-            throw VisionError(VisionError.Code(status: status), path: path, message: String(cString: err))
+            throw VisionError(VisionError.Code(status: status), path: path, message: cMessage(err))
         }
         return true
     }

@@ -100,7 +100,12 @@ func checked(path: String?, _ call: (UnsafeMutablePointer<CChar>, Int) -> mien_s
     var buffer = [CChar](repeating: 0, count: errorBufferSize)
     let status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, errorBufferSize) }
     if status != MIEN_OK {
-        let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let message = cMessage(buffer)
         throw VisionError(VisionError.Code(status: status), path: path, message: message)
     }
+}
+
+/// The NUL-terminated message in an error buffer.
+func cMessage(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
