@@ -63,6 +63,9 @@ enum VideoFixtures {
                 try runTool(["ffmpeg", "-v", "error", "-y"] + spec.arguments + ["-an", dir.appendingPathComponent(spec.name).path])
             }
             directory = dir
+            atexit {
+                if let dir = VideoFixtures.directory { try? FileManager.default.removeItem(at: dir) }
+            }
         }
         return directory!.appendingPathComponent(name).path
     }

@@ -72,8 +72,7 @@ mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out
                                    char *err, size_t err_len);
 void mien_landmarker_destroy(mien_landmarker *l);
 /* Fits the landmarks of the face in `box` (pixels of the gray image); writes num_points (x, y)
- * pairs in pixels to xy (2*num_points floats). Thread-safe per handle for concurrent calls? No:
- * use one handle per thread. */
+ * pairs in pixels to xy (2*num_points floats). Use one handle per thread. */
 mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
                                 const mien_face_box *box, float *xy, char *err, size_t err_len);
 

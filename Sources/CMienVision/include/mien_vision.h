@@ -1,6 +1,7 @@
-/* C API of Mien's OpenCV shim. Opaque handles, create/destroy pairs; every call that can
- * fail returns a status and fills an error buffer; no C++ exception crosses this boundary.
- * (The vision work fills this in; see issue "Vision front-end".) */
+/* C API of Mien's OpenCV/dlib shim. Opaque handles, create/destroy pairs; every call that can
+ * fail returns a mien_status (mien_status.h) and fills an error buffer; no C++ exception crosses
+ * this boundary. Still images and pixel helpers: mien_image.h; video decoding and seeking:
+ * mien_video.h; face detection, landmarks and crops: mien_detect.h. */
 #ifndef MIEN_VISION_H
 #define MIEN_VISION_H
 #include <stddef.h>
