@@ -49,12 +49,19 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "bilstm: stacked BiLSTM layers.")
     var layers: Int = 1
 
+    @Option(name: .long, help: "cnn: images per internal chunk (default: FoldedCNN's).")
+    var chunk: Int?
+
+    @Flag(name: .long, help: "cnn: print the time spent in each step instead of throughput.")
+    var profile = false
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, got \(chunk)") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         if !(minSeconds > 0) { throw ValidationError("--min-seconds must be positive, got \(minSeconds)") }
         if window < 1 || embedding < 1 || units < 1 || layers < 1 {
@@ -73,8 +80,16 @@ struct Bench: ParsableCommand {
                 throw ValidationError("\(e.description) (pass --model-json PATH or run from the repository root)")
             }
             let cnn = FoldedCNN(graph)
+            if let chunk { cnn.chunkSize = chunk }
             let d = graph.description
             let pixels = (0..<(batch * d.inputHeight * d.inputWidth * d.inputChannels)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if profile {
+                let steps = try cnn.profile(try d.preprocess(pixels: pixels, count: batch), repeats: iterations ?? 5)
+                let total = steps.reduce(0) { $0 + $1.seconds }
+                for s in steps { print(String(format: "%6.2f%%  %8.3f ms  %@", 100 * s.seconds / total, 1000 * s.seconds, s.step)) }
+                print(String(format: "total %.3f ms for %d batches of %d", 1000 * total, iterations ?? 5, batch))
+                return
+            }
             work = {
                 let x = try d.preprocess(pixels: pixels, count: batch)
                 _ = try cnn.predict(x)
@@ -101,7 +116,7 @@ struct Bench: ParsableCommand {
         if json {
             var obj: [String: Any] = ["model": model.rawValue, "batch": batch, "threads": threads,
                                       "per_s": (perSecond * 10).rounded() / 10, "ms_per_batch": (msPerBatch * 1000).rounded() / 1000,
-                                      "iterations": count, "unit": unit]
+                                      "iterations": count]
             if model == .bilstm { obj["window"] = window; obj["embedding"] = embedding; obj["units"] = units; obj["layers"] = layers }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

@@ -85,3 +85,41 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(bn.movingVariance.data[0], 0.9 + 0.1 * (5.0 / 3.0), accuracy: 1e-6)  // unbiased variance 5/3
     }
 }
+
+final class FastKernelTests: XCTestCase {
+    /// The SIMD8 depthwise kernel and the fast im2col equal their references.
+    func testSIMDDepthwiseAndFastIm2colMatchReferences() {
+        var rng = SeededRandom(seed: 30)
+        for (h, c, s, p) in [(7, 8, 1, Padding.same), (8, 16, 2, .same), (9, 8, 2, .valid), (15, 32, 1, .same)] {
+            let x = rng.uniformTensor([2, h, h, c]), k = rng.uniformTensor([3, 3, c, 1])
+            let g = ConvGeometry(inputShape: x.shape, kernelH: 3, kernelW: 3, stride: s, padding: p)
+            var out = Tensor(shape: [2, g.outH, g.outW, c])
+            x.data.withUnsafeBufferPointer { xp in k.data.withUnsafeBufferPointer { kp in out.data.withUnsafeMutableBufferPointer { op in
+                depthwiseForwardSIMD8(g, x: xp.baseAddress!, w: kp.baseAddress!, out: op.baseAddress!)
+            }}}
+            XCTAssertLessThan(out.maxAbsDifference(DepthwiseConv2D.reference(x, kernel: k, stride: s, padding: p)), 1e-5)
+            var a = [Float](repeating: 1, count: g.outPixels * g.patchSize), b = a
+            x.data.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { im2col(g, image: xp.baseAddress!, cols: $0.baseAddress!) }
+                b.withUnsafeMutableBufferPointer { im2colFast(g, image: xp.baseAddress!, cols: $0.baseAddress!) }
+            }
+            XCTAssertEqual(a, b)
+        }
+    }
+
+    /// FoldedCNN at chunk sizes 1 and 3 gives the same results as the unfolded graph on a batch of 5.
+    func testFoldedChunkingMatchesUnfolded() throws {
+        let graph = try CNNGraph.load(modelJSON: FER2013ModelTests.modelJSON)
+        let x = SeededRandom(seed: 31).uniformTensorCopy([5, 64, 64, 1])
+        let (p0, e0) = graph.predict(x)
+        for chunk in [1, 3] {
+            let f = FoldedCNN(graph)
+            f.chunkSize = chunk
+            let (p, e) = try f.predict(x)
+            XCTAssertLessThan(p.maxAbsDifference(p0), 1e-5); XCTAssertLessThan(e.maxAbsDifference(e0), 1e-5)
+        }
+        XCTAssertThrowsError(try FoldedCNN(graph).predict(Tensor(shape: [1, 48, 48, 1]))) {
+            XCTAssertEqual(($0 as! NNError).description, "CNN input must be [n, 64, 64, 1] (NHWC, preprocessed), got [1, 48, 48, 1]")
+        }
+    }
+}
