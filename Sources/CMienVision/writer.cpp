@@ -3,7 +3,10 @@
 #include "shim_util.hpp"
 
 #include <cerrno>
+#include <pthread.h>
+#include <sched.h>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
@@ -44,8 +47,31 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
         w->height = height;
         w->channels = is_color ? 3 : 1;
         int tag = cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
-        bool ok = w->writer.open(path, cv::CAP_FFMPEG, tag, fps, cv::Size(width, height),
-                                 std::vector<int>{cv::VIDEOWRITER_PROP_IS_COLOR, is_color ? 1 : 0});
+        // libx264 (FFmpeg's default for it: threads = auto) sizes its thread pool from the CPUs
+        // the opening thread may run on, 1.5 per CPU, and OpenCV 4.6 offers no way to pass
+        // "threads". The output bytes depend on the thread count, so a clip encoded on a
+        // 2-core and an 8-core machine would differ. Opening the encoder while this thread is
+        // confined to one CPU makes x264 choose one thread everywhere; the mask is restored
+        // right after.
+        cpu_set_t saved;
+        bool pinned = false;
+        if (pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            for (int c = 0; c < CPU_SETSIZE; ++c)
+                if (CPU_ISSET(c, &saved)) { CPU_SET(c, &one); break; }
+            pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+        }
+        bool ok = false;
+        try {
+            ok = w->writer.open(path, cv::CAP_FFMPEG, tag, fps, cv::Size(width, height),
+                                std::vector<int>{cv::VIDEOWRITER_PROP_IS_COLOR, is_color ? 1 : 0});
+        } catch (...) {
+            if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+            delete w;
+            throw;
+        }
+        if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
         if (!ok || !w->writer.isOpened()) {
             delete w;
             std::remove(path);

@@ -17,8 +17,11 @@ typedef struct mien_video_writer mien_video_writer;
  * OpenCV's FFmpeg backend. `fourcc` is a 4-character codec tag ("avc1" = H.264 via libx264,
  * "mp4v" = MPEG-4 part 2, "MJPG", ...); the container follows the file extension. `is_color`
  * 1 means frames are BGR (3 bytes a pixel), 0 means gray (1 byte a pixel).
- * The encoder runs single-threaded (FFmpeg's default for an encoder context; OpenCV does not
- * change it), so the same frames give the same bytes. On success *out owns the writer; release
+ * The encoder is opened while the calling thread is confined to one CPU (its affinity mask is
+ * restored right after), so libx264 picks one thread on every machine and the same frames give
+ * the same bytes on the same FFmpeg/x264 build. Observed limit (Debian 12, FFmpeg 5.1, x264
+ * 164): at frame heights that are not a multiple of 32 (e.g. 120, 240) consecutive encodes in
+ * one process can differ; heights 192, 288, 480 are byte-stable. See docs/SYNTH.md. On success *out owns the writer; release
  * it with mien_video_writer_close. */
 mien_status mien_video_writer_open(const char *path, int width, int height, double fps, const char *fourcc,
                                    int is_color, mien_video_writer **out, char *err, size_t err_len);
