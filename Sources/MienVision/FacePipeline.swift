@@ -56,16 +56,20 @@ public final class FacePipeline {
     public let detector: FaceDetector
     public let landmarker: Landmarker?
 
-    /// Loads the detector and, if needed, the landmark model.
+    /// Loads the detector and, if needed, the landmark model — or uses `sharedLandmarker`
+    /// (thread-safe, so several pipelines on several threads can share one 100 MB model).
     /// - Throws: `VisionError` naming a missing or invalid model file.
-    public init(options: Options = Options()) throws {
+    public init(options: Options = Options(), sharedLandmarker: Landmarker? = nil) throws {
         guard options.cropSize >= 8, options.cropSize <= 1024 else {
             throw VisionError(.invalidArgument, path: nil, message: "crop size must be in 8…1024, got \(options.cropSize)")
         }
         self.options = options
         detector = try FaceDetector(options: options.detector)
-        landmarker = (options.cropMode == .aligned || options.landmarks)
-            ? try Landmarker(modelPath: options.landmarkModelPath) : nil
+        if options.cropMode == .aligned || options.landmarks {
+            landmarker = try sharedLandmarker ?? Landmarker(modelPath: options.landmarkModelPath)
+        } else {
+            landmarker = nil
+        }
     }
 
     /// Finds, measures and crops every face in a gray frame.

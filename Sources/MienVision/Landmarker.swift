@@ -6,8 +6,10 @@ import CMienVision
 ///
 /// Models: Debian's `libdlib-data` installs the 68-point model (CC0 per its Debian copyright
 /// file; 100 MB, ~1 s to load); the 5-point model (CC0, 9 MB) ships in the sdist of PyPI's
-/// `face-recognition-models`. Not thread-safe: one per thread or task.
-public final class Landmarker {
+/// `face-recognition-models`. Thread-safe: dlib documents that one shape predictor can be used
+/// from several threads at once (shape_predictor_abstract.h, "THREAD SAFETY"), and the shim keeps
+/// no other state, so one instance (100 MB for the 68-point model) can serve every pipeline.
+public final class Landmarker: @unchecked Sendable {
     /// Where Debian's `libdlib-data` installs the 68-point model.
     public static let default68ModelPath = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 

@@ -90,7 +90,7 @@ final class FaceCropTests: XCTestCase {
     /// the annotated eyes (rotated with the image) come out level within 4°, while the fer crop
     /// keeps the tilt.
     func testAlignedPipelineUndoesRoll() throws {
-        let pipeline = try FacePipeline(options: .init(cropMode: .aligned))
+        let pipeline = try FacePipeline(options: .init(cropMode: .aligned), sharedLandmarker: try landmarker68())
         let astronaut = try referenceImages().first { $0.name == "astronaut" }!
         let gray = try GrayImage.read(path: astronaut.resolvedPath)
         let face = astronaut.faces[0]
@@ -109,9 +109,29 @@ final class FaceCropTests: XCTestCase {
         }
     }
 
+    /// One landmarker shared by pipelines on two threads gives the same landmarks as serial use.
+    func testSharedLandmarkerAcrossThreads() throws {
+        let landmarker = try landmarker68()
+        let gray = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
+        let box = try FaceDetector().detect(gray)[0]
+        let serial = try landmarker.landmarks(in: gray, box: box)
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var values: [Int: [Point]] = [:]
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            var last: [Point] = []
+            for _ in 0..<20 { last = (try? landmarker.landmarks(in: gray, box: box)) ?? [] }
+            results.lock.withLock { results.values[i] = last }
+        }
+        XCTAssertEqual(results.values[0], serial)
+        XCTAssertEqual(results.values[1], serial)
+    }
+
     /// The pipeline's output: boxes, 68 landmarks, scores, and an N×64×64×1 tensor.
     func testPipelineOutputShapes() throws {
-        let pipeline = try FacePipeline(options: .init(cropMode: .fer, landmarks: true))
+        let pipeline = try FacePipeline(options: .init(cropMode: .fer, landmarks: true), sharedLandmarker: try landmarker68())
         let gray = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
         let result = try pipeline.process(gray, frameIndex: 7, timestamp: 0.28)
         XCTAssertEqual(result.faces.count, 1)
