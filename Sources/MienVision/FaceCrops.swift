@@ -9,14 +9,19 @@ public enum CropMode: String, Sendable, Codable, CaseIterable {
     /// low edges clamped, bilinear (`INTER_LINEAR`) resize to the crop size. No rotation. The
     /// pretrained CNN was trained and is used by `fer` on such crops.
     case fer
-    /// Landmark-based alignment: a similarity transform (rotation, uniform scale, shift) that
-    /// puts the two eye centres (dlib shape predictor) level at (0.31·S, 0.38·S) and
-    /// (0.69·S, 0.38·S) of the S×S crop — the eye positions a `fer` crop of a frontal, upright
-    /// face has — sampled bilinearly with replicated edges.
+    /// Landmark-based alignment with fer's framing: the crop square of `.fer` (same centre and
+    /// side: squared box + 10 px margin), rotated about its centre by the roll of the eye line
+    /// (dlib landmarks) so the eyes come out level; bilinear, replicated edges. For an upright
+    /// face it equals the `.fer` crop up to sampling, so the pretrained CNN sees the framing it
+    /// was trained on.
     case aligned
+    /// Landmark-based alignment anchored on the eyes: a similarity transform putting the eye
+    /// centres level at (0.31·S, 0.38·S) and (0.69·S, 0.38·S) — scale set by the eye distance,
+    /// independent of the detector's box (tighter than fer's framing on turned heads).
+    case eyes
 }
 
-/// Crop geometry used by `.aligned`: eye centres at these fractions of the crop side.
+/// Crop geometry used by `.eyes`: eye centres at these fractions of the crop side.
 public enum AlignedCropGeometry {
     public static let eyeY: Double = 0.38
     public static let eyeDistance: Double = 0.38
@@ -68,7 +73,7 @@ public func ferCrop(_ image: GrayImage, box: FaceBox, size: Int = 64) throws -> 
 }
 
 /// The 2×3 similarity transform (row-major, source → crop pixels) that puts `left` and `right`
-/// eye centres level at the `.aligned` positions of a `size × size` crop.
+/// eye centres level at the `.eyes` positions of a `size × size` crop.
 public func alignmentTransform(left: Point, right: Point, size: Int) -> [Double] {
     let dx = Double(right.x - left.x), dy = Double(right.y - left.y)
     let distance = max(1e-6, (dx * dx + dy * dy).squareRoot())
@@ -79,6 +84,28 @@ public func alignmentTransform(left: Point, right: Point, size: Int) -> [Double]
     let tx = 0.5 * Double(size) - (a * mx - b * my)
     let ty = AlignedCropGeometry.eyeY * Double(size) - (b * mx + a * my)
     return [a, -b, tx, b, a, ty]
+}
+
+/// The 2×3 transform (source → crop pixels) of `.aligned`: the fer crop square of `box` (centre
+/// and side as `ferCropRect` before clamping, in frame coordinates), rotated about its centre by
+/// the eye line's roll so the eyes come out level, scaled to `size × size`.
+public func ferAlignedTransform(box: FaceBox, left: Point, right: Point, size: Int, margin: Int = 10) -> [Double] {
+    var x = Int(box.x.rounded()), y = Int(box.y.rounded()), w = Int(box.width.rounded()), h = Int(box.height.rounded())
+    if h > w {
+        x -= (h - w) / 2
+        w = h
+    } else if w > h {
+        y -= (w - h) / 2
+        h = w
+    }
+    let side = Double(w + 2 * margin)
+    // Pixel-centre convention of cv::resize: source pixel i maps to (i + 0.5) * scale - 0.5.
+    let cx = Double(x - margin) + side / 2 - 0.5, cy = Double(y - margin) + side / 2 - 0.5
+    let s = Double(size) / side
+    let angle = atan2(Double(right.y - left.y), Double(right.x - left.x))
+    let a = s * cos(angle), b = -s * sin(angle)
+    let ox = Double(size) / 2 - 0.5, oy = Double(size) / 2 - 0.5
+    return [a, -b, ox - (a * cx - b * cy), b, a, oy - (b * cx + a * cy)]
 }
 
 /// Applies a 2×3 transform to a point.

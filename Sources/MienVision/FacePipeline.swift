@@ -35,7 +35,7 @@ public final class FacePipeline {
         public var cropMode: CropMode
         /// Side of the square crops in pixels (the CNN takes 64).
         public var cropSize: Int
-        /// Compute landmarks even for `.fer` crops (`.aligned` always does).
+        /// Compute landmarks even for `.fer` crops (`.aligned` and `.eyes` always do).
         public var landmarks: Bool
         /// dlib shape-predictor model (68- or 5-point).
         public var landmarkModelPath: String
@@ -65,7 +65,7 @@ public final class FacePipeline {
         }
         self.options = options
         detector = try FaceDetector(options: options.detector)
-        if options.cropMode == .aligned || options.landmarks {
+        if options.cropMode != .fer || options.landmarks {
             landmarker = try sharedLandmarker ?? Landmarker(modelPath: options.landmarkModelPath)
         } else {
             landmarker = nil
@@ -83,12 +83,14 @@ public final class FacePipeline {
             case .fer:
                 guard let crop = try ferCrop(image, box: box, size: options.cropSize) else { continue }
                 faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: .fer, rollDegrees: 0))
-            case .aligned:
+            case .aligned, .eyes:
                 guard let eyes = Landmarker.eyeCentres(points) else { continue }
-                let m = alignmentTransform(left: eyes.left, right: eyes.right, size: options.cropSize)
+                let m = options.cropMode == .aligned
+                    ? ferAlignedTransform(box: box, left: eyes.left, right: eyes.right, size: options.cropSize)
+                    : alignmentTransform(left: eyes.left, right: eyes.right, size: options.cropSize)
                 let crop = try warpCrop(image, transform: m, size: options.cropSize)
                 let roll = atan2(Double(eyes.right.y - eyes.left.y), Double(eyes.right.x - eyes.left.x)) * 180 / .pi
-                faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: .aligned, rollDegrees: Float(roll)))
+                faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: options.cropMode, rollDegrees: Float(roll)))
             }
         }
         return FrameFaces(frameIndex: frameIndex, timestamp: timestamp, frameWidth: image.width, frameHeight: image.height, faces: faces)

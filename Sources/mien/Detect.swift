@@ -26,7 +26,7 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Face detector: haar (OpenCV cascade, fer's) or hog (dlib).")
     var detector: String = "haar"
 
-    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation) or aligned (eyes levelled with dlib landmarks).")
+    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
     var crop: String = CropMode.fer.rawValue
 
     @Flag(name: .long, help: "Compute the 68 dlib landmarks (always on with --crop aligned).")
@@ -74,7 +74,7 @@ struct Detect: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file or folder") }
         guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar or hog, got \(detector)") }
-        guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer or aligned, got \(crop)") }
+        guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer, aligned or eyes, got \(crop)") }
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
         if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }

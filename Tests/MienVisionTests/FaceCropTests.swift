@@ -45,7 +45,33 @@ final class FaceCropTests: XCTestCase {
         XCTAssertEqual(t[4], (128 / 255 - 0.5) * 2, accuracy: 1e-6)
     }
 
-    /// The alignment transform maps the eyes to the stated positions for any roll angle.
+    /// `.aligned`'s transform: with level eyes it maps the fer crop square onto the crop exactly
+    /// (corners to corners, cv::resize's pixel-centre convention); with rolled eyes it levels them
+    /// and keeps the square's centre at the crop's centre.
+    func testFerAlignedTransform() {
+        let box = FaceBox(x: 177, y: 66, width: 95, height: 95)
+        let level = ferAlignedTransform(box: box, left: Point(x: 200, y: 100), right: Point(x: 250, y: 100), size: 64)
+        // fer square: x 167..282, y 56..171 (115 px). Pixel 167 → -0.5 + 0.5·64/115 - ... check two corners.
+        let s = 64.0 / 115.0
+        let p = applyTransform(level, Point(x: 167, y: 56))
+        XCTAssertEqual(Double(p.x), 0.5 * s - 0.5, accuracy: 1e-4)
+        XCTAssertEqual(Double(p.y), 0.5 * s - 0.5, accuracy: 1e-4)
+        let q = applyTransform(level, Point(x: 281, y: 170))
+        XCTAssertEqual(Double(q.x), 63.5 - 0.5 * s, accuracy: 1e-4)
+        for degrees in [-25.0, 10.0, 30.0] {
+            let t = degrees * .pi / 180
+            let left = Point(x: 200, y: 100)
+            let right = Point(x: Float(200 + 50 * cos(t)), y: Float(100 + 50 * sin(t)))
+            let m = ferAlignedTransform(box: box, left: left, right: right, size: 64)
+            let l = applyTransform(m, left), r = applyTransform(m, right)
+            XCTAssertEqual(l.y, r.y, accuracy: 1e-3, "eyes level at \(degrees)°")
+            let c = applyTransform(m, Point(x: 167 + 57, y: 56 + 57))
+            XCTAssertEqual(c.x, 31.5, accuracy: 1e-3)
+            XCTAssertEqual(c.y, 31.5, accuracy: 1e-3)
+        }
+    }
+
+    /// `.eyes`' transform maps the eyes to the stated positions for any roll angle.
     func testAlignmentTransformLevelsEyes() {
         for degrees in stride(from: -40.0, through: 40.0, by: 10.0) {
             let t = degrees * .pi / 180
@@ -78,7 +104,7 @@ final class FaceCropTests: XCTestCase {
                 let iod = hypot(refRight.x - refLeft.x, refRight.y - refLeft.y)
                 XCTAssertLessThan(hypot(eyes.left.x - refLeft.x, eyes.left.y - refLeft.y) / iod, 0.12, "\(image.name) left eye")
                 XCTAssertLessThan(hypot(eyes.right.x - refRight.x, eyes.right.y - refRight.y) / iod, 0.12, "\(image.name) right eye")
-                let m = alignmentTransform(left: eyes.left, right: eyes.right, size: 64)
+                let m = ferAlignedTransform(box: box, left: eyes.left, right: eyes.right, size: 64)
                 let l = applyTransform(m, refLeft), r = applyTransform(m, refRight)
                 let roll = atan2(Double(r.y - l.y), Double(r.x - l.x)) * 180 / .pi
                 XCTAssertLessThan(abs(roll), 4, "\(image.name): aligned eyes tilted \(roll)°")
@@ -87,8 +113,7 @@ final class FaceCropTests: XCTestCase {
     }
 
     /// Rotating a photograph by ±15° and running the aligned pipeline gives an upright crop:
-    /// the annotated eyes (rotated with the image) come out level within 4°, while the fer crop
-    /// keeps the tilt.
+    /// the annotated eyes (rotated with the image) come out level within 4°.
     func testAlignedPipelineUndoesRoll() throws {
         let pipeline = try FacePipeline(options: .init(cropMode: .aligned), sharedLandmarker: try landmarker68())
         let astronaut = try referenceImages().first { $0.name == "astronaut" }!
@@ -102,7 +127,7 @@ final class FaceCropTests: XCTestCase {
             let l0 = applyTransform(m, Point(x: face.left_eye[0], y: face.left_eye[1]))
             let r0 = applyTransform(m, Point(x: face.right_eye[0], y: face.right_eye[1]))
             let eyes = try XCTUnwrap(Landmarker.eyeCentres(found.landmarks))
-            let a = alignmentTransform(left: eyes.left, right: eyes.right, size: 64)
+            let a = ferAlignedTransform(box: found.box, left: eyes.left, right: eyes.right, size: 64)
             let l = applyTransform(a, l0), r = applyTransform(a, r0)
             XCTAssertLessThan(abs(atan2(Double(r.y - l.y), Double(r.x - l.x)) * 180 / .pi), 4, "at \(degrees)°")
             XCTAssertEqual(found.crop.width, 64)
@@ -141,7 +166,16 @@ final class FaceCropTests: XCTestCase {
         XCTAssertEqual(result.tensor.count, 64 * 64)
         XCTAssertEqual(result.tensor.min()! >= -1 && result.tensor.max()! <= 1, true)
         // fer mode with the Haar box is exactly the fer crop of that box.
-        XCTAssertEqual(result.faces[0].crop, try ferCrop(gray, box: result.faces[0].box))
+        let fer = try XCTUnwrap(try ferCrop(gray, box: result.faces[0].box))
+        XCTAssertEqual(result.faces[0].crop, fer)
+        // With level eyes, the aligned geometry is the fer crop: warping the fer square gives the
+        // same pixels as fer's crop + resize (largest difference ≤ 2 grey levels: warpAffine's and
+        // resize's fixed-point bilinear weights differ slightly).
+        let box = result.faces[0].box
+        let level = ferAlignedTransform(box: box, left: Point(x: 0, y: 0), right: Point(x: 1, y: 0), size: 64)
+        let warped = try warpCrop(gray, transform: level, size: 64)
+        let worst = zip(warped.pixels, fer.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 2, "level aligned crop vs fer crop: largest difference \(worst)")
     }
 }
 

@@ -152,7 +152,7 @@ def crops(mien, items, tmp, predict, detector_args, label):
     print("| crop | faces cropped | mean TV distance to 0° | top-1 same as 0° | mean TV at ±10° | at ±20° | at ±30° |")
     print("|---|---|---|---|---|---|---|")
     at0 = {}
-    for mode in ["fer", "aligned"]:
+    for mode in ["fer", "aligned", "eyes"]:
         d = os.path.join(tmp, "crops_%s_%s" % (mode, label.replace(" ", "_")))
         recs = {r["path"]: r for r in detect(mien, detector_args + ["--crop", mode, "--save-crops", d], [it[2] for it in items])}
         probs = {}
@@ -179,11 +179,17 @@ def crops(mien, items, tmp, predict, detector_args, label):
         fmt = lambda v: "%.3f" % (sum(v) / len(v)) if v else "—"
         print("| %s | %d / %d | %s | %d / %d | %s | %s | %s |" % (
             mode, len(probs), len(items), fmt(tvs), sum(same), len(same), fmt(by_abs[10]), fmt(by_abs[20]), fmt(by_abs[30])))
-    both = [ph for ph in at0["fer"] if ph in at0["aligned"]]
-    tv0 = [0.5 * float(np.abs(at0["fer"][ph] - at0["aligned"][ph]).sum()) for ph in both]
-    agree = sum(int(np.argmax(at0["fer"][ph]) == np.argmax(at0["aligned"][ph])) for ph in both)
-    print("\nAt 0° (upright), aligned vs fer crop of the same face: mean TV distance %s, same top-1 class %d / %d (%s).\n" % (
-        "%.3f" % (sum(tv0) / len(tv0)) if tv0 else "—", agree, len(both), ", ".join(both)))
+    classes = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    for mode in ["aligned", "eyes"]:
+        both = [ph for ph in at0["fer"] if ph in at0[mode]]
+        tv0 = [0.5 * float(np.abs(at0["fer"][ph] - at0[mode][ph]).sum()) for ph in both]
+        agree = sum(int(np.argmax(at0["fer"][ph]) == np.argmax(at0[mode][ph])) for ph in both)
+        print("\nAt 0° (upright), %s vs fer crop of the same face: mean TV distance %s, same top-1 class %d / %d." % (
+            mode, "%.3f" % (sum(tv0) / len(tv0)) if tv0 else "—", agree, len(both)))
+    for mode in ["fer", "aligned", "eyes"]:
+        print("Top class at 0° with %s crops: %s." % (mode, ", ".join(
+            "%s %s %.2f" % (ph, classes[int(np.argmax(p))], float(np.max(p))) for ph, p in sorted(at0[mode].items()))))
+    print()
 
 
 def main():
