@@ -9,7 +9,7 @@ import Darwin
 /// - `kernel` `[D, 4U]`, `recurrent_kernel` `[U, 4U]`, `bias` `[4U]`;
 /// - the 4U columns are the gates in Keras order **i, f, c, o** (input, forget, cell candidate,
 ///   output), each a block of U columns;
-/// - `i, f, o = σ(z)` (logistic sigmoid), `c̃ = tanh(z)`, `c_t = f⊙c_{t−1} + i⊙c̃`,
+/// - `i, f, o = σ(z)` (logistic sigmoid), `c̃ = tanh(z)` (both via `fastExp`, ~1e-7 relative), `c_t = f⊙c_{t−1} + i⊙c̃`,
 ///   `h_t = o⊙tanh(c_t)`, zero initial state;
 /// - `z_t = x_t·kernel + h_{t−1}·recurrent_kernel + bias`.
 ///
@@ -80,11 +80,11 @@ public final class LSTM: Layer {
                     let cPrev = s > 0 ? UnsafePointer(C + (b * t + prev) * u) : UnsafePointer(c0.baseAddress!)
                     let cNow = C + (b * t + step) * u, hNow = H + (b * t + step) * u
                     for j in 0..<u {
-                        let ig = sigmoid(zr[j]), fg = sigmoid(zr[u + j]), gg = tanhf(zr[2 * u + j]), og = sigmoid(zr[3 * u + j])
+                        let ig = fastSigmoid(zr[j]), fg = fastSigmoid(zr[u + j]), gg = fastTanh(zr[2 * u + j]), og = fastSigmoid(zr[3 * u + j])
                         zr[j] = ig; zr[u + j] = fg; zr[2 * u + j] = gg; zr[3 * u + j] = og
                         let c = fg * cPrev[j] + ig * gg
                         cNow[j] = c
-                        hNow[j] = og * tanhf(c)
+                        hNow[j] = og * fastTanh(c)
                     }
                 }
             }
@@ -121,7 +121,7 @@ public final class LSTM: Layer {
                     for j in 0..<u {
                         let ig = gr[j], fg = gr[u + j], gg = gr[2 * u + j], og = gr[3 * u + j]
                         let cPrev: Float = s > 0 ? C[(b * t + prev) * u + j] : 0
-                        let tc = tanhf(cNow[j])
+                        let tc = fastTanh(cNow[j])
                         let dh = dy[j] + dhn[b * u + j]
                         let dc = dh * og * (1 - tc * tc) + dcn[b * u + j]
                         dzr[j] = dc * gg * ig * (1 - ig)

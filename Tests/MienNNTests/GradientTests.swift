@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import MienNN
 
@@ -103,5 +104,23 @@ final class GradientTests: XCTestCase {
     func testBiLSTM() {
         var rng = SeededRandom(seed: 19)
         GradientCheck().check(BiLSTM(inputSize: 3, units: 4, rng: &rng), input: rng.uniformTensor([2, 4, 3]), name: "bilstm")
+    }
+}
+
+final class FastMathTests: XCTestCase {
+    /// fastExp/fastSigmoid/fastTanh against libm over a dense grid: relative error ≤ 1e-6 for exp,
+    /// absolute ≤ 1e-6 for sigmoid and tanh.
+    func testAgainstLibm() {
+        var worstExp: Double = 0, worstSig: Float = 0, worstTanh: Float = 0
+        var x: Float = -30
+        while x <= 30 {
+            worstExp = max(worstExp, abs(Double(fastExp(x)) - Foundation.exp(Double(x))) / Foundation.exp(Double(x)))
+            worstSig = max(worstSig, abs(fastSigmoid(x) - Float(1 / (1 + Foundation.exp(-Double(x))))))
+            worstTanh = max(worstTanh, abs(fastTanh(x) - Float(Foundation.tanh(Double(x)))))
+            x += 0.0037
+        }
+        XCTAssertLessThanOrEqual(worstExp, 1e-6); XCTAssertLessThanOrEqual(worstSig, 1e-6); XCTAssertLessThanOrEqual(worstTanh, 1e-6)
+        XCTAssertEqual(fastTanh(100), 1); XCTAssertEqual(fastTanh(-100), -1); XCTAssertEqual(fastSigmoid(-200), 0, accuracy: 1e-30)
+        print("fast math vs libm: exp rel \(worstExp), sigmoid abs \(worstSig), tanh abs \(worstTanh)")
     }
 }
