@@ -4,7 +4,7 @@
 
 @inline(__always)
 public func fastExp(_ x: Float) -> Float {
-    let x = min(max(x, -87.0), 88.0)
+    let x = x < -87 ? -87 : (x > 88 ? 88 : x)
     // k = round(x / ln 2) with the 1.5·2^23 trick (no rounding call).
     let magic: Float = 12_582_912
     let k = (x * 1.442_695_04 + magic) - magic

@@ -79,13 +79,11 @@ public final class LSTM: Layer {
                     let zr = Z + (b * t + step) * g4
                     let cPrev = s > 0 ? UnsafePointer(C + (b * t + prev) * u) : UnsafePointer(c0.baseAddress!)
                     let cNow = C + (b * t + step) * u, hNow = H + (b * t + step) * u
-                    for j in 0..<u {
-                        let ig = fastSigmoid(zr[j]), fg = fastSigmoid(zr[u + j]), gg = fastTanh(zr[2 * u + j]), og = fastSigmoid(zr[3 * u + j])
-                        zr[j] = ig; zr[u + j] = fg; zr[2 * u + j] = gg; zr[3 * u + j] = og
-                        let c = fg * cPrev[j] + ig * gg
-                        cNow[j] = c
-                        hNow[j] = og * fastTanh(c)
-                    }
+                    // Gate activations in place, one simple loop each so they vectorise.
+                    sigmoidInPlace(zr, count: 2 * u)
+                    tanhInPlace(zr + 2 * u, count: u)
+                    sigmoidInPlace(zr + 3 * u, count: u)
+                    cellUpdate(gates: UnsafePointer(zr), cPrev: cPrev, cNow: cNow, hNow: hNow, units: u)
                 }
             }
         }}}}}}}}
@@ -156,8 +154,28 @@ public final class LSTM: Layer {
     }
 }
 
+/// `p[i] = σ(p[i])` for i < count.
 @inline(__always)
-func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { p[i] = fastSigmoid(p[i]) }
+}
+
+/// `p[i] = tanh(p[i])` for i < count.
+@inline(__always)
+func tanhInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { p[i] = fastTanh(p[i]) }
+}
+
+/// `c = f⊙c_prev + i⊙c̃`, `h = o⊙tanh(c)` from activated gates `[i | f | c̃ | o]` (U each).
+@inline(__always)
+func cellUpdate(gates g: UnsafePointer<Float>, cPrev: UnsafePointer<Float>, cNow: UnsafeMutablePointer<Float>,
+                hNow: UnsafeMutablePointer<Float>, units u: Int) {
+    for j in 0..<u {
+        let c = g[u + j] * cPrev[j] + g[j] * g[2 * u + j]
+        cNow[j] = c
+        hNow[j] = g[3 * u + j] * fastTanh(c)
+    }
+}
 
 /// Bidirectional LSTM: a forward LSTM and a reverse LSTM over the same N×T×D input, outputs
 /// concatenated on the feature axis, `[N, T, 2U]` = `[forward_t, backward_t]`.
