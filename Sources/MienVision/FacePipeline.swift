@@ -40,9 +40,11 @@ public final class FacePipeline {
         /// dlib shape-predictor model (68- or 5-point).
         public var landmarkModelPath: String
 
-        /// Defaults: Haar detector (fer's parameters except minSize 30), `.fer` crops of 64 px,
-        /// landmarks off for `.fer`.
-        public init(detector: FaceDetector.Options = .init(), cropMode: CropMode = .fer, cropSize: Int = 64,
+        /// Defaults: Haar detector (fer's parameters except minSize 30), `.aligned` crops of 64 px
+        /// (fer's framing with the head roll removed: it measured steadier than `.fer` under roll
+        /// with the same classes on upright faces, docs/BENCHMARKS.md "Crop modes"), which need
+        /// the 68-point model of Debian's `libdlib-data`.
+        public init(detector: FaceDetector.Options = .init(), cropMode: CropMode = .aligned, cropSize: Int = 64,
                     landmarks: Bool = false, landmarkModelPath: String = Landmarker.default68ModelPath) {
             self.detector = detector
             self.cropMode = cropMode
@@ -56,8 +58,9 @@ public final class FacePipeline {
     public let detector: FaceDetector
     public let landmarker: Landmarker?
 
-    /// Loads the detector and, if needed, the landmark model — or uses `sharedLandmarker`
-    /// (thread-safe, so several pipelines on several threads can share one 100 MB model).
+    /// Loads the detector and, if needed, the landmark model: `sharedLandmarker` if given, else
+    /// the process-wide `Landmarker.shared(modelPath:)` (thread-safe, so every pipeline on every
+    /// thread shares one 100 MB model).
     /// - Throws: `VisionError` naming a missing or invalid model file.
     public init(options: Options = Options(), sharedLandmarker: Landmarker? = nil) throws {
         guard options.cropSize >= 8, options.cropSize <= 1024 else {
@@ -66,7 +69,7 @@ public final class FacePipeline {
         self.options = options
         detector = try FaceDetector(options: options.detector)
         if options.cropMode != .fer || options.landmarks {
-            landmarker = try sharedLandmarker ?? Landmarker(modelPath: options.landmarkModelPath)
+            landmarker = try sharedLandmarker ?? Landmarker.shared(modelPath: options.landmarkModelPath)
         } else {
             landmarker = nil
         }

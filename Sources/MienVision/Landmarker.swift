@@ -1,4 +1,5 @@
 import CMienVision
+import Foundation
 
 /// Facial landmarks from a dlib shape predictor: 68 points (iBUG 300-W layout: jaw 0–16,
 /// brows 17–26, nose 27–35, eye on the image's left 36–41, eye on the image's right 42–47,
@@ -30,6 +31,20 @@ public final class Landmarker: @unchecked Sendable {
     }
 
     deinit { mien_landmarker_destroy(handle) }
+
+    private static let cacheLock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: Landmarker] = [:]
+
+    /// The process-wide instance for `modelPath`, loaded on first use (the 68-point model takes
+    /// ~1 s and 100 MB, so pipelines share one). Failed loads are not cached.
+    public static func shared(modelPath: String = Landmarker.default68ModelPath) throws -> Landmarker {
+        try cacheLock.withLock {
+            if let l = cache[modelPath] { return l }
+            let l = try Landmarker(modelPath: modelPath)
+            cache[modelPath] = l
+            return l
+        }
+    }
 
     /// The landmarks of the face in `box`, in pixels of `image`.
     public func landmarks(in image: GrayImage, box: FaceBox) throws -> [Point] {

@@ -27,7 +27,7 @@ struct Detect: ParsableCommand {
     var detector: String = "haar"
 
     @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
-    var crop: String = CropMode.fer.rawValue
+    var crop: String = CropMode.aligned.rawValue
 
     @Flag(name: .long, help: "Compute the 68 dlib landmarks (always on with --crop aligned).")
     var landmarks = false
