@@ -116,13 +116,15 @@ public struct ClipRenderer: Sendable {
             var out = [UInt8](repeating: 0, count: n)
             canvas.pixels.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
+                    @inline(__always) func put(_ k: Int, _ z: Double) {
+                        let l = 0.299 * src[k * 3] + 0.587 * src[k * 3 + 1] + 0.114 * src[k * 3 + 2]
+                        dst[k] = quantize(l * gain + Float(z * sigma))
+                    }
                     var i = 0
                     while i < n {
                         let (z0, z1) = rng.gaussianPair()
-                        for (k, z) in [(i, z0), (i + 1, z1)] where k < n {
-                            let l = 0.299 * src[k * 3] + 0.587 * src[k * 3 + 1] + 0.114 * src[k * 3 + 2]
-                            dst[k] = quantize(l * gain + Float(z * sigma))
-                        }
+                        put(i, z0)
+                        if i + 1 < n { put(i + 1, z1) }
                         i += 2
                     }
                 }

@@ -97,7 +97,14 @@ struct Synth: ParsableCommand {
         var detection = DetectionTally()
         let progress = isatty(2) != 0
         var labels = [GroundTruthCSV.labelsHeader]
-        var framesCSV = GroundTruthCSV.framesHeader + "\n"
+        // frames.csv grows by one clip at a time (it can be large: one line per face-frame).
+        let framesPath = out + "/frames.csv"
+        try writeText(GroundTruthCSV.framesHeader + "\n", to: framesPath)
+        guard let framesFile = FileHandle(forWritingAtPath: framesPath) else {
+            throw SynthError("cannot open \(framesPath) for writing; check the folder's permissions")
+        }
+        defer { try? framesFile.close() }
+        try framesFile.seekToEnd()
         var codecUsed: VideoWriter.Codec? = nil
         let channels = grayscale ? 1 : 3
         let started = Date()
@@ -114,6 +121,7 @@ struct Synth: ParsableCommand {
             default: writer = try VideoWriter.openPreferringH264(path: path, width: width, height: height, fps: fps, channels: channels)
             }
             codecUsed = writer.codec
+            var framesCSV = ""
             var frameFolder: String? = nil
             if framesLayout {
                 let stem = String(name.dropLast(4))
@@ -146,11 +154,11 @@ struct Synth: ParsableCommand {
                 }
             }
             try writer.close()
+            framesFile.write(Data(framesCSV.utf8))
             labels.append(GroundTruthCSV.labelRow(video: name, label: plan.expression))
         }
         if progress { FileHandle.standardError.write(Data("\n".utf8)) }
         try writeText(labels.joined(separator: "\n") + "\n", to: out + "/labels.csv")
-        try writeText(framesCSV, to: out + "/frames.csv")
 
         let balance = ClassBalance((0..<videos).map { dataset.expression(ofClip: $0) })
         print("synth: wrote \(videos) clips (\(width)×\(height), \(fps) fps, \(grayscale ? "grayscale" : "colour"), codec \(codecUsed?.rawValue ?? "-")) to \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
