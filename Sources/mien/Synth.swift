@@ -146,7 +146,11 @@ struct Synth: ParsableCommand {
                 }
                 if let detector, let gray {
                     let found = try detector.detect(gray)
-                    detection.add(faces: faces, detections: found, width: width, height: height)
+                    detection.add(faces: faces.map { face in
+                                      let b = face.box(frameWidth: width, frameHeight: height)
+                                      return (PixelBox(x: Double(b.x), y: Double(b.y), w: Double(b.w), h: Double(b.h)), face.occluded)
+                                  },
+                                  detections: found.map { PixelBox(x: Double($0.x), y: Double($0.y), w: Double($0.width), h: Double($0.height)) })
                 }
                 if progress && (f % 10 == 0 || f == plan.frameCount - 1) {
                     FileHandle.standardError.write(Data(String(format: "\rsynth: clip %d/%d (%@) frame %d/%d   ",
@@ -172,39 +176,5 @@ struct Synth: ParsableCommand {
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw SynthError("cannot write \(path): \(error.localizedDescription)")
         }
-    }
-}
-
-/// Counts of ground-truth faces the detector found (a face counts as found when some
-/// detection has IoU ≥ 0.5 with its box), overall and for faces less than 30 % occluded.
-struct DetectionTally {
-    var faces = 0, found = 0
-    var visibleFaces = 0, visibleFound = 0
-    var detections = 0, unmatchedDetections = 0
-
-    mutating func add(faces gt: [FaceFrame], detections det: [FaceBox], width: Int, height: Int) {
-        detections += det.count
-        var used = Set<Int>()
-        for face in gt {
-            let b = face.box(frameWidth: width, frameHeight: height)
-            let box = FaceBox(x: Float(b.x), y: Float(b.y), width: Float(b.w), height: Float(b.h))
-            let best = det.indices.max { det[$0].iou(box) < det[$1].iou(box) }
-            let hit = best.map { det[$0].iou(box) >= 0.5 } ?? false
-            if hit, let best { used.insert(best) }
-            faces += 1
-            if hit { found += 1 }
-            if face.occluded < 0.3 {
-                visibleFaces += 1
-                if hit { visibleFound += 1 }
-            }
-        }
-        unmatchedDetections += det.count - used.count
-    }
-
-    var summary: String {
-        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "n/a" : String(format: "%.2f %%", 100 * Double(a) / Double(b)) }
-        return "detection rate (Haar, IoU ≥ 0.5, synthetic faces): \(pct(found, faces)) of \(faces) face-frames; "
-            + "\(pct(visibleFound, visibleFaces)) of \(visibleFaces) face-frames less than 30 % occluded; "
-            + "\(unmatchedDetections) detections matched no face"
     }
 }
