@@ -92,6 +92,11 @@ struct Synth: ParsableCommand {
             throw SynthError("the output folder \(out) is not writable; choose another --out or fix its permissions")
         }
 
+        if height % 32 != 0 && codec != "mp4v" {
+            FileHandle.standardError.write(Data(("synth: note: at frame heights that are not a multiple of 32 the H.264 bytes of "
+                + "later clips can differ between runs (observed with FFmpeg 5.1 / x264 164); labels.csv, frames.csv and PNG "
+                + "frames are unaffected. Use e.g. --height 480 or 288 for byte-identical mp4 files (docs/SYNTH.md).\n").utf8))
+        }
         let dataset = SynthDataset(seed: seed, count: videos, config: config)
         let detector = checkDetection ? try FaceDetector() : nil
         var detection = DetectionTally()

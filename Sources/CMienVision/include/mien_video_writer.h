@@ -20,8 +20,9 @@ typedef struct mien_video_writer mien_video_writer;
  * The encoder is opened while the calling thread is confined to one CPU (its affinity mask is
  * restored right after), so libx264 picks one thread on every machine and the same frames give
  * the same bytes on the same FFmpeg/x264 build. Observed limit (Debian 12, FFmpeg 5.1, x264
- * 164): at frame heights that are not a multiple of 32 (e.g. 120, 240) consecutive encodes in
- * one process can differ; heights 192, 288, 480 are byte-stable. See docs/SYNTH.md. On success *out owns the writer; release
+ * 164): at frame heights that are not a multiple of 32 (e.g. 120, 240) the second and later
+ * encodes of a process can differ between runs; heights 192, 288, 480 are byte-stable. See
+ * docs/SYNTH.md. On success *out owns the writer; release
  * it with mien_video_writer_close. */
 mien_status mien_video_writer_open(const char *path, int width, int height, double fps, const char *fourcc,
                                    int is_color, mien_video_writer **out, char *err, size_t err_len);
