@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The README's first quick-start command: installs what Mien needs (idempotent), builds it,
-# and runs the main job on the bundled sample data.
-#
-# The cluster job (`mien run`) is not built yet (issue "The cluster"); until it lands this
-# runs the transport self-test: every message kind of the wire protocol through every socket
-# pattern over inproc, ipc and tcp.
+# and runs the main job on the bundled sample data (four synthetic clips with ground truth),
+# writing results to mien-out/ (frames.jsonl, segments.jsonl, videos.jsonl, metrics.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/setup.sh --quiet
 flags=(-c release -Xswiftc -enable-testing)
 swift build "${flags[@]}" --product mien
 mien="$(swift build "${flags[@]}" --show-bin-path)/mien"
-"$mien" selftest
+"$mien" run samples/synthetic --labels samples/synthetic/labels.csv --frame-labels samples/synthetic/frames.csv \
+  --out mien-out "$@"
+echo
+echo "per-video results (mien-out/videos.jsonl):"
+cut -c1-160 mien-out/videos.jsonl

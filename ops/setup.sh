@@ -7,7 +7,8 @@
 set -euo pipefail
 
 # Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, OpenCV +
-# Haar cascades, FFmpeg tools for probing and encoding), C interop (protobuf-c).
+# Haar cascades, dlib + its 68-point landmark model, FFmpeg tools for probing and encoding),
+# C interop (protobuf-c), and public test photographs (facedetect: grace_hopper; opencv-doc: messi5).
 debian_packages=(
   pkg-config
   libzmq3-dev
@@ -15,7 +16,9 @@ debian_packages=(
   libprotobuf-c-dev protobuf-c-compiler
   libopenblas-dev
   libopencv-dev opencv-data
+  libdlib-dev libdlib-data
   ffmpeg
+  facedetect opencv-doc
 )
 # Python packages for the interop example consumer and test harness scripts.
 python_packages=(pyzmq protobuf)
