@@ -190,6 +190,7 @@ public final class Aggregator: @unchecked Sendable {
             var videoSum = [Double](repeating: 0, count: labels.count)
             var videoCNNSum = [Double](repeating: 0, count: labels.count)
             var faces = 0
+            var bilstmFrameLabels: [Int] = [], cnnFrameLabels: [Int] = []
             let truthIndex = index[m.groundTruthLabel]
             for track in v.tracks.keys.sorted() {
                 let tf = v.tracks[track]!
@@ -210,6 +211,8 @@ public final class Aggregator: @unchecked Sendable {
                     let cnnProbs = f.cnnProbs.probs.map(Double.init)
                     let cnnLabel = argmax(cnnProbs) ?? 0
                     labelled.append((f.frame, label))
+                    bilstmFrameLabels.append(label)
+                    cnnFrameLabels.append(cnnLabel)
                     faces += 1
                     for c in 0..<labels.count {
                         videoSum[c] += probs[c]
@@ -257,16 +260,17 @@ public final class Aggregator: @unchecked Sendable {
                 }
             }
             let videoProbs = videoSum.map { $0 / Double(max(faces, 1)) }
-            let videoLabel = argmax(videoProbs)!
+            let videoLabel = Aggregator.videoLabel(probs: videoProbs, frameLabels: bilstmFrameLabels, labels: labels)
+            let cnnVideoLabel = Aggregator.videoLabel(probs: videoCNNSum, frameLabels: cnnFrameLabels, labels: labels)
             if let truthIndex {
                 scores.videoTruth.append(truthIndex)
                 scores.videoBiLSTM.append(videoLabel)
-                scores.videoCNN.append(argmax(videoCNNSum)!)
+                scores.videoCNN.append(cnnVideoLabel)
             }
             videoLine.add("status", "ok")
             videoLine.add("label", labels[videoLabel])
             videoLine.add("probs", probs: videoProbs, labels: labels)
-            videoLine.add("cnn_label", labels[argmax(videoCNNSum)!])
+            videoLine.add("cnn_label", labels[cnnVideoLabel])
             videoLine.add("frames", m.frameCount)
             videoLine.add("faces", faces)
             videoLine.add("tracks", v.tracks.count)
@@ -403,6 +407,19 @@ public final class Aggregator: @unchecked Sendable {
             guard let t = config.frameTruth[vid]?[UInt64(frame)].flatMap({ index[$0] }) ?? truths[vid] else { continue }
             scores.frameTruth.append(t); scores.frameBiLSTM.append(l); scores.frameCNN.append(c)
         }
+    }
+
+    /// The video's label: its dominant expression. When at least `minExpressiveShare` of its
+    /// face-frames carry an expression other than neutral, the non-neutral class with the
+    /// highest mean probability; otherwise neutral. (A mostly-neutral interview with a
+    /// recurring smile is "happy", which is what a user asks of a video-level label.)
+    static func videoLabel(probs: [Double], frameLabels: [Int], labels: [String], minExpressiveShare: Double = 0.1) -> Int {
+        guard let neutral = labels.firstIndex(of: "neutral"), !frameLabels.isEmpty else { return argmax(probs) ?? 0 }
+        let expressive = Double(frameLabels.filter { $0 != neutral }.count) / Double(frameLabels.count)
+        guard expressive >= minExpressiveShare else { return neutral }
+        var p = probs
+        p[neutral] = -1
+        return argmax(p)!
     }
 
     static func json(_ m: ClassificationMetrics, labels: [String]) -> String {

@@ -38,6 +38,10 @@ public struct VideoProbe: Sendable {
 /// Progress of a job, for the progress line and `mien status`.
 public struct JobProgress: Sendable, Equatable {
     public var videosTotal = 0
+    /// Videos taken up so far (`framesTotal` counts the frames of those that probed well).
+    public var videosStarted = 0
+    /// Videos a resumed job found finished already.
+    public var videosSkipped = 0
     public var videosDone = 0
     public var videosFailed = 0
     public var framesTotal = 0
@@ -253,7 +257,7 @@ public final class Coordinator: @unchecked Sendable {
             let skipped = before - pending.count
             if skipped > 0 {
                 log("coordinator: resuming: \(skipped) video(s) already finished in \(journal.path)")
-                lock.withLock { _progress.videosDone += skipped }
+                lock.withLock { _progress.videosDone += skipped; _progress.videosSkipped = skipped }
             }
         }
 
@@ -333,6 +337,7 @@ public final class Coordinator: @unchecked Sendable {
 
         func startVideos() throws {
             while active.count < config.maxActiveVideos, let input = pending.popFirst() {
+                lock.withLock { _progress.videosStarted += 1 }
                 let info: VideoProbe
                 do {
                     info = try probe(input)

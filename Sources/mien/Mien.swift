@@ -7,7 +7,8 @@ struct Mien: AsyncParsableCommand {
         commandName: "mien",
         abstract: "Facial-expression recognition over video archives, as a ZeroMQ worker cluster.",
         version: MienVersion.string,
-        subcommands: [Run.self, Extract.self, Train.self, SelfTest.self, Synth.self, Bench.self, Classify.self, Probe.self, Detect.self]
+        subcommands: [Run.self, CoordinatorCommand.self, AggregatorCommand.self, FeatureWorkerCommand.self, SequenceWorkerCommand.self,
+                      Extract.self, Train.self, SelfTest.self, Synth.self, Bench.self, Classify.self, Probe.self, Detect.self]
     )
 }
 

@@ -159,7 +159,10 @@ final class ProgressReporter {
     private func text(_ p: JobProgress) -> String {
         let elapsed = Date().timeIntervalSince(start)
         let fps = elapsed > 0 ? Double(p.framesDone) / elapsed : 0
-        let remaining = fps > 0 && p.framesTotal > p.framesDone ? Double(p.framesTotal - p.framesDone) / fps : 0
+        // Videos not probed yet are assumed as long as the average probed one.
+        let unstarted = max(0, p.videosTotal - p.videosStarted - p.videosSkipped)
+        let expected = p.videosStarted > 0 ? Double(p.framesTotal) * (1 + Double(unstarted) / Double(p.videosStarted)) : 0
+        let remaining = fps > 0 && expected > Double(p.framesDone) ? (expected - Double(p.framesDone)) / fps : 0
         let eta = p.finished ? "done" : fps > 0 ? String(format: "ETA %d:%02d", Int(remaining) / 60, Int(remaining) % 60) : "ETA --"
         let failed = p.videosFailed > 0 ? " (\(p.videosFailed) failed)" : ""
         return "videos \(p.videosDone)/\(p.videosTotal)\(failed)  frames \(p.framesDone)/\(p.framesTotal)  \(String(format: "%.1f", fps)) frames/s  \(eta)  workers \(p.featureWorkers) feature, \(p.sequenceWorkers) sequence"

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import MienCluster
+import MienCore
+import MienTransport
+import MienVision
+
+/// Cluster mode: one role per process over tcp://. Defaults bind and connect on loopback;
+/// binding other addresses is refused without --insecure-bind until CURVE keys are configured.
+struct Endpoint {
+    static func checkBind(_ endpoint: String, insecure: Bool) throws {
+        guard endpoint.hasPrefix("tcp://") else { return }
+        let host = endpoint.dropFirst(6).split(separator: ":").dropLast().joined(separator: ":")
+        let loopback = ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host)
+        if !loopback && !insecure {
+            throw ValidationError("refusing to bind \(endpoint) without encryption: bind 127.0.0.1, or pass --insecure-bind on a trusted network")
+        }
+    }
+}
+
+/// Waits for `done` while SIGINT / SIGTERM call `stop`.
+func runUntilDone(stop: @escaping @Sendable () -> Void, _ body: () throws -> Void) rethrows {
+    let signals = SignalStop(stop)
+    defer { signals.cancel() }
+    try body()
+}
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coordinator",
+        abstract: "Run the coordinator of a cluster job (one role per process, over tcp://).")
+
+    @Argument(help: "Videos, frame folders, or folders to search (paths the feature workers can read).")
+    var inputs: [String]
+    @Option(help: "Ground truth labels.csv (video,label).") var labels: String?
+    @Option(help: "Endpoint for feature workers.") var features = "tcp://127.0.0.1:5555"
+    @Option(help: "Endpoint for sequence workers.") var sequences = "tcp://127.0.0.1:5556"
+    @Option(help: "The aggregator's endpoint.") var aggregator = "tcp://127.0.0.1:5557"
+    @Option(help: "Journal of finished videos.") var journal = "mien-journal.log"
+    @Flag(help: "Continue the job in --journal: finished videos are not redone.") var resume = false
+    @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
+    @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
+    @Option(help: "Window length T (the BiLSTM bundle's).") var window = 16
+    @Option(help: "Window stride.") var stride = 8
+    @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
+    @Flag(help: "Log every event.") var verbose = false
+
+    func validate() throws {
+        try Endpoint.checkBind(features, insecure: insecureBind)
+        try Endpoint.checkBind(sequences, insecure: insecureBind)
+        guard stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
+    }
+
+    func run() throws {
+        let truth = try labels.map { try GroundTruth.videoLabels(csv: $0, labels: ExpressionClass.labels) } ?? [:]
+        let videos = try InputDiscovery.discover(inputs).map { v in var v = v; v.groundTruth = GroundTruth.lookup(truth, v); return v }
+        if !resume { try? FileManager.default.removeItem(atPath: journal) }
+        var c = Coordinator.Config(endpoints: ClusterEndpoints(features: features, sequences: sequences, aggregator: aggregator, results: ""))
+        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = window; c.windowStride = stride
+        c.journalPath = journal
+        let log = Log(verbose: true)
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        let coordinator = Coordinator(context: context, config: c, inputs: videos, probe: { input in
+            let info = try MediaSource.probe(input.path)
+            return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
+        }, log: { if verbose || !$0.contains("joined") { log.info($0) } })
+        try coordinator.start()
+        let reporter = ProgressReporter()
+        try runUntilDone(stop: { coordinator.stop() }) {
+            while !coordinator.progress.finished {
+                reporter.update(coordinator.progress)
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            try coordinator.wait()
+        }
+        let p = coordinator.progress
+        reporter.finish(p)
+        if p.videosDone < p.videosTotal { throw ExitCode(1) }
+        if p.videosFailed > 0 { throw ExitCode(2) }
+    }
+}
+
+struct AggregatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "aggregator",
+        abstract: "Run the aggregator of a cluster job: results to --out and to the --publish stream.")
+
+    @Option(help: "Endpoint the coordinator connects to.") var bind = "tcp://127.0.0.1:5557"
+    @Option(help: "Result stream for downstream consumers (XPUB).") var publish = "tcp://127.0.0.1:5558"
+    @Option(help: "Output folder.") var out = "mien-out"
+    @Option(name: .customLong("frame-labels"), help: "Per-frame ground truth frames.csv.") var frameLabels: String?
+    @Flag(help: "Keep the results of videos an interrupted run completed.") var resume = false
+    @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
+
+    func validate() throws {
+        try Endpoint.checkBind(bind, insecure: insecureBind)
+        try Endpoint.checkBind(publish, insecure: insecureBind)
+    }
+
+    func run() throws {
+        var c = Aggregator.Config(endpoints: ClusterEndpoints(features: "", sequences: "", aggregator: bind, results: publish), outputDirectory: out)
+        c.resume = resume
+        if let frameLabels {
+            c.frameTruth = try GroundTruth.frameLabels(csv: frameLabels, labels: ExpressionClass.labels)
+        }
+        let log = Log(verbose: true)
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        let aggregator = Aggregator(context: context, config: c, log: { log.info($0) })
+        try aggregator.start()
+        try runUntilDone(stop: { aggregator.stop() }) { try aggregator.wait() }
+    }
+}
+
+struct FeatureWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "feature-worker",
+        abstract: "Run a feature worker (decode, detect, crop, CNN) for a coordinator.")
+    @Option(help: "The coordinator's feature endpoint.") var coordinator = "tcp://127.0.0.1:5555"
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+
+    func run() throws {
+        let bundle = try ModelBundleRef.resolve(model)
+        try runWorker(endpoint: coordinator, compute: try FeatureCompute(modelDirectory: bundle.cnnDirectory))
+    }
+}
+
+struct SequenceWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sequence-worker",
+        abstract: "Run a sequence worker (BiLSTM over windows) for a coordinator.")
+    @Option(help: "The coordinator's sequence endpoint.") var coordinator = "tcp://127.0.0.1:5556"
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+
+    func run() throws {
+        let bundle = try ModelBundleRef.resolve(model)
+        try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory))
+    }
+}
+
+func runWorker(endpoint: String, compute: WorkerCompute) throws {
+    let log = Log(verbose: true)
+    let context = try ZMQContext()
+    defer { context.terminate() }
+    let worker = try Worker(context: context, endpoint: endpoint, compute: compute, log: { log.info($0) })
+    log.info("\(worker.workerID): serving \(endpoint)")
+    worker.start()
+    runUntilDone(stop: { worker.stop() }) { worker.wait() }
+}
