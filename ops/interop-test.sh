@@ -30,3 +30,26 @@ echo "interop: C consumer:"
 python3 examples/compare_json.py "$work/expected.jsonl" "$work/c.jsonl"
 echo "interop: Python consumer:"
 python3 examples/compare_json.py "$work/expected.jsonl" "$work/python.jsonl"
+
+# The live result stream of a real job reaches both consumers.
+live="ipc://$work/live.sock"
+examples/c/build/mien-consumer "$live" 4 video_result > "$work/c-live.jsonl" &
+c_live=$!
+python3 examples/python/mien_consumer.py "$live" --count 4 --topic video_result > "$work/py-live.jsonl" &
+py_live=$!
+sleep 1  # let both subscribe before the first video can finish
+"$mien" run samples/synthetic --out "$work/run" --publish "$live" 2>/dev/null
+wait $c_live
+wait $py_live
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+expected = {json.loads(l)["video"]: json.loads(l)["label"] for l in open(f"{work}/run/videos.jsonl")}
+for who in ("c", "py"):
+    got = {}
+    for line in open(f"{work}/{who}-live.jsonl"):
+        v = json.loads(line)["video_result"]
+        got[v["video_id"]] = v["label"]
+    assert got == expected, f"{who} consumer received {got}, videos.jsonl says {expected}"
+print(f"interop: C and Python consumers received the live stream of a mien run: {len(expected)} video results each, equal to videos.jsonl")
+PY

@@ -5,6 +5,8 @@
 #   2. builds everything in release with testing enabled (NN numerics are slow in debug)
 #   3. runs every XCTest target
 #   4. builds the C and Python example consumers and checks them against Swift-sent messages
+#   5. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
+#      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +27,8 @@ swift test "${flags[@]}" --skip-build
 
 step "C and Python consumers decode Swift-produced messages"
 ops/interop-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "cluster processes: local cluster and kill -9 faults give mien run's outputs"
+ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"

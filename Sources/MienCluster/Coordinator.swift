@@ -230,6 +230,21 @@ public final class Coordinator: @unchecked Sendable {
         var attempts = 0
     }
 
+    /// Whether `result` is a well-formed answer to `batch`: same video, frames in ascending
+    /// order inside the batch's range (peer data is checked before it reaches the tracker).
+    static func answers(_ result: Mien_V1_EmbeddingBatch, _ batch: Mien_V1_FrameBatch) -> Bool {
+        guard result.videoID == batch.videoID else { return false }
+        let indices = result.frames.map(\.index)
+        guard zip(indices, indices.dropFirst()).allSatisfy({ $0 < $1 }) else { return false }
+        if case .reference(let r) = batch.frames, let first = indices.first, let last = indices.last {
+            return first >= r.startFrame && last < r.endFrame
+        }
+        if case .inline(let inline) = batch.frames {
+            return Set(indices).isSubset(of: Set(inline.frames.map(\.index)))
+        }
+        return true
+    }
+
     // MARK: the loop
 
     private func run(_ s: Sockets) throws {
@@ -243,7 +258,10 @@ public final class Coordinator: @unchecked Sendable {
         var featureHash = config.featureModelHash
         var sequenceHash = config.sequenceModelHash
         var pendingWindows: [Mien_V1_Window] = []
-        var nextBatchID: UInt64 = 1
+        // Batch ids are unique across coordinator restarts: a worker may still answer work of a
+        // crashed predecessor, and that answer must not be taken for new work with the same id.
+        // 4096 ids per millisecond of wall time since the epoch leaves each incarnation room.
+        var nextBatchID: UInt64 = Clock.unixMs() << 12
         var sequence: UInt64 = 0
         var lastHeartbeat: UInt64 = 0
         var lastAggregatorMessage = Clock.nowMs()
@@ -476,6 +494,10 @@ public final class Coordinator: @unchecked Sendable {
             case .heartbeat:
                 if feature { featureWork.heard(from: name, nowMs: now) } else { sequenceWork.heard(from: name, nowMs: now) }
             case .embeddingBatch(let b) where feature:
+                guard let expected = featureWork.item(b.batchID), Coordinator.answers(b, expected.batch) else {
+                    log("coordinator: ignored an embedding batch \(b.batchID) from \(name) that answers no batch in flight (stale or malformed)")
+                    return
+                }
                 if case .completed(let item) = featureWork.complete(itemID: b.batchID, from: name, nowMs: now),
                    let v = active[item.videoID] {
                     _ = v.reorder.insert(b, sequence: UInt64(item.index))

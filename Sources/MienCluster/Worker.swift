@@ -199,6 +199,12 @@ public final class Worker: @unchecked Sendable {
                             case .error(let e) where e.code == .modelMismatch || e.code == .versionMismatch:
                                 log("worker \(workerID): refused by the coordinator: \(e.message)")
                                 break outer
+                            case .error(let e) where e.code == .unknownPeer:
+                                // The coordinator restarted and does not know this connection: say hello again.
+                                log("worker \(workerID): the coordinator does not know this worker (restarted?); reconnecting")
+                                setState(.reconnecting)
+                                socket.close()
+                                continue outer
                             case .heartbeat, .ack, .error, .none:
                                 break
                             case let body?:

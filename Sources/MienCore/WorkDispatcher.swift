@@ -112,6 +112,11 @@ public struct WorkDispatcher<Item: Sendable>: Sendable {
         return out
     }
 
+    /// The item with this id, if it is in flight or queued.
+    public func item(_ id: UInt64) -> Item? {
+        inFlight[id]?.item ?? queue[queueHead...].first(where: { $0.id == id })?.item
+    }
+
     /// Records a worker's result for an item.
     public mutating func complete(itemID: UInt64, from worker: String, nowMs: UInt64) -> Completion {
         workers[worker]?.lastSeenMs = nowMs

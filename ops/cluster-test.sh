@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# End-to-end checks of the cluster on the bundled synthetic sample, with real processes:
+#   1. `mien run` (embedded) and ops/local-cluster.sh (2 feature + 2 sequence worker
+#      processes over tcp) give the same frames, segments and videos;
+#   2. kill -9 of a feature worker mid-job: the job completes with the same outputs;
+#   3. kill -9 of a sequence worker mid-job: likewise;
+#   4. kill -9 of the coordinator mid-job, then a new coordinator with --resume: likewise,
+#      every frame exactly once.
+#   ops/cluster-test.sh [path/to/mien]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mien=${1:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/mien}
+work=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ -n "${MIEN_KEEP:-}" ] && echo "cluster-test: kept $work" || rm -rf "$work"' EXIT
+sample=samples/synthetic
+args=(--labels $sample/labels.csv)
+fail() { echo "cluster-test: FAILED: $*" >&2; exit 1; }
+
+same() {  # same outputs as the embedded run (floats within 1e-5), each line's key once
+  python3 ops/compare_results.py "$work/embedded" "$1" >/dev/null || fail "$2: outputs differ from mien run's: $(python3 ops/compare_results.py "$work/embedded" "$1" 2>&1)"
+  echo "cluster-test: $2: outputs equal mien run's ($(wc -l < "$1/frames.jsonl") frame lines, each once)"
+}
+
+"$mien" run $sample "${args[@]}" --out "$work/embedded" 2>/dev/null
+ops/local-cluster.sh --mien "$mien" --out "$work/cluster" --port 5655 "${args[@]}" $sample 2>/dev/null
+same "$work/cluster" "2+2 worker processes"
+
+# Starts aggregator + workers on ports from $1; the coordinator is started by the caller.
+start_roles() {
+  local base=$1 out=$2
+  "$mien" aggregator --bind tcp://127.0.0.1:$((base + 2)) --publish tcp://127.0.0.1:$((base + 3)) --out "$out" 2>"$out.aggregator.log" &
+  aggregator=$!; pids+=($aggregator)
+  fw=(); sw=()
+  for i in 1 2; do
+    "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
+    "$mien" sequence-worker --coordinator tcp://127.0.0.1:$((base + 1)) 2>"$out.sw$i.log" & sw+=($!); pids+=($!)
+  done
+}
+coordinator() {  # base out [--resume]; exec, so that a background call's PID is the coordinator's
+  exec "$mien" coordinator --features tcp://127.0.0.1:$1 --sequences tcp://127.0.0.1:$(($1 + 1)) \
+    --aggregator tcp://127.0.0.1:$(($1 + 2)) --journal "$2/journal.log" "${args[@]}" ${3:-} $sample 2>>"$2.coordinator.log"
+}
+mid_job() {  # true while the job is running and has done some work
+  local out=$1
+  [ "$(wc -l < "$out/videos.jsonl" 2>/dev/null || echo 0)" -lt 4 ]
+}
+
+for victim in feature sequence; do
+  out="$work/kill-$victim"; mkdir -p "$out"
+  start_roles 5700 "$out"
+  (coordinator 5700 "$out") & c=$!; pids+=($c)
+  sleep 3
+  mid_job "$out" || fail "kill-$victim: the job ended before the kill; the test needs a longer job"
+  if [ $victim = feature ]; then kill -9 "${fw[0]}"; else kill -9 "${sw[0]}"; fi
+  wait $c || fail "kill-$victim: coordinator exited with $?"
+  wait $aggregator || true
+  grep -q "stopped heartbeating" "$out.coordinator.log" || fail "kill-$victim: the coordinator never noticed the dead worker"
+  same "$out" "kill -9 of a $victim worker"
+  for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
+done
+
+out="$work/kill-coordinator"; mkdir -p "$out"
+start_roles 5800 "$out"
+(coordinator 5800 "$out") & c=$!; pids+=($c)
+sleep 4
+mid_job "$out" || fail "kill-coordinator: the job ended before the kill"
+kill -9 $c; wait $c 2>/dev/null || true
+(coordinator 5800 "$out" --resume) || fail "kill-coordinator: the resumed coordinator exited with $?"
+wait $aggregator || true
+same "$out" "kill -9 of the coordinator, then --resume"
+for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
+echo "cluster-test: all passed"

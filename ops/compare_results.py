@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Compares two Mien output folders (frames.jsonl, segments.jsonl, videos.jsonl).
+
+    compare_results.py DIR_A DIR_B
+
+Lines are matched by their key ((video, frame, track), (video, track, start_frame), video);
+every key must appear exactly once on each side; strings, integers and labels must be equal;
+floating-point values may differ by at most 1e-5 absolute (probabilities computed with
+different BLAS batch sizes differ in the last float32 digits). Exit 1 on the first difference.
+"""
+import json
+import math
+import sys
+
+KEYS = {"frames.jsonl": ("video", "frame", "track"), "segments.jsonl": ("video", "track", "start_frame"), "videos.jsonl": ("video",)}
+
+
+def load(path, key):
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            obj = json.loads(line)
+            k = tuple(obj[x] for x in key)
+            if k in out:
+                sys.exit(f"compare_results: {path} line {n}: {k} appears twice")
+            out[k] = obj
+    return out
+
+
+def diff(a, b, path):
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return f"{path}: fields differ {sorted(set(a) ^ set(b))}"
+        return next((d for k in a if (d := diff(a[k], b[k], f"{path}.{k}"))), None)
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path}: lengths {len(a)} and {len(b)}"
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := diff(x, y, f"{path}[{i}]"))), None)
+    if isinstance(a, float) or isinstance(b, float):
+        return None if math.isclose(a, b, rel_tol=0, abs_tol=1e-5) else f"{path}: {a} and {b}"
+    return None if a == b else f"{path}: {a!r} and {b!r}"
+
+
+def main():
+    a_dir, b_dir = sys.argv[1], sys.argv[2]
+    for name, key in KEYS.items():
+        a, b = load(f"{a_dir}/{name}", key), load(f"{b_dir}/{name}", key)
+        if set(a) != set(b):
+            sys.exit(f"compare_results: {name}: {len(set(a) - set(b))} keys only in {a_dir}, {len(set(b) - set(a))} only in {b_dir}")
+        for k in sorted(a, key=str):
+            d = diff(a[k], b[k], f"{name} {k}")
+            if d:
+                sys.exit(f"compare_results: {d}")
+    print(f"compare_results: {a_dir} and {b_dir} agree ({len(a)} videos)")
+
+
+if __name__ == "__main__":
+    main()
