@@ -5,7 +5,8 @@
 #   2. builds everything in release with testing enabled (NN numerics are slow in debug)
 #   3. runs every XCTest target
 #   4. builds the C and Python example consumers and checks them against Swift-sent messages
-#   5. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
+#   5. checks the command line end to end on real files (bad inputs, missing model, classify)
+#   6. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,9 @@ swift test "${flags[@]}" --skip-build
 
 step "C and Python consumers decode Swift-produced messages"
 ops/interop-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "command line on real files: bad inputs in an archive, missing model, classify, probe/detect"
+ops/cli-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "cluster processes: local cluster and kill -9 faults give mien run's outputs"
 ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"

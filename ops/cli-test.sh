@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end checks of the main commands on real files:
+#   - `mien run` on an archive with bad inputs (corrupt, truncated, non-video, zero-length,
+#     a video without faces) next to good ones: each bad input is reported in videos.jsonl
+#     with a clear error, the good ones are labelled, the exit status is 2;
+#   - a missing model bundle is one clear error line and exit status 1 (not a crash);
+#   - `mien classify --aligned` on the real face crop agrees with the Keras reference
+#     (happy, p = 0.998 in Tests/MienNNTests/Fixtures/fer2013_README.md);
+#   - the vision CLI checks (ops/vision/cli_test.sh).
+#   ops/cli-test.sh [path/to/mien]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mien=${1:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/mien}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "cli-test: FAILED: $*" >&2; exit 1; }
+
+archive="$work/archive"
+mkdir -p "$archive/good" "$archive/bad"
+cp samples/synthetic/clip_00001.mp4 samples/synthetic/clip_00003.mp4 "$archive/good/"
+head -c 20000 samples/synthetic/clip_00000.mp4 > "$archive/bad/truncated.mp4"
+head -c 4096 /dev/urandom > "$archive/bad/corrupt.mp4"
+: > "$archive/bad/empty.mp4"
+echo "not a video" > "$archive/bad/notes.bin"
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=320x240:rate=25:duration=1" -c:v libx264 -pix_fmt yuv420p "$archive/bad/no_faces.mp4"
+echo "cli-test: mien run on an archive with 5 bad inputs"
+status=0
+"$mien" run "$archive" --out "$work/out" 2>"$work/run.log" || status=$?
+[ $status -eq 2 ] || { cat "$work/run.log"; fail "exit status $status, expected 2 (some inputs failed)"; }
+python3 - "$work/out/videos.jsonl" <<'PY'
+import json, sys
+v = {json.loads(l)["video"]: json.loads(l) for l in open(sys.argv[1])}
+expected_errors = {"bad/truncated.mp4", "bad/corrupt.mp4", "bad/empty.mp4", "bad/notes.bin", "bad/no_faces.mp4"}
+assert set(v) == expected_errors | {"good/clip_00001.mp4", "good/clip_00003.mp4"}, sorted(v)
+for name in expected_errors:
+    assert v[name]["status"] == "error" and v[name]["error"], (name, v[name])
+    print(f"  {name}: {v[name]['error'][:110]}")
+assert "no faces" in v["bad/no_faces.mp4"]["error"], v["bad/no_faces.mp4"]
+for name in ("good/clip_00001.mp4", "good/clip_00003.mp4"):
+    assert v[name]["status"] == "ok" and v[name]["faces"] > 0, v[name]
+print("cli-test: bad inputs reported one by one, good videos labelled")
+PY
+
+echo "cli-test: a missing model bundle"
+status=0
+out=$("$mien" run samples/synthetic --model /nonexistent/bundle --out "$work/x" 2>&1) || status=$?
+[ $status -eq 1 ] || fail "missing model: exit status $status, expected 1"
+echo "$out" | grep -q "no model bundle" || fail "missing model: unclear error: $out"
+[ "$(echo "$out" | wc -l)" -le 2 ] || fail "missing model: more than an error line: $out"
+
+echo "cli-test: mien classify on the real face crop"
+line=$("$mien" classify --aligned --json Tests/MienNNTests/Fixtures/astronaut_face_64.png)
+python3 - "$line" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["label"] == "happy", r
+assert abs(r["probs"]["happy"] - 0.998) < 0.002, r["probs"]
+print(f"cli-test: classify → {r['label']} p={r['probs']['happy']:.5f} (Keras reference 0.998)")
+PY
+
+ops/vision/cli_test.sh "$mien"
+echo "cli-test: all passed"
