@@ -60,7 +60,7 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: tests
-        .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire"], path: "Tests/MienTestKit"),
+        .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire", "MienCore"], path: "Tests/MienTestKit"),
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),

@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 
 /// Builds one JSON object with keys in the order given (stable, readable JSONL sinks),
 /// faster than a general encoder for the millions of frame lines of a large archive.
@@ -35,19 +36,5 @@ struct JSONLine {
         return String(format: "%.6g", v)
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 import MienNN
 
 /// Training of the BiLSTM classifier on ordered windows of CNN embeddings: Adam,
@@ -39,7 +40,7 @@ public struct BiLSTMTrainer {
                                                        layers: config.layers, dropout: config.dropout, classes: classes),
                                          seed: config.seed)
         let optimizer = Adam(learningRate: config.learningRate)
-        var rng = SplitMix(seed: config.seed &+ 7)
+        var rng = SplitMix64(seed: config.seed &+ 7)
         var history: [Epoch] = []
         var best = (loss: Double.infinity, tensors: model.namedTensors, epoch: 0)
         for epoch in 1...config.epochs {

@@ -53,7 +53,7 @@ public struct WindowDataset: Sendable {
 public enum GroupedSplit {
     public static func split(videoLabels: [String: String], fractions: (train: Double, validation: Double), seed: UInt64)
         -> (train: Set<String>, validation: Set<String>, test: Set<String>) {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var train = Set<String>(), val = Set<String>(), test = Set<String>()
         let byLabel = Dictionary(grouping: videoLabels.keys.sorted(), by: { videoLabels[$0]! })
         for label in byLabel.keys.sorted() {
@@ -66,18 +66,5 @@ public enum GroupedSplit {
             }
         }
         return (train, val, test)
-    }
-}
-
-/// SplitMix64: seeded, reproducible across platforms.
-public struct SplitMix: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MienCore
 import MienNN
 import MienVision
 
@@ -114,19 +115,5 @@ struct Classify: ParsableCommand {
     }
 }
 
-/// A JSON string literal for `s` (quotes, backslashes and control characters escaped).
-fileprivate func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal for `s`.
+fileprivate func jsonString(_ s: String) -> String { JSONText.quote(s) }

@@ -1,4 +1,5 @@
 import XCTest
+import MienCore
 import MienNN
 @testable import MienTraining
 
@@ -6,7 +7,7 @@ final class TrainingTests: XCTestCase {
     /// Two classes told apart only by the ORDER of their embeddings (rising vs falling), the
     /// property a per-frame classifier cannot see: the BiLSTM must learn it.
     func tracks(_ n: Int, seed: UInt64) -> [TrackSequence] {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         return (0..<n).map { i in
             let rising = i % 2 == 0
             let frames = Array(0..<24)
