@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "MienVision", dependencies: ["CMienVision"]),
 
         // MARK: compute and pure logic
-        .target(name: "MienNN", dependencies: ["COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "MienCore"),
         .target(name: "MienSynth", dependencies: ["MienCore"]),
 

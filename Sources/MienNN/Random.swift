@@ -1,18 +1,14 @@
+import MienCore
+
 /// A small seeded pseudo-random generator (SplitMix64) so that weight initialisation,
 /// dropout masks and test data are reproducible run to run.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var base: SplitMix64
 
     /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { base = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { base.next() }
 
     /// A uniform Float in [low, high).
     public mutating func uniform(_ low: Float, _ high: Float) -> Float {

@@ -1,22 +1,18 @@
+import MienCore
+
 /// A small, platform-independent, seedable random number generator (SplitMix64, Steele,
 /// Lea & Flood 2014). Swift's `SystemRandomNumberGenerator` cannot be seeded and the
 /// standard library's `Double.random(in:using:)` is not specified to be stable across Swift
 /// versions, so every draw the synthesiser makes goes through the explicit conversions
 /// below: same seed → same numbers on every platform and toolchain.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var base: SplitMix64
 
     /// Creates a generator whose whole future output is determined by `seed`.
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { base = SplitMix64(seed: seed) }
 
     /// Next 64 random bits (SplitMix64 step).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { base.next() }
 
     /// Uniform in [0, 1), 53 random mantissa bits.
     public mutating func unit() -> Double {
