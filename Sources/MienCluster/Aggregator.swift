@@ -17,7 +17,7 @@ public final class Aggregator: @unchecked Sendable {
         /// Keep the results of videos an interrupted run completed.
         public var resume = false
         /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
-        public var frameTruth: [String: [UInt64: String]] = [:]
+        public var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
         public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
         /// ground truth to `embeddings.jsonl` instead of labelling frames.
@@ -168,7 +168,9 @@ public final class Aggregator: @unchecked Sendable {
                     line.add("video", id)
                     line.add("track", track)
                     line.add("frames", numbers: tf.frames.map { Double($0.frame) })
-                    let truth = tf.frames.map { config.frameTruth[id]?[$0.frame] ?? m.groundTruthLabel }
+                    let truth = tf.frames.map { f in
+                        config.frameTruth[id]?[f.frame].flatMap { FaceTruth.label(for: Aggregator.box(f.box), among: $0) } ?? m.groundTruthLabel
+                    }
                     line.add("labels", raw: "[" + truth.map(JSONLine.quote).joined(separator: ",") + "]")
                     line.add("cnn_probs", raw: "[" + tf.frames.map { "[" + $0.cnnProbs.probs.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
                     line.add("embeddings", raw: "[" + tf.frames.map { "[" + $0.embedding.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
@@ -218,7 +220,11 @@ public final class Aggregator: @unchecked Sendable {
                         videoSum[c] += probs[c]
                         if c < cnnProbs.count { videoCNNSum[c] += cnnProbs[c] }
                     }
-                    let truth = config.frameTruth[id]?[f.frame].flatMap { index[$0] } ?? truthIndex
+                    // Per-frame truth matched by box when frames.csv is given (a detection that
+                    // matches no true face is left out of the metrics), else the video's label.
+                    let truth = config.frameTruth[id].map { byFrame in
+                        byFrame[f.frame].flatMap { FaceTruth.label(for: Aggregator.box(f.box), among: $0) }.flatMap { index[$0] }
+                    } ?? truthIndex
                     if let truth {
                         scores.frameTruth.append(truth)
                         scores.frameBiLSTM.append(label)
@@ -402,9 +408,12 @@ public final class Aggregator: @unchecked Sendable {
         for line in Sinks.lines((config.outputDirectory as NSString).appendingPathComponent("frames.jsonl")) {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let vid = obj["video"] as? String, let frame = obj["frame"] as? Int,
+                  let b = obj["box"] as? [Double], b.count == 4,
                   let l = (obj["label"] as? String).flatMap({ index[$0] }),
                   let c = (obj["cnn_label"] as? String).flatMap({ index[$0] }) else { continue }
-            guard let t = config.frameTruth[vid]?[UInt64(frame)].flatMap({ index[$0] }) ?? truths[vid] else { continue }
+            let box = Box(x: b[0], y: b[1], width: b[2], height: b[3])
+            let truth = config.frameTruth[vid].map { $0[UInt64(frame)].flatMap { FaceTruth.label(for: box, among: $0) }.flatMap { index[$0] } } ?? truths[vid]
+            guard let t = truth else { continue }
             scores.frameTruth.append(t); scores.frameBiLSTM.append(l); scores.frameCNN.append(c)
         }
     }
@@ -420,6 +429,10 @@ public final class Aggregator: @unchecked Sendable {
         var p = probs
         p[neutral] = -1
         return argmax(p)!
+    }
+
+    static func box(_ b: Mien_V1_Box) -> Box {
+        Box(x: Double(b.x), y: Double(b.y), width: Double(b.width), height: Double(b.height))
     }
 
     static func json(_ m: ClassificationMetrics, labels: [String]) -> String {

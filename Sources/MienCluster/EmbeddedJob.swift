@@ -16,7 +16,7 @@ public final class EmbeddedJob: @unchecked Sendable {
         /// Where the result stream is bound (inproc by default; tcp:// for outside consumers).
         public var resultsEndpoint = "inproc://mien-results"
         public var coordinator: @Sendable (inout Coordinator.Config) -> Void = { _ in }
-        public var frameTruth: [String: [UInt64: String]] = [:]
+        public var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
         public var labels: [String] = ExpressionClass.labels
         /// Feature extraction only (`mien extract`): no sequence workers; embeddings.jsonl.
         public var extractOnly = false

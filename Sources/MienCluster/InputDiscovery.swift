@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 
 /// Turns the paths a user gives (`mien run INPUT…`) into the job's videos.
 ///
@@ -74,6 +75,22 @@ public enum InputDiscovery {
     }
 }
 
+/// The ground truth of one face in one frame.
+public struct FaceTruth: Sendable, Hashable {
+    public var label: String
+    public var box: Box?
+
+    /// The label of the face among `faces` that a detection at `box` shows: the face whose
+    /// box overlaps it most (IoU ≥ 0.3); a single face without a box matches any detection.
+    /// Nil when the detection matches no true face (a false detection has no truth).
+    public static func label(for box: Box, among faces: [FaceTruth]) -> String? {
+        if faces.count == 1, faces[0].box == nil { return faces[0].label }
+        let scored = faces.compactMap { f in f.box.map { (f.label, $0.iou(box)) } }
+        guard let best = scored.max(by: { $0.1 < $1.1 }), best.1 >= 0.3 else { return nil }
+        return best.0
+    }
+}
+
 /// Ground truth files `mien synth` writes (and users can write): `labels.csv` (`video,label`)
 /// and `frames.csv` (`video,frame,track,label,x,y,w,h`). Videos match by id or file name.
 public enum GroundTruth {
@@ -89,14 +106,19 @@ public enum GroundTruth {
         return out
     }
 
-    /// video → frame → label (the first face's label when a frame has several tracks).
-    public static func frameLabels(csv path: String, labels: [String]) throws -> [String: [UInt64: String]] {
-        var out: [String: [UInt64: String]] = [:]
+    /// video → frame → the faces of that frame with their label and, when the file gives
+    /// `x,y,w,h`, their box (pixels).
+    public static func frameLabels(csv path: String, labels: [String]) throws -> [String: [UInt64: [FaceTruth]]] {
+        var out: [String: [UInt64: [FaceTruth]]] = [:]
         for (n, row) in try rows(path).enumerated() {
             guard row.count >= 4, let frame = UInt64(row[1]), labels.contains(row[3]) else {
                 throw ClusterError.input("\(path) line \(n + 2): expected video,frame,track,label,… with a known label")
             }
-            if out[row[0]]?[frame] == nil { out[row[0], default: [:]][frame] = row[3] }
+            var box: Box?
+            if row.count >= 8, let x = Double(row[4]), let y = Double(row[5]), let w = Double(row[6]), let h = Double(row[7]) {
+                box = Box(x: x, y: y, width: w, height: h)
+            }
+            out[row[0], default: [:]][frame, default: []].append(FaceTruth(label: row[3], box: box))
         }
         return out
     }

@@ -44,7 +44,7 @@ struct Extract: ParsableCommand {
         let names = ExpressionClass.labels
         let truth = try GroundTruth.videoLabels(csv: labels, labels: names)
         let ft = try frameLabels.map { try GroundTruth.frameLabels(csv: $0, labels: names) } ?? [:]
-        var frameTruth: [String: [UInt64: String]] = [:]
+        var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
         let videos = try InputDiscovery.discover(inputs).map { v in
             var v = v
             v.groundTruth = GroundTruth.lookup(truth, v)

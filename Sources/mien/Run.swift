@@ -63,7 +63,7 @@ struct Run: ParsableCommand {
         let labelNames = ExpressionClass.labels
         let truth = try labels.map { try GroundTruth.videoLabels(csv: $0, labels: labelNames) } ?? [:]
         let frameTruthByName = try frameLabels.map { try GroundTruth.frameLabels(csv: $0, labels: labelNames) } ?? [:]
-        var frameTruth: [String: [UInt64: String]] = [:]
+        var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
         let jobInputs = videos.map { v in
             var v = v
             v.groundTruth = GroundTruth.lookup(truth, v)

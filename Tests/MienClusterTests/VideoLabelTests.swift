@@ -1,4 +1,5 @@
 import XCTest
+import MienCore
 @testable import MienCluster
 
 final class VideoLabelTests: XCTestCase {
@@ -16,5 +17,18 @@ final class VideoLabelTests: XCTestCase {
         let probs = [0.0, 0.0, 0.05, 0.3, 0.0, 0.05, 0.6]
         let frames = Array(repeating: 6, count: 95) + Array(repeating: 3, count: 5)
         XCTAssertEqual(Aggregator.videoLabel(probs: probs, frameLabels: frames, labels: labels), 6)
+    }
+}
+
+final class FaceTruthTests: XCTestCase {
+    /// In a two-face frame each detection takes the label of the face it overlaps; a detection
+    /// on no true face has no truth.
+    func testMatchesDetectionsToTrueFacesByBox() {
+        let faces = [FaceTruth(label: "happy", box: Box(x: 0, y: 0, width: 100, height: 100)),
+                     FaceTruth(label: "neutral", box: Box(x: 300, y: 0, width: 100, height: 100))]
+        XCTAssertEqual(FaceTruth.label(for: Box(x: 310, y: 5, width: 95, height: 95), among: faces), "neutral")
+        XCTAssertEqual(FaceTruth.label(for: Box(x: 5, y: 0, width: 100, height: 100), among: faces), "happy")
+        XCTAssertNil(FaceTruth.label(for: Box(x: 150, y: 300, width: 50, height: 50), among: faces))
+        XCTAssertEqual(FaceTruth.label(for: Box(x: 150, y: 300, width: 50, height: 50), among: [FaceTruth(label: "sad", box: nil)]), "sad")
     }
 }
