@@ -264,7 +264,6 @@ public final class Coordinator: @unchecked Sendable {
         var nextBatchID: UInt64 = Clock.unixMs() << 12
         var sequence: UInt64 = 0
         var lastHeartbeat: UInt64 = 0
-        var lastAggregatorMessage = Clock.nowMs()
         var shutdownSent = false
         var roundRobin = 0
 
@@ -538,7 +537,6 @@ public final class Coordinator: @unchecked Sendable {
         }
 
         func handleAggregatorMessage(_ frames: [[UInt8]]) throws -> Bool {
-            lastAggregatorMessage = Clock.nowMs()
             let message: Envelope
             do { message = try Framing.decodeDirect(frames) } catch {
                 log("coordinator: ignored a malformed message from the aggregator: \(error)")
@@ -626,7 +624,6 @@ public final class Coordinator: @unchecked Sendable {
                 while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }
                 if done { break }
             }
-            _ = lastAggregatorMessage
         }
         // Tell workers the job is over.
         for id in featureWorkers.values { send(s.features, to: id, .shutdown(.with { $0.reason = "job complete" })) }
