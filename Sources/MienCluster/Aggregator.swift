@@ -200,7 +200,9 @@ public final class Aggregator: @unchecked Sendable {
                 var merger = TrackMerger(classes: labels.count)
                 let frameIndices = tf.frames.map(\.frame)
                 for p in preds {
-                    let covered = frameIndices.filter { $0 >= p.startFrame && $0 <= p.endFrame }
+                    // Frames are ascending: find the window's span by binary search, not a scan
+                    // (a long track has thousands of windows and frames).
+                    let covered = Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)])
                     merger.add(window: p.windowIndex, frames: covered, probs: p.probs.probs)
                 }
                 let merged = Dictionary(uniqueKeysWithValues: merger.frameProbabilities().map { ($0.frame, $0.probs) })
@@ -429,6 +431,21 @@ public final class Aggregator: @unchecked Sendable {
         var p = probs
         p[neutral] = -1
         return argmax(p)!
+    }
+
+    /// The index range of the values in `[lo, hi]` of an ascending array.
+    static func span(of sorted: [UInt64], from lo: UInt64, through hi: UInt64) -> Range<Int> {
+        func firstIndex(notBelow v: UInt64) -> Int {
+            var a = 0, b = sorted.count
+            while a < b {
+                let m = (a + b) / 2
+                if sorted[m] < v { a = m + 1 } else { b = m }
+            }
+            return a
+        }
+        let start = firstIndex(notBelow: lo)
+        let end = hi == .max ? sorted.count : firstIndex(notBelow: hi + 1)
+        return start..<max(start, end)
     }
 
     static func box(_ b: Mien_V1_Box) -> Box {

@@ -32,3 +32,17 @@ final class FaceTruthTests: XCTestCase {
         XCTAssertEqual(FaceTruth.label(for: Box(x: 150, y: 300, width: 50, height: 50), among: [FaceTruth(label: "sad", box: nil)]), "sad")
     }
 }
+
+final class WindowSpanTests: XCTestCase {
+    /// The binary-searched span equals the filter it replaces, for every window over a gappy track.
+    func testSpanEqualsFilter() {
+        let frames: [UInt64] = [0, 1, 2, 5, 6, 9, 10, 11, 20]
+        for lo in UInt64(0)...22 {
+            for hi in lo...22 {
+                XCTAssertEqual(Array(frames[Aggregator.span(of: frames, from: lo, through: hi)]),
+                               frames.filter { $0 >= lo && $0 <= hi }, "[\(lo), \(hi)]")
+            }
+        }
+        XCTAssertEqual(Aggregator.span(of: [], from: 0, through: 5), 0..<0)
+    }
+}
