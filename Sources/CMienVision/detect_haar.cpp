@@ -20,6 +20,8 @@ std::string check_params(const mien_detect_params *p) {
     if (!(p->scale_factor > 1.0) || p->scale_factor > 4.0) return fmt("scale_factor must be in (1, 4], got %g", p->scale_factor);
     if (p->min_neighbors < 0) return fmt("min_neighbors must be >= 0, got %d", p->min_neighbors);
     if (p->min_size < 0) return fmt("min_size must be >= 0, got %d", p->min_size);
+    if (p->max_size < 0 || (p->max_size > 0 && p->max_size < p->min_size))
+        return fmt("max_size must be 0 (no limit) or >= min_size (%d), got %d", p->min_size, p->max_size);
     if (p->upsample < 0 || p->upsample > 1) return fmt("upsample must be 0 or 1, got %d", p->upsample);
     if (p->max_side < 0 || (p->max_side > 0 && p->max_side < 32)) return fmt("max_side must be 0 (off) or >= 32, got %d", p->max_side);
     return "";
@@ -81,10 +83,11 @@ mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, si
         double scale;
         cv::Mat work = mien::working_gray(gray, w, h, step, params, scale);
         int min_side = (int)std::floor(params->min_size / scale);
+        int max_side = params->max_size > 0 ? (int)std::ceil(params->max_size / scale) : 0;
         std::vector<cv::Rect> rects;
         std::vector<int> neighbours;
         d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
-                                    cv::Size(min_side, min_side));
+                                    cv::Size(min_side, min_side), cv::Size(max_side, max_side));
         std::vector<mien_face_box> boxes;
         for (size_t i = 0; i < rects.size(); i++) {
             const cv::Rect &r = rects[i];
@@ -94,7 +97,7 @@ mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, si
             b.w = (float)(r.width * scale);
             b.h = (float)(r.height * scale);
             b.score = i < neighbours.size() ? (float)neighbours[i] : 0.f;
-            if (b.w + 0.5f >= params->min_size) boxes.push_back(b);
+            if (b.w + 0.5f >= params->min_size && (params->max_size == 0 || b.w - 0.5f <= params->max_size)) boxes.push_back(b);
         }
         std::stable_sort(boxes.begin(), boxes.end(), [](const mien_face_box &a, const mien_face_box &b) { return a.score > b.score; });
         *count = (int)boxes.size();

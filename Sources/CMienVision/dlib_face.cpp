@@ -75,7 +75,7 @@ mien_status mien_hog_detect(mien_hog *d, const uint8_t *gray, int w, int h, size
             b.w = (float)(r.width() * scale);
             b.h = (float)(r.height() * scale);
             b.score = (float)det.detection_confidence;
-            if (b.w + 0.5f >= params->min_size) boxes.push_back(b);
+            if (b.w + 0.5f >= params->min_size && (params->max_size == 0 || b.w - 0.5f <= params->max_size)) boxes.push_back(b);
         }
         std::stable_sort(boxes.begin(), boxes.end(), [](const mien_face_box &a, const mien_face_box &b) { return a.score > b.score; });
         *count = (int)boxes.size();

@@ -11,13 +11,25 @@ import MienWire
 public final class FeatureCompute: WorkerCompute {
     public let role: Mien_V1_Role = .featureWorker
     public let modelHash: String
-    public var capabilities: [String] { ["decode:by-reference", "detect:\(pipeline.options.detector)", "crop:\(pipeline.options.cropMode.rawValue)"] }
+    public var capabilities: [String] {
+        ["decode:by-reference", "decode:inline", "detect:\(pipeline.options.detector.backend.rawValue)",
+         "detect-every:\(follower.schedule.keyframeInterval)", "crop:\(pipeline.options.cropMode.rawValue)"]
+    }
     private let cnn: FoldedCNN
     private let pipeline: FacePipeline
+    /// Full detection on keyframes, faces followed in between; reset at every batch (batches are
+    /// independent: any worker may get any batch).
+    private let follower: FaceFollower
     private let inputSize: Int
+    /// The video of the last by-reference batch, left open: a batch that starts where the last
+    /// one ended (or a little after it) continues decoding instead of reopening the file and
+    /// seeking from a keyframe (for 32-frame batches of H.264 with 250-frame GOPs, seeking
+    /// decoded ~4× more frames than the batch holds).
+    private var lastSource: (uri: String, source: any FrameSource)?
 
     /// - Parameter modelDirectory: a CNN bundle folder with `model.json` + safetensors.
-    public init(modelDirectory: String, pipeline options: FacePipeline.Options = .init()) throws {
+    public init(modelDirectory: String, pipeline options: FacePipeline.Options = .init(),
+                schedule: DetectionSchedule = DetectionSchedule()) throws {
         let json = (modelDirectory as NSString).appendingPathComponent("model.json")
         let graph = try CNNGraph.load(modelJSON: json)
         cnn = FoldedCNN(graph)
@@ -27,6 +39,7 @@ public final class FeatureCompute: WorkerCompute {
         var o = options
         o.cropSize = inputSize
         pipeline = try FacePipeline(options: o)
+        follower = try FaceFollower(pipeline: pipeline, schedule: schedule)
     }
 
     public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
@@ -35,20 +48,31 @@ public final class FeatureCompute: WorkerCompute {
         }
         let started = DispatchTime.now()
         var frames: [FrameFaces] = []
+        follower.reset()
         switch batch.frames {
         case .reference(let r):
             let source: any FrameSource
-            do { source = try MediaSource.open(r.uri) } catch {
-                throw WorkError(.inputNotFound, "\(error)")
+            if let last = lastSource, last.uri == r.uri {
+                source = last.source
+            } else {
+                lastSource = nil
+                do { source = try MediaSource.open(r.uri) } catch {
+                    throw WorkError(.inputNotFound, "\(error)")
+                }
             }
             let end = r.endFrame > UInt64(Int.max) ? Int.max : Int(r.endFrame)
             do {
                 try source.forEachFrame(in: Int(r.startFrame)..<end, format: .gray,
                                         sampling: r.sampleEvery > 1 ? .every(Int(r.sampleEvery)) : .all) { frame in
-                    frames.append(try pipeline.process(frame))
+                    frames.append(try follower.process(frame))
                 }
+                lastSource = (r.uri, source)
             } catch let e as VisionError {
+                lastSource = nil
                 throw WorkError(.decodeFailed, "\(e)")
+            } catch {
+                lastSource = nil
+                throw error
             }
         case .inline(let inline):
             for f in inline.frames {
@@ -64,7 +88,7 @@ public final class FeatureCompute: WorkerCompute {
                 }
                 let frame = Frame(index: Int(f.index), timestamp: f.timeS, width: Int(f.width), height: Int(f.height),
                                   format: channels == 1 ? .gray : .bgr, pixels: packed)
-                frames.append(try pipeline.process(frame))
+                frames.append(try follower.process(frame))
             }
         case nil:
             throw WorkError(.badMessage, "frame batch \(batch.batchID) of \(batch.videoID) carries no frames")

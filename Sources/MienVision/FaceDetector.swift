@@ -43,13 +43,17 @@ public final class FaceDetector {
         public var upsample: Int
         /// `.hog` only: SVM score threshold (0 = dlib's default; lower finds more).
         public var threshold: Double
+        /// Largest face side, in pixels of the image passed in (0 = no limit). Haar stops its
+        /// image pyramid there, which makes a search for a face of known size cheap.
+        public var maxSize: Int
 
         /// Defaults: Haar with scale factor 1.1, 5 neighbours (`fer`'s and OpenCV's tutorial
         /// values), faces of at least 30 px, detection on a copy at most 640 px on its longer side.
         public init(backend: Backend = .haar,
                     cascadePath: String = FaceDetector.defaultCascadePath,
                     scaleFactor: Double = 1.1, minNeighbors: Int = 5, minSize: Int = 30,
-                    maxSide: Int = 640, equalize: Bool = false, upsample: Int = 0, threshold: Double = 0) {
+                    maxSide: Int = 640, equalize: Bool = false, upsample: Int = 0, threshold: Double = 0,
+                    maxSize: Int = 0) {
             self.backend = backend
             self.cascadePath = cascadePath
             self.scaleFactor = scaleFactor
@@ -59,6 +63,7 @@ public final class FaceDetector {
             self.equalize = equalize
             self.upsample = upsample
             self.threshold = threshold
+            self.maxSize = maxSize
         }
     }
 
@@ -78,6 +83,9 @@ public final class FaceDetector {
         }
         guard options.minNeighbors >= 0, options.minSize >= 0 else {
             throw VisionError(.invalidArgument, path: nil, message: "minNeighbors and minSize must be ≥ 0")
+        }
+        guard options.maxSize == 0 || options.maxSize >= options.minSize else {
+            throw VisionError(.invalidArgument, path: nil, message: "maxSize must be 0 (no limit) or ≥ minSize (\(options.minSize)), got \(options.maxSize)")
         }
         guard options.maxSide == 0 || options.maxSide >= 32 else {
             throw VisionError(.invalidArgument, path: nil, message: "maxSide must be 0 (off) or ≥ 32, got \(options.maxSide)")
@@ -110,7 +118,32 @@ public final class FaceDetector {
         mien_detect_params(scale_factor: options.scaleFactor, min_neighbors: Int32(options.minNeighbors),
                            min_size: Int32(options.minSize), max_side: Int32(options.maxSide),
                            equalize: options.equalize ? 1 : 0, threshold: options.threshold,
-                           upsample: Int32(options.upsample))
+                           upsample: Int32(options.upsample), max_size: Int32(options.maxSize))
+    }
+
+    /// Faces of side `sizes` (pixels of `image`) inside `region` of `image` only — the search a
+    /// face follower makes around a face's last box. The region is clipped to the image; the
+    /// search runs on the region downscaled so that the smallest accepted face is about
+    /// `workingFaceSide` pixels (never upscaled). Boxes are in `image`'s coordinates.
+    public func detect(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int = 48,
+                       minNeighbors: Int? = nil) throws -> [FaceBox] {
+        let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
+        let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
+        let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
+        guard x1 - x0 >= max(1, sizes.lowerBound), y1 - y0 >= max(1, sizes.lowerBound) else { return [] }
+        var p = params
+        p.min_size = Int32(sizes.lowerBound)
+        p.max_size = Int32(sizes.upperBound)
+        if let minNeighbors { p.min_neighbors = Int32(max(0, minNeighbors)) }
+        // Downscale so that the smallest face sought is ~workingFaceSide px (Haar's window is 24).
+        let longer = max(x1 - x0, y1 - y0)
+        let shrink = Double(max(sizes.lowerBound, 1)) / Double(max(workingFaceSide, 24))
+        p.max_side = shrink > 1 ? Int32(max(32, Int((Double(longer) / shrink).rounded(.up)))) : 0
+        let boxes = try image.pixels.withUnsafeBufferPointer { buf in
+            try detect(gray: buf.baseAddress! + y0 * image.width + x0, width: x1 - x0, height: y1 - y0,
+                       rowBytes: image.width, params: p)
+        }
+        return boxes.map { FaceBox(x: $0.x + Float(x0), y: $0.y + Float(y0), width: $0.width, height: $0.height, score: $0.score) }
     }
 
     /// All faces in `image`, highest score first, in the image's pixel coordinates.
@@ -122,6 +155,10 @@ public final class FaceDetector {
 
     /// All faces in a raw gray buffer (`height` rows of `rowBytes` bytes, first `width` used).
     public func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int) throws -> [FaceBox] {
+        try detect(gray: gray, width: width, height: height, rowBytes: rowBytes, params: params)
+    }
+
+    private func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, params: mien_detect_params) throws -> [FaceBox] {
         var p = params
         var capacity = 16
         while true {

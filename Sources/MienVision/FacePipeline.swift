@@ -77,11 +77,18 @@ public final class FacePipeline {
 
     /// Finds, measures and crops every face in a gray frame.
     public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
-        let boxes = try detector.detect(image)
+        try faces(in: image, boxes: try detector.detect(image), frameIndex: frameIndex, timestamp: timestamp)
+    }
+
+    /// Measures and crops the faces in `boxes` (found in `image` by any means). `knownLandmarks[i]`,
+    /// when given and not nil, are used for `boxes[i]` instead of running the landmark model.
+    public func faces(in image: GrayImage, boxes: [FaceBox], knownLandmarks: [[Point]?] = [],
+                      frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
         var faces: [DetectedFace] = []
         faces.reserveCapacity(boxes.count)
-        for box in boxes {
-            let points = try landmarker?.landmarks(in: image, box: box) ?? []
+        for (i, box) in boxes.enumerated() {
+            let known = i < knownLandmarks.count ? knownLandmarks[i] : nil
+            let points = try known ?? landmarker?.landmarks(in: image, box: box) ?? []
             switch options.cropMode {
             case .fer:
                 guard let crop = try ferCrop(image, box: box, size: options.cropSize) else { continue }

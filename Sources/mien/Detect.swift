@@ -53,6 +53,21 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Process every k-th frame.")
     var every: Int?
 
+    @Option(name: .customLong("detect-every"), help: "Full-frame detection every k-th processed frame; in between each face is searched for near its last box (1 = detect on every frame).")
+    var detectEvery: Int = DetectionSchedule().keyframeInterval
+
+    @Option(name: .customLong("follow-margin"), help: "Between full detections, search each face in its last box grown by this fraction of its side on every side.")
+    var followMargin: Float = DetectionSchedule().searchMargin
+
+    @Option(name: .customLong("follow-face-side"), help: "Between full detections, search at a scale where the smallest accepted face is about this many pixels (≥ 24, Haar's window).")
+    var followFaceSide: Int = DetectionSchedule().workingFaceSide
+
+    @Option(name: .customLong("follow-min-neighbors"), help: "Haar merged-neighbour threshold of the search between full detections.")
+    var followMinNeighbors: Int = DetectionSchedule().searchMinNeighbors
+
+    @Flag(name: .customLong("landmarks-every-frame"), help: "Run the landmark model on followed frames too (default: keyframes only; landmarks move with the box in between).")
+    var landmarksEveryFrame = false
+
     @Option(name: .long, help: "Process about this many frames a second.")
     var fps: Double?
 
@@ -77,6 +92,7 @@ struct Detect: ParsableCommand {
         guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer, aligned or eyes, got \(crop)") }
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
+        guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
         if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }
         guard upsample == 0 || upsample == 1 else { throw ValidationError("--upsample must be 0 or 1") }
         _ = try parsedRange()
@@ -89,6 +105,11 @@ struct Detect: ParsableCommand {
             throw ValidationError("--range must be START:END with 0 ≤ START < END, got \(range)")
         }
         return start..<end
+    }
+
+    var schedule: DetectionSchedule {
+        DetectionSchedule(keyframeInterval: detectEvery, searchMargin: followMargin, workingFaceSide: followFaceSide,
+                          landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors)
     }
 
     struct FaceRecord: Encodable {
@@ -132,10 +153,11 @@ struct Detect: ParsableCommand {
         var failures = 0
         for input in inputs {
             var frames = 0, framesWithFaces = 0, faces = 0
+            let follower = try FaceFollower(pipeline: pipeline, schedule: schedule)
             do {
                 let source = try MediaSource.open(input, options: SourceOptions(folderFPS: folderFPS))
                 try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { frame in
-                    let result = try pipeline.process(frame)
+                    let result = try follower.process(frame)
                     frames += 1
                     faces += result.faces.count
                     if !result.faces.isEmpty { framesWithFaces += 1 }
@@ -165,6 +187,9 @@ struct Detect: ParsableCommand {
                 }
                 if !json {
                     print("\(input): \(frames) frames processed, \(framesWithFaces) with faces, \(faces) faces")
+                    if schedule.keyframeInterval > 1 {
+                        print("  detection: \(follower.keyframes) full-frame, \(follower.followedFrames) followed, \(follower.losses) face(s) lost by the search")
+                    }
                 }
             } catch {
                 failures += 1
@@ -191,8 +216,9 @@ extension Detect {
             var processed = 0, faces = 0
             let fullTime = try clock.measure {
                 let source = try MediaSource.open(input, options: options)
+                let follower = try FaceFollower(pipeline: pipeline, schedule: schedule)
                 try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { frame in
-                    faces += try pipeline.process(frame).faces.count
+                    faces += try follower.process(frame).faces.count
                     processed += 1
                 }
             }

@@ -32,6 +32,8 @@ struct Extract: ParsableCommand {
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.")
     var batchFrames = 32
 
+    @OptionGroup var frontEnd: FrontEndOptions
+
     @Flag(help: "Log every role's events.")
     var verbose = false
 
@@ -52,14 +54,15 @@ struct Extract: ParsableCommand {
             return v
         }
         let log = Log(verbose: verbose)
-        _ = try FeatureCompute(modelDirectory: cnnDir)
+        let frontEnd = self.frontEnd
+        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir)
         var config = EmbeddedJob.Config(inputs: videos, outputDirectory: out)
         config.extractOnly = true
         config.featureWorkers = featureWorkers
         config.frameTruth = frameTruth
         let bf = batchFrames
         config.coordinator = { $0.batchFrames = bf }
-        let job = EmbeddedJob(config: config, featureCompute: { try FeatureCompute(modelDirectory: cnnDir) },
+        let job = EmbeddedJob(config: config, featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir) },
                               sequenceCompute: { throw ValidationError("extraction runs no sequence workers") },
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)

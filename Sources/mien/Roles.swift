@@ -116,10 +116,11 @@ struct FeatureWorkerCommand: ParsableCommand {
         abstract: "Run a feature worker (decode, detect, crop, CNN) for a coordinator.")
     @Option(help: "The coordinator's feature endpoint.") var coordinator = "tcp://127.0.0.1:5555"
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+    @OptionGroup var frontEnd: FrontEndOptions
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
-        try runWorker(endpoint: coordinator, compute: try FeatureCompute(modelDirectory: bundle.cnnDirectory))
+        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory))
     }
 }
 
@@ -131,6 +132,7 @@ struct SequenceWorkerCommand: ParsableCommand {
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
+        useSingleThreadedCompute()
         try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory))
     }
 }

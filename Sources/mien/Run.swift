@@ -41,6 +41,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.")
     var sampleEvery = 1
 
+    @OptionGroup var frontEnd: FrontEndOptions
+
     @Option(help: "Also publish results on this endpoint (e.g. tcp://127.0.0.1:5600) for outside consumers.")
     var publish: String?
 
@@ -81,9 +83,10 @@ struct Run: ParsableCommand {
         if let publish { config.resultsEndpoint = publish }
         let (batchFrames, sampleEvery) = (self.batchFrames, self.sampleEvery)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
+        let frontEnd = self.frontEnd
         // Load once here so a missing or corrupt model fails before any work starts.
         let windowLength = try SequenceCompute(modelDirectory: bilstmDir).windowLength
-        _ = try FeatureCompute(modelDirectory: cnnDir)
+        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir)
         config.coordinator = {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery
@@ -91,7 +94,7 @@ struct Run: ParsableCommand {
             $0.windowStride = max(1, windowLength / 2)
         }
         let job = EmbeddedJob(config: config,
-                              featureCompute: { try FeatureCompute(modelDirectory: cnnDir) },
+                              featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir) },
                               sequenceCompute: { try SequenceCompute(modelDirectory: bilstmDir) },
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)

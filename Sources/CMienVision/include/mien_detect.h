@@ -27,7 +27,9 @@ typedef struct mien_face_box {
  * equalize: non-zero to histogram-equalise the (downscaled) gray image first.
  * threshold: HOG only: minimum SVM score (0 = dlib's default operating point).
  * upsample: HOG only: times the working image is doubled before detection (0 or 1; dlib's
- *           80x80 px window finds faces down to ~40 px after one doubling). */
+ *           80x80 px window finds faces down to ~40 px after one doubling).
+ * max_size: largest face side in pixels of the ORIGINAL image (0 = no limit). The Haar
+ *           cascade stops its pyramid there (fewer scales: faster); HOG filters its boxes. */
 typedef struct mien_detect_params {
     double scale_factor;
     int min_neighbors;
@@ -36,6 +38,7 @@ typedef struct mien_detect_params {
     int equalize;
     double threshold;
     int upsample;
+    int max_size;
 } mien_detect_params;
 
 /* ---- OpenCV Haar cascade ---- */

@@ -1,0 +1,149 @@
+/// When full-frame detection runs, and how faces are followed between full detections.
+///
+/// Full-frame Haar detection costs 25–40 ms on a 640×480 frame (docs/BENCHMARKS.md, "Vision"),
+/// ~100× the rest of a frame's work. Between full detections ("keyframes") each face is searched
+/// for again only in a region around its last box and only at sizes near its last size: a
+/// handful of cascade scales over a small, downscaled region (≈ 1 ms). The search is the check:
+/// a face that is not found there is dropped at once (never carried forward blindly), and the
+/// next frame gets a full detection. New faces appear at the next keyframe at the latest.
+///
+/// Landmarks (the dlib 68-point model: ≈ 3 ms per face here, memory-bound) can be measured on
+/// every frame or only on keyframes (`landmarksEveryFrame` false): between keyframes a followed
+/// face's landmarks are its previous ones moved and scaled with its box, so the aligned crop keeps
+/// the keyframe's head roll for at most `keyframeInterval − 1` frames.
+public struct DetectionSchedule: Sendable, Equatable {
+    /// Full-frame detection on every `keyframeInterval`-th frame of a run (1 = every frame,
+    /// which is exactly `FacePipeline.process`).
+    public var keyframeInterval: Int
+    /// The search region is the last box grown by this fraction of its side on every side.
+    public var searchMargin: Float
+    /// Sides accepted in the search, relative to the last box's side.
+    public var sizeRange: ClosedRange<Float>
+    /// The search region is downscaled so that the smallest accepted face is about this many
+    /// pixels (Haar's window is 24 px).
+    public var workingFaceSide: Int
+    /// Run the landmark model on followed frames too (else landmarks move with the box).
+    public var landmarksEveryFrame: Bool
+    /// Haar's merged-neighbour threshold in the search (the search region is a strong prior, so
+    /// it can be lower than a full detection's).
+    public var searchMinNeighbors: Int
+
+    /// Defaults: full detection every 5th frame (0.2 s at 25 fps); in between, search ±30 % around
+    /// the last box for faces of 0.75–1.33× its side, at ≈ 28 px per face, with 2 merged
+    /// neighbours; landmarks on keyframes only. Chosen on synthetic video against detecting every
+    /// frame (recall 0.978, precision 0.999 at 1/3 of the cost): docs/BENCHMARKS.md,
+    /// "Detection schedule".
+    public init(keyframeInterval: Int = 5, searchMargin: Float = 0.3, sizeRange: ClosedRange<Float> = 0.75...1.33,
+                workingFaceSide: Int = 28, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 2) {
+        self.keyframeInterval = keyframeInterval
+        self.searchMargin = searchMargin
+        self.sizeRange = sizeRange
+        self.workingFaceSide = workingFaceSide
+        self.landmarksEveryFrame = landmarksEveryFrame
+        self.searchMinNeighbors = searchMinNeighbors
+    }
+
+    /// Detect on every frame: no following.
+    public static let everyFrame = DetectionSchedule(keyframeInterval: 1)
+
+    func validate() throws {
+        guard keyframeInterval >= 1 else {
+            throw VisionError(.invalidArgument, path: nil, message: "keyframe interval must be ≥ 1, got \(keyframeInterval)")
+        }
+        guard searchMargin >= 0, sizeRange.lowerBound > 0, sizeRange.upperBound >= 1, sizeRange.lowerBound <= 1 else {
+            throw VisionError(.invalidArgument, path: nil, message: "follow search: margin ≥ 0 and a size range around 1 needed")
+        }
+        guard workingFaceSide >= 24, searchMinNeighbors >= 0 else {
+            throw VisionError(.invalidArgument, path: nil, message: "follow search: face side ≥ 24 px (Haar's window) and min neighbours ≥ 0 needed, got \(workingFaceSide), \(searchMinNeighbors)")
+        }
+    }
+}
+
+/// Runs a `FacePipeline` over consecutive frames of one video with a `DetectionSchedule`:
+/// full detection on keyframes, a checked search around each face's last box in between.
+/// Holds per-run state; call `reset()` (or make a new follower) when frames stop being
+/// consecutive (a new batch, a seek). Not thread-safe, like the pipeline it drives.
+public final class FaceFollower {
+    public let pipeline: FacePipeline
+    public let schedule: DetectionSchedule
+    /// The faces of the previous frame (box and landmarks).
+    private var followed: [(box: FaceBox, landmarks: [Point])] = []
+    private var sinceKeyframe = 0
+    private var forceKeyframe = true
+    /// Frames that ran a full detection / were followed, since creation (for tests and benchmarks).
+    public private(set) var keyframes = 0
+    public private(set) var followedFrames = 0
+    /// Faces lost by the search (each caused a full detection on the next frame).
+    public private(set) var losses = 0
+
+    public init(pipeline: FacePipeline, schedule: DetectionSchedule = DetectionSchedule()) throws {
+        try schedule.validate()
+        self.pipeline = pipeline
+        self.schedule = schedule
+    }
+
+    /// Forgets the followed faces: the next frame runs a full detection.
+    public func reset() {
+        followed = []
+        forceKeyframe = true
+    }
+
+    /// Faces of the next frame of the run.
+    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
+        if forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval {
+            let boxes = try pipeline.detector.detect(image)
+            sinceKeyframe = 0
+            forceKeyframe = false
+            keyframes += 1
+            return remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp))
+        }
+        let found = try follow(in: image)
+        sinceKeyframe += 1
+        followedFrames += 1
+        let known: [[Point]?] = found.map { f in
+            schedule.landmarksEveryFrame || f.previous.landmarks.isEmpty ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
+        }
+        return remember(try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
+                                           frameIndex: frameIndex, timestamp: timestamp))
+    }
+
+    private func remember(_ faces: FrameFaces) -> FrameFaces {
+        followed = faces.faces.map { ($0.box, $0.landmarks) }
+        return faces
+    }
+
+    /// `points` expressed relative to `from` and placed in `to` (translation and scale).
+    private func moved(_ points: [Point], from: FaceBox, to: FaceBox) -> [Point] {
+        let sx = from.width > 0 ? to.width / from.width : 1, sy = from.height > 0 ? to.height / from.height : 1
+        return points.map { Point(x: to.x + ($0.x - from.x) * sx, y: to.y + ($0.y - from.y) * sy) }
+    }
+
+    /// Decoded-frame convenience (converted to gray first if BGR).
+    public func process(_ frame: Frame) throws -> FrameFaces {
+        try process(frame.grayImage, frameIndex: frame.index, timestamp: frame.timestamp)
+    }
+
+    /// Each followed face, searched for near its last box. A face not found is lost; two faces
+    /// that landed on the same box (IoU > 0.5) become one.
+    private func follow(in image: GrayImage) throws -> [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] {
+        var found: [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] = []
+        for previous in followed {
+            let last = previous.box
+            let side = max(last.width, last.height)
+            let m = side * schedule.searchMargin
+            let region = FaceBox(x: last.x - m, y: last.y - m, width: last.width + 2 * m, height: last.height + 2 * m)
+            let sizes = max(1, Int((side * schedule.sizeRange.lowerBound).rounded(.down)))...max(1, Int((side * schedule.sizeRange.upperBound).rounded(.up)))
+            let candidates = try pipeline.detector.detect(image, in: region, sizes: sizes, workingFaceSide: schedule.workingFaceSide,
+                                                             minNeighbors: schedule.searchMinNeighbors)
+            // The candidate that overlaps the last box most; a search region can hold a
+            // neighbour's face too.
+            guard let best = candidates.max(by: { $0.iou(last) < $1.iou(last) }), best.iou(last) > 0 else {
+                losses += 1
+                forceKeyframe = true
+                continue
+            }
+            if !found.contains(where: { $0.box.iou(best) > 0.5 }) { found.append((best, previous)) }
+        }
+        return found.sorted { $0.box.score > $1.box.score }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import MienCluster
+import MienNN
+import MienVision
+
+/// The face front-end's speed/accuracy knobs, shared by every command that runs feature workers
+/// (`run`, `feature-worker`, `extract`), so a model is trained and used with the same front end.
+struct FrontEndOptions: ParsableArguments {
+    @Option(name: .customLong("detect-every"),
+            help: "Full-frame face detection every k-th frame; in between each face is searched for near its last box and dropped if not found there (1 = detect on every frame: ~3× slower).")
+    var detectEvery = DetectionSchedule().keyframeInterval
+
+    @Option(name: .customLong("detect-max-side"),
+            help: "Full-frame detection runs on a copy downscaled to this longer side (0 = full resolution). Faces below ~24 px at that scale are missed: raise it for small faces.")
+    var detectMaxSide = 320
+
+    func validate() throws {
+        guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
+        guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (full resolution) or at least 32") }
+    }
+
+    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery) }
+
+    var pipeline: FacePipeline.Options { FacePipeline.Options(detector: FaceDetector.Options(maxSide: detectMaxSide)) }
+
+    /// A feature worker's compute with these options (single-threaded, see `useSingleThreadedCompute`).
+    func featureCompute(cnnDirectory: String) throws -> FeatureCompute {
+        useSingleThreadedCompute()
+        return try FeatureCompute(modelDirectory: cnnDirectory, pipeline: pipeline, schedule: schedule)
+    }
+}
+
+/// Mien scales compute by running more workers (one per core), not threads inside one: each
+/// worker runs its NN and vision code on one thread. OpenBLAS's default pool busy-waits
+/// (sched_yield) between the CNN's many small matrix products and OpenCV's pool splits a single
+/// Haar detection; once every core has a worker both cost more than they give (`perf` of
+/// `mien run`: 6 % of all CPU time in sched_yield). Called by every command that runs workers.
+func useSingleThreadedCompute() {
+    BLASThreads.set(1)
+    VisionThreads.count = 1
+}
