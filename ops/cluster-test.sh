@@ -41,18 +41,31 @@ coordinator() {  # base out [--resume]; exec, so that a background call's PID is
   exec "$mien" coordinator --features tcp://127.0.0.1:$1 --sequences tcp://127.0.0.1:$(($1 + 1)) \
     --aggregator tcp://127.0.0.1:$(($1 + 2)) --journal "$2/journal.log" "${args[@]}" ${3:-} $sample 2>>"$2.coordinator.log"
 }
-mid_job() {  # true while the job is running and has done some work
+mid_job() {  # true while the job is running (not every video has its result yet)
   local out=$1
   [ "$(wc -l < "$out/videos.jsonl" 2>/dev/null || echo 0)" -lt 4 ]
+}
+# Waits (≤ 60 s) until the coordinator log of $1 says the worker whose log is $2 joined: from then
+# on the coordinator counts on it (its credit is granted), so killing it leaves work in flight that
+# only a re-queue can finish, whatever the machine's speed.
+wait_joined() {
+  local log=$1 wlog=$2 id=""
+  for _ in $(seq 600); do
+    id=${id:-$(sed -n 's/^\(.*\): serving .*/\1/p' "$wlog" 2>/dev/null | head -1)}
+    [ -n "$id" ] && grep -qE "worker ${id}(#[0-9]+)? joined" "$log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 for victim in feature sequence; do
   out="$work/kill-$victim"; mkdir -p "$out"
   start_roles 5700 "$out"
-  (coordinator 5700 "$out") & c=$!; pids+=($c)
-  sleep 3
-  mid_job "$out" || fail "kill-$victim: the job ended before the kill; the test needs a longer job"
-  if [ $victim = feature ]; then kill -9 "${fw[0]}"; else kill -9 "${sw[0]}"; fi
+  (coordinator 5700 "$out" --verbose) & c=$!; pids+=($c)
+  if [ $victim = feature ]; then w=${fw[0]}; wlog="$out.fw1.log"; else w=${sw[0]}; wlog="$out.sw1.log"; fi
+  wait_joined "$out.coordinator.log" "$wlog" || fail "kill-$victim: the worker never joined the coordinator"
+  mid_job "$out" || fail "kill-$victim: the job ended before the kill"
+  kill -9 "$w"
   wait $c || fail "kill-$victim: coordinator exited with $?"
   wait $aggregator || true
   grep -q "stopped heartbeating" "$out.coordinator.log" || fail "kill-$victim: the coordinator never noticed the dead worker"
@@ -60,10 +73,13 @@ for victim in feature sequence; do
   for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
 done
 
+# The coordinator dies once the first video is finished (so --resume has something to skip)
+# and before the last one is.
 out="$work/kill-coordinator"; mkdir -p "$out"
 start_roles 5800 "$out"
 (coordinator 5800 "$out") & c=$!; pids+=($c)
-sleep 4
+for _ in $(seq 1200); do [ -s "$out/videos.jsonl" ] && break; sleep 0.05; done
+[ -s "$out/videos.jsonl" ] || fail "kill-coordinator: no video finished within 60 s"
 mid_job "$out" || fail "kill-coordinator: the job ended before the kill"
 kill -9 $c; wait $c 2>/dev/null || true
 (coordinator 5800 "$out" --resume) || fail "kill-coordinator: the resumed coordinator exited with $?"

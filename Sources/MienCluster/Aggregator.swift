@@ -97,14 +97,30 @@ public final class Aggregator: @unchecked Sendable {
         var predictions: [UInt32: [UInt32: Mien_V1_WindowPrediction]] = [:]
     }
 
-    /// Frame-level and video-level label pairs (truth, prediction) for the metrics.
+    /// Frame-level and video-level confusion counts for the metrics: constant memory however
+    /// many frames an archive has.
     private struct Scores {
-        var frameTruth: [Int] = []
-        var frameBiLSTM: [Int] = []
-        var frameCNN: [Int] = []
-        var videoTruth: [Int] = []
-        var videoBiLSTM: [Int] = []
-        var videoCNN: [Int] = []
+        var frameBiLSTM: [[Int]]
+        var frameCNN: [[Int]]
+        var videoBiLSTM: [[Int]]
+        var videoCNN: [[Int]]
+        var frames = 0
+
+        init(classes: Int) {
+            let zero = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+            (frameBiLSTM, frameCNN, videoBiLSTM, videoCNN) = (zero, zero, zero, zero)
+        }
+
+        mutating func addFrame(truth: Int, bilstm: Int, cnn: Int) {
+            frameBiLSTM[truth][bilstm] += 1
+            frameCNN[truth][cnn] += 1
+            frames += 1
+        }
+
+        mutating func addVideo(truth: Int, bilstm: Int, cnn: Int) {
+            videoBiLSTM[truth][bilstm] += 1
+            videoCNN[truth][cnn] += 1
+        }
     }
 
     private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks) throws {
@@ -114,7 +130,7 @@ public final class Aggregator: @unchecked Sendable {
         var done = Set(sinks.completed.keys)
         var coordinator: [UInt8]?
         var sequence: UInt64 = 0
-        var scores = Scores()
+        var scores = Scores(classes: labels.count)
         var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
         let started = Date()
         restoreScores(sinks: sinks, index: index, into: &scores, ok: &videosOK, failed: &videosFailed, frames: &framesDone)
@@ -228,9 +244,7 @@ public final class Aggregator: @unchecked Sendable {
                         byFrame[f.frame].flatMap { FaceTruth.label(for: Aggregator.box(f.box), among: $0) }.flatMap { index[$0] }
                     } ?? truthIndex
                     if let truth {
-                        scores.frameTruth.append(truth)
-                        scores.frameBiLSTM.append(label)
-                        scores.frameCNN.append(cnnLabel)
+                        scores.addFrame(truth: truth, bilstm: label, cnn: cnnLabel)
                     }
                     var line = JSONLine()
                     line.add("video", id)
@@ -271,9 +285,7 @@ public final class Aggregator: @unchecked Sendable {
             let videoLabel = Aggregator.videoLabel(probs: videoProbs, frameLabels: bilstmFrameLabels, labels: labels)
             let cnnVideoLabel = Aggregator.videoLabel(probs: videoCNNSum, frameLabels: cnnFrameLabels, labels: labels)
             if let truthIndex {
-                scores.videoTruth.append(truthIndex)
-                scores.videoBiLSTM.append(videoLabel)
-                scores.videoCNN.append(cnnVideoLabel)
+                scores.addVideo(truth: truthIndex, bilstm: videoLabel, cnn: cnnVideoLabel)
             }
             videoLine.add("status", "ok")
             videoLine.add("label", labels[videoLabel])
@@ -305,13 +317,13 @@ public final class Aggregator: @unchecked Sendable {
             var root = JSONLine()
             root.add("labels", raw: "[" + labels.map(JSONLine.quote).joined(separator: ",") + "]")
             root.add("data", "Metrics over the videos with ground truth given by --labels (and frames.csv when given).")
-            if !scores.frameTruth.isEmpty {
-                let b = ClassificationMetrics(truth: scores.frameTruth, predicted: scores.frameBiLSTM, classes: labels.count)
-                let c = ClassificationMetrics(truth: scores.frameTruth, predicted: scores.frameCNN, classes: labels.count)
+            if scores.frames > 0 {
+                let b = ClassificationMetrics(confusion: scores.frameBiLSTM)
+                let c = ClassificationMetrics(confusion: scores.frameCNN)
                 root.add("bilstm", raw: Aggregator.json(b, labels: labels))
                 root.add("cnn", raw: Aggregator.json(c, labels: labels))
-                let vb = ClassificationMetrics(truth: scores.videoTruth, predicted: scores.videoBiLSTM, classes: labels.count)
-                let vc = ClassificationMetrics(truth: scores.videoTruth, predicted: scores.videoCNN, classes: labels.count)
+                let vb = ClassificationMetrics(confusion: scores.videoBiLSTM)
+                let vc = ClassificationMetrics(confusion: scores.videoCNN)
                 root.add("video_level", raw: "{\"bilstm\":\(Aggregator.json(vb, labels: labels)),\"cnn\":\(Aggregator.json(vc, labels: labels))}")
                 job.bilstm = Aggregator.proto(b, labels: labels)
                 job.cnn = Aggregator.proto(c, labels: labels)
@@ -403,7 +415,7 @@ public final class Aggregator: @unchecked Sendable {
             frames += UInt64((v["frames"] as? Int) ?? 0)
             if let t = (v["ground_truth"] as? String).flatMap({ index[$0] }), (v["status"] as? String) == "ok",
                let l = (v["label"] as? String).flatMap({ index[$0] }), let c = (v["cnn_label"] as? String).flatMap({ index[$0] }) {
-                scores.videoTruth.append(t); scores.videoBiLSTM.append(l); scores.videoCNN.append(c)
+                scores.addVideo(truth: t, bilstm: l, cnn: c)
             }
         }
         let truths = sinks.completed.compactMapValues { ($0["ground_truth"] as? String).flatMap { index[$0] } }
@@ -416,7 +428,7 @@ public final class Aggregator: @unchecked Sendable {
             let box = Box(x: b[0], y: b[1], width: b[2], height: b[3])
             let truth = config.frameTruth[vid].map { $0[UInt64(frame)].flatMap { FaceTruth.label(for: box, among: $0) }.flatMap { index[$0] } } ?? truths[vid]
             guard let t = truth else { continue }
-            scores.frameTruth.append(t); scores.frameBiLSTM.append(l); scores.frameCNN.append(c)
+            scores.addFrame(truth: t, bilstm: l, cnn: c)
         }
     }
 

@@ -34,7 +34,17 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
             precondition((0..<classes).contains(t) && (0..<classes).contains(p), "label out of range: \(t), \(p)")
             confusion[t][p] += 1
         }
-        let n = truth.count
+        self.init(confusion: confusion)
+    }
+
+    /// From counts alone (`confusion[t][p]`: instances of true class t predicted as p), so a
+    /// stream of any length is scored in constant memory.
+    /// - Precondition: a square matrix of non-negative counts.
+    public init(confusion: [[Int]]) {
+        let classes = confusion.count
+        precondition(classes >= 1 && confusion.allSatisfy { $0.count == classes && $0.allSatisfy { $0 >= 0 } },
+                     "confusion must be a square matrix of counts")
+        let n = confusion.reduce(0) { $0 + $1.reduce(0, +) }
         let correct = (0..<classes).reduce(0) { $0 + confusion[$1][$1] }
         var per: [ClassScores] = []
         for c in 0..<classes {

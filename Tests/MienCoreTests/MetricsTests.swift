@@ -44,6 +44,17 @@ final class MetricsTests: XCTestCase {
         print("metrics vs scikit-learn: largest difference \(largest)")
     }
 
+    /// The aggregator scores from confusion counts (constant memory): the same metrics, exactly,
+    /// as from the label lists the counts came from.
+    func testMetricsFromCountsEqualMetricsFromLabels() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/metrics_sklearn.json")
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        for c in fixture.cases {
+            let fromLabels = ClassificationMetrics(truth: c.truth, predicted: c.predicted, classes: fixture.classes)
+            XCTAssertEqual(ClassificationMetrics(confusion: fromLabels.confusion), fromLabels, c.name)
+        }
+    }
+
     func testEmptyInputGivesZeroes() {
         let m = ClassificationMetrics(truth: [], predicted: [], classes: 3)
         XCTAssertEqual(m.accuracy, 0)
