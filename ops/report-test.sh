@@ -134,7 +134,7 @@ echo "report-test: report.html in headless Chromium"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$chrome" ] || fail "chromium is not installed (ops/setup.sh installs it)"
 width=1400 height=3200
-timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/chrome" \
+timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$work/chrome" \
   --screenshot="$work/report.png" --window-size=$width,$height "file://$work/eval/report.html" >"$work/chrome.log" 2>&1 \
   || { cat "$work/chrome.log"; fail "chromium exited with an error"; }
 [ -s "$work/report.png" ] || { cat "$work/chrome.log"; fail "no screenshot"; }

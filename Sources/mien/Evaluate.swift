@@ -95,7 +95,7 @@ struct Evaluate: ParsableCommand {
             evaluation: evaluation,
             model: .init(name: bundle.name, directory: bundle.directory, trainedOn: bundle.trainedOn,
                          cnnDirectory: bundle.cnnDirectory, bilstmDirectory: bundle.bilstmDirectory),
-            data: dataNote, command: (["mien"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+            data: dataNote, command: (["mien"] + CommandLine.arguments.dropFirst().map(Evaluate.shellQuoted)).joined(separator: " "),
             training: training, trainingNotes: notes, videos: read.timelines)
         try write(report.metricsJSON(), "metrics.json")
         try write(report.markdown(), "metrics.md")
@@ -113,6 +113,15 @@ struct Evaluate: ParsableCommand {
             log.info("mien evaluate: \(evaluation.failedVideos.count) video(s) failed and are not scored (listed in the report)")
             throw ExitCode(2)
         }
+    }
+
+    /// `arg` as a POSIX shell word: unchanged when it is plain, else in single quotes, so the
+    /// command in the report can be pasted back into a shell.
+    static func shellQuoted(_ arg: String) -> String {
+        let plain = !arg.isEmpty && arg.unicodeScalars.allSatisfy { u in
+            (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9") || "_./=:,+-@%".unicodeScalars.contains(u)
+        }
+        return plain ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     private func write(_ text: String, _ name: String) throws {
