@@ -156,6 +156,29 @@ assert dark > 0.01, f"screenshot looks blank: {100 * dark:.2f} % non-light pixel
 print(f"report-test: screenshot {pw}x{ph}, grey mean {mean:.1f}, variance {var:.0f}, {100 * dark:.1f} % non-light pixels")
 PY
 
+echo "report-test: a test set with a corrupt video: it is listed, not scored; exit status 2"
+mkdir -p "$work/mixed"
+cp samples/synthetic/clip_00001.mp4 "$work/mixed/"
+head -c 4096 /dev/urandom > "$work/mixed/corrupt.mp4"
+printf 'video,label\nclip_00001.mp4,happy\ncorrupt.mp4,sad\n' > "$work/mixed/labels.csv"
+status=0
+"$mien" evaluate "$work/mixed" --labels "$work/mixed/labels.csv" --data "synthetic: one sample clip and a corrupt file" \
+  --out "$work/mixed-eval" >"$work/mixed.out" 2>"$work/mixed.log" || status=$?
+[ $status -eq 2 ] || { cat "$work/mixed.log"; fail "corrupt input: exit status $status, expected 2"; }
+python3 - "$work/mixed-eval" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+out = sys.argv[1]
+m = json.load(open(f"{out}/metrics.json"))
+failed = m["videos"]["failed"]
+assert [f["video"] for f in failed] == ["corrupt.mp4"] and failed[0]["error"], failed
+assert m["video"]["cnn"]["count"] == 1 and m["videos"]["labelled"] == 1, m["videos"]
+root = ET.fromstring(open(f"{out}/report.html").read().split("\n", 1)[1])
+sections = {s.get("id"): s for s in root.iter("{http://www.w3.org/1999/xhtml}section")}
+assert "failed" in sections and "corrupt.mp4" in "".join(sections["failed"].itertext())
+assert [s.get("id") for s in sections["timelines"].iter("{http://www.w3.org/2000/svg}svg")] == ["timeline-0"]
+print(f"report-test: corrupt.mp4 listed as failed ({failed[0]['error'][:60]}…), the good clip scored")
+PY
+
 echo "report-test: a missing labels file"
 status=0
 msg=$("$mien" evaluate samples/synthetic --labels "$work/nope.csv" --out "$work/x" 2>&1) || status=$?

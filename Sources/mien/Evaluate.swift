@@ -9,13 +9,14 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a model bundle on a labelled test set: CNN vs CNN+BiLSTM per frame, window and video.",
         discussion: """
-            Runs the job of `mien run` on INPUT… (predictions kept in OUT/predictions/, with every
-            window's prediction in windows.jsonl), then writes OUT/metrics.json, OUT/metrics.md and a
-            self-contained OUT/report.html: accuracy, classification error, per-class precision / recall /
-            F1 with macro and weighted averages and confusion matrices for both models at each level,
+            Runs the job of `mien run` on INPUT… (predictions kept in OUT/predictions/, with every \
+            window's prediction in windows.jsonl), then writes OUT/metrics.json, OUT/metrics.md and a \
+            self-contained OUT/report.html: accuracy, classification error, per-class precision / recall / \
+            F1 with macro and weighted averages and confusion matrices for both models at each level, \
             the paper's Table 1 on this data, training curves, and an expression timeline per video.
-            Exit status: 0 when every input was labelled, 2 when some failed (listed in the report), 1 on
-            a fatal error.
+
+            Exit status: 0 when every input was labelled, 2 when some failed (listed in the report), \
+            1 on a fatal error.
             """)
 
     @Argument(help: "Test videos, frame folders, or folders to search.")
