@@ -158,6 +158,9 @@ public enum Charts {
         return svg
     }
 
+    /// A timeline frame without a label (a detection with no ground truth): pale, unlike neutral's grey.
+    public static let noTruthColour = "#e4e4e4"
+
     /// One row of a timeline: a label (or none) per frame.
     public struct TimelineRow: Sendable {
         public var name: String
@@ -202,12 +205,12 @@ public enum Charts {
         for (i, row) in rows.enumerated() {
             let y = top + Double(i) * (rowHeight + gap)
             svg.text(row.name, x: left - 6, y: y + rowHeight - 4, size: 11, anchor: .end)
-            svg.rect(x: left, y: y, width: width - right - left, height: rowHeight, fill: "#f4f4f4")
+            svg.rect(x: left, y: y, width: width - right - left, height: rowHeight, fill: "#ffffff", stroke: "#e0e0e0")
             for run in runs(row.frames, maxGap: max(step, 1)) {
                 let name = run.label.map { $0 < labels.count ? labels[$0] : "class \($0)" } ?? "no ground truth"
                 let span = run.start == run.end - 1 ? "frame \(run.start)" : "frames \(run.start)–\(run.end - 1)"
                 svg.rect(x: x(Double(run.start)), y: y, width: x(Double(run.end)) - x(Double(run.start)), height: rowHeight,
-                         fill: run.label.map(classColour) ?? "#dddddd", tooltip: "\(row.name): \(name), \(span)")
+                         fill: run.label.map(classColour) ?? noTruthColour, tooltip: "\(row.name): \(name), \(span)")
             }
         }
         let axisY = top + Double(rows.count) * (rowHeight + gap) + 2

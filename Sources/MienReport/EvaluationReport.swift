@@ -309,7 +309,7 @@ public struct EvaluationReport: Sendable {
         b += "<section id=\"per-class\"><h2>Per-class precision, recall and F1 (per frame)</h2>"
         b += "<div class=\"plots\">" + section("per-class").map(\.xml).joined() + "</div></section>"
 
-        b += "<section id=\"timelines\"><h2>Expression timelines</h2><p class=\"note\">Per video and face track: the true label of each frame, the CNN's and CNN+BiLSTM's. Grey: no ground truth for that detection; gaps: no face detected.</p>"
+        b += "<section id=\"timelines\"><h2>Expression timelines</h2><p class=\"note\">Per video and face track: the true label of each frame, the CNN's and CNN+BiLSTM's. Pale grey: no ground truth for that detection (neutral is the darker grey); white gaps: no face detected.</p>"
         b += section("timelines").map { "<div>\($0.xml)</div>" }.joined() + "</section>"
 
         if !evaluation.failedVideos.isEmpty {
