@@ -46,6 +46,8 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.")
     var batchFrames = 32
 
+    @OptionGroup var frontEnd: FrontEndOptions
+
     @Flag(help: "Continue an interrupted evaluation in --out: finished videos are not redone.")
     var resume = false
 
@@ -72,7 +74,7 @@ struct Evaluate: ParsableCommand {
         }
         let predictions = (out as NSString).appendingPathComponent("predictions")
         log.info("mien evaluate: \(labelled.videos.count) input(s), model \(bundle.name), predictions in \(predictions)")
-        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers, batchFrames: batchFrames, sampleEvery: 1)
+        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers, batchFrames: batchFrames, sampleEvery: 1, frontEnd: frontEnd)
         settings.resume = resume
         settings.writeWindows = true
         let result = try settings.run(labelled, bundle: bundle, out: predictions, log: log, name: "mien evaluate")

@@ -65,7 +65,7 @@ struct Run: ParsableCommand {
         let log = Log(verbose: verbose)
         log.info("mien run: \(labelled.videos.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
         var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers,
-                                           batchFrames: batchFrames, sampleEvery: sampleEvery)
+                                           batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.publish = publish
         let result = try settings.run(labelled, bundle: bundle, out: out, log: log, name: "mien run")
@@ -108,12 +108,15 @@ struct EmbeddedJobSettings {
     var publish: String?
     /// Keep every window's prediction in windows.jsonl.
     var writeWindows = false
+    /// The face front end's detection schedule and scale (parsed options: there is no default value).
+    var frontEnd: FrontEndOptions
 
-    init(featureWorkers: Int, sequenceWorkers: Int, batchFrames: Int, sampleEvery: Int) {
+    init(featureWorkers: Int, sequenceWorkers: Int, batchFrames: Int, sampleEvery: Int, frontEnd: FrontEndOptions) {
         self.featureWorkers = featureWorkers
         self.sequenceWorkers = sequenceWorkers
         self.batchFrames = batchFrames
         self.sampleEvery = sampleEvery
+        self.frontEnd = frontEnd
     }
 
     /// Runs the job to the end (SIGINT / SIGTERM stop it gracefully) with a progress line.
