@@ -54,9 +54,12 @@ let package = Package(
         // MARK: training (the paper's method: windows of embeddings → BiLSTM)
         .target(name: "MienTraining", dependencies: ["MienNN", "MienCore"]),
 
+        // MARK: evaluation report (pure: metrics.json, Markdown tables, HTML with inline SVG)
+        .target(name: "MienReport", dependencies: ["MienCore"]),
+
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining",
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining", "MienReport",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: tests
@@ -68,6 +71,7 @@ let package = Package(
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
         .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "MienReportTests", dependencies: ["MienReport", "MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),
     ]
 )

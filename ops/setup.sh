@@ -8,7 +8,8 @@ set -euo pipefail
 
 # Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, OpenCV +
 # Haar cascades, dlib + its 68-point landmark model, FFmpeg tools for probing and encoding),
-# C interop (protobuf-c), and public test photographs (facedetect: grace_hopper; opencv-doc: messi5).
+# C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5),
+# and headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh).
 debian_packages=(
   pkg-config
   libzmq3-dev
@@ -19,6 +20,7 @@ debian_packages=(
   libdlib-dev libdlib-data
   ffmpeg
   facedetect opencv-doc
+  chromium
 )
 # Python packages for the interop example consumer and test harness scripts.
 python_packages=(pyzmq protobuf)

@@ -8,6 +8,8 @@
 #   5. checks the command line end to end on real files (bad inputs, missing model, classify)
 #   6. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
+#   7. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
+#      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +36,8 @@ ops/cli-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "cluster processes: local cluster and kill -9 faults give mien run's outputs"
 ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "mien evaluate: metrics recomputed independently, report.html rendered by headless Chromium"
+ops/report-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"

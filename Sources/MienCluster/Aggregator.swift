@@ -22,6 +22,9 @@ public final class Aggregator: @unchecked Sendable {
         /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
         /// ground truth to `embeddings.jsonl` instead of labelling frames.
         public var extractOnly = false
+        /// Also write every window's BiLSTM prediction to `windows.jsonl` (`mien evaluate`'s
+        /// per-window metrics): video, track, window, start_frame, end_frame, frames, label, probs.
+        public var writeWindows = false
 
         public init(endpoints: ClusterEndpoints, outputDirectory: String) {
             self.endpoints = endpoints
@@ -62,7 +65,8 @@ public final class Aggregator: @unchecked Sendable {
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
         let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
-                              framesFile: config.extractOnly ? "embeddings.jsonl" : "frames.jsonl")
+                              framesFile: config.extractOnly ? "embeddings.jsonl" : "frames.jsonl",
+                              windowsFile: config.writeWindows && !config.extractOnly ? "windows.jsonl" : nil)
         let owned = HandOff((intake, stream, sinks))
         let thread = Thread { [self] in
             let (intake, stream, sinks) = owned.value
@@ -205,6 +209,7 @@ public final class Aggregator: @unchecked Sendable {
             }
             var frameLines: [(UInt64, UInt32, String)] = []
             var segmentLines: [String] = []
+            var windowLines: [String] = []
             var videoSum = [Double](repeating: 0, count: labels.count)
             var videoCNNSum = [Double](repeating: 0, count: labels.count)
             var faces = 0
@@ -220,6 +225,19 @@ public final class Aggregator: @unchecked Sendable {
                     // (a long track has thousands of windows and frames).
                     let covered = Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)])
                     merger.add(window: p.windowIndex, frames: covered, probs: p.probs.probs)
+                    if config.writeWindows {
+                        let probs = p.probs.probs.map(Double.init)
+                        var line = JSONLine()
+                        line.add("video", id)
+                        line.add("track", track)
+                        line.add("window", p.windowIndex)
+                        line.add("start_frame", p.startFrame)
+                        line.add("end_frame", p.endFrame)
+                        line.add("frames", covered.count)
+                        line.add("label", labels[argmax(probs) ?? 0])
+                        line.add("probs", probs: probs, labels: labels)
+                        windowLines.append(line.string)
+                    }
                 }
                 let merged = Dictionary(uniqueKeysWithValues: merger.frameProbabilities().map { ($0.frame, $0.probs) })
                 var labelled: [(frame: UInt64, label: Int)] = []
@@ -296,7 +314,7 @@ public final class Aggregator: @unchecked Sendable {
             videoLine.add("tracks", v.tracks.count)
             if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
             frameLines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, video: videoLine.string)
+            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, windows: windowLines, video: videoLine.string)
             try publish(.videoResult(.with {
                 $0.videoID = id; $0.uri = m.uri; $0.status = .ok; $0.label = labels[videoLabel]
                 $0.probs = .with { $0.probs = videoProbs.map(Float.init) }; $0.frames = m.frameCount; $0.faces = UInt64(faces)
@@ -464,21 +482,8 @@ public final class Aggregator: @unchecked Sendable {
         Box(x: Double(b.x), y: Double(b.y), width: Double(b.width), height: Double(b.height))
     }
 
-    static func json(_ m: ClassificationMetrics, labels: [String]) -> String {
-        var o = JSONLine()
-        o.add("count", m.count)
-        o.add("accuracy", m.accuracy)
-        o.add("macro_f1", m.macroF1)
-        o.add("weighted_f1", m.weightedF1)
-        let per = zip(labels, m.perClass).map { l, s in
-            var c = JSONLine()
-            c.add("precision", s.precision); c.add("recall", s.recall); c.add("f1", s.f1); c.add("support", s.support)
-            return JSONLine.quote(l) + ":" + c.string
-        }
-        o.add("per_class", raw: "{" + per.joined(separator: ",") + "}")
-        o.add("confusion", raw: "[" + m.confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]")
-        return o.string
-    }
+    /// The metrics as `metrics.json` writes them (the encoder `mien evaluate` shares).
+    static func json(_ m: ClassificationMetrics, labels: [String]) -> String { m.json(labels: labels) }
 
     static func proto(_ m: ClassificationMetrics, labels: [String]) -> Mien_V1_ClassifierMetrics {
         .with {

@@ -20,6 +20,8 @@ public final class EmbeddedJob: @unchecked Sendable {
         public var labels: [String] = ExpressionClass.labels
         /// Feature extraction only (`mien extract`): no sequence workers; embeddings.jsonl.
         public var extractOnly = false
+        /// Keep every window's prediction in `windows.jsonl` (`mien evaluate`).
+        public var writeWindows = false
 
         public init(inputs: [VideoInput], outputDirectory: String) {
             self.inputs = inputs
@@ -69,6 +71,7 @@ public final class EmbeddedJob: @unchecked Sendable {
         aggregatorConfig.frameTruth = config.frameTruth
         aggregatorConfig.labels = config.labels
         aggregatorConfig.extractOnly = config.extractOnly
+        aggregatorConfig.writeWindows = config.writeWindows
         let aggregator = Aggregator(context: context, config: aggregatorConfig, log: log)
         try aggregator.start()
 

@@ -1,21 +1,23 @@
 import Foundation
 
 /// The job's output files in `--out DIR`: frames.jsonl, segments.jsonl, videos.jsonl (and
-/// metrics.json at the end). A video's lines are written together, frames and segments
-/// first and its videos.jsonl line last, each file flushed to disk before the video is
+/// metrics.json at the end; windows.jsonl when asked for). A video's lines are written
+/// together, frames, segments and windows first and its videos.jsonl line last, each file flushed to disk before the video is
 /// acknowledged — so a line in videos.jsonl means the video is complete in every file.
 final class Sinks {
     let directory: String
     private let frames: FileHandle
     private let segments: FileHandle
     private let videos: FileHandle
+    private let windows: FileHandle?
     /// Videos already complete in the sinks (from an interrupted run being resumed).
     private(set) var completed: [String: [String: Any]] = [:]
 
     /// - Parameter resume: keep the results of videos completed by an earlier run, dropping
     ///   any partial lines of videos that did not complete; otherwise start empty.
     /// - Parameter framesFile: the per-frame sink's name (`embeddings.jsonl` when extracting).
-    init(directory: String, resume: Bool, framesFile: String = "frames.jsonl") throws {
+    /// - Parameter windowsFile: the per-window sink's name, when window predictions are kept.
+    init(directory: String, resume: Bool, framesFile: String = "frames.jsonl", windowsFile: String? = nil) throws {
         self.directory = directory
         let fm = FileManager.default
         do {
@@ -23,8 +25,9 @@ final class Sinks {
         } catch {
             throw ClusterError.job("cannot create the output folder \(directory): \(error.localizedDescription)")
         }
-        let names = [framesFile, "segments.jsonl", "videos.jsonl"]
+        let names = [framesFile, "segments.jsonl", "videos.jsonl"] + (windowsFile.map { [$0] } ?? [])
         let paths = names.map { (directory as NSString).appendingPathComponent($0) }
+        let perVideo = [paths[0], paths[1]] + paths.dropFirst(3)
         var completed: [String: [String: Any]] = [:]
         if resume {
             for line in Sinks.lines(paths[2]) {
@@ -33,7 +36,7 @@ final class Sinks {
                 }
             }
             // Keep only the lines of completed videos (a crash can leave a partial video behind).
-            for p in paths[0...1] {
+            for p in perVideo {
                 let kept = Sinks.lines(p).filter { line in
                     guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                           let v = obj["video"] as? String else { return false }
@@ -54,6 +57,7 @@ final class Sinks {
         frames = try open(paths[0])
         segments = try open(paths[1])
         videos = try open(paths[2])
+        windows = paths.count > 3 ? try open(paths[3]) : nil
     }
 
     static func lines(_ path: String) -> [String] {
@@ -70,12 +74,14 @@ final class Sinks {
         }
     }
 
-    /// Writes one video's results durably: frames and segments, then its videos.jsonl line.
-    func write(frames frameLines: [String], segments segmentLines: [String], video videoLine: String) throws {
+    /// Writes one video's results durably: frames, segments and windows, then its videos.jsonl line.
+    func write(frames frameLines: [String], segments segmentLines: [String], windows windowLines: [String] = [], video videoLine: String) throws {
         if !frameLines.isEmpty { try frames.write(contentsOf: Data((frameLines.joined(separator: "\n") + "\n").utf8)) }
         if !segmentLines.isEmpty { try segments.write(contentsOf: Data((segmentLines.joined(separator: "\n") + "\n").utf8)) }
+        if let windows, !windowLines.isEmpty { try windows.write(contentsOf: Data((windowLines.joined(separator: "\n") + "\n").utf8)) }
         try frames.synchronize()
         try segments.synchronize()
+        try windows?.synchronize()
         try videos.write(contentsOf: Data((videoLine + "\n").utf8))
         try videos.synchronize()
     }
@@ -91,5 +97,6 @@ final class Sinks {
         try? frames.close()
         try? segments.close()
         try? videos.close()
+        try? windows?.close()
     }
 }

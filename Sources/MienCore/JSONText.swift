@@ -23,3 +23,12 @@ public enum JSONText {
         return out + "\""
     }
 }
+
+extension JSONText {
+    /// `v` as a JSON number in its shortest round-trip form (`0.9047619047619048`, `1e-05`);
+    /// `null` when not finite (JSON has no NaN or infinity).
+    public static func number(_ v: Double) -> String {
+        guard v.isFinite else { return "null" }
+        return "\(v)"
+    }
+}

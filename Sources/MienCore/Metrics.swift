@@ -9,8 +9,11 @@ public struct ClassScores: Sendable, Equatable, Codable {
 
 /// Classification metrics over a fixed label set, as scikit-learn computes them
 /// (`accuracy_score`, `precision_recall_fscore_support` with `zero_division=0`,
-/// `confusion_matrix`): a class with no predictions has precision 0, with no true
-/// instances recall 0, and F1 0 when precision + recall is 0.
+/// `confusion_matrix`, and `classification_report`'s macro and weighted averages): a class
+/// with no predictions has precision 0, with no true instances recall 0, and F1 0 when
+/// precision + recall is 0. Macro averages take the unweighted mean over all `classes`
+/// (zero-support classes included, as scikit-learn does with an explicit `labels=`);
+/// weighted averages weight each class by its support (0 when there are no samples).
 public struct ClassificationMetrics: Sendable, Equatable, Codable {
     public var classes: Int
     public var accuracy: Double
@@ -21,9 +24,16 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
     public var weightedF1: Double
     public var macroPrecision: Double
     public var macroRecall: Double
+    /// Per-class precision weighted by support.
+    public var weightedPrecision: Double
+    /// Per-class recall weighted by support (equals accuracy when every label is in `0..<classes`).
+    public var weightedRecall: Double
     /// `confusion[t][p]`: instances of true class t predicted as p.
     public var confusion: [[Int]]
     public var count: Int
+
+    /// The paper's "classification error": 1 − accuracy (0 when there are no samples).
+    public var classificationError: Double { count > 0 ? 1 - accuracy : 0 }
 
     /// - Precondition: equal lengths; every label in `0..<classes`.
     public init(truth: [Int], predicted: [Int], classes: Int) {
@@ -56,6 +66,9 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
             let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
             per.append(ClassScores(precision: precision, recall: recall, f1: f1, support: support))
         }
+        func weighted(_ value: KeyPath<ClassScores, Double>) -> Double {
+            n > 0 ? per.reduce(0) { $0 + $1[keyPath: value] * Double($1.support) } / Double(n) : 0
+        }
         self.classes = classes
         self.count = n
         self.confusion = confusion
@@ -64,6 +77,35 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
         self.macroF1 = per.map(\.f1).reduce(0, +) / Double(classes)
         self.macroPrecision = per.map(\.precision).reduce(0, +) / Double(classes)
         self.macroRecall = per.map(\.recall).reduce(0, +) / Double(classes)
-        self.weightedF1 = n > 0 ? per.reduce(0) { $0 + $1.f1 * Double($1.support) } / Double(n) : 0
+        self.weightedF1 = weighted(\.f1)
+        self.weightedPrecision = weighted(\.precision)
+        self.weightedRecall = weighted(\.recall)
+    }
+
+    /// The metrics as one JSON object (the form `metrics.json` uses, in the aggregator and in
+    /// `mien evaluate`): `count`, `accuracy`, `classification_error`, macro and weighted
+    /// precision / recall / F1, `per_class` (label → precision, recall, f1, support) and
+    /// `confusion` (rows truth, columns prediction, in `labels` order).
+    /// - Precondition: `labels.count == classes`.
+    public func json(labels: [String]) -> String {
+        precondition(labels.count == classes, "\(labels.count) labels for \(classes) classes")
+        let n = JSONText.number
+        var fields: [String] = [
+            "\"count\":\(count)",
+            "\"accuracy\":\(n(accuracy))",
+            "\"classification_error\":\(n(classificationError))",
+            "\"macro_precision\":\(n(macroPrecision))",
+            "\"macro_recall\":\(n(macroRecall))",
+            "\"macro_f1\":\(n(macroF1))",
+            "\"weighted_precision\":\(n(weightedPrecision))",
+            "\"weighted_recall\":\(n(weightedRecall))",
+            "\"weighted_f1\":\(n(weightedF1))",
+        ]
+        let per = zip(labels, perClass).map { l, s in
+            JSONText.quote(l) + ":{\"precision\":\(n(s.precision)),\"recall\":\(n(s.recall)),\"f1\":\(n(s.f1)),\"support\":\(s.support)}"
+        }
+        fields.append("\"per_class\":{" + per.joined(separator: ",") + "}")
+        fields.append("\"confusion\":[" + confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",") + "]")
+        return "{" + fields.joined(separator: ",") + "}"
     }
 }

@@ -61,6 +61,27 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
+        let labelled = try LabelledInputs.load(inputs, labels: labels, frameLabels: frameLabels)
+        let log = Log(verbose: verbose)
+        log.info("mien run: \(labelled.videos.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
+        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers,
+                                           batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
+        settings.resume = resume
+        settings.publish = publish
+        let result = try settings.run(labelled, bundle: bundle, out: out, log: log, name: "mien run")
+        if result.videosDone < result.videosTotal { throw ExitCode(1) }
+        if result.videosFailed > 0 { throw ExitCode(2) }
+    }
+}
+
+/// Inputs found on disk with their ground truth (labels.csv / frames.csv), as `mien run` and
+/// `mien evaluate` read them.
+struct LabelledInputs {
+    var videos: [VideoInput]
+    /// video id → frame → true faces (from frames.csv).
+    var frameTruth: [String: [UInt64: [FaceTruth]]]
+
+    static func load(_ inputs: [String], labels: String?, frameLabels: String?) throws -> LabelledInputs {
         let videos = try InputDiscovery.discover(inputs)
         let labelNames = ExpressionClass.labels
         let truth = try labels.map { try GroundTruth.videoLabels(csv: $0, labels: labelNames) } ?? [:]
@@ -72,14 +93,40 @@ struct Run: ParsableCommand {
             if let ft = GroundTruth.lookup(frameTruthByName, v) { frameTruth[v.id] = ft }
             return v
         }
-        let log = Log(verbose: verbose)
-        log.info("mien run: \(jobInputs.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
+        return LabelledInputs(videos: jobInputs, frameTruth: frameTruth)
+    }
+}
 
-        var config = EmbeddedJob.Config(inputs: jobInputs, outputDirectory: out)
+/// The embedded job of `mien run` (every role in one process), as `mien run` and
+/// `mien evaluate` start it: one place that wires the model bundle into the workers.
+struct EmbeddedJobSettings {
+    var featureWorkers = 1
+    var sequenceWorkers = 1
+    var batchFrames = 32
+    var sampleEvery = 1
+    var resume = false
+    var publish: String?
+    /// Keep every window's prediction in windows.jsonl.
+    var writeWindows = false
+    /// The face front end's detection schedule and scale (parsed options: there is no default value).
+    var frontEnd: FrontEndOptions
+
+    init(featureWorkers: Int, sequenceWorkers: Int, batchFrames: Int, sampleEvery: Int, frontEnd: FrontEndOptions) {
+        self.featureWorkers = featureWorkers
+        self.sequenceWorkers = sequenceWorkers
+        self.batchFrames = batchFrames
+        self.sampleEvery = sampleEvery
+        self.frontEnd = frontEnd
+    }
+
+    /// Runs the job to the end (SIGINT / SIGTERM stop it gracefully) with a progress line.
+    func run(_ labelled: LabelledInputs, bundle: ModelBundleRef, out: String, log: Log, name: String) throws -> JobProgress {
+        var config = EmbeddedJob.Config(inputs: labelled.videos, outputDirectory: out)
         config.featureWorkers = featureWorkers
         config.sequenceWorkers = sequenceWorkers
         config.resume = resume
-        config.frameTruth = frameTruth
+        config.frameTruth = labelled.frameTruth
+        config.writeWindows = writeWindows
         if let publish { config.resultsEndpoint = publish }
         let (batchFrames, sampleEvery) = (self.batchFrames, self.sampleEvery)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
@@ -101,14 +148,13 @@ struct Run: ParsableCommand {
                                   return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
                               },
                               log: { log.debug($0) })
-        let signals = SignalStop { job.stop(); log.info("mien run: stopping (signal); resume later with --resume") }
+        let signals = SignalStop { job.stop(); log.info("\(name): stopping (signal); resume later with --resume") }
         defer { signals.cancel() }
         let reporter = ProgressReporter()
         let result = try job.run { reporter.update($0) }
         reporter.finish(result)
-        log.info("mien run: \(result.videosDone - result.videosFailed) video(s) ok, \(result.videosFailed) failed, \(result.framesDone) frames; results in \(out)")
-        if result.videosDone < result.videosTotal { throw ExitCode(1) }
-        if result.videosFailed > 0 { throw ExitCode(2) }
+        log.info("\(name): \(result.videosDone - result.videosFailed) video(s) ok, \(result.videosFailed) failed, \(result.framesDone) frames; results in \(out)")
+        return result
     }
 }
 

@@ -4,9 +4,10 @@ import MienCore
 @testable import MienCluster
 
 final class EmbeddedJobTests: XCTestCase {
-    func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false,
+    func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false, windows: Bool = false,
              featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400)) -> EmbeddedJob {
         var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
+        c.writeWindows = windows
         c.featureWorkers = fw
         c.sequenceWorkers = sw
         c.resume = resume
@@ -54,6 +55,34 @@ final class EmbeddedJobTests: XCTestCase {
         }
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/metrics.json"))) as! [String: Any]
         XCTAssertEqual((metrics["bilstm"] as! [String: Any])["count"] as! Int, expected)
+    }
+
+    /// With `writeWindows` (mien evaluate) every window of every track is in windows.jsonl
+    /// once, as the windower cut it; without it there is no such file.
+    func testWindowsSinkHasEveryWindowOnce() throws {
+        let out = temporaryDirectory("windows")
+        _ = try job(FakeArchive.inputs([50, 37, 5]), out: out, windows: true).run(interval: 0.05)
+        let frames = readLines(out, "frames.jsonl"), windows = readLines(out, "windows.jsonl")
+        let tracks = Dictionary(grouping: frames, by: { "\($0["video"]!)/\($0["track"]!)" })
+        XCTAssertEqual(Set(windows.map { "\($0["video"]!)/\($0["track"]!)" }), Set(tracks.keys))
+        for (key, fs) in tracks {
+            let ws = windows.filter { "\($0["video"]!)/\($0["track"]!)" == key }
+            XCTAssertEqual(ws.map { $0["window"] as! Int }, Array(0..<ws.count), "\(key): each window once, in order")
+            XCTAssertEqual(ws.count, TrackWindower.windowCount(steps: fs.count, length: 6, stride: 3), key)
+            let frameSet = Set(fs.map { $0["frame"] as! Int })
+            var covered = Set<Int>()
+            for w in ws {
+                let span = Set((w["start_frame"] as! Int)...(w["end_frame"] as! Int)).intersection(frameSet)
+                XCTAssertEqual(w["frames"] as? Int, span.count, key)
+                covered.formUnion(span)
+                let probs = w["probs"] as! [String: Double]
+                XCTAssertEqual(w["label"] as? String, probs.max { $0.value < $1.value }?.key, key)
+            }
+            XCTAssertEqual(covered, frameSet, "\(key): the windows cover the track")
+        }
+        let plain = temporaryDirectory("no-windows")
+        _ = try job(FakeArchive.inputs([20]), out: plain).run(interval: 0.05)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: plain + "/windows.jsonl"))
     }
 
     /// Results do not depend on how many workers ran them.
