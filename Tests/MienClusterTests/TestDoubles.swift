@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 import MienProto
 import MienWire
 @testable import MienCluster
@@ -93,10 +94,14 @@ final class FakeSequenceCompute: WorkerCompute {
     }
 }
 
-func temporaryDirectory(_ name: String) -> String {
-    let dir = NSTemporaryDirectory() + "mien-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+extension XCTestCase {
+    /// A fresh folder under the temporary directory, removed when the test ends.
+    func temporaryDirectory(_ name: String) -> String {
+        let dir = NSTemporaryDirectory() + "mien-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
 }
 
 func readLines(_ dir: String, _ file: String) -> [[String: Any]] {

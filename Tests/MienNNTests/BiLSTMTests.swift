@@ -110,6 +110,7 @@ final class BiLSTMTests: XCTestCase {
         var bundle = try BiLSTMBundle(classifier: clf, labels: ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
                                       preprocessing: ["embedding": "fer2013 add_4 global average"])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-bilstm-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try bundle.save(to: dir)
         XCTAssertEqual(bundle.contentHash, try sha256Hex(file: dir + "/model.safetensors"))
         let back = try BiLSTMBundle.load(directory: dir)

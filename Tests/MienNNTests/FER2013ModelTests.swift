@@ -77,6 +77,7 @@ final class FER2013ModelTests: XCTestCase {
 
     private func scratchModel(_ edit: (inout [String: Tensor]) -> Void) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-nn-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: Self.modelJSON, toPath: dir + "/model.json")
         var tensors = try Safetensors.read(path: Self.root + "/models/fer2013/model.safetensors").tensors
