@@ -94,6 +94,24 @@ public struct BiLSTMTrainer {
         return (loss / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
     }
 
+    /// The predicted class (argmax of the probabilities) of every window of `data`, in order (inference mode).
+    public func predictions(_ model: BiLSTMClassifier, _ data: WindowDataset, inputSize: Int, classes: Int) throws -> [Int] {
+        var out = [Int](repeating: 0, count: data.count)
+        let byLength = Dictionary(grouping: Array(0..<data.count), by: { data.windows[$0].count })
+        for (_, idx) in byLength {
+            for start in stride(from: 0, to: idx.count, by: 256) {
+                let b = Array(idx[start..<min(start + 256, idx.count)])
+                let (x, _) = tensors(data, b, inputSize: inputSize, classes: classes)
+                let p = try model.predict(x)
+                for (row, i) in b.enumerated() {
+                    let probs = p.data[(row * classes)..<((row + 1) * classes)]
+                    out[i] = probs.indices.max(by: { probs[$0] < probs[$1] })! - probs.startIndex
+                }
+            }
+        }
+        return out
+    }
+
     private func tensors(_ data: WindowDataset, _ idx: [Int], inputSize: Int, classes: Int) -> (Tensor, Tensor) {
         let t = data.windows[idx[0]].count
         var x = [Float](); x.reserveCapacity(idx.count * t * inputSize)

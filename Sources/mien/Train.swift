@@ -69,11 +69,7 @@ struct TrainBiLSTM: ParsableCommand {
             throw ValidationError("\(cache) holds no face tracks: were faces found? see videos.jsonl next to it")
         }
         // Video label = the most frequent frame label of its tracks' non-neutral frames, else neutral.
-        var videoLabels: [String: String] = [:]
-        for (video, ts) in Dictionary(grouping: tracks, by: \.video) {
-            let counts = Dictionary(ts.flatMap(\.labels).map { ($0, 1) }, uniquingKeysWith: +)
-            videoLabels[video] = counts.filter { $0.key != "neutral" }.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? "neutral"
-        }
+        let videoLabels = VideoLabels.majority(of: tracks)
         let split = GroupedSplit.split(videoLabels: videoLabels, fractions: (trainFraction, validationFraction), seed: seed)
         let all = try WindowDataset(tracks: tracks, length: window, stride: stride, labels: labels)
         let trainSet = all.subset(videos: split.train), valSet = all.subset(videos: split.validation), testSet = all.subset(videos: split.test)
