@@ -6,7 +6,9 @@
 #   3. runs every XCTest target
 #   4. builds the C and Python example consumers and checks them against Swift-sent messages
 #   5. checks the command line end to end on real files (bad inputs, missing model, classify)
-#   6. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
+#   6. `mien tune` as real processes: parallel trials, a failing one reported, ranked tables,
+#      the best bundle usable by `mien run`, reproducible, Ctrl-C writes the partial table
+#   7. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 #   7. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
@@ -33,6 +35,9 @@ ops/interop-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "command line on real files: bad inputs in an archive, missing model, classify, probe/detect"
 ops/cli-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "mien tune: parallel trials in worker processes, tables, best bundle, reproducibility, Ctrl-C"
+ops/tune-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "cluster processes: local cluster and kill -9 faults give mien run's outputs"
 ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"

@@ -85,7 +85,7 @@ struct Tune: ParsableCommand {
         let configs = search == .grid ? try space().grid() : try space().random(trials: trials!, seed: seed)
         let fm = FileManager.default
         for previous in ["results.csv", "trials.jsonl", "trials", "best"] where fm.fileExists(atPath: (out as NSString).appendingPathComponent(previous)) {
-            throw ValidationError("\(out) holds a previous search (\(previous)): choose another --out or remove it")
+            throw TrainingError("\(out) holds a previous search (\(previous)): choose another --out or remove it")
         }
         let cnnDir = URL(fileURLWithPath: try resolveCNN(cnn)).standardizedFileURL.path
         let data = try TuningData.load(cache: cache, seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
@@ -140,7 +140,7 @@ struct Tune: ParsableCommand {
         let fm = FileManager.default
         let from = TuningLayout.trialDirectory(out, best.trial), to = (out as NSString).appendingPathComponent("best")
         do { try fm.copyItem(atPath: from, toPath: to) } catch {
-            throw ValidationError("cannot copy the best trial's bundle \(from) to \(to): \(error.localizedDescription)")
+            throw TrainingError("cannot copy the best trial's bundle \(from) to \(to): \(error.localizedDescription)")
         }
         // Test figures for the chosen configuration only: the test videos took no part in the choice.
         let bundle = try BiLSTMBundle.load(directory: to)
@@ -151,7 +151,7 @@ struct Tune: ParsableCommand {
         let test = testSet.count > 0 ? try trainer.evaluate(bundle.classifier, testSet, inputSize: data.inputSize, classes: data.labels.count) : (loss: .nan, accuracy: .nan)
         let reportPath = (to as NSString).appendingPathComponent("training.json")
         guard let raw = fm.contents(atPath: reportPath), var report = try JSONSerialization.jsonObject(with: raw) as? [String: Any] else {
-            throw ValidationError("\(reportPath) is missing or not JSON: the best trial's worker did not finish writing it")
+            throw TrainingError("\(reportPath) is missing or not JSON: the best trial's worker did not finish writing it")
         }
         report["test_window_accuracy"] = test.accuracy.isNaN ? "nan" : test.accuracy
         report["test_window_loss"] = test.loss.isNaN ? "nan" : test.loss
@@ -206,7 +206,7 @@ struct TuneWorker: ParsableCommand {
         let decoder = TrialWire.decoder(), encoder = TrialWire.encoder()
         while let line = readLine() {
             guard let request = try? decoder.decode(TrialWire.Request.self, from: Data(line.utf8)) else {
-                throw ValidationError("tune-worker: not a trial request: \(line.prefix(200))")
+                throw TrainingError("tune-worker: not a trial request: \(line.prefix(200))")
             }
             let r = Trial.run(request.trial, request.params, data: data, settings: settings,
                               out: TuningLayout.trialDirectory(out, request.trial))
@@ -264,9 +264,9 @@ final class ProcessTrialExecutor: TrialExecutor, @unchecked Sendable {
             request.append(UInt8(ascii: "\n"))
             try stdin.write(contentsOf: request)
             if let line = readLine(stdout) {
-                var r = try TrialWire.decoder().decode(TrialResult.self, from: line)
-                guard r.trial == trial else { throw ValidationError("worker answered trial \(r.trial) to a request for trial \(trial)") }
-                r.seconds = Date().timeIntervalSince(start)
+                // Its seconds are the worker's own timing of the trial (not the worker's start-up).
+                let r = try TrialWire.decoder().decode(TrialResult.self, from: line)
+                guard r.trial == trial else { throw TrainingError("worker answered trial \(r.trial) to a request for trial \(trial)") }
                 return r
             }
             let why = reap()
@@ -298,7 +298,7 @@ final class ProcessTrialExecutor: TrialExecutor, @unchecked Sendable {
     private func worker() throws -> (FileHandle, FileHandle) {
         try lock.withLock {
             if let process, process.isRunning, let input, let output { return (input, output) }
-            guard !interrupted else { throw ValidationError("interrupted") }
+            guard !interrupted else { throw TrainingError("interrupted") }
             let p = Process()
             p.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
             p.arguments = arguments
@@ -309,7 +309,7 @@ final class ProcessTrialExecutor: TrialExecutor, @unchecked Sendable {
             p.standardInput = toWorker
             p.standardOutput = fromWorker
             p.standardError = FileHandle.standardError
-            do { try p.run() } catch { throw ValidationError("cannot start \(p.executableURL!.path) tune-worker: \(error.localizedDescription)") }
+            do { try p.run() } catch { throw TrainingError("cannot start \(p.executableURL!.path) tune-worker: \(error.localizedDescription)") }
             process = p
             input = toWorker.fileHandleForWriting
             output = fromWorker.fileHandleForReading
@@ -351,7 +351,7 @@ final class JSONLineAppender: @unchecked Sendable {
 
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw ValidationError("cannot create \(path): check that the --out folder is writable")
+            throw TrainingError("cannot create \(path): check that the --out folder is writable")
         }
         handle = h
     }
@@ -379,6 +379,6 @@ private func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").
 
 private func writeText(_ s: String, to path: String) throws {
     do { try s.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-        throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+        throw TrainingError("cannot write \(path): \(error.localizedDescription)")
     }
 }

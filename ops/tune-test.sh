@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `mien tune` end to end, as real processes, on a small embedding cache (a seeded test fixture
+# from ops/tune/make_cache.py: order-separable happy/sad tracks, not real data):
+#   - a grid of 4 trials in 2 worker processes: a progress line per trial, the configurations
+#     whose stride does not fit the window reported as failed with their error while the others
+#     finish, ranked results.csv / results.md, trials.jsonl, best/ and a bundle.json that
+#     `mien run --model` accepts (it runs a sample clip with it);
+#   - the same command again gives the same table (timings aside);
+#   - Ctrl-C (SIGINT) mid-search: exit status 130, the partial table written, no worker left.
+#   ops/tune-test.sh [path/to/mien]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mien=${1:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/mien}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "tune-test: FAILED: $*" >&2; exit 1; }
+
+python3 ops/tune/make_cache.py "$work/cache.jsonl"
+args=(--cache "$work/cache.jsonl" --units 4,8 --lr 0.01 --dropout 0 --window 4,12 --stride 6
+      --epochs 6 --patience 3 --batch-size 8 --seed 2 --parallel 2)
+
+echo "tune-test: grid of 4 trials (2 cannot fit their stride) in 2 worker processes"
+"$mien" tune "${args[@]}" --out "$work/a" 2>"$work/a.log" || { cat "$work/a.log"; fail "mien tune exited with $?"; }
+[ "$(grep -c '^tune \[[1-4]/4\] trial' "$work/a.log")" -eq 4 ] || { cat "$work/a.log"; fail "expected 4 progress lines"; }
+python3 - "$work/a" <<'PY' || fail "tables of the first run"
+import csv, json, os, sys
+out = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
+assert len(rows) == 4, rows
+ok = [r for r in rows if r["status"] == "ok"]
+bad = [r for r in rows if r["status"] == "failed"]
+assert [r["rank"] for r in ok] == ["1", "2"] and [r["window"] for r in ok] == ["12", "12"], ok
+assert len(bad) == 2 and all(r["window"] == "4" and "stride 6 does not fit window 4" in r["error"] for r in bad), bad
+accs = [float(r["val_accuracy"]) for r in ok]
+assert accs == sorted(accs, reverse=True), accs
+md = open(os.path.join(out, "results.md")).read()
+assert md.count("\n| ") == 5 and "stride 6 does not fit window 4" in md, md
+streamed = [json.loads(l) for l in open(os.path.join(out, "trials.jsonl"))]
+assert sorted(r["trial"] for r in streamed) == [1, 2, 3, 4], streamed
+best = int(ok[0]["trial"])
+report = json.load(open(os.path.join(out, "best", "training.json")))
+assert report["tune_trial"] == best and "test_window_accuracy" in report, report
+assert open(os.path.join(out, "best", "model.safetensors"), "rb").read() == open(os.path.join(out, "trials", "%03d" % best, "model.safetensors"), "rb").read()
+bundle = json.load(open(os.path.join(out, "bundle.json")))
+assert bundle["bilstm"] == "best" and os.path.isfile(os.path.join(bundle["cnn"], "model.json")), bundle
+print("tune-test: ranked table, failed trials reported, best = trial %d (val acc %s)" % (best, ok[0]["val_accuracy"]))
+PY
+
+echo "tune-test: mien run --model with the tuned bundle"
+"$mien" run samples/synthetic/clip_00001.mp4 --model "$work/a" --out "$work/run" 2>"$work/run.log" || { cat "$work/run.log"; fail "mien run --model <tuned> exited with $?"; }
+python3 - "$work/run" <<'PY' || { cat "$work/run.log"; fail "mien run wrote no labels with the tuned bundle"; }
+import json, os, sys
+videos = [json.loads(l) for l in open(os.path.join(sys.argv[1], "videos.jsonl"))]
+assert len(videos) == 1 and videos[0]["status"] == "ok" and videos[0]["label"], videos
+frames = [json.loads(l) for l in open(os.path.join(sys.argv[1], "frames.jsonl"))]
+assert frames and all(f["label"] for f in frames), len(frames)
+PY
+
+echo "tune-test: mien train bilstm with the best configuration and seed makes the same weights"
+read -r units window stride < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["units"], r["window"], r["stride"])' "$work/a/best/training.json")
+"$mien" train bilstm --cache "$work/cache.jsonl" --out "$work/trained" --units "$units" --window "$window" --stride "$stride" \
+  --learning-rate 0.01 --dropout 0 --epochs 6 --patience 3 --batch-size 8 --seed 2 2>"$work/train.log" || { cat "$work/train.log"; fail "train bilstm"; }
+cmp "$work/trained/model.safetensors" "$work/a/best/model.safetensors" || fail "mien tune's best weights differ from mien train bilstm's with the same configuration"
+
+echo "tune-test: the same command gives the same table"
+"$mien" tune "${args[@]}" --out "$work/b" 2>"$work/b.log" || { cat "$work/b.log"; fail "second run exited with $?"; }
+cut -d, -f1-16 "$work/a/results.csv" > "$work/a.cut"; cut -d, -f1-16 "$work/b/results.csv" > "$work/b.cut"
+diff "$work/a.cut" "$work/b.cut" || fail "tables differ between two runs with the same seed"
+
+echo "tune-test: Ctrl-C mid-search writes the partial table"
+"$mien" tune --cache "$work/cache.jsonl" --units 64,96 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
+  --epochs 500 --patience 500 --seed 2 --parallel 2 --out "$work/c" 2>"$work/c.log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'worker process' "$work/c.log" && break; sleep 0.1; done
+sleep 1
+start=$(date +%s)
+kill -INT $pid
+status=0; wait $pid || status=$?
+[ $status -eq 130 ] || { cat "$work/c.log"; fail "exit status $status after SIGINT, expected 130"; }
+[ $(( $(date +%s) - start )) -le 10 ] || fail "took more than 10 s to stop"
+if pgrep -f "tune-worker --cache $work/cache.jsonl" >/dev/null; then fail "worker processes left running"; fi
+python3 - "$work/c/results.csv" <<'PY' || { cat "$work/c.log"; fail "partial table"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 6, rows
+statuses = [r["status"] for r in rows]
+assert statuses.count("interrupted") == 2 and statuses.count("not run") == 4, statuses
+PY
+grep -q 'interrupted' "$work/c.log" || fail "no interrupt message"
+echo "tune-test: all passed"
