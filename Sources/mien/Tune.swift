@@ -50,8 +50,10 @@ struct Tune: ParsableCommand {
     var patience = 5
     @Option(name: .customLong("batch-size"), help: "Windows per step.")
     var batchSize = 32
-    @Option(help: "Seed of the split, of every trial's initial weights and shuffling, and of random search.")
+    @Option(help: "Seed of the split and of every trial's initial weights and shuffling (as `mien train bilstm --seed`).")
     var seed: UInt64 = 1
+    @Option(name: .customLong("search-seed"), help: "Seed of random search's draws; default: --seed.")
+    var searchSeed: UInt64?
     @Option(name: .customLong("train-fraction"), help: "Fraction of videos for training.")
     var trainFraction = 0.7
     @Option(name: .customLong("validation-fraction"), help: "Fraction of videos for validation (the rest is test).")
@@ -68,7 +70,8 @@ struct Tune: ParsableCommand {
             throw ValidationError("need --train-fraction > 0, --validation-fraction > 0 and their sum at most 1")
         }
         switch search {
-        case .grid: if trials != nil { throw ValidationError("--trials is for --search random (grid search runs every combination)") }
+        case .grid:
+            if trials != nil || searchSeed != nil { throw ValidationError("--trials and --search-seed are for --search random (grid search runs every combination)") }
         case .random: guard let trials, trials >= 1 else { throw ValidationError("--search random needs --trials N (N ≥ 1)") }
         }
         do { try space().validate() } catch { throw ValidationError("\(error)") }
@@ -82,7 +85,7 @@ struct Tune: ParsableCommand {
     }
 
     func run() throws {
-        let configs = search == .grid ? try space().grid() : try space().random(trials: trials!, seed: seed)
+        let configs = search == .grid ? try space().grid() : try space().random(trials: trials!, seed: searchSeed ?? seed)
         let fm = FileManager.default
         for previous in ["results.csv", "trials.jsonl", "trials", "best"] where fm.fileExists(atPath: (out as NSString).appendingPathComponent(previous)) {
             throw TrainingError("\(out) holds a previous search (\(previous)): choose another --out or remove it")
@@ -119,7 +122,8 @@ struct Tune: ParsableCommand {
         for e in executors { e.shutdown() }
 
         let table = TuningTable(results)
-        let title = "# mien tune: \(search.rawValue) search on \(cache) (seed \(seed), \(epochs) epochs max, patience \(patience))"
+        let seeds = search == .random ? "seed \(seed), search seed \(searchSeed ?? seed)" : "seed \(seed)"
+        let title = "# mien tune: \(search.rawValue) search on \(cache) (\(seeds), \(epochs) epochs max, patience \(patience))"
         try writeText(table.csv(), to: (out as NSString).appendingPathComponent("results.csv"))
         try writeText(table.markdown(title: title), to: (out as NSString).appendingPathComponent("results.md"))
         let finished = results.filter { $0.status == .ok }.count, failed = results.filter { $0.status == .failed }.count
@@ -156,8 +160,8 @@ struct Tune: ParsableCommand {
         report["test_window_accuracy"] = test.accuracy.isNaN ? "nan" : test.accuracy
         report["test_window_loss"] = test.loss.isNaN ? "nan" : test.loss
         report["test_windows"] = testSet.count
-        report["tune"] = ["search": search.rawValue, "results": "../results.md", "rank": 1,
-                          "ranked_by": "validation accuracy, then macro-F1, then loss"]
+        report["tune"] = ["search": search.rawValue, "search_seed": search == .random ? NSNumber(value: searchSeed ?? seed) : NSNull(), "results": "../results.md", "rank": 1,
+                          "ranked_by": "validation accuracy, then macro-F1, then loss"] as [String: Any]
         try writeJSON(report, to: reportPath)
         let cnnName = (cnnDir as NSString).lastPathComponent
         try writeJSON(["name": (out as NSString).lastPathComponent, "cnn": cnnDir, "bilstm": "best",
