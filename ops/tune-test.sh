@@ -5,7 +5,9 @@
 #     whose stride does not fit the window reported as failed with their error while the others
 #     finish, ranked results.csv / results.md, trials.jsonl, best/ and a bundle.json that
 #     `mien run --model` accepts (it runs a sample clip with it);
+#   - `mien train bilstm` with the best configuration writes the same weights as best/;
 #   - the same command again gives the same table (timings aside);
+#   - a worker killed (-9) mid-trial: that trial is reported failed, a new worker runs the rest;
 #   - Ctrl-C (SIGINT) mid-search: exit status 130, the partial table written, no worker left.
 #   ops/tune-test.sh [path/to/mien]
 set -euo pipefail
@@ -66,6 +68,24 @@ echo "tune-test: the same command gives the same table"
 "$mien" tune "${args[@]}" --out "$work/b" 2>"$work/b.log" || { cat "$work/b.log"; fail "second run exited with $?"; }
 cut -d, -f1-16 "$work/a/results.csv" > "$work/a.cut"; cut -d, -f1-16 "$work/b/results.csv" > "$work/b.cut"
 diff "$work/a.cut" "$work/b.cut" || fail "tables differ between two runs with the same seed"
+
+echo "tune-test: a worker killed mid-trial fails that trial only; a fresh worker runs the rest"
+"$mien" tune --cache "$work/cache.jsonl" --units 16 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
+  --epochs 60 --patience 60 --seed 2 --parallel 2 --out "$work/k" 2>"$work/k.log" &
+pid=$!
+for _ in $(seq 1 100); do grep -q 'worker process' "$work/k.log" && break; sleep 0.1; done
+sleep 1
+victim=$(pgrep -o -f "tune-worker --cache $work/cache.jsonl --out $work/k") || fail "no worker process found"
+kill -KILL "$victim"
+status=0; wait $pid || status=$?
+[ $status -eq 0 ] || { cat "$work/k.log"; fail "exit status $status after a worker was killed, expected 0"; }
+python3 - "$work/k/results.csv" <<'PY' || { cat "$work/k.log"; fail "table after a worker was killed"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+statuses = sorted(r["status"] for r in rows)
+assert statuses == ["failed", "ok", "ok"], statuses
+assert "killed by signal 9" in [r for r in rows if r["status"] == "failed"][0]["error"], rows
+PY
 
 echo "tune-test: Ctrl-C mid-search writes the partial table"
 "$mien" tune --cache "$work/cache.jsonl" --units 64,96 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
