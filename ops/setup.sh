@@ -9,7 +9,8 @@ set -euo pipefail
 # Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, OpenCV +
 # Haar cascades, dlib + its 68-point landmark model, FFmpeg tools for probing and encoding),
 # C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5),
-# and headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh).
+# headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh),
+# and pgrep (procps) for ops/tune-test.sh's worker-process checks.
 debian_packages=(
   pkg-config
   libzmq3-dev
@@ -21,6 +22,7 @@ debian_packages=(
   ffmpeg
   facedetect opencv-doc
   chromium
+  procps
 )
 # Python packages for the interop example consumer and test harness scripts.
 python_packages=(pyzmq protobuf)
