@@ -28,7 +28,7 @@ struct Tune: ParsableCommand {
     var cache: String
     @Option(help: "Output folder (must not hold a previous search).")
     var out: String
-    @Option(help: "grid: every combination; random: --trials configurations drawn with --seed.")
+    @Option(help: "grid: every combination; random: --trials configurations drawn with --search-seed.")
     var search: Search = .grid
     @Option(help: "Configurations to draw (--search random).")
     var trials: Int?
