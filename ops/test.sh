@@ -10,7 +10,7 @@
 #      the best bundle usable by `mien run`, reproducible, Ctrl-C writes the partial table
 #   7. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
-#   7. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
+#   8. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
