@@ -73,7 +73,7 @@ echo "tune-test: a worker killed mid-trial fails that trial only; a fresh worker
 "$mien" tune --cache "$work/cache.jsonl" --units 16 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
   --epochs 60 --patience 60 --seed 2 --parallel 2 --out "$work/k" 2>"$work/k.log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q 'worker process' "$work/k.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs 'worker process' "$work/k.log" && break; sleep 0.1; done
 sleep 1
 victim=$(pgrep -o -f "tune-worker --cache $work/cache.jsonl --out $work/k") || fail "no worker process found"
 kill -KILL "$victim"
@@ -91,7 +91,7 @@ echo "tune-test: Ctrl-C mid-search writes the partial table"
 "$mien" tune --cache "$work/cache.jsonl" --units 64,96 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
   --epochs 500 --patience 500 --seed 2 --parallel 2 --out "$work/c" 2>"$work/c.log" &
 pid=$!
-for _ in $(seq 1 100); do grep -q 'worker process' "$work/c.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs 'worker process' "$work/c.log" && break; sleep 0.1; done
 sleep 1
 start=$(date +%s)
 kill -INT $pid
