@@ -51,8 +51,8 @@ let package = Package(
         .target(name: "MienCluster",
                 dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision"]),
 
-        // MARK: training (the paper's method: windows of embeddings → BiLSTM)
-        .target(name: "MienTraining", dependencies: ["MienNN", "MienCore"]),
+        // MARK: training (the paper's method: face crops → CNN; windows of embeddings → BiLSTM)
+        .target(name: "MienTraining", dependencies: ["MienNN", "MienCore", "MienVision"]),
 
         // MARK: evaluation report (pure: metrics.json, Markdown tables, HTML with inline SVG)
         .target(name: "MienReport", dependencies: ["MienCore"]),
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
-        .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore"]),
+        .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore", "MienVision", "MienSynth"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienReportTests", dependencies: ["MienReport", "MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),

@@ -8,9 +8,11 @@
 #   5. checks the command line end to end on real files (bad inputs, missing model, classify)
 #   6. `mien tune` as real processes: parallel trials, a failing one reported, ranked tables,
 #      the best bundle usable by `mien run`, reproducible, Ctrl-C writes the partial table
-#   7. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
+#   7. trains the CNN on a tiny synthetic FER2013-format CSV: kill -9 + --resume ends with the
+#      same weights, byte for byte, as an uninterrupted run
+#   8. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
-#   8. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
+#   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,9 @@ ops/cli-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "mien tune: parallel trials in worker processes, tables, best bundle, reproducibility, Ctrl-C"
 ops/tune-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "mien train cnn: kill -9 and --resume give the uninterrupted run's weights"
+ops/train-cnn-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "cluster processes: local cluster and kill -9 faults give mien run's outputs"
 ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"

@@ -1,7 +1,9 @@
 /// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, reproducible on every
 /// platform, for splits, shuffles and tests. Not for cryptography.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The whole generator state: `SplitMix64(seed: g.state)` continues exactly where `g` is
+    /// (what training checkpoints save).
+    public private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 

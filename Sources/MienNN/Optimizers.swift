@@ -56,6 +56,34 @@ public final class Adam: Optimizer {
             moments[key] = (m, v)
         }
     }
+
+    /// The optimiser's state for `parameters`: the step count and each parameter's first and
+    /// second moments keyed by parameter name (zeros for a parameter not stepped yet). With
+    /// `restore` this makes a checkpoint continue bit for bit.
+    public func state(for parameters: [Parameter]) -> (iterations: Int, m: [String: Tensor], v: [String: Tensor]) {
+        var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+        for p in parameters {
+            let mv = moments[ObjectIdentifier(p)]
+            m[p.name] = Tensor(shape: p.value.shape, data: mv?.m ?? [Float](repeating: 0, count: p.value.count))
+            v[p.name] = Tensor(shape: p.value.shape, data: mv?.v ?? [Float](repeating: 0, count: p.value.count))
+        }
+        return (iterations, m, v)
+    }
+
+    /// Restores a state saved by `state(for:)` onto `parameters` (matched by name).
+    /// - Throws: `NNError.badInput` naming a parameter whose moments are missing or mis-shaped.
+    public func restore(iterations: Int, m: [String: Tensor], v: [String: Tensor], parameters: [Parameter]) throws {
+        guard iterations >= 0 else { throw NNError.badInput("Adam state: negative step count \(iterations)") }
+        var restored: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+        for p in parameters {
+            guard let pm = m[p.name], let pv = v[p.name], pm.shape == p.value.shape, pv.shape == p.value.shape else {
+                throw NNError.badInput("Adam state: the moments of '\(p.name)' are missing or do not have shape \(p.value.shape)")
+            }
+            restored[ObjectIdentifier(p)] = (pm.data, pv.data)
+        }
+        moments = restored
+        self.iterations = iterations
+    }
 }
 
 #if canImport(Glibc)

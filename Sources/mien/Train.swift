@@ -8,7 +8,7 @@ import MienTraining
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train Mien's models.",
-        subcommands: [TrainBiLSTM.self])
+        subcommands: [TrainCNN.self, TrainBiLSTM.self])
 }
 
 /// `mien train bilstm`: a BiLSTM on ordered windows of CNN embeddings from `mien extract`.

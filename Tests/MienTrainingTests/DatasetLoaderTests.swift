@@ -1,0 +1,180 @@
+import XCTest
+import MienCore
+import MienSynth
+import MienVision
+@testable import MienTraining
+
+/// FER2013 CSV, class folders and labelled-video crops: contents, splits and error messages.
+final class DatasetLoaderTests: XCTestCase {
+    var dir: String!
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "mien-datasets-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
+
+    func write(_ text: String, _ name: String) throws -> String {
+        let p = dir + "/" + name
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    func pixels(_ f: (Int, Int) -> Int) -> String {
+        (0..<(48 * 48)).map { String(f($0 % 48, $0 / 48)) }.joined(separator: " ")
+    }
+
+    func testFER2013CSVHonoursUsageAndResizesLikeOpenCV() throws {
+        let usages = ["Training", "Training", "Training", "PublicTest", "PrivateTest", "Training"]
+        var rows = ["emotion,pixels,Usage"]
+        for (i, u) in usages.enumerated() { rows.append("\(i),\(pixels { x, y in (x * 5 + y + i * 7) % 256 }),\(u)") }
+        let path = try write(rows.joined(separator: "\n") + "\n", "fer.csv")
+        let s = try FER2013CSV.read(path: path, side: 64)
+        XCTAssertEqual(s.train.count, 4); XCTAssertEqual(s.validation.count, 1); XCTAssertEqual(s.test.count, 1)
+        XCTAssertEqual(s.train.labels, [0, 1, 2, 5]); XCTAssertEqual(s.validation.labels, [3]); XCTAssertEqual(s.test.labels, [4])
+        XCTAssertEqual(s.train.sources[3], "fer.csv:7")
+        // Independent check of the 48 → 64 bilinear resize: half-pixel-centre bilinear
+        // interpolation (cv::resize INTER_LINEAR) computed here in Double; OpenCV's 11-bit
+        // fixed-point weights may round to the neighbouring gray level.
+        let src: [Double] = (0..<(48 * 48)).map { (i: Int) -> Double in
+            let x = i % 48, y = i / 48
+            return Double((x * 5 + y + 21) % 256)
+        }
+        let got = s.validation.image(0).map(Double.init)
+        var worst = 0.0
+        for y in 0..<64 { for x in 0..<64 {
+            let sx: Double = max(0, (Double(x) + 0.5) * 0.75 - 0.5)
+            let sy: Double = max(0, (Double(y) + 0.5) * 0.75 - 0.5)
+            let x0 = min(Int(sx), 47), y0 = min(Int(sy), 47)
+            let x1 = min(x0 + 1, 47), y1 = min(y0 + 1, 47)
+            let fx: Double = sx - Double(x0), fy: Double = sy - Double(y0)
+            let top: Double = src[y0 * 48 + x0] * (1 - fx) + src[y0 * 48 + x1] * fx
+            let bottom: Double = src[y1 * 48 + x0] * (1 - fx) + src[y1 * 48 + x1] * fx
+            let v: Double = top * (1 - fy) + bottom * fy
+            worst = max(worst, abs(v - got[y * 64 + x]))
+        }}
+        XCTAssertLessThanOrEqual(worst, 1.0, "largest difference to the reference bilinear resize")
+    }
+
+    func testFER2013CSVWithoutUsageIsSplitStratifiedAndSeeded() throws {
+        var rows = ["emotion,pixels"]
+        for i in 0..<70 { rows.append("\(i % 7),\(pixels { x, _ in (x + i) % 256 })") }
+        let path = try write(rows.joined(separator: "\n"), "nousage.csv")
+        let a = try FER2013CSV.read(path: path, side: 48, fractions: (0.6, 0.2), seed: 3)
+        let b = try FER2013CSV.read(path: path, side: 48, fractions: (0.6, 0.2), seed: 3)
+        XCTAssertEqual(a.train.count + a.validation.count + a.test.count, 70)
+        XCTAssertEqual(a.train.classCounts(classes: 7), [Int](repeating: 6, count: 7))
+        XCTAssertEqual(a.validation.classCounts(classes: 7), [Int](repeating: 2, count: 7))
+        XCTAssertEqual(a.train.sources, b.train.sources)
+        XCTAssertTrue(Set(a.train.groups).isDisjoint(with: a.test.groups))
+    }
+
+    func testFER2013CSVErrorsNameTheFileAndLine() throws {
+        let good = pixels { x, _ in x }
+        let cases: [(String, String)] = [
+            ("emotion,pixels,Usage\n3,\(good),Training\n9,\(good),Training\n", "line 3: emotion \"9\""),
+            ("emotion,pixels,Usage\n3,1 2 3,Training\n", "line 2: 3 pixel values"),
+            ("emotion,pixels,Usage\n3,\(good),Validation\n", "line 2: Usage \"Validation\""),
+            ("emotion,pixels,Usage\n3,\(good.replacingOccurrences(of: "7", with: "x")),Training\n", "line 2: pixels contain \"x\""),
+            ("emotion,pixels,Usage\n3,\(good.replacingOccurrences(of: " 47", with: " 470")),Training\n", "line 2: a pixel value exceeds 255"),
+            ("label,image\n3,\(good)\n", "line 1: header"),
+            ("emotion,pixels,Usage\n3,\(good)\n", "line 2: 2 fields"),
+        ]
+        for (text, expected) in cases {
+            let path = try write(text, "bad.csv")
+            XCTAssertThrowsError(try FER2013CSV.read(path: path)) { e in
+                XCTAssertTrue("\(e)".contains(path) && "\(e)".contains(expected), "\(e) should name \(path) and \(expected)")
+            }
+        }
+        XCTAssertThrowsError(try FER2013CSV.read(path: dir + "/missing.csv")) { e in XCTAssertTrue("\(e)".contains("no such file"), "\(e)") }
+    }
+
+    func makeFolders(_ spec: [String: Int], size: Int = 40) throws -> String {
+        let root = dir + "/faces"
+        for (cls, n) in spec {
+            try FileManager.default.createDirectory(atPath: root + "/" + cls, withIntermediateDirectories: true)
+            for i in 0..<n {
+                let img = GrayImage(width: size, height: size, pixels: (0..<(size * size)).map { UInt8(($0 + i * 13 + cls.count * 29) % 256) })
+                try img.write(path: "\(root)/\(cls)/img\(i).png")
+            }
+        }
+        return root
+    }
+
+    func testImageFoldersLoadEveryImageWithItsClass() throws {
+        let root = try makeFolders(["happy": 5, "sad": 3, "neutral": 4])
+        let set = try ImageFolderDataset.read(root: root, side: 64)
+        XCTAssertEqual(set.count, 12)
+        XCTAssertEqual(set.classCounts(classes: 7), [0, 0, 0, 5, 3, 0, 4])
+        XCTAssertEqual(set.side, 64)
+        XCTAssertEqual(set.sources.first, "happy/img0.png")
+        let split = FaceImageSplits.grouped(set, classNames: ExpressionClass.labels, fractions: (0.5, 0.25), seed: 2)
+        XCTAssertEqual(split.train.count + split.validation.count + split.test.count, 12)
+        XCTAssertEqual(split.train.classCounts(classes: 7)[3], 3)   // round(5 · 0.5)
+    }
+
+    func testImageFolderErrors() throws {
+        let root = try makeFolders(["happy": 2])
+        try FileManager.default.createDirectory(atPath: root + "/smug", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try ImageFolderDataset.read(root: root)) { e in
+            XCTAssertTrue("\(e)".contains("unknown class \"smug\""), "\(e)")
+        }
+        try FileManager.default.removeItem(atPath: root + "/smug")
+        try FileManager.default.createDirectory(atPath: root + "/sad", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try ImageFolderDataset.read(root: root)) { e in
+            XCTAssertTrue("\(e)".contains("/sad has no images"), "\(e)")
+        }
+        try "x".write(toFile: root + "/sad/notes.txt", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ImageFolderDataset.read(root: root)) { e in
+            XCTAssertTrue("\(e)".contains("notes.txt is not an image"), "\(e)")
+        }
+        try "not a png".write(toFile: root + "/sad/broken.png", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: root + "/sad/notes.txt")
+        XCTAssertThrowsError(try ImageFolderDataset.read(root: root)) { e in
+            XCTAssertTrue("\(e)".contains("broken.png"), "\(e)")
+        }
+    }
+
+    /// Two synthetic clips (MienSynth), cropped by the real FacePipeline and labelled by box.
+    func testLabelledVideoCropsAreLabelledByBoxAndGroupedByClip() throws {
+        let cfg = SynthConfig(width: 320, height: 240, fps: 25, minSeconds: 2, maxSeconds: 2)
+        let ds = SynthDataset(seed: 7, count: 2, config: cfg)
+        var videos: [(id: String, path: String)] = []
+        var truth: [String: [UInt64: [FaceTruth]]] = [:]
+        var expected: [String: Set<String>] = [:]
+        for i in 0..<2 {
+            let plan = ds.plan(ofClip: i), r = ClipRenderer(plan: plan)
+            let name = SynthDataset.clipName(i), path = dir + "/" + name
+            let w = try VideoWriter(path: path, width: 320, height: 240, fps: 25, channels: 3, codec: .h264)
+            for f in 0..<12 {
+                let (px, faces) = r.frame(f)
+                try w.write(px)
+                if f == 11 { continue }   // the last frame has no ground truth: must be counted, not labelled
+                for face in faces {
+                    let b = face.box(frameWidth: 320, frameHeight: 240)
+                    truth[name, default: [:]][UInt64(f), default: []].append(
+                        FaceTruth(label: face.label.rawValue, box: Box(x: Double(b.x), y: Double(b.y), width: Double(b.w), height: Double(b.h))))
+                    expected[name, default: []].insert(face.label.rawValue)
+                }
+            }
+            try w.close()
+            videos.append((name, path))
+        }
+        let pipeline = try FacePipeline()
+        let (set, tally) = try LabelledVideoCrops.read(videos: videos, frameTruth: truth, pipeline: pipeline, frameStep: 1)
+        XCTAssertEqual(tally.videos, 2); XCTAssertEqual(tally.framesRead, 24); XCTAssertEqual(tally.framesWithoutTruth, 2)
+        XCTAssertGreaterThanOrEqual(set.count, 15, "\(tally)")   // Haar finds ≈ 98 % of synthetic faces
+        XCTAssertEqual(tally.labelled, set.count)
+        XCTAssertEqual(tally.labelled + tally.unmatched + tally.unknownLabel, tally.detections)
+        XCTAssertEqual(set.side, 64)
+        for i in 0..<set.count {
+            XCTAssertTrue(expected[set.groups[i]]!.contains(ExpressionClass.labels[set.labels[i]]), "crop \(set.sources[i])")
+        }
+        XCTAssertEqual(Set(set.groups), Set(videos.map(\.id)))
+        // A video without frames.csv rows is an error naming it.
+        XCTAssertThrowsError(try LabelledVideoCrops.read(videos: videos, frameTruth: [:], pipeline: pipeline)) { e in
+            XCTAssertTrue("\(e)".contains(videos[0].path) && "\(e)".contains("frames.csv"), "\(e)")
+        }
+    }
+}
