@@ -5,7 +5,8 @@ import MienVision
 /// The FER2013 CSV format (Kaggle "Challenges in Representation Learning"): a header naming
 /// `emotion`, `pixels` and optionally `Usage`, then one face per line: `emotion` is the class
 /// index 0–6 in FER order (angry, disgust, fear, happy, sad, surprise, neutral — Mien's label
-/// order), `pixels` 48·48 = 2304 space-separated gray values 0–255 row by row, `Usage` one of
+/// order), `pixels` 48·48 = 2304 space-separated gray values 0–255 row by row (any square
+/// n×n is accepted, e.g. the 64×64 crops `mien train cnn --save-crops` writes), `Usage` one of
 /// `Training`, `PublicTest`, `PrivateTest`.
 ///
 /// Faces are resized to the CNN's input side with OpenCV's bilinear `resize` (what the `fer`
@@ -16,6 +17,21 @@ public enum FER2013CSV {
     public static let sourceSide = 48
 
     /// Reads the file; errors name the file and the line.
+    /// Writes splits in this format (`Usage`: train → Training, validation → PublicTest,
+    /// test → PrivateTest), so a crop set made once from videos can be trained on again with
+    /// exactly the same split.
+    public static func write(_ splits: FaceImageSplits, to path: String) throws {
+        var out = "emotion,pixels,Usage\n"
+        for (set, usage) in [(splits.train, "Training"), (splits.validation, "PublicTest"), (splits.test, "PrivateTest")] {
+            for i in 0..<set.count {
+                out += "\(set.labels[i]),\(set.image(i).map { String($0) }.joined(separator: " ")),\(usage)\n"
+            }
+        }
+        do { try out.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw TrainingError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
     public static func read(path: String, side: Int = 64, labels: [String] = ExpressionClass.labels,
                             fractions: (train: Double, validation: Double) = (0.8, 0.1), seed: UInt64 = 1) throws -> FaceImageSplits {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -35,7 +51,7 @@ public enum FER2013CSV {
         let ui = header.firstIndex(of: "Usage")
         var parts = [FaceImageSet](repeating: FaceImageSet(side: side), count: 3)   // train, validation, test
         var pool = FaceImageSet(side: side)
-        let n = sourceSide * sourceSide
+        var n = -1, sourceSide = Self.sourceSide   // fixed by the first row
         for (k, line) in lines.enumerated().dropFirst() {
             let lineNo = k + 1
             if line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) { continue }   // blank line
@@ -59,8 +75,12 @@ public enum FER2013CSV {
                 }
             }
             if value >= 0 { pixels.append(UInt8(value)) }
+            if n < 0 {
+                let r = Int(Double(pixels.count).squareRoot().rounded())
+                if r >= 8 && r * r == pixels.count { n = pixels.count; sourceSide = r }
+            }
             guard pixels.count == n else {
-                throw TrainingError("\(path) line \(lineNo): \(pixels.count) pixel values, FER2013 faces have \(n) (48×48)")
+                throw TrainingError("\(path) line \(lineNo): \(pixels.count) pixel values, expected \(n < 0 ? "a square image (FER2013: 2304 = 48×48)" : "\(n) (\(sourceSide)×\(sourceSide), as in the first row)")")
             }
             let face = side == sourceSide ? pixels
                 : try GrayImage(width: sourceSide, height: sourceSide, pixels: pixels).resized(width: side, height: side, interpolation: .linear).pixels

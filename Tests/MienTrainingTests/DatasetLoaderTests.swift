@@ -57,6 +57,18 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1.0, "largest difference to the reference bilinear resize")
     }
 
+    func testWrittenCropsReadBackWithTheSameSplit() throws {
+        var rows = ["emotion,pixels"]
+        for i in 0..<21 { rows.append("\(i % 7),\(pixels { x, y in (x * y + i) % 256 })") }
+        let a = try FER2013CSV.read(path: try write(rows.joined(separator: "\n"), "src.csv"), side: 64, fractions: (0.4, 0.3), seed: 1)
+        try FER2013CSV.write(a, to: dir + "/crops.csv")
+        let b = try FER2013CSV.read(path: dir + "/crops.csv", side: 64)
+        for (x, y) in [(a.train, b.train), (a.validation, b.validation), (a.test, b.test)] {
+            XCTAssertEqual(x.pixels, y.pixels); XCTAssertEqual(x.labels, y.labels)
+        }
+        XCTAssertGreaterThan(b.test.count, 0)
+    }
+
     func testFER2013CSVWithoutUsageIsSplitStratifiedAndSeeded() throws {
         var rows = ["emotion,pixels"]
         for i in 0..<70 { rows.append("\(i % 7),\(pixels { x, _ in (x + i) % 256 })") }
@@ -74,7 +86,8 @@ final class DatasetLoaderTests: XCTestCase {
         let good = pixels { x, _ in x }
         let cases: [(String, String)] = [
             ("emotion,pixels,Usage\n3,\(good),Training\n9,\(good),Training\n", "line 3: emotion \"9\""),
-            ("emotion,pixels,Usage\n3,1 2 3,Training\n", "line 2: 3 pixel values"),
+            ("emotion,pixels,Usage\n3,1 2 3,Training\n", "line 2: 3 pixel values, expected a square image"),
+            ("emotion,pixels,Usage\n3,\(good),Training\n3,1 2 3 4,Training\n", "line 3: 4 pixel values, expected 2304 (48×48"),
             ("emotion,pixels,Usage\n3,\(good),Validation\n", "line 2: Usage \"Validation\""),
             ("emotion,pixels,Usage\n3,\(good.replacingOccurrences(of: "7", with: "x")),Training\n", "line 2: pixels contain \"x\""),
             ("emotion,pixels,Usage\n3,\(good.replacingOccurrences(of: " 47", with: " 470")),Training\n", "line 2: a pixel value exceeds 255"),
