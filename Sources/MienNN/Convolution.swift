@@ -294,11 +294,19 @@ public final class DepthwiseConv2D: Layer {
                         let xi = xp.baseAddress! + off, dxi = dxp.baseAddress! + off
                         let wk = wp.baseAddress! + (i * g.kernelW + j) * cout
                         let dwk = dwp.baseAddress! + (i * g.kernelW + j) * cout
-                        for c in 0..<cin {
-                            for q in 0..<m {
-                                let o = c * m + q
-                                dwk[o] += xi[c] * go[o]
-                                dxi[c] += wk[o] * go[o]
+                        if m == 1 {
+                            // Channel-contiguous (what the mini-Xception uses): vectorisable.
+                            for c in 0..<cin {
+                                dwk[c] += xi[c] * go[c]
+                                dxi[c] += wk[c] * go[c]
+                            }
+                        } else {
+                            for c in 0..<cin {
+                                for q in 0..<m {
+                                    let o = c * m + q
+                                    dwk[o] += xi[c] * go[o]
+                                    dxi[c] += wk[o] * go[o]
+                                }
                             }
                         }
                     }

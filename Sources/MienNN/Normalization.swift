@@ -68,27 +68,47 @@ public final class BatchNorm: Layer {
         var y = Tensor(shape: x.shape)
         if !training {
             let (scale, shift) = inferenceScaleShift()
-            for r in 0..<rows { for j in 0..<c { y.data[r * c + j] = x.data[r * c + j] * scale[j] + shift[j] } }
+            x.data.withUnsafeBufferPointer { xp in
+                y.data.withUnsafeMutableBufferPointer { yp in
+                    for r in 0..<rows { for j in 0..<c { yp[r * c + j] = xp[r * c + j] * scale[j] + shift[j] } }
+                }
+            }
             return y
         }
+        // Raw-buffer loops (same arithmetic, same order as the indexed form; the indexed
+        // form spent most of CNN training time in bounds and uniqueness checks).
         var mean = [Double](repeating: 0, count: c), variance = mean
-        for r in 0..<rows { for j in 0..<c { mean[j] += Double(x.data[r * c + j]) } }
-        for j in 0..<c { mean[j] /= Double(rows) }
-        for r in 0..<rows { for j in 0..<c { let d = Double(x.data[r * c + j]) - mean[j]; variance[j] += d * d } }
-        var invStd = [Float](repeating: 0, count: c)
+        var invStd = [Float](repeating: 0, count: c), meanF = invStd
+        var xhat = Tensor(shape: x.shape)
+        x.data.withUnsafeBufferPointer { xp in
+            mean.withUnsafeMutableBufferPointer { mp in
+                for r in 0..<rows { for j in 0..<c { mp[j] += Double(xp[r * c + j]) } }
+                for j in 0..<c { mp[j] /= Double(rows) }
+                variance.withUnsafeMutableBufferPointer { vp in
+                    for r in 0..<rows { for j in 0..<c { let d = Double(xp[r * c + j]) - mp[j]; vp[j] += d * d } }
+                }
+            }
+        }
         for j in 0..<c {
             let biased = variance[j] / Double(rows)
             invStd[j] = Float(1 / (biased + Double(epsilon)).squareRoot())
+            meanF[j] = Float(mean[j])
             let unbiased = rows > 1 ? variance[j] / Double(rows - 1) : biased
             movingMean.data[j] = momentum * movingMean.data[j] + (1 - momentum) * Float(mean[j])
             movingVariance.data[j] = momentum * movingVariance.data[j] + (1 - momentum) * Float(unbiased)
         }
-        var xhat = Tensor(shape: x.shape)
-        for r in 0..<rows { for j in 0..<c {
-            let h = (x.data[r * c + j] - Float(mean[j])) * invStd[j]
-            xhat.data[r * c + j] = h
-            y.data[r * c + j] = gamma.value.data[j] * h + beta.value.data[j]
-        }}
+        let g = gamma.value.data, b = beta.value.data
+        x.data.withUnsafeBufferPointer { xp in
+            xhat.data.withUnsafeMutableBufferPointer { hp in
+                y.data.withUnsafeMutableBufferPointer { yp in
+                    for r in 0..<rows { for j in 0..<c {
+                        let h = (xp[r * c + j] - meanF[j]) * invStd[j]
+                        hp[r * c + j] = h
+                        yp[r * c + j] = g[j] * h + b[j]
+                    }}
+                }
+            }
+        }
         cachedNormalized = xhat
         cachedInvStd = invStd
         return y
@@ -98,22 +118,36 @@ public final class BatchNorm: Layer {
         guard let xhat = cachedNormalized else { preconditionFailure("BatchNorm.backward called before a training forward") }
         let c = channels, rows = gradOutput.count / c
         var sumDy = [Double](repeating: 0, count: c), sumDyXhat = sumDy
-        for r in 0..<rows { for j in 0..<c {
-            let dy = Double(gradOutput.data[r * c + j])
-            sumDy[j] += dy
-            sumDyXhat[j] += dy * Double(xhat.data[r * c + j])
-        }}
+        gradOutput.data.withUnsafeBufferPointer { gp in
+            xhat.data.withUnsafeBufferPointer { hp in
+                sumDy.withUnsafeMutableBufferPointer { sp in
+                    sumDyXhat.withUnsafeMutableBufferPointer { shp in
+                        for r in 0..<rows { for j in 0..<c {
+                            let dy = Double(gp[r * c + j])
+                            sp[j] += dy
+                            shp[j] += dy * Double(hp[r * c + j])
+                        }}
+                    }
+                }
+            }
+        }
         for j in 0..<c {
             beta.grad.data[j] += Float(sumDy[j])
             gamma.grad.data[j] += Float(sumDyXhat[j])
         }
         var dx = Tensor(shape: gradOutput.shape)
         let m = Float(rows)
-        for r in 0..<rows { for j in 0..<c {
-            let dy = gradOutput.data[r * c + j]
-            let k = gamma.value.data[j] * cachedInvStd[j] / m
-            dx.data[r * c + j] = k * (m * dy - Float(sumDy[j]) - xhat.data[r * c + j] * Float(sumDyXhat[j]))
-        }}
+        let k = (0..<c).map { gamma.value.data[$0] * cachedInvStd[$0] / m }
+        let sDy = sumDy.map { Float($0) }, sDyXhat = sumDyXhat.map { Float($0) }
+        gradOutput.data.withUnsafeBufferPointer { gp in
+            xhat.data.withUnsafeBufferPointer { hp in
+                dx.data.withUnsafeMutableBufferPointer { dp in
+                    for r in 0..<rows { for j in 0..<c {
+                        dp[r * c + j] = k[j] * (m * gp[r * c + j] - sDy[j] - hp[r * c + j] * sDyXhat[j])
+                    }}
+                }
+            }
+        }
         return dx
     }
 }

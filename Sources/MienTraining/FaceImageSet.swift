@@ -81,7 +81,7 @@ public struct FaceImageSplits: Sendable {
         let s = GroupedSplit.split(videoLabels: labels, fractions: fractions, seed: seed)
         return FaceImageSplits(train: all.subset(groups: s.train), validation: all.subset(groups: s.validation),
                                test: all.subset(groups: s.test),
-                               how: "grouped by \(labels.count) groups, stratified, seed \(seed), fractions \(fractions.train)/\(fractions.validation)/\(1 - fractions.train - fractions.validation)")
+                               how: "grouped by \(labels.count) groups, stratified, seed \(seed), fractions " + String(format: "%.2f/%.2f/%.2f", fractions.train, fractions.validation, 1 - fractions.train - fractions.validation))
     }
 
     /// Throws when a split the trainer needs is empty or the training set lacks a class that
