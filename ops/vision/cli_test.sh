@@ -33,7 +33,8 @@ check "probe folder" \
 
 check "detect text" \
   "$work/astronaut.jpg frame 0 t=0.000s: 1 face(s) (178,67 92×92 score 45.00)
-$work/astronaut.jpg: 1 frames processed, 1 with faces, 1 faces" \
+$work/astronaut.jpg: 1 frames processed, 1 with faces, 1 faces
+  detection: 1 full-frame, 0 followed, 0 face(s) lost by the search" \
   "$("$mien" detect --crop fer "$work/astronaut.jpg")"
 
 check "detect json" \
@@ -44,8 +45,9 @@ check "detect json, default aligned crop: 68 landmarks and the measured roll" \
   "68 2.7" \
   "$("$mien" detect --json "$work/astronaut.jpg" | /usr/bin/python3 -c 'import json,sys; f=json.load(sys.stdin)["faces"][0]; print(len(f["landmarks"]), f["roll"])')"
 
-check "detect sampled video (no faces in the test pattern)" \
-  "$work/clip.mp4: 10 frames processed, 0 with faces, 0 faces" \
+check "detect sampled video (no faces in the test pattern; full detection on every 5th processed frame)" \
+  "$work/clip.mp4: 10 frames processed, 0 with faces, 0 faces
+  detection: 2 full-frame, 8 followed, 0 face(s) lost by the search" \
   "$("$mien" detect --every 5 "$work/clip.mp4")"
 
 echo "not a video" > "$work/bad.mp4"
