@@ -12,7 +12,7 @@
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 #   8. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
-#   8. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
+#   9. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
 set -euo pipefail
 cd "$(dirname "$0")/.."
