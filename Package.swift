@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: native libraries, one target each
@@ -49,7 +52,15 @@ let package = Package(
 
         // MARK: the cluster roles
         .target(name: "MienCluster",
-                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision"]),
+                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision",
+                               .product(name: "CoreMetrics", package: "swift-metrics"),
+                               .product(name: "Logging", package: "swift-log")]),
+
+        // MARK: observability (Prometheus exposition over a small HTTP responder, key=value logs)
+        .target(name: "MienTelemetry",
+                dependencies: [.product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "CoreMetrics", package: "swift-metrics"),
+                               .product(name: "Logging", package: "swift-log")]),
 
         // MARK: training (the paper's method: face crops → CNN; windows of embeddings → BiLSTM)
         .target(name: "MienTraining", dependencies: ["MienNN", "MienCore", "MienVision"]),
@@ -59,8 +70,10 @@ let package = Package(
 
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining", "MienReport",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining", "MienReport", "MienTelemetry",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "CoreMetrics", package: "swift-metrics"),
+                                         .product(name: "Logging", package: "swift-log")]),
 
         // MARK: tests
         .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire", "MienCore"], path: "Tests/MienTestKit"),
@@ -68,7 +81,12 @@ let package = Package(
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
-        .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit"]),
+        .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit",
+                                                             .product(name: "MetricsTestKit", package: "swift-metrics"),
+                                                             .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "MienTelemetryTests", dependencies: ["MienTelemetry", .product(name: "Prometheus", package: "swift-prometheus"),
+                                                               .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                               .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore", "MienVision", "MienSynth"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienReportTests", dependencies: ["MienReport", "MienCore"]),

@@ -51,8 +51,10 @@ mid_job() {  # true while the job is running (not every video has its result yet
 wait_joined() {
   local log=$1 wlog=$2 id=""
   for _ in $(seq 600); do
-    id=${id:-$(sed -n 's/^\(.*\): serving .*/\1/p' "$wlog" 2>/dev/null | head -1)}
-    [ -n "$id" ] && grep -qE "worker ${id}(#[0-9]+)? joined" "$log" 2>/dev/null && return 0
+    # key=value logs: the worker's `msg="serving tcp://…" … worker=ID`, the coordinator's
+    # (debug, --verbose) `msg="feature worker joined" … worker=ID#N`.
+    id=${id:-$(sed -n 's/.*msg="serving tcp:[^"]*".* worker=\([^ ]*\).*/\1/p' "$wlog" 2>/dev/null | head -1)}
+    [ -n "$id" ] && grep -qE "msg=\"(feature|sequence) worker joined\".* worker=${id}(#[0-9]+)?( |\$)" "$log" 2>/dev/null && return 0
     sleep 0.1
   done
   return 1

@@ -24,8 +24,9 @@ debian_packages=(
   chromium
   procps
 )
-# Python packages for the interop example consumer and test harness scripts.
-python_packages=(pyzmq protobuf)
+# Python packages for the interop example consumer and test harness scripts
+# (prometheus-client: its text parser checks the /metrics exposition in ops/metrics-test.sh).
+python_packages=(pyzmq protobuf prometheus-client)
 
 quiet=${1:-}
 say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
@@ -48,6 +49,7 @@ py=${PYTHON:-python3}
 missing_py=()
 for p in "${python_packages[@]}"; do
   mod=$p; [ "$p" = "pyzmq" ] && mod=zmq; [ "$p" = "protobuf" ] && mod=google.protobuf
+  [ "$p" = "prometheus-client" ] && mod=prometheus_client
   "$py" -c "import $mod" 2>/dev/null || missing_py+=("$p")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then

@@ -14,6 +14,8 @@
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 #   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
+#   9. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
+#      exposition, counters equal to the job's counts, mien status, 404/400 answers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,5 +51,8 @@ ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "mien evaluate: metrics recomputed independently, report.html rendered by headless Chromium"
 ops/report-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "metrics endpoints: exposition parsed during and after a cluster job, counters equal the outputs' counts"
+ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"

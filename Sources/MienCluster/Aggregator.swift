@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MienCore
 import MienProto
 import MienTransport
@@ -25,6 +26,8 @@ public final class Aggregator: @unchecked Sendable {
         /// Also write every window's BiLSTM prediction to `windows.jsonl` (`mien evaluate`'s
         /// per-window metrics): video, track, window, start_frame, end_frame, frames, label, probs.
         public var writeWindows = false
+        /// Instruments (Prometheus in the command line; no-op by default).
+        public var metrics = AggregatorMetrics()
 
         public init(endpoints: ClusterEndpoints, outputDirectory: String) {
             self.endpoints = endpoints
@@ -34,7 +37,7 @@ public final class Aggregator: @unchecked Sendable {
 
     public let config: Config
     private let context: ZMQContext
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let lock = NSLock()
     private var stopRequested = false
     private var failure: Error?
@@ -47,10 +50,12 @@ public final class Aggregator: @unchecked Sendable {
     /// Result envelopes published so far.
     public var published: Int { lock.withLock { _published } }
 
-    public init(context: ZMQContext, config: Config, log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(context: ZMQContext, config: Config, logger: Logger = .quiet("mien.aggregator")) {
         self.context = context
         self.config = config
-        self.log = log
+        var logger = logger
+        logger[metadataKey: "role"] = "aggregator"
+        self.logger = logger
     }
 
     /// Binds its sockets and opens the sinks (errors thrown here), then runs on its own thread.
@@ -73,7 +78,8 @@ public final class Aggregator: @unchecked Sendable {
             do { try run(intake: intake, stream: stream, sinks: sinks) } catch let e as ZMQError where e.isTerminated {
             } catch {
                 lock.withLock { failure = error }
-                log("aggregator: fatal: \(error)")
+                config.metrics.errors.count("fatal")
+                logger.critical("aggregator stopped on a fatal error: \(error)")
             }
             sinks.close()
             intake.close()
@@ -137,6 +143,7 @@ public final class Aggregator: @unchecked Sendable {
         var scores = Scores(classes: labels.count)
         var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
         let started = Date()
+        let metrics = config.metrics
         restoreScores(sinks: sinks, index: index, into: &scores, ok: &videosOK, failed: &videosFailed, frames: &framesDone)
 
         func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
@@ -146,6 +153,13 @@ public final class Aggregator: @unchecked Sendable {
         func publish(_ body: Envelope.OneOf_Body) throws {
             _ = try stream.send(try Framing.published(envelope(body)), timeoutMs: 0)
             lock.withLock { _published += 1 }
+            switch body {
+            case .frameResult: metrics.countPublished("frame")
+            case .segmentResult: metrics.countPublished("segment")
+            case .videoResult: metrics.countPublished("video")
+            case .jobMetrics: metrics.countPublished("job_metrics")
+            default: break
+            }
         }
         func reply(_ body: Envelope.OneOf_Body) throws {
             guard let id = coordinator else { return }
@@ -175,6 +189,8 @@ public final class Aggregator: @unchecked Sendable {
                     $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = m.error; $0.frames = m.frameCount
                 }))
                 videosFailed += 1
+                metrics.finalised["error"]!.increment()
+                logger.info("video finalised with its error", metadata: ["video": .string(id)])
                 try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(m.error)" }))
                 return
             }
@@ -204,6 +220,8 @@ public final class Aggregator: @unchecked Sendable {
                 try sinks.write(frames: lines, segments: [], video: videoLine.string)
                 videosOK += 1
                 framesDone += m.frameCount
+                metrics.finalised["ok"]!.increment()
+                logger.info("video finalised", metadata: ["video": .string(id), "tracks": "\(v.tracks.count)", "faces": "\(faces)"])
                 try reply(.ack(.with { $0.videoID = id; $0.detail = "ok" }))
                 return
             }
@@ -239,6 +257,7 @@ public final class Aggregator: @unchecked Sendable {
                         windowLines.append(line.string)
                     }
                 }
+                metrics.windowsMerged.increment(by: preds.count)
                 let merged = Dictionary(uniqueKeysWithValues: merger.frameProbabilities().map { ($0.frame, $0.probs) })
                 var labelled: [(frame: UInt64, label: Int)] = []
                 for f in tf.frames {
@@ -321,6 +340,8 @@ public final class Aggregator: @unchecked Sendable {
             }))
             videosOK += 1
             framesDone += m.frameCount
+            metrics.finalised["ok"]!.increment()
+            logger.info("video finalised", metadata: ["video": .string(id), "label": .string(labels[videoLabel]), "faces": "\(faces)", "segments": "\(segmentLines.count)"])
             try reply(.ack(.with { $0.videoID = id; $0.detail = "ok" }))
         }
 
@@ -357,23 +378,26 @@ public final class Aggregator: @unchecked Sendable {
             if events[1].contains(.readable) {
                 while let frames = try stream.receive(timeoutMs: 0) {
                     guard let first = frames.first?.first else { continue }
-                    lock.withLock { _subscribers += first == 1 ? 1 : -1 }
+                    let now = lock.withLock { () -> Int in _subscribers += first == 1 ? 1 : -1; return _subscribers }
+                    metrics.subscribers.set(now)
                 }
             }
             guard events[0].contains(.readable) else { continue }
             while let frames = try intake.receive(timeoutMs: 0) {
                 let (id, message): ([UInt8], Envelope)
                 do { (id, message) = try Framing.decodeRouted(frames) } catch {
-                    log("aggregator: ignored a malformed message: \(error)")
+                    metrics.errors.count("malformed_message")
+                    logger.warning("ignored a malformed message: \(error)")
                     continue
                 }
                 if case .hello(let h) = message.body, h.role == .coordinator {
                     coordinator = id
-                    log("aggregator: coordinator connected")
+                    logger.info("coordinator connected")
                     continue
                 }
                 guard id == coordinator else {
-                    log("aggregator: ignored \(message.kind) from unknown peer \(String(decoding: id, as: UTF8.self))")
+                    metrics.errors.count("unknown_peer")
+                    logger.warning("ignored \(message.kind) from an unknown peer", metadata: ["peer": .string(String(decoding: id, as: UTF8.self))])
                     _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
                         $0.code = .unknownPeer; $0.message = "the aggregator takes messages from its coordinator only: say hello as coordinator first"
                     }))), timeoutMs: 0)
@@ -409,10 +433,11 @@ public final class Aggregator: @unchecked Sendable {
                     try sinks.writeMetrics(json)
                     try publish(.jobMetrics(job))
                     try reply(.ack(.with { $0.detail = "shutdown" }))
-                    log("aggregator: job complete: \(videosOK) video(s) ok, \(videosFailed) failed")
+                    logger.notice("job complete: \(videosOK) video(s) ok, \(videosFailed) failed")
                     break loop
                 default:
-                    log("aggregator: ignored unexpected \(message.kind)")
+                    metrics.errors.count("unexpected_message")
+                    logger.warning("ignored unexpected \(message.kind)")
                 }
                 for vid in Set(touched) {
                     if let v = videos[vid], isComplete(v) {
@@ -421,6 +446,7 @@ public final class Aggregator: @unchecked Sendable {
                         done.insert(vid)
                     }
                 }
+                metrics.videosPending.set(videos.count)
             }
         }
     }

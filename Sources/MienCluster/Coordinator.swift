@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 import MienCore
 import MienProto
 import MienTransport
@@ -49,7 +51,14 @@ public struct JobProgress: Sendable, Equatable {
     public var featureWorkers = 0
     public var sequenceWorkers = 0
     public var requeuedBatches = 0
+    /// Feature / sequence batches waiting for a worker and handed out but not answered.
+    public var featureBatchesQueued = 0
+    public var featureBatchesInFlight = 0
+    public var sequenceBatchesQueued = 0
+    public var sequenceBatchesInFlight = 0
     public var finished = false
+
+    public init() {}
 }
 
 /// The coordinator: probes inputs, cuts videos into frame batches (by reference), hands them
@@ -96,6 +105,10 @@ public final class Coordinator: @unchecked Sendable {
         public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Applied to the socket connecting to the aggregator.
         public var configureClientSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Instruments (Prometheus in the command line; no-op by default).
+        public var metrics = CoordinatorMetrics()
+        /// Names the job in logs and `/status` (a fresh one per coordinator start).
+        public var jobID = Coordinator.newJobID()
 
         public init(endpoints: ClusterEndpoints) {
             self.endpoints = endpoints
@@ -106,7 +119,7 @@ public final class Coordinator: @unchecked Sendable {
     private let context: ZMQContext
     private let inputs: [VideoInput]
     private let probe: @Sendable (VideoInput) throws -> VideoProbe
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let lock = NSLock()
     private var _progress = JobProgress()
     private var stopRequested = false
@@ -117,16 +130,23 @@ public final class Coordinator: @unchecked Sendable {
 
     public init(context: ZMQContext, config: Config, inputs: [VideoInput],
                 probe: @escaping @Sendable (VideoInput) throws -> VideoProbe,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                logger: Logger = .quiet("mien.coordinator")) {
         precondition(config.windowStride >= 1 && config.windowStride <= config.windowLength)
         precondition(config.batchFrames >= 1 && config.sampleEvery >= 1)
         self.context = context
         self.config = config
         self.inputs = inputs
         self.probe = probe
-        self.log = log
+        var logger = logger
+        logger[metadataKey: "role"] = "coordinator"
+        logger[metadataKey: "job"] = .string(config.jobID)
+        self.logger = logger
         _progress.videosTotal = inputs.count
+        config.metrics.videos.set(inputs.count)
     }
+
+    /// A job id: `job-` and the start time in base 36 (unique enough to tell runs apart in logs).
+    public static func newJobID() -> String { "job-" + String(Clock.unixMs(), radix: 36) }
 
     /// Binds the worker sockets and connects to the aggregator (errors thrown here, on the
     /// caller's thread), then runs the job on a thread of its own.
@@ -140,7 +160,8 @@ public final class Coordinator: @unchecked Sendable {
                 // context shut down: stopping
             } catch {
                 lock.withLock { failure = error }
-                log("coordinator: fatal: \(error)")
+                config.metrics.errors.count("fatal")
+                logger.critical("coordinator stopped on a fatal error: \(error)")
             }
             sockets.close()
             lock.withLock { _progress.finished = true }
@@ -266,6 +287,12 @@ public final class Coordinator: @unchecked Sendable {
         var lastHeartbeat: UInt64 = 0
         var shutdownSent = false
         var roundRobin = 0
+        let metrics = config.metrics
+        // Hand-off times for the latency histograms: batch id → when it went to a worker;
+        // video → when its manifest went to the aggregator (monotonic ns).
+        var handedOut: [UInt64: UInt64] = [:]
+        var manifestSentAt: [String: UInt64] = [:]
+        func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
         let journal = try config.journalPath.map { try Journal(path: $0) }
         if let journal {
@@ -273,8 +300,9 @@ public final class Coordinator: @unchecked Sendable {
             pending = pending.filter { !journal.finished.contains($0.id) }[...]
             let skipped = before - pending.count
             if skipped > 0 {
-                log("coordinator: resuming: \(skipped) video(s) already finished in \(journal.path)")
+                logger.info("resuming: \(skipped) video(s) already finished", metadata: ["journal": .string(journal.path)])
                 lock.withLock { _progress.videosDone += skipped; _progress.videosSkipped = skipped }
+                metrics.videosDone.increment(by: skipped)
             }
         }
 
@@ -287,7 +315,8 @@ public final class Coordinator: @unchecked Sendable {
         }
         func send(_ socket: ZMQSocket, to id: [UInt8], _ body: Envelope.OneOf_Body) {
             do { _ = try socket.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) } catch {
-                log("coordinator: could not send \(body.kind) to \(String(decoding: id, as: UTF8.self)): \(error)")
+                metrics.errors.count("send_failed")
+                logger.warning("could not send \(body.kind): \(error)", metadata: ["worker": .string(String(decoding: id, as: UTF8.self))])
             }
         }
 
@@ -306,6 +335,7 @@ public final class Coordinator: @unchecked Sendable {
 
         func emit(_ v: VideoState, track: UInt32, _ w: TrackWindow) {
             v.windowsPerTrack[track, default: 0] += 1
+            metrics.windowsCut.increment()
             pendingWindows.append(.with {
                 $0.videoID = v.input.id
                 $0.trackID = track
@@ -342,10 +372,11 @@ public final class Coordinator: @unchecked Sendable {
                 $0.error = error ?? ""
             }))
             awaitingAck.insert(v.input.id)
+            manifestSentAt[v.input.id] = nowNs()
         }
 
         func failVideo(_ id: String, _ message: String) throws {
-            log("coordinator: video \(id) failed: \(message)")
+            logger.warning("video failed: \(message)", metadata: ["video": .string(id)])
             if let v = active.removeValue(forKey: id) {
                 if !v.manifestSent { try sendManifest(v, error: message) }
             }
@@ -362,11 +393,12 @@ public final class Coordinator: @unchecked Sendable {
                     let v = VideoState(input: input, info: VideoProbe(fps: 0, frameCount: 0, width: 0, height: 0),
                                        batchFrames: config.batchFrames, tracker: config.tracker)
                     try sendManifest(v, error: "\(error)")
-                    log("coordinator: video \(input.id) failed: \(error)")
+                    logger.warning("video failed: \(error)", metadata: ["video": .string(input.id)])
                     continue
                 }
                 let v = VideoState(input: input, info: info, batchFrames: config.batchFrames, tracker: config.tracker)
                 lock.withLock { _progress.framesTotal += info.frameCount / config.sampleEvery }
+                metrics.framesExpected.increment(by: Double(info.frameCount / config.sampleEvery))
                 if v.batchCount == 0 {
                     try sendManifest(v, error: "\(input.path) has no frames: it is empty or not a video; check the file")
                     continue
@@ -431,6 +463,8 @@ public final class Coordinator: @unchecked Sendable {
                     }
                 }
                 lock.withLock { _progress.framesDone += batch.frames.count }
+                metrics.framesProcessed.increment(by: batch.frames.count)
+                metrics.facesTracked.increment(by: batch.frames.reduce(0) { $0 + $1.faces.count })
             }
             if v.batchesProcessed == v.batchCount {
                 for t in v.tracker.finish() { try endTrack(v, t) }
@@ -447,7 +481,7 @@ public final class Coordinator: @unchecked Sendable {
         func checkHash(_ hello: Mien_V1_WorkerHello, expected: inout String, kind: String) -> String? {
             if expected.isEmpty {
                 expected = hello.modelHash
-                log("coordinator: \(kind) model \(hello.modelHash.prefix(12)) (from the first \(kind) worker)")
+                logger.info("\(kind) model \(hello.modelHash.prefix(12)) (from the first \(kind) worker)", metadata: ["worker": .string(hello.workerID)])
                 return nil
             }
             return hello.modelHash == expected ? nil
@@ -457,7 +491,8 @@ public final class Coordinator: @unchecked Sendable {
         func handleWorkerMessage(_ socket: ZMQSocket, frames: [[UInt8]], feature: Bool) throws {
             let (id, message): ([UInt8], Envelope)
             do { (id, message) = try Framing.decodeRouted(frames) } catch {
-                log("coordinator: ignored a malformed message on the \(feature ? "feature" : "sequence") socket: \(error)")
+                metrics.errors.count("malformed_message")
+                logger.warning("ignored a malformed message on the \(feature ? "feature" : "sequence") socket: \(error)")
                 return
             }
             let name = String(decoding: id, as: UTF8.self)
@@ -467,16 +502,19 @@ public final class Coordinator: @unchecked Sendable {
             case .hello(let hello):
                 let expectedRole: Mien_V1_Role = feature ? .featureWorker : .sequenceWorker
                 if hello.role != expectedRole {
+                    metrics.errors.count("wrong_role")
+                    logger.warning("refused a \(hello.role) hello on the \(expectedRole) endpoint", metadata: ["worker": .string(name)])
                     send(socket, to: id, .error(.with { $0.code = .badMessage; $0.message = "this endpoint serves \(expectedRole) peers, not \(hello.role)" }))
                     return
                 }
                 if let mismatch = feature ? checkHash(hello, expected: &featureHash, kind: "CNN") : checkHash(hello, expected: &sequenceHash, kind: "BiLSTM") {
-                    log("coordinator: refused \(name): \(mismatch)")
+                    metrics.errors.count("model_mismatch")
+                    logger.warning("refused worker: \(mismatch)", metadata: ["worker": .string(name)])
                     send(socket, to: id, .error(.with { $0.code = .modelMismatch; $0.message = mismatch }))
                     return
                 }
                 if feature { featureWorkers[name] = id; featureWork.join(worker: name, nowMs: now) } else { sequenceWorkers[name] = id; sequenceWork.join(worker: name, nowMs: now) }
-                log("coordinator: \(feature ? "feature" : "sequence") worker \(name) joined")
+                logger.debug("\(feature ? "feature" : "sequence") worker joined", metadata: ["worker": .string(name)])
                 send(socket, to: id, .ack(.with { $0.sequence = message.sequence; $0.detail = "hello accepted" }))
                 return
             default:
@@ -484,7 +522,8 @@ public final class Coordinator: @unchecked Sendable {
             }
             guard known else {
                 send(socket, to: id, .error(.with { $0.code = .unknownPeer; $0.message = "no hello from \(name): say hello first"; $0.sequence = message.sequence }))
-                log("coordinator: ignored \(message.kind) from unknown peer \(name)")
+                metrics.errors.count("unknown_peer")
+                logger.warning("ignored \(message.kind) from an unknown peer", metadata: ["worker": .string(name)])
                 return
             }
             switch message.body {
@@ -494,28 +533,41 @@ public final class Coordinator: @unchecked Sendable {
                 if feature { featureWork.heard(from: name, nowMs: now) } else { sequenceWork.heard(from: name, nowMs: now) }
             case .embeddingBatch(let b) where feature:
                 guard let expected = featureWork.item(b.batchID), Coordinator.answers(b, expected.batch) else {
-                    log("coordinator: ignored an embedding batch \(b.batchID) from \(name) that answers no batch in flight (stale or malformed)")
+                    metrics.errors.count("stale_answer")
+                    logger.warning("ignored an embedding batch that answers no batch in flight (stale or malformed)",
+                                   metadata: ["worker": .string(name), "batch": "\(b.batchID)", "video": .string(b.videoID)])
                     return
                 }
-                if case .completed(let item) = featureWork.complete(itemID: b.batchID, from: name, nowMs: now),
-                   let v = active[item.videoID] {
-                    _ = v.reorder.insert(b, sequence: UInt64(item.index))
-                    try advance(v)
+                if case .completed(let item) = featureWork.complete(itemID: b.batchID, from: name, nowMs: now) {
+                    metrics.completed[.feature]!.increment()
+                    if let t = handedOut.removeValue(forKey: b.batchID) { metrics.roundTrip[.feature]!.recordSince(t) }
+                    if let v = active[item.videoID] {
+                        _ = v.reorder.insert(b, sequence: UInt64(item.index))
+                        try advance(v)
+                    }
                 }
             case .windowPredictionBatch(let b) where !feature:
                 if case .completed = sequenceWork.complete(itemID: b.batchID, from: name, nowMs: now) {
+                    metrics.completed[.sequence]!.increment()
+                    if let t = handedOut.removeValue(forKey: b.batchID) { metrics.roundTrip[.sequence]!.recordSince(t) }
                     try toAggregator(.windowPredictionBatch(b))
+                } else {
+                    metrics.errors.count("stale_answer")
+                    logger.debug("ignored a repeated window prediction batch", metadata: ["worker": .string(name), "batch": "\(b.batchID)"])
                 }
             case .error(let e):
                 try handleWorkError(e, from: name, feature: feature, now: now)
             default:
-                log("coordinator: ignored unexpected \(message.kind) from \(name)")
+                metrics.errors.count("unexpected_message")
+                logger.warning("ignored unexpected \(message.kind)", metadata: ["worker": .string(name)])
             }
         }
 
         func handleWorkError(_ e: Mien_V1_Error, from name: String, feature: Bool, now: UInt64) throws {
-            log("coordinator: \(name) reported: \(e.message)")
+            metrics.errors.count("worker_error")
+            logger.warning("worker reported: \(e.message)", metadata: ["worker": .string(name), "batch": "\(e.batchID)", "video": .string(e.videoID)])
             guard e.batchID != 0 else { return }
+            handedOut.removeValue(forKey: e.batchID)
             if feature {
                 guard case .completed(var item) = featureWork.complete(itemID: e.batchID, from: name, nowMs: now) else { return }
                 item.attempts += 1
@@ -523,6 +575,7 @@ public final class Coordinator: @unchecked Sendable {
                 if inputFault.contains(e.code) || item.attempts >= config.maxAttempts {
                     try failVideo(item.videoID, e.message)
                 } else {
+                    metrics.retried[.feature]!.increment()
                     featureWork.enqueue(id: e.batchID, item: item)
                 }
             } else {
@@ -531,6 +584,7 @@ public final class Coordinator: @unchecked Sendable {
                 if item.attempts >= config.maxAttempts {
                     for id in Set(item.batch.windows.map(\.videoID)) { try failVideo(id, "sequence work failed \(item.attempts) times: \(e.message)") }
                 } else {
+                    metrics.retried[.sequence]!.increment()
                     sequenceWork.enqueue(id: e.batchID, item: item)
                 }
             }
@@ -539,7 +593,8 @@ public final class Coordinator: @unchecked Sendable {
         func handleAggregatorMessage(_ frames: [[UInt8]]) throws -> Bool {
             let message: Envelope
             do { message = try Framing.decodeDirect(frames) } catch {
-                log("coordinator: ignored a malformed message from the aggregator: \(error)")
+                metrics.errors.count("malformed_message")
+                logger.warning("ignored a malformed message from the aggregator: \(error)")
                 return false
             }
             switch message.body {
@@ -551,16 +606,22 @@ public final class Coordinator: @unchecked Sendable {
                     _progress.videosDone += 1
                     if failed { _progress.videosFailed += 1 }
                 }
+                metrics.videosDone.increment()
+                if failed { metrics.videosFailed.increment() }
+                if let t = manifestSentAt.removeValue(forKey: a.videoID) { metrics.handOffToResult.recordSince(t) }
+                logger.debug("video results written and published", metadata: ["video": .string(a.videoID), "status": .string(failed ? "error" : "ok")])
             case .ack(let a) where a.detail == "shutdown":
                 return true
             case .error(let e):
-                log("coordinator: aggregator reported: \(e.message)")
+                metrics.errors.count("aggregator_error")
+                logger.warning("aggregator reported: \(e.message)", metadata: ["video": .string(e.videoID)])
             default:
                 break
             }
             return false
         }
 
+        logger.info("job started", metadata: ["videos": "\(inputs.count)", "pending": "\(pending.count)"])
         // Introduce ourselves to the aggregator (it answers acks on this connection).
         try toAggregator(.hello(.with {
             $0.role = .coordinator
@@ -574,36 +635,58 @@ public final class Coordinator: @unchecked Sendable {
         poller.add(s.aggregator)
         while true {
             if lock.withLock({ stopRequested }) && !shutdownSent {
-                log("coordinator: stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
+                logger.notice("stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
                 break
             }
             try startVideos()
             topUpFeatureWork()
             for a in featureWork.assign(nowMs: Clock.nowMs()) {
                 if let id = featureWorkers[a.worker] { send(s.features, to: id, .frameBatch(a.item.batch)) }
+                metrics.dispatched[.feature]!.increment()
+                handedOut[a.itemID] = nowNs()
             }
             for a in sequenceWork.assign(nowMs: Clock.nowMs()) {
                 if let id = sequenceWorkers[a.worker] { send(s.sequences, to: id, .windowBatch(a.item.batch)) }
+                metrics.dispatched[.sequence]!.increment()
+                handedOut[a.itemID] = nowNs()
             }
             let now = Clock.nowMs()
             if now - lastHeartbeat >= config.liveness.heartbeatMs {
                 lastHeartbeat = now
                 for id in featureWorkers.values { send(s.features, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
                 for id in sequenceWorkers.values { send(s.sequences, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
+                let requeuedBefore = (featureWork.requeued, sequenceWork.requeued)
                 for dead in featureWork.expire(nowMs: now) {
                     featureWorkers.removeValue(forKey: dead)
-                    log("coordinator: feature worker \(dead) stopped heartbeating; its batches are re-queued")
+                    metrics.errors.count("worker_lost")
+                    logger.warning("feature worker stopped heartbeating; its batches are re-queued", metadata: ["worker": .string(dead)])
                 }
                 for dead in sequenceWork.expire(nowMs: now) {
                     sequenceWorkers.removeValue(forKey: dead)
-                    log("coordinator: sequence worker \(dead) stopped heartbeating; its windows are re-queued")
+                    metrics.errors.count("worker_lost")
+                    logger.warning("sequence worker stopped heartbeating; its windows are re-queued", metadata: ["worker": .string(dead)])
                 }
+                metrics.requeued[.feature]!.increment(by: featureWork.requeued - requeuedBefore.0)
+                metrics.requeued[.sequence]!.increment(by: sequenceWork.requeued - requeuedBefore.1)
                 lock.withLock {
                     _progress.featureWorkers = featureWork.liveWorkers
                     _progress.sequenceWorkers = sequenceWork.liveWorkers
                     _progress.requeuedBatches = featureWork.requeued + sequenceWork.requeued
                 }
             }
+            // Gauges and the in-flight figures of `progress` (cheap: a lock and a few atomics per turn).
+            lock.withLock {
+                _progress.featureBatchesQueued = featureWork.queuedCount
+                _progress.featureBatchesInFlight = featureWork.inFlightCount
+                _progress.sequenceBatchesQueued = sequenceWork.queuedCount
+                _progress.sequenceBatchesInFlight = sequenceWork.inFlightCount
+            }
+            metrics.queued[.feature]!.set(featureWork.queuedCount)
+            metrics.inFlight[.feature]!.set(featureWork.inFlightCount)
+            metrics.queued[.sequence]!.set(sequenceWork.queuedCount)
+            metrics.inFlight[.sequence]!.set(sequenceWork.inFlightCount)
+            metrics.workers[.feature]!.set(featureWork.liveWorkers)
+            metrics.workers[.sequence]!.set(sequenceWork.liveWorkers)
             // Everything handed out, finished and acknowledged: the job is done.
             if pending.isEmpty && active.isEmpty && awaitingAck.isEmpty && !shutdownSent {
                 flushWindows(force: true)

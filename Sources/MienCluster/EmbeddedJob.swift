@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 import MienCore
 import MienProto
 import MienTransport
@@ -22,6 +24,8 @@ public final class EmbeddedJob: @unchecked Sendable {
         public var extractOnly = false
         /// Keep every window's prediction in `windows.jsonl` (`mien evaluate`).
         public var writeWindows = false
+        /// Where every role's instruments go (Prometheus for `mien run --metrics`; no-op by default).
+        public var metricsFactory: MetricsFactory = NOOPMetricsHandler.instance
 
         public init(inputs: [VideoInput], outputDirectory: String) {
             self.inputs = inputs
@@ -33,7 +37,7 @@ public final class EmbeddedJob: @unchecked Sendable {
     private let makeFeatureCompute: @Sendable () throws -> WorkerCompute
     private let makeSequenceCompute: @Sendable () throws -> WorkerCompute
     private let probe: @Sendable (VideoInput) throws -> VideoProbe
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private let lock = NSLock()
     private var coordinator: Coordinator?
     private var featureWorkers: [Worker] = []
@@ -42,16 +46,19 @@ public final class EmbeddedJob: @unchecked Sendable {
                 featureCompute: @escaping @Sendable () throws -> WorkerCompute,
                 sequenceCompute: @escaping @Sendable () throws -> WorkerCompute,
                 probe: @escaping @Sendable (VideoInput) throws -> VideoProbe,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                logger: Logger = .quiet("mien.run")) {
         self.config = config
         self.makeFeatureCompute = featureCompute
         self.makeSequenceCompute = sequenceCompute
         self.probe = probe
-        self.log = log
+        self.logger = logger
     }
 
     /// Progress of the running job (zero before it starts).
     public var progress: JobProgress { lock.withLock { coordinator?.progress } ?? JobProgress() }
+
+    /// The job's id (empty before it starts).
+    public var jobID: String { lock.withLock { coordinator?.config.jobID } ?? "" }
 
     /// Asks the job to stop gracefully (SIGINT / SIGTERM).
     public func stop() { lock.withLock { coordinator }?.stop() }
@@ -72,7 +79,8 @@ public final class EmbeddedJob: @unchecked Sendable {
         aggregatorConfig.labels = config.labels
         aggregatorConfig.extractOnly = config.extractOnly
         aggregatorConfig.writeWindows = config.writeWindows
-        let aggregator = Aggregator(context: context, config: aggregatorConfig, log: log)
+        aggregatorConfig.metrics = AggregatorMetrics(factory: config.metricsFactory)
+        let aggregator = Aggregator(context: context, config: aggregatorConfig, logger: logger)
         try aggregator.start()
 
         var coordinatorConfig = Coordinator.Config(endpoints: endpoints)
@@ -80,20 +88,23 @@ public final class EmbeddedJob: @unchecked Sendable {
         coordinatorConfig.journalPath = (config.outputDirectory as NSString).appendingPathComponent("journal.log")
         if !config.resume { try? FileManager.default.removeItem(atPath: coordinatorConfig.journalPath!) }
         coordinatorConfig.extractOnly = config.extractOnly
+        coordinatorConfig.metrics = CoordinatorMetrics(factory: config.metricsFactory)
         config.coordinator(&coordinatorConfig)
-        let coordinator = Coordinator(context: context, config: coordinatorConfig, inputs: config.inputs, probe: probe, log: log)
+        let coordinator = Coordinator(context: context, config: coordinatorConfig, inputs: config.inputs, probe: probe, logger: logger)
         try coordinator.start()
         lock.withLock { self.coordinator = coordinator }
 
         var workers: [Worker] = []
         for _ in 0..<(config.extractOnly ? 0 : config.sequenceWorkers) {
             workers.append(try Worker(context: context, endpoint: endpoints.sequences, compute: try makeSequenceCompute(),
-                                      liveness: coordinatorConfig.liveness, log: log))
+                                      liveness: coordinatorConfig.liveness,
+                                      metrics: WorkerMetrics(feature: false, factory: config.metricsFactory), logger: logger))
         }
         var fws: [Worker] = []
         for _ in 0..<config.featureWorkers {
             fws.append(try Worker(context: context, endpoint: endpoints.features, compute: try makeFeatureCompute(),
-                                  liveness: coordinatorConfig.liveness, log: log))
+                                  liveness: coordinatorConfig.liveness,
+                                  metrics: WorkerMetrics(feature: true, factory: config.metricsFactory), logger: logger))
         }
         lock.withLock { featureWorkers = fws }
         for w in workers + fws { w.start() }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MienProto
 import MienTransport
 import MienWire
@@ -31,7 +32,8 @@ public final class Worker: @unchecked Sendable {
     private let prefetch: Int
     private let liveness: Liveness
     private let configureSocket: @Sendable (ZMQSocket) throws -> Void
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
+    private let metrics: WorkerMetrics
 
     private let inbox: WorkQueue<(sequence: UInt64, body: Envelope.OneOf_Body)>
     private let outbox: WorkQueue<Envelope.OneOf_Body>
@@ -48,10 +50,12 @@ public final class Worker: @unchecked Sendable {
     ///   - prefetch: work items the worker holds at once (its credit); 2 keeps the compute
     ///     thread busy while the next item travels.
     ///   - configureSocket: extra socket options (e.g. CURVE client keys) applied on each connect.
+    ///   - metrics: instruments (no-op unless given); `logger` gets the worker's id as metadata.
     public init(context: ZMQContext, endpoint: String, compute: WorkerCompute, workerID: String? = nil,
                 prefetch: Int = 2, liveness: Liveness = Liveness(),
                 configureSocket: @escaping @Sendable (ZMQSocket) throws -> Void = { _ in },
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                metrics: WorkerMetrics? = nil,
+                logger: Logger = .quiet("mien.worker")) throws {
         precondition(prefetch >= 1)
         self.context = context
         self.endpoint = endpoint
@@ -59,8 +63,12 @@ public final class Worker: @unchecked Sendable {
         self.prefetch = prefetch
         self.liveness = liveness
         self.configureSocket = configureSocket
-        self.log = log
         self.workerID = workerID ?? Worker.defaultID(role: compute.role)
+        self.metrics = metrics ?? WorkerMetrics(feature: compute.role == .featureWorker)
+        var logger = logger
+        logger[metadataKey: "role"] = .string(self.metrics.role)
+        logger[metadataKey: "worker"] = .string(self.workerID)
+        self.logger = logger
         inbox = WorkQueue(capacity: prefetch)
         outbox = WorkQueue(capacity: prefetch + 1)
         wake = try WakePipe()
@@ -108,9 +116,19 @@ public final class Worker: @unchecked Sendable {
                 continue
             }
             let result: Envelope.OneOf_Body
+            let started = DispatchTime.now().uptimeNanoseconds
             do {
                 result = try compute.process(item.body)
+                metrics.computeSeconds.recordSince(started)
+                metrics.batchesProcessed.increment()
+                switch result {
+                case .embeddingBatch(let b): metrics.unitsProcessed.increment(by: b.frames.count)
+                case .windowPredictionBatch(let b): metrics.unitsProcessed.increment(by: b.predictions.count)
+                default: break
+                }
             } catch {
+                metrics.errors.count("work_failed")
+                logger.warning("work item failed: \(error)", metadata: ["batch": "\(item.body.batchID ?? 0)", "video": .string(item.body.videoID ?? "")])
                 result = .error(.with {
                     $0.code = (error as? WorkError)?.code ?? .internal
                     $0.message = "\(workerID): \(error)"
@@ -160,7 +178,8 @@ public final class Worker: @unchecked Sendable {
             } catch let e as ZMQError where e.isTerminated {
                 break outer
             } catch {
-                log("worker \(workerID): cannot connect to \(endpoint): \(error)")
+                metrics.errors.count("connect_failed")
+                logger.warning("cannot connect to \(endpoint): \(error)")
                 Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
                 attempt += 1
                 continue
@@ -181,6 +200,7 @@ public final class Worker: @unchecked Sendable {
                         try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = 1 }))))
                         lock.withLock { itemsDone += 1 }
                         held -= 1
+                        metrics.itemsHeld.decrement()
                         lastSent = Clock.nowMs()
                     }
                     if events[0].contains(.readable) {
@@ -189,19 +209,22 @@ public final class Worker: @unchecked Sendable {
                             attempt = 0
                             let message: Envelope
                             do { message = try Framing.decodeDirect(frames) } catch {
-                                log("worker \(workerID): ignored a message from the coordinator: \(error)")
+                                metrics.errors.count("malformed_message")
+                                logger.warning("ignored a message from the coordinator: \(error)")
                                 continue
                             }
                             switch message.body {
                             case .shutdown(let s):
-                                log("worker \(workerID): shutdown requested (\(s.reason))")
+                                logger.info("shutdown requested (\(s.reason))")
                                 break outer
                             case .error(let e) where e.code == .modelMismatch || e.code == .versionMismatch:
-                                log("worker \(workerID): refused by the coordinator: \(e.message)")
+                                metrics.errors.count("refused")
+                                logger.error("refused by the coordinator: \(e.message)")
                                 break outer
                             case .error(let e) where e.code == .unknownPeer:
                                 // The coordinator restarted and does not know this connection: say hello again.
-                                log("worker \(workerID): the coordinator does not know this worker (restarted?); reconnecting")
+                                metrics.reconnects.increment()
+                                logger.notice("the coordinator does not know this worker (restarted?); reconnecting")
                                 setState(.reconnecting)
                                 socket.close()
                                 continue outer
@@ -217,8 +240,10 @@ public final class Worker: @unchecked Sendable {
                                         $0.sequence = message.sequence
                                     }))))
                                     try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = 1 }))))
+                                    metrics.errors.count("model_mismatch")
                                 } else if held >= prefetch {
-                                    log("worker \(workerID): the coordinator sent more work than the credit granted; refused")
+                                    metrics.errors.count("over_credit")
+                                    logger.warning("the coordinator sent more work than the credit granted; refused")
                                     try socket.send(try Framing.direct(envelope(.error(.with {
                                         $0.code = .badMessage
                                         $0.message = "\(workerID) holds \(held) items, its credit is \(prefetch): work beyond credit refused"
@@ -228,6 +253,7 @@ public final class Worker: @unchecked Sendable {
                                     }))))
                                 } else {
                                     held += 1
+                                    metrics.itemsHeld.increment()
                                     inbox.put((message.sequence, body))
                                 }
                             }
@@ -243,7 +269,8 @@ public final class Worker: @unchecked Sendable {
                         lastSent = now
                     }
                     if now - lastHeard > liveness.expiryMs {
-                        log("worker \(workerID): coordinator silent for \(now - lastHeard) ms, reconnecting")
+                        metrics.reconnects.increment()
+                        logger.warning("coordinator silent for \(now - lastHeard) ms, reconnecting")
                         setState(.reconnecting)
                         socket.close()
                         Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
@@ -254,7 +281,9 @@ public final class Worker: @unchecked Sendable {
             } catch let e as ZMQError where e.isTerminated {
                 break outer
             } catch {
-                log("worker \(workerID): \(error); reconnecting")
+                metrics.reconnects.increment()
+                metrics.errors.count("socket")
+                logger.warning("\(error); reconnecting")
                 socket.close()
                 Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
                 attempt += 1

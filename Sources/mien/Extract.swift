@@ -67,7 +67,7 @@ struct Extract: ParsableCommand {
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)
                                   return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
-                              }, log: { log.debug($0) })
+                              }, logger: Telemetry(level: verbose ? .debug : .error).logger("mien.extract"))
         let signals = SignalStop { job.stop() }
         defer { signals.cancel() }
         let reporter = ProgressReporter()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MienCluster
 import MienCore
 import MienTransport
@@ -42,7 +43,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Window length T (the BiLSTM bundle's).") var window = 16
     @Option(help: "Window stride.") var stride = 8
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
-    @Flag(help: "Log every event.") var verbose = false
+    @Flag(help: "Log every event (--log-level debug).") var verbose = false
+    @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
         try Endpoint.checkBind(features, insecure: insecureBind)
@@ -57,21 +59,29 @@ struct CoordinatorCommand: ParsableCommand {
         var c = Coordinator.Config(endpoints: ClusterEndpoints(features: features, sequences: sequences, aggregator: aggregator, results: ""))
         c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = window; c.windowStride = stride
         c.journalPath = journal
-        let log = Log(verbose: true)
+        let telemetry = Telemetry(observability, defaultLevel: verbose ? .debug : .info)
+        defer { telemetry.stop() }
+        c.metrics = CoordinatorMetrics(factory: telemetry.metricsFactory)
+        let logger = telemetry.logger("mien.coordinator")
         let context = try ZMQContext()
         defer { context.terminate() }
         let coordinator = Coordinator(context: context, config: c, inputs: videos, probe: { input in
             let info = try MediaSource.probe(input.path)
             return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
-        }, log: { if verbose || !$0.contains("joined") { log.info($0) } })
+        }, logger: logger)
         try coordinator.start()
+        let started = Date()
+        try telemetry.serve(observability, logger: logger, status: {
+            JobStatus(job: coordinator.config.jobID, progress: coordinator.progress, elapsed: Date().timeIntervalSince(started))
+        })
         let reporter = ProgressReporter()
-        try runUntilDone(stop: { coordinator.stop() }) {
+        try runUntilDone(stop: { coordinator.stop(); telemetry.endLinger() }) {
             while !coordinator.progress.finished {
                 reporter.update(coordinator.progress)
                 Thread.sleep(forTimeInterval: 0.5)
             }
             try coordinator.wait()
+            telemetry.linger(observability, logger: logger)
         }
         let p = coordinator.progress
         reporter.finish(p)
@@ -90,6 +100,7 @@ struct AggregatorCommand: ParsableCommand {
     @Option(name: .customLong("frame-labels"), help: "Per-frame ground truth frames.csv.") var frameLabels: String?
     @Flag(help: "Keep the results of videos an interrupted run completed.") var resume = false
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
+    @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
         try Endpoint.checkBind(bind, insecure: insecureBind)
@@ -102,12 +113,19 @@ struct AggregatorCommand: ParsableCommand {
         if let frameLabels {
             c.frameTruth = try GroundTruth.frameLabels(csv: frameLabels, labels: ExpressionClass.labels)
         }
-        let log = Log(verbose: true)
+        let telemetry = Telemetry(observability)
+        defer { telemetry.stop() }
+        c.metrics = AggregatorMetrics(factory: telemetry.metricsFactory)
+        let logger = telemetry.logger("mien.aggregator")
         let context = try ZMQContext()
         defer { context.terminate() }
-        let aggregator = Aggregator(context: context, config: c, log: { log.info($0) })
+        let aggregator = Aggregator(context: context, config: c, logger: logger)
         try aggregator.start()
-        try runUntilDone(stop: { aggregator.stop() }) { try aggregator.wait() }
+        try telemetry.serve(observability, logger: logger)
+        try runUntilDone(stop: { aggregator.stop(); telemetry.endLinger() }) {
+            try aggregator.wait()
+            telemetry.linger(observability, logger: logger)
+        }
     }
 }
 
@@ -117,10 +135,11 @@ struct FeatureWorkerCommand: ParsableCommand {
     @Option(help: "The coordinator's feature endpoint.") var coordinator = "tcp://127.0.0.1:5555"
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
     @OptionGroup var frontEnd: FrontEndOptions
+    @OptionGroup var observability: ObservabilityOptions
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
-        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory))
+        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory), observability: observability)
     }
 }
 
@@ -129,20 +148,31 @@ struct SequenceWorkerCommand: ParsableCommand {
         abstract: "Run a sequence worker (BiLSTM over windows) for a coordinator.")
     @Option(help: "The coordinator's sequence endpoint.") var coordinator = "tcp://127.0.0.1:5556"
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+    @OptionGroup var observability: ObservabilityOptions
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
         useSingleThreadedCompute()
-        try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory))
+        try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory), observability: observability)
     }
 }
 
-func runWorker(endpoint: String, compute: WorkerCompute) throws {
-    let log = Log(verbose: true)
+func runWorker(endpoint: String, compute: WorkerCompute, observability: ObservabilityOptions) throws {
+    let telemetry = Telemetry(observability)
+    defer { telemetry.stop() }
+    let feature = compute.role == .featureWorker
     let context = try ZMQContext()
     defer { context.terminate() }
-    let worker = try Worker(context: context, endpoint: endpoint, compute: compute, log: { log.info($0) })
-    log.info("\(worker.workerID): serving \(endpoint)")
+    let worker = try Worker(context: context, endpoint: endpoint, compute: compute,
+                            metrics: WorkerMetrics(feature: feature, factory: telemetry.metricsFactory),
+                            logger: telemetry.logger(feature ? "mien.feature-worker" : "mien.sequence-worker"))
+    var logger = telemetry.logger(feature ? "mien.feature-worker" : "mien.sequence-worker")
+    logger[metadataKey: "worker"] = .string(worker.workerID)
+    logger.info("serving \(endpoint)")
+    try telemetry.serve(observability, logger: logger)
     worker.start()
-    runUntilDone(stop: { worker.stop() }) { worker.wait() }
+    runUntilDone(stop: { worker.stop(); telemetry.endLinger() }) {
+        worker.wait()
+        telemetry.linger(observability, logger: logger)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MienCluster
 import MienCore
 import MienVision
@@ -49,8 +50,10 @@ struct Run: ParsableCommand {
     @Flag(help: "Continue an interrupted job in --out: finished videos are not redone.")
     var resume = false
 
-    @Flag(name: .customLong("verbose"), help: "Log every role's events.")
+    @Flag(name: .customLong("verbose"), help: "Log every role's events (--log-level debug).")
     var verbose = false
+
+    @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
@@ -68,6 +71,7 @@ struct Run: ParsableCommand {
                                            batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.publish = publish
+        settings.observability = observability
         let result = try settings.run(labelled, bundle: bundle, out: out, log: log, name: "mien run")
         if result.videosDone < result.videosTotal { throw ExitCode(1) }
         if result.videosFailed > 0 { throw ExitCode(2) }
@@ -110,6 +114,8 @@ struct EmbeddedJobSettings {
     var writeWindows = false
     /// The face front end's detection schedule and scale (parsed options: there is no default value).
     var frontEnd: FrontEndOptions
+    /// `--metrics` / `--log-level` (`mien run`); nil: role logs only, errors (debug with --verbose).
+    var observability: ObservabilityOptions?
 
     init(featureWorkers: Int, sequenceWorkers: Int, batchFrames: Int, sampleEvery: Int, frontEnd: FrontEndOptions) {
         self.featureWorkers = featureWorkers
@@ -128,6 +134,11 @@ struct EmbeddedJobSettings {
         config.frameTruth = labelled.frameTruth
         config.writeWindows = writeWindows
         if let publish { config.resultsEndpoint = publish }
+        // Role logs stay quiet under the progress line unless asked for (errors only).
+        let quiet: Logger.Level = log.verbose ? .debug : .error
+        let telemetry = observability.map { Telemetry($0, defaultLevel: quiet) } ?? Telemetry(level: quiet)
+        defer { telemetry.stop() }
+        config.metricsFactory = telemetry.metricsFactory
         let (batchFrames, sampleEvery) = (self.batchFrames, self.sampleEvery)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
         let frontEnd = self.frontEnd
@@ -147,12 +158,24 @@ struct EmbeddedJobSettings {
                                   let info = try MediaSource.probe(input.path)
                                   return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
                               },
-                              log: { log.debug($0) })
-        let signals = SignalStop { job.stop(); log.info("\(name): stopping (signal); resume later with --resume") }
+                              logger: telemetry.logger("mien.run"))
+        let started = Date()
+        if let observability, let url = try telemetry.serve(observability, logger: telemetry.logger("mien.run"), status: {
+            JobStatus(job: job.jobID, progress: job.progress, elapsed: Date().timeIntervalSince(started))
+        }) {
+            log.info("\(name): metrics at \(url)/metrics, progress at \(url)/status (mien status --url \(url))")
+        }
+        let signals = SignalStop {
+            telemetry.endLinger()
+            guard !job.progress.finished else { return }  // only the --metrics-linger was left
+            job.stop()
+            log.info("\(name): stopping (signal); resume later with --resume")
+        }
         defer { signals.cancel() }
         let reporter = ProgressReporter()
         let result = try job.run { reporter.update($0) }
         reporter.finish(result)
+        if let observability { telemetry.linger(observability, logger: telemetry.logger("mien.run")) }
         log.info("\(name): \(result.videosDone - result.videosFailed) video(s) ok, \(result.videosFailed) failed, \(result.framesDone) frames; results in \(out)")
         return result
     }
@@ -205,15 +228,8 @@ final class ProgressReporter {
         if tty { FileHandle.standardError.write(Data(("\r\u{1B}[K" + text(p) + "\n").utf8)) }
     }
 
+    /// The same line as `GET /status` describes (JobStatus computes rates and the ETA).
     private func text(_ p: JobProgress) -> String {
-        let elapsed = Date().timeIntervalSince(start)
-        let fps = elapsed > 0 ? Double(p.framesDone) / elapsed : 0
-        // Videos not probed yet are assumed as long as the average probed one.
-        let unstarted = max(0, p.videosTotal - p.videosStarted - p.videosSkipped)
-        let expected = p.videosStarted > 0 ? Double(p.framesTotal) * (1 + Double(unstarted) / Double(p.videosStarted)) : 0
-        let remaining = fps > 0 && expected > Double(p.framesDone) ? (expected - Double(p.framesDone)) / fps : 0
-        let eta = p.finished ? "done" : fps > 0 ? String(format: "ETA %d:%02d", Int(remaining) / 60, Int(remaining) % 60) : "ETA --"
-        let failed = p.videosFailed > 0 ? " (\(p.videosFailed) failed)" : ""
-        return "videos \(p.videosDone)/\(p.videosTotal)\(failed)  frames \(p.framesDone)/\(p.framesTotal)  \(String(format: "%.1f", fps)) frames/s  \(eta)  workers \(p.featureWorkers) feature, \(p.sequenceWorkers) sequence"
+        JobStatus(job: "", progress: p, elapsed: Date().timeIntervalSince(start)).progressLine
     }
 }
