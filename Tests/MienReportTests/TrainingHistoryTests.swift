@@ -5,7 +5,7 @@ import XCTest
 final class TrainingHistoryTests: XCTestCase {
     func testReadsWhatMienTrainBiLSTMWrites() throws {
         // The committed default bundle's report, written by `mien train bilstm`.
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../models/synthetic/bilstm/training.json").standardized.path
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../models/fer2013/bilstm/training.json").standardized.path
         let h = try XCTUnwrap(try TrainingHistory.load(path, model: "BiLSTM"))
         let raw = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
         let history = try XCTUnwrap(raw["history"] as? [[String: Any]])
