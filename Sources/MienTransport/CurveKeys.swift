@@ -1,4 +1,5 @@
 import CZeroMQ
+import Foundation
 
 /// A 32-byte CURVE key, kept in its Z85 text form (40 characters), as libzmq expects it.
 public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
@@ -16,6 +17,21 @@ public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
         }
         z85 = trimmed
         bytes = Array(trimmed.utf8) + [0]
+    }
+
+    /// A key from its 32 raw bytes (e.g. the credentials of a ZAP request).
+    public init(raw: [UInt8]) throws {
+        guard raw.count == 32 else { throw ZMQError(code: EINVAL, operation: "read CURVE key: expected 32 bytes, got \(raw.count)") }
+        var text = [CChar](repeating: 0, count: 41)
+        guard zmq_z85_encode(&text, raw, 32) != nil else { throw ZMQError.last("encode CURVE key as Z85") }
+        try self.init(z85: String(cString: text))
+    }
+
+    /// The 32 raw bytes.
+    public var raw: [UInt8] {
+        var decoded = [UInt8](repeating: 0, count: 32)
+        _ = zmq_z85_decode(&decoded, z85)  // validated in init
+        return decoded
     }
 
     public var description: String { z85 }
@@ -37,6 +53,181 @@ public struct CurveKeyPair: Sendable, Hashable {
         var sec = [CChar](repeating: 0, count: 41)
         if zmq_curve_keypair(&pub, &sec) != 0 { throw ZMQError.last("generate CURVE key pair (is libzmq built with libsodium?)") }
         return CurveKeyPair(publicKey: try CurveKey(z85: String(cString: pub)), secretKey: try CurveKey(z85: String(cString: sec)))
+    }
+
+    /// The public key that belongs to `secretKey` (`zmq_curve_public`).
+    public static func publicKey(of secretKey: CurveKey) throws -> CurveKey {
+        var pub = [CChar](repeating: 0, count: 41)
+        if zmq_curve_public(&pub, secretKey.z85) != 0 { throw ZMQError.last("derive CURVE public key (is libzmq built with libsodium?)") }
+        return try CurveKey(z85: String(cString: pub))
+    }
+}
+
+/// A key file that cannot be used: names the file, what is wrong and what to do.
+public struct CurveKeyFileError: Error, CustomStringConvertible, Sendable {
+    private enum Code: Sendable { case unreadable, malformed, mismatch, exists, unwritable, empty }
+    private let code: Code
+    /// The file (or folder) concerned.
+    public let path: String
+    public let message: String
+
+    private init(_ code: Code, _ path: String, _ message: String) {
+        self.code = code
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    static func unreadable(_ path: String, _ why: String) -> CurveKeyFileError {
+        CurveKeyFileError(.unreadable, path, "cannot read CURVE key file \(path): \(why); make one with `mien keys generate`")
+    }
+    static func malformed(_ path: String, _ why: String) -> CurveKeyFileError {
+        CurveKeyFileError(.malformed, path, "\(path) is not a usable CURVE key file: \(why); make one with `mien keys generate`")
+    }
+    static func mismatch(_ path: String) -> CurveKeyFileError {
+        CurveKeyFileError(.mismatch, path, "\(path): its public key does not belong to its secret key; regenerate it with `mien keys generate`")
+    }
+    static func exists(_ path: String) -> CurveKeyFileError {
+        CurveKeyFileError(.exists, path, "\(path) exists already; keys are never overwritten: remove it first or choose another --name")
+    }
+    static func unwritable(_ path: String, _ why: String) -> CurveKeyFileError {
+        CurveKeyFileError(.unwritable, path, "cannot write \(path): \(why)")
+    }
+    static func empty(_ path: String) -> CurveKeyFileError {
+        CurveKeyFileError(.empty, path, "the allow-list \(path) holds no .pub files: no client could connect; copy the clients' .pub files there")
+    }
+}
+
+/// Key files as `mien keys generate` writes them:
+/// - `NAME.pub`: one line, the Z85 public key (safe to share; it goes into servers' allow-lists
+///   and to the clients of a server);
+/// - `NAME.key`: mode 0600, the public and secret keys labelled in ZeroMQ's certificate format
+///   (czmq's `zcert`; pyzmq's `zmq.auth.load_certificate` reads it too).
+public enum CurveKeyFile {
+    /// Writes `DIR/NAME.pub` and `DIR/NAME.key` (the folder is created when missing).
+    /// Never overwrites: an existing file is an error.
+    /// - Returns: the two paths (public, secret).
+    @discardableResult
+    public static func write(_ pair: CurveKeyPair, directory: String, name: String, date: Date = Date()) throws -> (publicFile: String, secretFile: String) {
+        guard !name.isEmpty, !name.contains("/") else { throw CurveKeyFileError.unwritable("\(directory)/\(name)", "the key name must be a plain file name") }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw CurveKeyFileError.unwritable(directory, "\(error.localizedDescription)")
+        }
+        let pubPath = (directory as NSString).appendingPathComponent("\(name).pub")
+        let keyPath = (directory as NSString).appendingPathComponent("\(name).key")
+        for p in [pubPath, keyPath] where FileManager.default.fileExists(atPath: p) { throw CurveKeyFileError.exists(p) }
+        let stamp = ISO8601DateFormatter().string(from: date)
+        let secret = """
+        #   ****  Generated on \(stamp) by mien keys generate  ****
+        #   ZeroMQ CURVE **Secret** Certificate
+        #   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.
+        #   Give the matching \(name).pub to the servers that should let this key in,
+        #   and to the clients of a server that uses this key.
+
+        metadata
+            name = "\(name)"
+        curve
+            public-key = "\(pair.publicKey.z85)"
+            secret-key = "\(pair.secretKey.z85)"
+
+        """
+        try writeNew(keyPath, secret, mode: 0o600)
+        try writeNew(pubPath, pair.publicKey.z85 + "\n", mode: 0o644)
+        return (pubPath, keyPath)
+    }
+
+    /// Reads a secret key file (`NAME.key`); checks both keys and that they belong together.
+    public static func loadKeyPair(_ path: String) throws -> CurveKeyPair {
+        let text = try read(path)
+        var publicText: String?, secretText: String?
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#") { continue }
+            if line.hasPrefix("public-key") { publicText = value(line) }
+            if line.hasPrefix("secret-key") { secretText = value(line) }
+        }
+        guard let secretText else { throw CurveKeyFileError.malformed(path, "no `secret-key = \"…\"` line (is this a .pub file? give the .key file)") }
+        guard let publicText else { throw CurveKeyFileError.malformed(path, "no `public-key = \"…\"` line") }
+        let secretKey = try key(secretText, path: path, what: "secret-key")
+        let publicKey = try key(publicText, path: path, what: "public-key")
+        guard try CurveKeyPair.publicKey(of: secretKey) == publicKey else { throw CurveKeyFileError.mismatch(path) }
+        return CurveKeyPair(publicKey: publicKey, secretKey: secretKey)
+    }
+
+    /// Reads a public key file (`NAME.pub`: one line, 40 Z85 characters). A `.key` file is
+    /// accepted too (its public key is used), so a server can be given its own key file.
+    public static func loadPublicKey(_ path: String) throws -> CurveKey {
+        let text = try read(path)
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        if lines.contains(where: { $0.hasPrefix("public-key") }) { return try loadKeyPair(path).publicKey }
+        guard lines.count == 1 else { throw CurveKeyFileError.malformed(path, "expected one line with a Z85 public key, found \(lines.count) lines") }
+        return try key(lines[0], path: path, what: "public key")
+    }
+
+    /// An allow-list: a `.pub` file, or a folder whose `*.pub` files (not recursive) are loaded.
+    /// - Throws: for any unreadable or malformed file (naming it), or a folder without `.pub` files.
+    public static func loadAllowList(_ path: String) throws -> Set<CurveKey> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CurveKeyFileError.unreadable(path, "no such file or folder")
+        }
+        guard isDirectory.boolValue else { return [try loadPublicKey(path)] }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw CurveKeyFileError.unreadable(path, error.localizedDescription)
+        }
+        var keys: Set<CurveKey> = []
+        for name in names.sorted() where name.hasSuffix(".pub") {
+            keys.insert(try loadPublicKey((path as NSString).appendingPathComponent(name)))
+        }
+        if keys.isEmpty { throw CurveKeyFileError.empty(path) }
+        return keys
+    }
+
+    // MARK: helpers
+
+    private static func read(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CurveKeyFileError.unreadable(path, "no such file") }
+        if isDirectory.boolValue { throw CurveKeyFileError.unreadable(path, "it is a folder, not a key file") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CurveKeyFileError.unreadable(path, "permission denied or I/O error") }
+        guard data.count <= 64 * 1024 else { throw CurveKeyFileError.malformed(path, "\(data.count) bytes is far too large for a key file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CurveKeyFileError.malformed(path, "it is not text") }
+        return text
+    }
+
+    private static func value(_ line: String) -> String {
+        guard let eq = line.firstIndex(of: "=") else { return "" }
+        return line[line.index(after: eq)...].trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'"))
+    }
+
+    private static func key(_ text: String, path: String, what: String) throws -> CurveKey {
+        guard text.utf8.count == 40 else { throw CurveKeyFileError.malformed(path, "the \(what) has \(text.utf8.count) characters, a Z85 CURVE key has 40") }
+        do { return try CurveKey(z85: text) } catch {
+            throw CurveKeyFileError.malformed(path, "the \(what) is not valid Z85 text")
+        }
+    }
+
+    private static func writeNew(_ path: String, _ text: String, mode: mode_t) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw CurveKeyFileError.exists(path) }
+            throw CurveKeyFileError.unwritable(path, String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)  // the umask must not widen or narrow what we chose
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CurveKeyFileError.unwritable(path, String(cString: strerror(errno)))
+            }
+            written += n
+        }
+        if fsync(fd) != 0 { throw CurveKeyFileError.unwritable(path, String(cString: strerror(errno))) }
     }
 }
 
