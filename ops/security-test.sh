@@ -97,7 +97,11 @@ run_coordinator() {  # BASE OUT [extra flags…]: runs the coordinator to the en
 }
 
 out="$work/secured"
+make -s -C examples/c >/dev/null
 start_roles 6100 "$out"
+examples/c/build/mien-consumer --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/consumer.key" \
+  tcp://127.0.0.1:6103 4 video_result > "$work/c-consumer.jsonl" 2>"$work/c-consumer.err" &
+c_consumer=$!; pids+=($c_consumer)
 python3 examples/python/mien_consumer.py tcp://127.0.0.1:6103 --topic video_result --count 4 --timeout 60 \
   --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/consumer.key" > "$work/consumer.jsonl" 2>"$work/consumer.err" &
 consumer=$!; pids+=($consumer)
@@ -108,17 +112,20 @@ sleep 1  # subscriptions in place before the first result
 run_coordinator 6100 "$out"
 clean=$elapsed
 same "$out" "a. CURVE on every role"
-wait $consumer || fail "the allowed consumer did not receive the 4 video results: $(cat "$work/consumer.err")"
-python3 - "$work/consumer.jsonl" "$out/videos.jsonl" <<'EOF' || fail "the secured stream differs from videos.jsonl"
+wait $consumer || fail "the allowed Python consumer did not receive the 4 video results: $(cat "$work/consumer.err")"
+wait $c_consumer || fail "the allowed C consumer did not receive the 4 video results: $(cat "$work/c-consumer.err")"
+for who in consumer c-consumer; do
+  python3 - "$work/$who.jsonl" "$out/videos.jsonl" <<'EOF' || fail "the secured stream ($who) differs from videos.jsonl"
 import json, sys
 got = sorted(json.loads(l)["video_result"]["video_id"] for l in open(sys.argv[1]))
 want = sorted(json.loads(l)["video"] for l in open(sys.argv[2]))
 assert got == want, (got, want)
 EOF
+done
 [ ! -s "$work/stranger-consumer.jsonl" ] || fail "a consumer with an unknown key received results"
 grep -qF "refused CURVE client key $(cat "$keys/stranger.pub")" "$out.aggregator.log" || fail "the aggregator did not log the stranger consumer's refusal"
 kill $stranger_consumer 2>/dev/null || true
-echo "security-test: a. secured stream reached the allowed consumer (4 video results), not the unknown one (refusal logged); clean job ${clean} s"
+echo "security-test: a. secured stream reached the allowed Python and C consumers (4 video results each), not the unknown one (refusal logged); clean job ${clean} s"
 
 # ---- b. a feature worker with a key not on the allow-list
 out="$work/stranger"
@@ -132,6 +139,7 @@ stranger_id=$(grep -o 'fw-[^:]*' "$out.stranger.log" | head -1)
 [ -n "$stranger_id" ] || fail "the stranger worker did not start: $(cat "$out.stranger.log")"
 grep -q "$stranger_id" "$out.coordinator.log" && fail "the stranger worker $stranger_id reached the coordinator"
 grep -qF "refused CURVE client key $(cat "$keys/stranger.pub") from 127.0.0.1" "$out.coordinator.log" || fail "the coordinator did not log the refusal with address and key"
+grep -qF "the coordinator refused this worker's CURVE key $(cat "$keys/stranger.pub")" "$out.stranger.log" || fail "the stranger worker did not say it was refused: $(head -3 "$out.stranger.log")"
 [ "$(grep -c "joined" "$out.coordinator.log")" = 3 ] || fail "expected exactly fw1, fw2 and sw1 to join: $(grep joined "$out.coordinator.log")"
 echo "security-test: b. the stranger worker got no work; refusal logged: $(grep -m1 "refused CURVE client key" "$out.coordinator.log")"
 

@@ -14,7 +14,7 @@ final class CurveKeyFileTests: XCTestCase {
 
     private func file(_ name: String, _ text: String) -> String {
         let p = "\(dir!)/\(name)"
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
     }
 
@@ -66,7 +66,7 @@ final class CurveKeyFileTests: XCTestCase {
         let twoLines = file("two.pub", pair.publicKey.z85 + "\n" + other.publicKey.z85 + "\n")
         assertError(try CurveKeyFile.loadPublicKey(twoLines), names: twoLines, mentions: "2 lines")
         let binary = "\(dir!)/binary.pub"
-        FileManager.default.createFile(atPath: binary, contents: Data([0xFF, 0xFE, 0x00, 0x81]))
+        _ = FileManager.default.createFile(atPath: binary, contents: Data([0xFF, 0xFE, 0x00, 0x81]))
         assertError(try CurveKeyFile.loadPublicKey(binary), names: binary, mentions: "not text")
 
         let pubAsKey = file("given.pub", pair.publicKey.z85)
@@ -90,7 +90,7 @@ final class CurveKeyFileTests: XCTestCase {
         assertError(try CurveKeyFile.loadAllowList(empty), names: empty, mentions: "no .pub files")
         assertError(try CurveKeyFile.loadAllowList("\(dir!)/absent"), names: "\(dir!)/absent", mentions: "no such file")
         let broken = "\(folder)/zz-broken.pub"
-        FileManager.default.createFile(atPath: broken, contents: Data("not a key\n".utf8))
+        _ = FileManager.default.createFile(atPath: broken, contents: Data("not a key\n".utf8))
         assertError(try CurveKeyFile.loadAllowList(folder), names: broken, mentions: "40")
     }
 }

@@ -191,6 +191,28 @@ final class CurveSecurityTests: XCTestCase {
         XCTAssertTrue(log.all.contains { $0.contains("10.0.0.1") && $0.contains("NULL") })
     }
 
+    /// A client learns why nothing arrives: refused by ZAP (status 400) versus let in.
+    func testHandshakeMonitorTellsRefusalFromSuccess() throws {
+        let handler = try ZAPHandler(context: context, log: log.append)
+        defer { handler.stop() }
+        let serverKeys = try CurveKeyPair.generate(), allowed = try CurveKeyPair.generate()
+        let (router, endpoint) = try curveRouter(handler.serve(domain: "test", keyPair: serverKeys, allow: [allowed.publicKey]))
+        func firstEvent(_ keys: CurveKeyPair) throws -> HandshakeMonitor.Event? {
+            let d = try ZMQSocket(context, .dealer)
+            try CurveClient(serverKey: serverKeys.publicKey, keyPair: keys).apply(to: d)
+            let monitor = try HandshakeMonitor(context: context, watching: d)
+            defer { monitor.close(); d.close() }
+            try d.connect(endpoint)
+            var poller = ZMQPoller()
+            poller.add(monitor.socket)
+            _ = try poller.poll(timeoutMs: 5_000)
+            return try monitor.next()
+        }
+        XCTAssertEqual(try firstEvent(try CurveKeyPair.generate()), .refused(status: 400))
+        XCTAssertEqual(try firstEvent(allowed), .succeeded)
+        XCTAssertNil(try router.receive(timeoutMs: 0))
+    }
+
     func testSecondHandlerInOneContextIsRefused() throws {
         let handler = try ZAPHandler(context: context, log: log.append)
         defer { handler.stop() }
