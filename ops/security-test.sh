@@ -99,10 +99,10 @@ run_coordinator() {  # BASE OUT [extra flags…]: runs the coordinator to the en
 out="$work/secured"
 make -s -C examples/c >/dev/null
 start_roles 6100 "$out"
-examples/c/build/mien-consumer --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/consumer.key" \
+examples/c/build/mien-consumer --timeout 120 --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/consumer.key" \
   tcp://127.0.0.1:6103 4 video_result > "$work/c-consumer.jsonl" 2>"$work/c-consumer.err" &
 c_consumer=$!; pids+=($c_consumer)
-python3 examples/python/mien_consumer.py tcp://127.0.0.1:6103 --topic video_result --count 4 --timeout 60 \
+python3 examples/python/mien_consumer.py tcp://127.0.0.1:6103 --topic video_result --count 4 --timeout 120 \
   --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/consumer.key" > "$work/consumer.jsonl" 2>"$work/consumer.err" &
 consumer=$!; pids+=($consumer)
 python3 examples/python/mien_consumer.py tcp://127.0.0.1:6103 --count 1 --timeout 1000 \

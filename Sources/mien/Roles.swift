@@ -10,12 +10,14 @@ import MienWire
 /// Cluster mode: one role per process over tcp://. Defaults bind and connect on loopback;
 /// binding other addresses is refused unless CURVE keys are configured or --insecure-bind is given.
 struct Endpoint {
-    static func checkBind(_ endpoint: String, insecure: Bool) throws {
+    static func checkBind(_ endpoint: String, insecure: Bool, curveAvailable: Bool = true) throws {
         guard endpoint.hasPrefix("tcp://") else { return }
         let host = endpoint.dropFirst(6).split(separator: ":").dropLast().joined(separator: ":")
         let loopback = ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host)
         if !loopback && !insecure {
-            throw ValidationError("refusing to bind \(endpoint) without encryption: bind 127.0.0.1, configure CURVE (--curve-secret-key with --curve-allow; keys from `mien keys generate`), or pass --insecure-bind on a trusted network")
+            let curve = curveAvailable ? "configure CURVE (--curve-secret-key with --curve-allow; keys from `mien keys generate`), "
+                : "use cluster mode's aggregator with CURVE for an encrypted stream, "
+            throw ValidationError("refusing to bind \(endpoint) without encryption: bind 127.0.0.1, \(curve)or pass --insecure-bind on a trusted network")
         }
     }
 }

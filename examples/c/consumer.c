@@ -4,17 +4,18 @@
  * `mien selftest publish`), decodes every message with protobuf-c code generated from
  * Mien's proto/ files, and prints each envelope as one line of proto3 JSON.
  *
- *   mien-consumer [--curve-server-key FILE --curve-secret-key FILE] ENDPOINT [COUNT] [TOPIC]
+ *   mien-consumer [--timeout S] [--curve-server-key FILE --curve-secret-key FILE] ENDPOINT [COUNT] [TOPIC]
  *     ENDPOINT  e.g. tcp://127.0.0.1:5600
  *     COUNT     stop after this many envelopes (default: run until interrupted)
  *     TOPIC     only this kind, e.g. frame_result (default: everything)
+ *     --timeout S              seconds without a message before giving up (default 20)
  *     --curve-server-key FILE  the aggregator's public key file (.pub, from `mien keys generate`)
  *     --curve-secret-key FILE  this consumer's key file (.key); its .pub must be on the
  *                              aggregator's --curve-allow, or nothing arrives
  *
  * Each message is two frames: the topic (the body kind) and one serialized mien.v1.Envelope.
  * A message that does not decode is reported on stderr and skipped; the consumer goes on.
- * Exit status: 0 when COUNT envelopes were printed, 1 on a timeout (20 s without a message)
+ * Exit status: 0 when COUNT envelopes were printed, 1 on a timeout (--timeout s without a message)
  * or a ZeroMQ error, 2 on bad arguments.
  */
 #include <errno.h>
@@ -77,16 +78,24 @@ static int read_key(const char *path, const char *field, char out[41]) {
 
 int main(int argc, char **argv) {
     const char *server_key_file = NULL, *secret_key_file = NULL;
-    int first = 1;
-    while (first + 1 < argc && strncmp(argv[first], "--curve-", 8) == 0) {
+    int timeout = IDLE_TIMEOUT_MS;
+    int first = 1, bad = 0;
+    while (first + 1 < argc && strncmp(argv[first], "--", 2) == 0) {
         if (strcmp(argv[first], "--curve-server-key") == 0) server_key_file = argv[first + 1];
         else if (strcmp(argv[first], "--curve-secret-key") == 0) secret_key_file = argv[first + 1];
-        else break;
+        else if (strcmp(argv[first], "--timeout") == 0) {
+            double s = strtod(argv[first + 1], NULL);
+            if (s <= 0) bad = 1;
+            timeout = (int)(s * 1000);
+        } else {
+            bad = 1;
+            break;
+        }
         first += 2;
     }
     int rest = argc - first;
-    if (rest < 1 || rest > 3 || (server_key_file == NULL) != (secret_key_file == NULL)) {
-        fprintf(stderr, "usage: %s [--curve-server-key FILE --curve-secret-key FILE] ENDPOINT [COUNT] [TOPIC]\n", argv[0]);
+    if (bad || rest < 1 || rest > 3 || (server_key_file == NULL) != (secret_key_file == NULL)) {
+        fprintf(stderr, "usage: %s [--timeout S] [--curve-server-key FILE --curve-secret-key FILE] ENDPOINT [COUNT] [TOPIC]\n", argv[0]);
         return 2;
     }
     const char *endpoint = argv[first];
@@ -107,7 +116,7 @@ int main(int argc, char **argv) {
         zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, own_public, 41);
         zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, own_secret, 41);
     }
-    int timeout = IDLE_TIMEOUT_MS, linger = 0;
+    int linger = 0;
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
@@ -128,7 +137,7 @@ int main(int argc, char **argv) {
                 int e = zmq_errno();
                 zmq_msg_close(&part);
                 fprintf(stderr, "mien-consumer: %s after %ld message(s)\n",
-                        e == EAGAIN ? "no message for 20 s" : zmq_strerror(e), printed);
+                        e == EAGAIN ? "no message within the timeout" : zmq_strerror(e), printed);
                 status = 1;
                 goto done;
             }
