@@ -60,6 +60,7 @@ expect_refusal "needs --curve-allow" "$mien" coordinator --curve-secret-key "$ke
 expect_refusal "needs --curve-secret-key" "$mien" aggregator --curve-allow "$work/allow-aggregator"
 expect_refusal "needs --curve-server-key" "$mien" feature-worker --curve-secret-key "$keys/fw1.key"
 expect_refusal "refusing to bind tcp://0.0.0.0:6190" "$mien" aggregator --bind tcp://0.0.0.0:6190 --publish tcp://127.0.0.1:6191
+expect_refusal "refusing to bind tcp://0.0.0.0:6192" "$mien" run --publish tcp://0.0.0.0:6192 $sample --out "$work/x"
 expect_refusal "$keys/fw1.pub" "$mien" feature-worker --curve-secret-key "$keys/fw1.pub" --curve-server-key "$keys/coordinator.pub"
 echo "garbage" > "$work/bad.pub"
 expect_refusal "$work/bad.pub" "$mien" aggregator --curve-secret-key "$keys/aggregator.key" --curve-allow "$work/bad.pub" --out "$work/x"
