@@ -22,8 +22,9 @@ trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ -n "${
 sample=samples/synthetic
 args=(--labels $sample/labels.csv)
 # The malicious-peer bound: the attacked job may take at most 1.5× the clean job + 5 s. The
-# attacker shares this machine's cores with the job (nice 19 stands in for "another host",
-# but its I/O threads and the coordinator's extra work are real); CI machines here have 2 cores.
+# attacker runs on this machine at normal priority, so its own CPU use (a paced Python flood,
+# 2 × 2000 messages/s, plus CURVE handshakes for its oversized sends) competes with the job on
+# the 2 cores CI has: the bound covers that as well as the coordinator's extra work.
 BOUND_RATIO=${BOUND_RATIO:-1.5}
 BOUND_SLACK_S=${BOUND_SLACK_S:-5}
 fail() { echo "security-test: FAILED: $*" >&2; exit 1; }
@@ -147,10 +148,12 @@ echo "security-test: b. the stranger worker got no work; refusal logged: $(grep 
 # ---- c. an allowed but misbehaving peer during a job
 out="$work/attacked"
 start_roles 6140 "$out"
-nice -n 19 python3 ops/security/malicious_peer.py --features tcp://127.0.0.1:6140 --sequences tcp://127.0.0.1:6141 \
+python3 ops/security/malicious_peer.py --features tcp://127.0.0.1:6140 --sequences tcp://127.0.0.1:6141 \
   --curve-server-key "$keys/coordinator.pub" --curve-secret-key "$keys/attacker.key" \
-  --oversize-bytes 2097152 --flood-rate 5000 > "$work/attack.json" 2>"$work/attack.err" &
+  --oversize-bytes 2097152 --flood-rate 2000 > "$work/attack.json" 2>"$work/attack.err" &
 attacker=$!; pids+=($attacker)
+for _ in $(seq 1 300); do grep -q "attacking" "$work/attack.err" && break; sleep 0.2; done
+grep -q "attacking" "$work/attack.err" || fail "the malicious peer did not start: $(cat "$work/attack.err")"
 run_coordinator 6140 "$out" --max-message-bytes 1048576 --peer-rate-limit 200
 attacked=$elapsed
 kill -TERM $attacker; wait $attacker || fail "the malicious peer failed: $(cat "$work/attack.err")"
@@ -167,6 +170,7 @@ clean, attacked, ratio, slack = map(float, sys.argv[2:])
 bound = ratio * clean + slack
 print(f"security-test: c. attacker sent {sent['flood']} flood, {sent['garbled']} garbled, {sent['oversized']} oversized messages in {sent['seconds']} s")
 print(f"security-test: c. wall time clean {clean:.2f} s, attacked {attacked:.2f} s: ratio {attacked / clean:.2f} (bound {ratio:g}x + {slack:g} s = {bound:.2f} s)")
+assert sent["seconds"] >= attacked, f"the attack ({sent['seconds']} s) did not last the whole job ({attacked} s)"
 assert sent["flood"] > 1000 and sent["garbled"] > 100 and sent["oversized"] > 4, sent
 assert attacked <= bound, f"{attacked:.2f} s > {bound:.2f} s"
 EOF

@@ -13,7 +13,10 @@ Connects DEALER sockets to the coordinator's feature and sequence endpoints and,
 
 With --curve-server-key/--curve-secret-key it speaks CURVE: given a key on the coordinator's
 allow-list it is an *allowed but misbehaving* peer, the case the rate limit and the decode
-checks exist for. Prints a JSON report of what it sent on stdout at the end.
+checks exist for. Says "malicious_peer: attacking" on stderr once it has started, and prints
+a JSON report of what it handed to its sockets on stdout at the end (messages queued while
+the coordinator is not listening count as sent; "flood_blocked" counts those refused by a
+full queue).
 
     malicious_peer.py --features tcp://127.0.0.1:5555 --sequences tcp://127.0.0.1:5556 \
         [--curve-server-key coordinator.pub --curve-secret-key attacker.key] \
@@ -152,6 +155,8 @@ def main():
             except zmq.Again:
                 pass
         tick += 1
+        if tick == 1:
+            print("malicious_peer: attacking", file=sys.stderr, flush=True)
         if flood_interval:
             behind = start + tick * flood_interval - time.monotonic()
             if behind > 0:
