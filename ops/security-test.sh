@@ -86,6 +86,11 @@ start_roles() {
   done
   "$mien" sequence-worker --coordinator tcp://127.0.0.1:$((base + 1)) --curve-secret-key "$keys/sw1.key" --curve-server-key "$keys/coordinator.pub" \
     2>"$out.sw1.log" & workers+=($!); pids+=($!)
+  # Timed jobs start with every worker's model loaded, so clean and attacked runs compare fairly.
+  local w
+  for w in fw1 fw2 sw1; do
+    for _ in $(seq 1 300); do grep -qs "serving" "$out.$w.log" && break; sleep 0.2; done
+  done
 }
 run_coordinator() {  # BASE OUT [extra flags…]: runs the coordinator to the end; sets $elapsed
   local base=$1 out=$2; shift 2
