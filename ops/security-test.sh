@@ -142,7 +142,7 @@ start_roles 6120 "$out"
 run_coordinator 6120 "$out" --verbose
 kill $stranger 2>/dev/null || true
 same "$out" "b. with a stranger feature worker"
-stranger_id=$(grep -o 'fw-[^:]*' "$out.stranger.log" | head -1)
+stranger_id=$(grep -o 'worker=fw-[^ ]*' "$out.stranger.log" | head -1 | cut -d= -f2)
 [ -n "$stranger_id" ] || fail "the stranger worker did not start: $(cat "$out.stranger.log")"
 grep -q "$stranger_id" "$out.coordinator.log" && fail "the stranger worker $stranger_id reached the coordinator"
 grep -qF "refused CURVE client key $(cat "$keys/stranger.pub") from 127.0.0.1" "$out.coordinator.log" || fail "the coordinator did not log the refusal with address and key"
@@ -165,7 +165,7 @@ kill -TERM $attacker; wait $attacker || fail "the malicious peer failed: $(cat "
 same "$out" "c. under attack"
 grep -q "undecodable message from" "$out.coordinator.log" || fail "no garbled message was reported"
 grep -q "over the limit of 200" "$out.coordinator.log" || fail "no rate-limited peer was reported"
-summary=$(grep "coordinator: protection:" "$out.coordinator.log") || fail "no protection summary in the coordinator's log"
+summary=$(grep -o "protection: [^\"]*" "$out.coordinator.log") || fail "no protection summary in the coordinator's log"
 lines=$(wc -l < "$out.coordinator.log")
 [ "$lines" -lt 200 ] || fail "the coordinator wrote $lines log lines under attack (log flood)"
 python3 - "$work/attack.json" "$clean" "$attacked" "$BOUND_RATIO" "$BOUND_SLACK_S" <<'EOF' || fail "the attacked job was too slow"

@@ -212,13 +212,13 @@ public final class Worker: @unchecked Sendable {
                                 refusalReported = false
                             case .refused(let status) where !refusalReported:
                                 refusalReported = true
-                                log("worker \(workerID): the coordinator refused this worker's CURVE key \(security?.keyPair.publicKey.z85 ?? "") (ZAP status \(status)): put its .pub on the coordinator's --curve-allow; retrying")
+                                logger.error("the coordinator refused this worker's CURVE key \(security?.keyPair.publicKey.z85 ?? "") (ZAP status \(status)): put its .pub on the coordinator's --curve-allow; retrying")
                             case .protocolError(let code) where !refusalReported:
                                 refusalReported = true
-                                log("worker \(workerID): CURVE handshake with the coordinator failed (protocol error \(code)): check that --curve-server-key is the coordinator's .pub and that the coordinator uses CURVE; retrying")
+                                logger.error("CURVE handshake with the coordinator failed (protocol error \(code)): check that --curve-server-key is the coordinator's .pub and that the coordinator uses CURVE; retrying")
                             case .failed(let e) where !refusalReported:
                                 refusalReported = true
-                                log("worker \(workerID): CURVE handshake with the coordinator failed (errno \(e)); retrying")
+                                logger.error("CURVE handshake with the coordinator failed (errno \(e)); retrying")
                             default:
                                 break
                             }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import XCTest
 import MienCore
 import MienProto
@@ -18,7 +19,8 @@ final class Collected<T>: @unchecked Sendable {
 /// the job's outputs are those of a clean run, the misbehaviour is counted, and the log gets a
 /// bounded number of lines about it.
 final class MisbehavingPeerTests: XCTestCase {
-    private func run(out: String, attack: Bool, log: Collected<String>) throws -> JobProgress {
+    private func run(out: String, attack: Bool, sink: LogSink) throws -> JobProgress {
+        let log = Collected<String>()  // the attacker's own failures
         let endpoints = Collected<String>()
         var c = EmbeddedJob.Config(inputs: FakeArchive.inputs([60, 45, 30]), outputDirectory: out)
         c.featureWorkers = 1
@@ -39,7 +41,8 @@ final class MisbehavingPeerTests: XCTestCase {
             }
         }
         let job = EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: 0.02) },
-                              sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe, log: log.append)
+                              sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe,
+                              logger: Logger(label: "test", factory: { _ in CapturingLogHandler(sink: sink) }))
         let stop = ManagedAtomicFlag()
         let sent = Collected<Int>()
         let attacker = Thread {
@@ -98,9 +101,9 @@ final class MisbehavingPeerTests: XCTestCase {
 
     func testJobCompletesUnchangedWhileAPeerFloodsAndGarbles() throws {
         let clean = temporaryDirectory("clean"), attacked = temporaryDirectory("attacked")
-        let cleanLog = Collected<String>(), attackLog = Collected<String>()
-        let p0 = try run(out: clean, attack: false, log: cleanLog)
-        let p1 = try run(out: attacked, attack: true, log: attackLog)
+        let p0 = try run(out: clean, attack: false, sink: LogSink())
+        let attackLog = LogSink()
+        let p1 = try run(out: attacked, attack: true, sink: attackLog)
         XCTAssertEqual(p0.videosDone, 3)
         XCTAssertEqual(p1.videosDone, 3)
         XCTAssertEqual(p1.videosFailed, 0)
@@ -110,7 +113,7 @@ final class MisbehavingPeerTests: XCTestCase {
         XCTAssertEqual(p0.messagesMalformed + p0.messagesRateLimited, 0, "honest workers are never limited")
         XCTAssertGreaterThan(p1.messagesMalformed, 0, "garbled messages are counted")
         XCTAssertGreaterThan(p1.messagesRateLimited, 0, "the flood beyond 500 messages/s is dropped and counted")
-        let lines = attackLog.all
+        let lines = attackLog.events.map(\.message)
         let undecodable = lines.filter { $0.contains("undecodable message from attacker-") }
         let limited = lines.filter { $0.contains("over the limit of 500") }
         // One line per peer (2 sockets) and kind within the 60 s interval, plus one summary each at the end.
@@ -119,7 +122,7 @@ final class MisbehavingPeerTests: XCTestCase {
         XCTAssertGreaterThan(limited.count, 0)
         XCTAssertLessThanOrEqual(limited.count, 4, "\(limited)")
         XCTAssertTrue(undecodable.allSatisfy { $0.contains("127.0.0.1") }, "the peer's address is logged: \(undecodable)")
-        XCTAssertTrue(lines.contains { $0.contains("coordinator: protection: \(p1.messagesRateLimited) message(s) dropped") }, "end-of-job summary")
+        XCTAssertTrue(lines.contains { $0.contains("protection: \(p1.messagesRateLimited) message(s) dropped") }, "end-of-job summary")
         XCTAssertLessThan(lines.count, 100, "no log flood: \(lines.count) lines")
     }
 }
