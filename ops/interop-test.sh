@@ -33,9 +33,10 @@ python3 examples/compare_json.py "$work/expected.jsonl" "$work/python.jsonl"
 
 # The live result stream of a real job reaches both consumers.
 live="ipc://$work/live.sock"
-examples/c/build/mien-consumer "$live" 4 video_result > "$work/c-live.jsonl" &
+# (a generous idle timeout: the first video result takes a while on a loaded 2-core machine)
+examples/c/build/mien-consumer --timeout 120 "$live" 4 video_result > "$work/c-live.jsonl" &
 c_live=$!
-python3 examples/python/mien_consumer.py "$live" --count 4 --topic video_result > "$work/py-live.jsonl" &
+python3 examples/python/mien_consumer.py "$live" --count 4 --topic video_result --timeout 120 > "$work/py-live.jsonl" &
 py_live=$!
 sleep 1  # let both subscribe before the first video can finish
 "$mien" run samples/synthetic --out "$work/run" --publish "$live" 2>/dev/null

@@ -16,6 +16,8 @@
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 #   9. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
+#  10. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
+#      malicious peer (oversized, garbled, flooding messages) neither changes nor stalls a job
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,5 +56,8 @@ ops/report-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "metrics endpoints: exposition parsed during and after a cluster job, counters equal the outputs' counts"
 ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "security: CURVE cluster, unknown keys refused, malicious peer bounded"
+ops/security-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"

@@ -19,6 +19,12 @@ public final class Aggregator: @unchecked Sendable {
         public var resume = false
         /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
         public var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
+        /// CURVE server side of the intake and the result stream (the coordinator and the
+        /// consumers must be on its allow-list).
+        public var security = ClusterSecurity.none
+        /// Largest message a peer may send to the intake, bytes (ZMQ_MAXMSGSIZE; also caps
+        /// subscription messages on the stream).
+        public var maxMessageBytes = ProtocolConstants.maxMessageBytes
         public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
         /// ground truth to `embeddings.jsonl` instead of labelling frames.
@@ -61,12 +67,15 @@ public final class Aggregator: @unchecked Sendable {
     /// Binds its sockets and opens the sinks (errors thrown here), then runs on its own thread.
     public func start() throws {
         let intake = try ZMQSocket(context, .router)
-        try intake.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+        try intake.setMaxMessageSize(Int64(config.maxMessageBytes))
+        try config.security.server?.apply(to: intake)
         try config.configureServerSocket(intake)
         try intake.bind(config.endpoints.aggregator)
         let stream = try ZMQSocket(context, .xpub)
         try stream.setXPubVerbose(true)
         try stream.setSendHighWaterMark(100_000)
+        try stream.setMaxMessageSize(Int64(config.maxMessageBytes))
+        try config.security.server?.apply(to: stream)
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
         let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
@@ -370,6 +379,13 @@ public final class Aggregator: @unchecked Sendable {
             return (root.string + "\n", job)
         }
 
+        // One log line per misbehaving peer and kind per 10 s (a flood must not flood the log).
+        var peerLog = LogThrottle<String>(intervalMs: 10_000)
+        func peerEvent(_ key: String, _ line: String) {
+            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
+            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
+        }
+
         var poller = ZMQPoller()
         poller.add(intake)
         poller.add(stream)
@@ -383,11 +399,11 @@ public final class Aggregator: @unchecked Sendable {
                 }
             }
             guard events[0].contains(.readable) else { continue }
-            while let frames = try intake.receive(timeoutMs: 0) {
+            while let (frames, peer) = try intake.receiveWithPeer(timeoutMs: 0) {
                 let (id, message): ([UInt8], Envelope)
                 do { (id, message) = try Framing.decodeRouted(frames) } catch {
                     metrics.errors.count("malformed_message")
-                    logger.warning("ignored a malformed message: \(error)")
+                    peerEvent("malformed|\(frames.first ?? [])", "ignored a malformed message from \(describePeer(frames.first ?? [], peer)): \(error)")
                     continue
                 }
                 if case .hello(let h) = message.body, h.role == .coordinator {
@@ -397,7 +413,7 @@ public final class Aggregator: @unchecked Sendable {
                 }
                 guard id == coordinator else {
                     metrics.errors.count("unknown_peer")
-                    logger.warning("ignored \(message.kind) from an unknown peer", metadata: ["peer": .string(String(decoding: id, as: UTF8.self))])
+                    peerEvent("unknown|\(id)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer))")
                     _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
                         $0.code = .unknownPeer; $0.message = "the aggregator takes messages from its coordinator only: say hello as coordinator first"
                     }))), timeoutMs: 0)

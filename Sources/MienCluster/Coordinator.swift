@@ -56,6 +56,10 @@ public struct JobProgress: Sendable, Equatable {
     public var featureBatchesInFlight = 0
     public var sequenceBatchesQueued = 0
     public var sequenceBatchesInFlight = 0
+    /// Worker-socket messages dropped because their peer exceeded `Config.peerRateLimit`.
+    public var messagesRateLimited = 0
+    /// Worker-socket messages that did not decode (garbled, truncated, wrong framing or version): dropped.
+    public var messagesMalformed = 0
     public var finished = false
 
     public init() {}
@@ -101,6 +105,18 @@ public final class Coordinator: @unchecked Sendable {
         public var extractOnly = false
         /// Journal of finished videos (nil = none, no resume).
         public var journalPath: String?
+        /// CURVE: server side of the worker sockets, client side toward the aggregator.
+        public var security = ClusterSecurity.none
+        /// Largest message a worker-socket peer may send, bytes (ZMQ_MAXMSGSIZE): libzmq
+        /// disconnects a peer that sends more, before the coordinator sees any of it.
+        public var maxMessageBytes = ProtocolConstants.maxMessageBytes
+        /// Messages per second each worker-socket peer (ROUTER identity) may send on average,
+        /// with a burst of one second's worth; the excess is dropped, counted
+        /// (`JobProgress.messagesRateLimited`) and logged once per peer per `peerLogIntervalMs`.
+        /// nil = no limit. Honest workers send a few messages per work item plus one heartbeat a second.
+        public var peerRateLimit: Double?
+        /// At most one log line per misbehaving peer and kind of misbehaviour per interval, ms.
+        public var peerLogIntervalMs: UInt64 = 10_000
         /// Applied to bound sockets (e.g. CURVE server keys).
         public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Applied to the socket connecting to the aggregator.
@@ -183,6 +199,9 @@ public final class Coordinator: @unchecked Sendable {
         lock.withLock { stopRequested = true }
     }
 
+    /// Messages read from one worker socket per turn of the loop, at most.
+    static let maxMessagesPerTurn = 256
+
     // MARK: sockets
 
     final class Sockets {
@@ -196,9 +215,11 @@ public final class Coordinator: @unchecked Sendable {
             aggregator = try ZMQSocket(context, .dealer)
             for s in [features, sequences] {
                 try s.setRouterMandatory(true)
-                try s.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+                try s.setMaxMessageSize(Int64(config.maxMessageBytes))
+                try config.security.server?.apply(to: s)
                 try config.configureServerSocket(s)
             }
+            try config.security.client?.apply(to: aggregator)
             try config.configureClientSocket(aggregator)
             try aggregator.setSendHighWaterMark(0)  // never drop or block results toward the aggregator
             try features.bind(config.endpoints.features)
@@ -293,6 +314,11 @@ public final class Coordinator: @unchecked Sendable {
         var handedOut: [UInt64: UInt64] = [:]
         var manifestSentAt: [String: UInt64] = [:]
         func nowNs() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+        // Protection from misbehaving peers: a token bucket per ROUTER identity, and one log
+        // line per peer and kind of trouble per interval (counts carried in the next line).
+        var limiter = config.peerRateLimit.map { PeerRateLimiter<[UInt8]>(config: .init(ratePerSecond: $0)) }
+        var peerLog = LogThrottle<String>(intervalMs: config.peerLogIntervalMs)
+        var peerLogLines: [String: String] = [:]  // throttle key → the line last logged, for the summaries
 
         let journal = try config.journalPath.map { try Journal(path: $0) }
         if let journal {
@@ -313,10 +339,17 @@ public final class Coordinator: @unchecked Sendable {
         func toAggregator(_ body: Envelope.OneOf_Body) throws {
             _ = try s.aggregator.send(try Framing.direct(envelope(body)))
         }
+        /// Logs a peer's misbehaviour, at most once per peer and kind per interval.
+        func peerEvent(_ key: String, _ line: String) {
+            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
+            if peerLogLines.count >= 4_096 { peerLogLines.removeAll() }  // bounded; summaries then fall back to the key
+            peerLogLines[key] = line
+            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
+        }
         func send(_ socket: ZMQSocket, to id: [UInt8], _ body: Envelope.OneOf_Body) {
             do { _ = try socket.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) } catch {
                 metrics.errors.count("send_failed")
-                logger.warning("could not send \(body.kind): \(error)", metadata: ["worker": .string(String(decoding: id, as: UTF8.self))])
+                peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
             }
         }
 
@@ -488,11 +521,24 @@ public final class Coordinator: @unchecked Sendable {
                 : "\(hello.workerID) has \(kind) model \(hello.modelHash.prefix(12)) but this job uses \(expected.prefix(12)): start it with the job's model bundle"
         }
 
-        func handleWorkerMessage(_ socket: ZMQSocket, frames: [[UInt8]], feature: Bool) throws {
+        func handleWorkerMessage(_ socket: ZMQSocket, frames: [[UInt8]], peer: PeerInfo, feature: Bool) throws {
+            let socketName = feature ? "feature" : "sequence"
+            // A ROUTER always puts the sender's identity first; rate-limit before any decoding.
+            let sender = frames.first ?? []
+            if limiter != nil {
+                if !limiter!.admit(sender, nowMs: Clock.nowMs()) {
+                    lock.withLock { _progress.messagesRateLimited += 1 }
+                    peerEvent("rate|\(socketName)|\(sender)", "dropped messages of \(describePeer(sender, peer)) on the \(socketName) socket: over the limit of \(String(format: "%g", config.peerRateLimit ?? 0)) messages/s")
+                    return
+                }
+            }
             let (id, message): ([UInt8], Envelope)
             do { (id, message) = try Framing.decodeRouted(frames) } catch {
                 metrics.errors.count("malformed_message")
-                logger.warning("ignored a malformed message on the \(feature ? "feature" : "sequence") socket: \(error)")
+                // A typed WireError (wrong frame count, garbled protobuf, unknown version, no body):
+                // this message is dropped; the peer and the job go on.
+                lock.withLock { _progress.messagesMalformed += 1 }
+                peerEvent("malformed|\(socketName)|\(sender)", "dropped an undecodable message from \(describePeer(sender, peer)) on the \(socketName) socket: \(error)")
                 return
             }
             let name = String(decoding: id, as: UTF8.self)
@@ -523,7 +569,7 @@ public final class Coordinator: @unchecked Sendable {
             guard known else {
                 send(socket, to: id, .error(.with { $0.code = .unknownPeer; $0.message = "no hello from \(name): say hello first"; $0.sequence = message.sequence }))
                 metrics.errors.count("unknown_peer")
-                logger.warning("ignored \(message.kind) from an unknown peer", metadata: ["worker": .string(name)])
+                peerEvent("unknown|\(socketName)|\(id)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer)) on the \(socketName) socket")
                 return
             }
             switch message.body {
@@ -534,8 +580,7 @@ public final class Coordinator: @unchecked Sendable {
             case .embeddingBatch(let b) where feature:
                 guard let expected = featureWork.item(b.batchID), Coordinator.answers(b, expected.batch) else {
                     metrics.errors.count("stale_answer")
-                    logger.warning("ignored an embedding batch that answers no batch in flight (stale or malformed)",
-                                   metadata: ["worker": .string(name), "batch": "\(b.batchID)", "video": .string(b.videoID)])
+                    peerEvent("stale|\(id)", "ignored an embedding batch \(b.batchID) from \(describePeer(id, peer)) that answers no batch in flight (stale or malformed)")
                     return
                 }
                 if case .completed(let item) = featureWork.complete(itemID: b.batchID, from: name, nowMs: now) {
@@ -559,7 +604,7 @@ public final class Coordinator: @unchecked Sendable {
                 try handleWorkError(e, from: name, feature: feature, now: now)
             default:
                 metrics.errors.count("unexpected_message")
-                logger.warning("ignored unexpected \(message.kind)", metadata: ["worker": .string(name)])
+                peerEvent("unexpected|\(socketName)|\(id)", "ignored unexpected \(message.kind) from \(describePeer(id, peer)) on the \(socketName) socket")
             }
         }
 
@@ -656,6 +701,9 @@ public final class Coordinator: @unchecked Sendable {
                 for id in featureWorkers.values { send(s.features, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
                 for id in sequenceWorkers.values { send(s.sequences, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
                 let requeuedBefore = (featureWork.requeued, sequenceWork.requeued)
+                for (key, skipped) in peerLog.due(nowMs: now) {
+                    logger.warning("\(peerLogLines[key] ?? key) (\(skipped) more like it since the last report)")
+                }
                 for dead in featureWork.expire(nowMs: now) {
                     featureWorkers.removeValue(forKey: dead)
                     metrics.errors.count("worker_lost")
@@ -696,17 +744,32 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             let events = try poller.poll(timeoutMs: 50)
+            // At most `maxMessagesPerTurn` per socket per turn: a flooding peer cannot keep the
+            // loop from dispatching work, heartbeating or serving the other socket.
             if events[0].contains(.readable) {
-                while let frames = try s.features.receive(timeoutMs: 0) { try handleWorkerMessage(s.features, frames: frames, feature: true) }
+                for _ in 0..<Self.maxMessagesPerTurn {
+                    guard let (frames, peer) = try s.features.receiveWithPeer(timeoutMs: 0) else { break }
+                    try handleWorkerMessage(s.features, frames: frames, peer: peer, feature: true)
+                }
             }
             if events[1].contains(.readable) {
-                while let frames = try s.sequences.receive(timeoutMs: 0) { try handleWorkerMessage(s.sequences, frames: frames, feature: false) }
+                for _ in 0..<Self.maxMessagesPerTurn {
+                    guard let (frames, peer) = try s.sequences.receiveWithPeer(timeoutMs: 0) else { break }
+                    try handleWorkerMessage(s.sequences, frames: frames, peer: peer, feature: false)
+                }
             }
             if events[2].contains(.readable) {
                 var done = false
                 while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }
                 if done { break }
             }
+        }
+        for (key, skipped) in peerLog.due(nowMs: UInt64.max / 2) {
+            logger.warning("\(peerLogLines[key] ?? key) (\(skipped) more like it since the last report)")
+        }
+        let p = progress
+        if p.messagesRateLimited + p.messagesMalformed > 0 {
+            logger.warning("protection: \(p.messagesRateLimited) message(s) dropped over the per-peer rate limit, \(p.messagesMalformed) undecodable message(s) dropped")
         }
         // Tell workers the job is over.
         for id in featureWorkers.values { send(s.features, to: id, .shutdown(.with { $0.reason = "job complete" })) }

@@ -34,6 +34,7 @@ public final class Worker: @unchecked Sendable {
     private let configureSocket: @Sendable (ZMQSocket) throws -> Void
     private let logger: Logger
     private let metrics: WorkerMetrics
+    private let security: CurveClient?
 
     private let inbox: WorkQueue<(sequence: UInt64, body: Envelope.OneOf_Body)>
     private let outbox: WorkQueue<Envelope.OneOf_Body>
@@ -49,10 +50,12 @@ public final class Worker: @unchecked Sendable {
     /// - Parameters:
     ///   - prefetch: work items the worker holds at once (its credit); 2 keeps the compute
     ///     thread busy while the next item travels.
-    ///   - configureSocket: extra socket options (e.g. CURVE client keys) applied on each connect.
+    ///   - security: CURVE client keys (the coordinator's public key and this worker's pair),
+    ///     applied on each connect; nil = plaintext.
+    ///   - configureSocket: extra socket options applied on each connect.
     ///   - metrics: instruments (no-op unless given); `logger` gets the worker's id as metadata.
     public init(context: ZMQContext, endpoint: String, compute: WorkerCompute, workerID: String? = nil,
-                prefetch: Int = 2, liveness: Liveness = Liveness(),
+                prefetch: Int = 2, liveness: Liveness = Liveness(), security: CurveClient? = nil,
                 configureSocket: @escaping @Sendable (ZMQSocket) throws -> Void = { _ in },
                 metrics: WorkerMetrics? = nil,
                 logger: Logger = .quiet("mien.worker")) throws {
@@ -63,6 +66,7 @@ public final class Worker: @unchecked Sendable {
         self.prefetch = prefetch
         self.liveness = liveness
         self.configureSocket = configureSocket
+        self.security = security
         self.workerID = workerID ?? Worker.defaultID(role: compute.role)
         self.metrics = metrics ?? WorkerMetrics(feature: compute.role == .featureWorker)
         var logger = logger
@@ -153,14 +157,20 @@ public final class Worker: @unchecked Sendable {
             sequence += 1
             return Envelope(body, senderID: workerID, sequence: sequence, sentUnixMs: Clock.unixMs())
         }
+        var refusalReported = false
         outer: while !shouldStop {
             connection += 1
             let socket: ZMQSocket
+            var monitor: HandshakeMonitor?
+            defer { monitor?.close() }
             do {
                 socket = try ZMQSocket(context, .dealer)
                 try socket.setRoutingID(Array("\(workerID)#\(connection)".utf8))
                 try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+                try security?.apply(to: socket)
                 try configureSocket(socket)
+                // With CURVE, say why nothing arrives when the coordinator refuses this key.
+                if security != nil { monitor = try HandshakeMonitor(context: context, watching: socket) }
                 try socket.connect(endpoint)
                 try socket.send(try Framing.direct(envelope(.hello(.with {
                     $0.role = compute.role
@@ -190,10 +200,30 @@ public final class Worker: @unchecked Sendable {
             var poller = ZMQPoller()
             poller.add(socket)
             poller.add(fileDescriptor: wake.readFD)
+            if let monitor { poller.add(monitor.socket) }
             do {
                 while !shouldStop {
                     let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
                     if events[1].contains(.readable) { wake.drain() }
+                    if let monitor, events.count > 2, events[2].contains(.readable) {
+                        while let event = try monitor.next() {
+                            switch event {
+                            case .succeeded:
+                                refusalReported = false
+                            case .refused(let status) where !refusalReported:
+                                refusalReported = true
+                                logger.error("the coordinator refused this worker's CURVE key \(security?.keyPair.publicKey.z85 ?? "") (ZAP status \(status)): put its .pub on the coordinator's --curve-allow; retrying")
+                            case .protocolError(let code) where !refusalReported:
+                                refusalReported = true
+                                logger.error("CURVE handshake with the coordinator failed (protocol error \(code)): check that --curve-server-key is the coordinator's .pub and that the coordinator uses CURVE; retrying")
+                            case .failed(let e) where !refusalReported:
+                                refusalReported = true
+                                logger.error("CURVE handshake with the coordinator failed (errno \(e)); retrying")
+                            default:
+                                break
+                            }
+                        }
+                    }
                     // Results from the compute thread go out first, each followed by fresh credit.
                     for result in outbox.drain() {
                         try socket.send(try Framing.direct(envelope(result)))
@@ -262,10 +292,13 @@ public final class Worker: @unchecked Sendable {
                     let now = Clock.nowMs()
                     if now - lastSent >= liveness.heartbeatMs {
                         let done = lock.withLock { itemsDone }
+                        // Not waiting: with no connection (e.g. refused by the coordinator's
+                        // CURVE allow-list) a heartbeat has nowhere to go, and the expiry below
+                        // must still run.
                         try socket.send(try Framing.direct(envelope(.heartbeat(.with {
                             $0.sentUnixMs = Clock.unixMs()
                             $0.itemsDone = done
-                        }))))
+                        }))), timeoutMs: 0)
                         lastSent = now
                     }
                     if now - lastHeard > liveness.expiryMs {

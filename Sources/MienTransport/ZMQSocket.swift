@@ -2,7 +2,7 @@ import CZeroMQ
 
 /// The ZeroMQ socket types Mien's roles use.
 public enum SocketKind: Sendable, CustomStringConvertible {
-    case router, dealer, push, pull, pub, sub, xpub, xsub, pair
+    case router, dealer, push, pull, pub, sub, xpub, xsub, pair, rep
 
     var raw: Int32 {
         switch self {
@@ -15,6 +15,7 @@ public enum SocketKind: Sendable, CustomStringConvertible {
         case .xpub: ZMQ_XPUB
         case .xsub: ZMQ_XSUB
         case .pair: ZMQ_PAIR
+        case .rep: ZMQ_REP
         }
     }
 
@@ -29,6 +30,7 @@ public enum SocketKind: Sendable, CustomStringConvertible {
         case .xpub: "XPUB"
         case .xsub: "XSUB"
         case .pair: "PAIR"
+        case .rep: "REP"
         }
     }
 }
@@ -143,6 +145,34 @@ public final class ZMQSocket {
         }
     }
 
+    /// Receives one multipart message and who sent it: the peer's address (`Peer-Address`) and,
+    /// on a CURVE server, the user id its ZAP handler gave the connection (Mien's handler gives
+    /// the client's Z85 public key). Same timeouts as `receive`.
+    public func receiveWithPeer(timeoutMs: Int32 = -1) throws -> (frames: [[UInt8]], peer: PeerInfo)? {
+        let h = try live("receive")
+        if timeoutMs != 0 { try setOption(ZMQ_RCVTIMEO, timeoutMs, "receive timeout") }
+        let flags: Int32 = timeoutMs == 0 ? ZMQ_DONTWAIT : 0
+        var frames: [[UInt8]] = []
+        var peer = PeerInfo(address: nil, userID: nil)
+        var msg = zmq_msg_t()
+        zmq_msg_init(&msg)
+        defer { zmq_msg_close(&msg) }
+        while true {
+            if zmq_msg_recv(&msg, h, frames.isEmpty ? flags : 0) < 0 {
+                let err = ZMQError.last("\(kind) receive")
+                if err.isTimeout && frames.isEmpty { return nil }
+                throw err
+            }
+            // A ROUTER makes the identity frame itself (no metadata): read it from the peer's frames.
+            if peer.address == nil, let p = zmq_msg_gets(&msg, "Peer-Address") { peer.address = String(cString: p) }
+            if peer.userID == nil, let u = zmq_msg_gets(&msg, "User-Id") { peer.userID = String(cString: u) }
+            let size = zmq_msg_size(&msg)
+            let data = zmq_msg_data(&msg)
+            frames.append(size == 0 ? [] : Array(UnsafeRawBufferPointer(start: data, count: size)))
+            if zmq_msg_more(&msg) == 0 { return (frames, peer) }
+        }
+    }
+
     /// The socket's pending events (`ZMQ_POLLIN` / `ZMQ_POLLOUT` bits), without blocking.
     public func events() throws -> Int32 {
         try intOption(ZMQ_EVENTS, "events")
@@ -198,6 +228,16 @@ public final class ZMQSocket {
     /// The ZAP domain a server socket authenticates in (a ZAP handler must serve it).
     public func setZapDomain(_ domain: String) throws { try setBytes(ZMQ_ZAP_DOMAIN, Array(domain.utf8), "zap domain") }
 
+    /// Refuse every handshake when no ZAP handler answers (instead of libzmq's legacy default of
+    /// letting every client in). Checked by reading the option back: a libzmq that ignores it
+    /// is an error, never a silent fail-open.
+    public func setZapEnforceDomain() throws {
+        try setOption(ZMQ_ZAP_ENFORCE_DOMAIN, Int32(1), "zap enforce domain")
+        guard try intOption(ZMQ_ZAP_ENFORCE_DOMAIN, "zap enforce domain") == 1 else {
+            throw ZMQError(code: ENOTSUP, operation: "\(kind) set zap enforce domain (this libzmq ignores ZMQ_ZAP_ENFORCE_DOMAIN; Mien will not serve CURVE without it)")
+        }
+    }
+
     // MARK: raw option access
 
     func setOption(_ option: Int32, _ value: Int32, _ name: String) throws {
@@ -225,5 +265,20 @@ public final class ZMQSocket {
         var len = MemoryLayout<Int32>.size
         if zmq_getsockopt(try live("get \(name)"), option, &v, &len) != 0 { throw ZMQError.last("\(kind) get \(name)") }
         return v
+    }
+}
+
+/// Who sent a message, from libzmq's message metadata.
+public struct PeerInfo: Sendable, Hashable, CustomStringConvertible {
+    /// The peer's IP address (tcp), when libzmq knows it.
+    public var address: String?
+    /// The user id the ZAP handler gave the connection (Mien's: the client's Z85 public key).
+    public var userID: String?
+
+    public var description: String {
+        var parts: [String] = []
+        if let address, !address.isEmpty { parts.append("address \(address)") }
+        if let userID, !userID.isEmpty { parts.append("key \(userID)") }
+        return parts.isEmpty ? "unknown address" : parts.joined(separator: ", ")
     }
 }

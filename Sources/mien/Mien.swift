@@ -7,7 +7,7 @@ struct Mien: AsyncParsableCommand {
         commandName: "mien",
         abstract: "Facial-expression recognition over video archives, as a ZeroMQ worker cluster.",
         version: MienVersion.string,
-        subcommands: [Run.self, CoordinatorCommand.self, AggregatorCommand.self, FeatureWorkerCommand.self, SequenceWorkerCommand.self, StatusCommand.self,
+        subcommands: [Run.self, CoordinatorCommand.self, AggregatorCommand.self, FeatureWorkerCommand.self, SequenceWorkerCommand.self, StatusCommand.self, Keys.self,
                       Extract.self, Train.self, Tune.self, TuneWorker.self, Evaluate.self, SelfTest.self, Synth.self, Bench.self, BenchRouting.self, Classify.self, Probe.self, Detect.self]
     )
 }

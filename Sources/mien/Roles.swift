@@ -5,16 +5,19 @@ import MienCluster
 import MienCore
 import MienTransport
 import MienVision
+import MienWire
 
 /// Cluster mode: one role per process over tcp://. Defaults bind and connect on loopback;
-/// binding other addresses is refused without --insecure-bind until CURVE keys are configured.
+/// binding other addresses is refused unless CURVE keys are configured or --insecure-bind is given.
 struct Endpoint {
-    static func checkBind(_ endpoint: String, insecure: Bool) throws {
+    static func checkBind(_ endpoint: String, insecure: Bool, curveAvailable: Bool = true) throws {
         guard endpoint.hasPrefix("tcp://") else { return }
         let host = endpoint.dropFirst(6).split(separator: ":").dropLast().joined(separator: ":")
         let loopback = ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host)
         if !loopback && !insecure {
-            throw ValidationError("refusing to bind \(endpoint) without encryption: bind 127.0.0.1, or pass --insecure-bind on a trusted network")
+            let curve = curveAvailable ? "configure CURVE (--curve-secret-key with --curve-allow; keys from `mien keys generate`), "
+                : "use cluster mode's aggregator with CURVE for an encrypted stream, "
+            throw ValidationError("refusing to bind \(endpoint) without encryption: bind 127.0.0.1, \(curve)or pass --insecure-bind on a trusted network")
         }
     }
 }
@@ -43,12 +46,19 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Window length T (the BiLSTM bundle's).") var window = 16
     @Option(help: "Window stride.") var stride = 8
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
+    @OptionGroup(title: "CURVE security") var curve: CurveCoordinatorOptions
+    @Option(name: .customLong("max-message-bytes"), help: "Largest message a worker may send, bytes; a peer that sends more is disconnected.")
+    var maxMessageBytes = ProtocolConstants.maxMessageBytes
+    @Option(name: .customLong("peer-rate-limit"), help: "Messages per second each worker connection may send (burst: one second's worth); the excess is dropped, counted and logged. 0 = no limit.")
+    var peerRateLimit = 1_000.0
     @Flag(help: "Log every event (--log-level debug).") var verbose = false
     @OptionGroup var observability: ObservabilityOptions
 
     func validate() throws {
-        try Endpoint.checkBind(features, insecure: insecureBind)
-        try Endpoint.checkBind(sequences, insecure: insecureBind)
+        try Endpoint.checkBind(features, insecure: insecureBind || curve.enabled)
+        try Endpoint.checkBind(sequences, insecure: insecureBind || curve.enabled)
+        guard maxMessageBytes >= 1_024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
+        guard peerRateLimit >= 0, peerRateLimit.isFinite else { throw ValidationError("--peer-rate-limit must be ≥ 0 (0 = no limit)") }
         guard stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
     }
 
@@ -63,8 +73,18 @@ struct CoordinatorCommand: ParsableCommand {
         defer { telemetry.stop() }
         c.metrics = CoordinatorMetrics(factory: telemetry.metricsFactory)
         let logger = telemetry.logger("mien.coordinator")
+        c.maxMessageBytes = maxMessageBytes
+        c.peerRateLimit = peerRateLimit > 0 ? peerRateLimit : nil
         let context = try ZMQContext()
         defer { context.terminate() }
+        var zap: ZAPHandler?
+        defer { zap?.stop() }
+        if let secretKey = curve.secretKey, let allow = curve.allow {
+            let (server, handler) = try CurveFlags.server(context: context, secretKey: secretKey, allow: allow, domain: CurveDomain.coordinator, log: { logger.warning("\($0)") })
+            zap = handler
+            c.security.server = server
+            if let serverKey = curve.serverKey { c.security.client = try CurveFlags.client(secretKey: secretKey, serverKey: serverKey) }
+        }
         let coordinator = Coordinator(context: context, config: c, inputs: videos, probe: { input in
             let info = try MediaSource.probe(input.path)
             return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
@@ -101,15 +121,20 @@ struct AggregatorCommand: ParsableCommand {
     @Flag(help: "Keep the results of videos an interrupted run completed.") var resume = false
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
     @OptionGroup var observability: ObservabilityOptions
+    @OptionGroup(title: "CURVE security (the coordinator and the stream's consumers need keys on --curve-allow)") var curve: CurveServerOptions
+    @Option(name: .customLong("max-message-bytes"), help: "Largest message a peer may send, bytes; a peer that sends more is disconnected.")
+    var maxMessageBytes = ProtocolConstants.maxMessageBytes
 
     func validate() throws {
-        try Endpoint.checkBind(bind, insecure: insecureBind)
-        try Endpoint.checkBind(publish, insecure: insecureBind)
+        try Endpoint.checkBind(bind, insecure: insecureBind || curve.enabled)
+        try Endpoint.checkBind(publish, insecure: insecureBind || curve.enabled)
+        guard maxMessageBytes >= 1_024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
     }
 
     func run() throws {
         var c = Aggregator.Config(endpoints: ClusterEndpoints(features: "", sequences: "", aggregator: bind, results: publish), outputDirectory: out)
         c.resume = resume
+        c.maxMessageBytes = maxMessageBytes
         if let frameLabels {
             c.frameTruth = try GroundTruth.frameLabels(csv: frameLabels, labels: ExpressionClass.labels)
         }
@@ -119,6 +144,13 @@ struct AggregatorCommand: ParsableCommand {
         let logger = telemetry.logger("mien.aggregator")
         let context = try ZMQContext()
         defer { context.terminate() }
+        var zap: ZAPHandler?
+        defer { zap?.stop() }
+        if let secretKey = curve.secretKey, let allow = curve.allow {
+            let (server, handler) = try CurveFlags.server(context: context, secretKey: secretKey, allow: allow, domain: CurveDomain.aggregator, log: { logger.warning("\($0)") })
+            zap = handler
+            c.security.server = server
+        }
         let aggregator = Aggregator(context: context, config: c, logger: logger)
         try aggregator.start()
         try telemetry.serve(observability, logger: logger)
@@ -136,10 +168,12 @@ struct FeatureWorkerCommand: ParsableCommand {
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
     @OptionGroup var frontEnd: FrontEndOptions
     @OptionGroup var observability: ObservabilityOptions
+    @OptionGroup(title: "CURVE security") var curve: CurveClientOptions
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
-        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory), observability: observability)
+        let security = try curve.load()
+        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory), observability: observability, security: security)
     }
 }
 
@@ -149,26 +183,28 @@ struct SequenceWorkerCommand: ParsableCommand {
     @Option(help: "The coordinator's sequence endpoint.") var coordinator = "tcp://127.0.0.1:5556"
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
     @OptionGroup var observability: ObservabilityOptions
+    @OptionGroup(title: "CURVE security") var curve: CurveClientOptions
 
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
         useSingleThreadedCompute()
-        try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory), observability: observability)
+        let security = try curve.load()
+        try runWorker(endpoint: coordinator, compute: try SequenceCompute(modelDirectory: bundle.bilstmDirectory), observability: observability, security: security)
     }
 }
 
-func runWorker(endpoint: String, compute: WorkerCompute, observability: ObservabilityOptions) throws {
+func runWorker(endpoint: String, compute: WorkerCompute, observability: ObservabilityOptions, security: CurveClient? = nil) throws {
     let telemetry = Telemetry(observability)
     defer { telemetry.stop() }
     let feature = compute.role == .featureWorker
     let context = try ZMQContext()
     defer { context.terminate() }
-    let worker = try Worker(context: context, endpoint: endpoint, compute: compute,
+    let worker = try Worker(context: context, endpoint: endpoint, compute: compute, security: security,
                             metrics: WorkerMetrics(feature: feature, factory: telemetry.metricsFactory),
                             logger: telemetry.logger(feature ? "mien.feature-worker" : "mien.sequence-worker"))
     var logger = telemetry.logger(feature ? "mien.feature-worker" : "mien.sequence-worker")
     logger[metadataKey: "worker"] = .string(worker.workerID)
-    logger.info("serving \(endpoint)")
+    logger.info("serving \(endpoint)\(security.map { " with CURVE (key \($0.keyPair.publicKey.z85))" } ?? "")")
     try telemetry.serve(observability, logger: logger)
     worker.start()
     runUntilDone(stop: { worker.stop(); telemetry.endLinger() }) {

@@ -47,6 +47,9 @@ struct Run: ParsableCommand {
     @Option(help: "Also publish results on this endpoint (e.g. tcp://127.0.0.1:5600) for outside consumers.")
     var publish: String?
 
+    @Flag(name: .customLong("insecure-bind"), help: "Allow --publish on a non-loopback address (the stream is not encrypted; use cluster mode's aggregator for CURVE).")
+    var insecureBind = false
+
     @Flag(help: "Continue an interrupted job in --out: finished videos are not redone.")
     var resume = false
 
@@ -60,6 +63,7 @@ struct Run: ParsableCommand {
         guard featureWorkers >= 1, sequenceWorkers >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
         guard batchFrames >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
+        if let publish { try Endpoint.checkBind(publish, insecure: insecureBind, curveAvailable: false) }
     }
 
     func run() throws {

@@ -6,6 +6,11 @@ Subscribes to a Mien PUB/XPUB endpoint (the aggregator's result stream, or
 one line of proto3 JSON (proto field names).
 
     python3 examples/python/mien_consumer.py tcp://127.0.0.1:5600 [--count N] [--topic frame_result]
+        [--curve-server-key aggregator.pub --curve-secret-key consumer.key]
+
+With CURVE (an aggregator started with --curve-secret-key/--curve-allow), give the aggregator's
+public key file and this consumer's own key file, both made by `mien keys generate`; the
+consumer's .pub must be on the aggregator's --curve-allow list, or it receives nothing.
 
 The Python protobuf modules are generated from Mien's proto/ files with `protoc` into a
 cache folder next to this script on first use (needs Debian's protobuf-compiler).
@@ -19,6 +24,7 @@ import subprocess
 import sys
 
 import zmq
+import zmq.utils.z85
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError
 
@@ -42,13 +48,51 @@ def load_envelope_class():
     return envelope_pb2.Envelope
 
 
+def read_key_file(path, secret):
+    """Reads a key file written by `mien keys generate`.
+
+    NAME.pub: one line, the Z85 public key. NAME.key: ZeroMQ certificate text with
+    `public-key = "..."` and `secret-key = "..."` lines (zmq.auth.load_certificate reads it too).
+    Returns (public, secret) as bytes; exits with a message naming the file when unusable.
+    """
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(f"mien_consumer: cannot read CURVE key file {path}: {e}; make one with `mien keys generate`")
+    fields = {}
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    for ln in lines:
+        for name in ("public-key", "secret-key"):
+            if ln.startswith(name) and "=" in ln:
+                fields[name] = ln.split("=", 1)[1].strip(" \t\"'")
+    if "public-key" not in fields and len(lines) == 1:
+        fields["public-key"] = lines[0]
+    if secret and "secret-key" not in fields:
+        sys.exit(f"mien_consumer: {path} has no secret-key line: give this consumer's .key file (not a .pub)")
+    for name, value in fields.items():
+        try:
+            ok = len(value) == 40 and len(zmq.utils.z85.decode(value)) == 32
+        except (ValueError, KeyError, IndexError, TypeError):
+            ok = False
+        if not ok:
+            sys.exit(f"mien_consumer: {path}: the {name} is not a 40-character Z85 CURVE key; make one with `mien keys generate`")
+    if "public-key" not in fields:
+        sys.exit(f"mien_consumer: {path} holds no public key; make one with `mien keys generate`")
+    return fields["public-key"].encode(), fields.get("secret-key", "").encode()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("endpoint", help="e.g. tcp://127.0.0.1:5600")
     parser.add_argument("--count", type=int, default=-1, help="stop after N envelopes (default: run until interrupted)")
     parser.add_argument("--topic", default="", help="only this kind, e.g. frame_result (default: all)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds without a message before giving up")
+    parser.add_argument("--curve-server-key", metavar="FILE", help="the aggregator's public key file (.pub) when its stream uses CURVE")
+    parser.add_argument("--curve-secret-key", metavar="FILE", help="this consumer's key file (.key); its .pub must be on the aggregator's --curve-allow")
     args = parser.parse_args()
+    if bool(args.curve_server_key) != bool(args.curve_secret_key):
+        parser.error("--curve-server-key and --curve-secret-key go together (the server's .pub and this consumer's .key)")
 
     Envelope = load_envelope_class()
     ctx = zmq.Context()
@@ -56,6 +100,12 @@ def main():
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.RCVTIMEO, int(args.timeout * 1000))
     sub.setsockopt(zmq.SUBSCRIBE, args.topic.encode())
+    if args.curve_server_key:
+        server_public, _ = read_key_file(args.curve_server_key, secret=False)
+        own_public, own_secret = read_key_file(args.curve_secret_key, secret=True)
+        sub.curve_serverkey = server_public
+        sub.curve_publickey = own_public
+        sub.curve_secretkey = own_secret
     sub.connect(args.endpoint)
 
     printed = 0
