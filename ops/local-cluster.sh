@@ -4,14 +4,14 @@
 # the job to finish. Outputs go to --out as with `mien run`.
 #
 #   ops/local-cluster.sh [-f N] [-s M] [--out DIR] [--labels labels.csv] [--frame-labels frames.csv]
-#                        [--port BASE] [--mien PATH] [--resume] INPUT…
+#                        [--port BASE] [--mien PATH] [--model NAME|DIR] [--resume] INPUT…
 #
 # Ports: BASE (feature workers), BASE+1 (sequence workers), BASE+2 (aggregator),
 # BASE+3 (result stream for consumers). Logs: DIR/logs/<role>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=2 sequences=2 out=mien-out labels="" frame_labels="" base=5555 mien="" resume=""
+features=2 sequences=2 out=mien-out labels="" frame_labels="" base=5555 mien="" resume="" model=synthetic
 inputs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     --frame-labels) frame_labels=$2; shift 2 ;;
     --port) base=$2; shift 2 ;;
     --mien) mien=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
     --resume) resume=--resume; shift ;;
     -h|--help) sed -n 2,11p "$0"; exit 0 ;;
     *) inputs+=("$1"); shift ;;
@@ -42,13 +43,13 @@ trap cleanup EXIT INT TERM
   ${frame_labels:+--frame-labels "$frame_labels"} 2> "$out/logs/aggregator.log" &
 aggregator=$!; pids+=($aggregator)
 for i in $(seq 1 "$features"); do
-  "$mien" feature-worker --coordinator "$fe" 2> "$out/logs/feature-worker-$i.log" & pids+=($!)
+  "$mien" feature-worker --coordinator "$fe" --model "$model" 2> "$out/logs/feature-worker-$i.log" & pids+=($!)
 done
 for i in $(seq 1 "$sequences"); do
-  "$mien" sequence-worker --coordinator "$se" 2> "$out/logs/sequence-worker-$i.log" & pids+=($!)
+  "$mien" sequence-worker --coordinator "$se" --model "$model" 2> "$out/logs/sequence-worker-$i.log" & pids+=($!)
 done
 status=0
-"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" $resume \
+"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" --model "$model" $resume \
   ${labels:+--labels "$labels"} "${inputs[@]}" 2> >(tee "$out/logs/coordinator.log" >&2) || status=$?
 wait "$aggregator" || true
 echo "local-cluster: job finished with status $status; results in $out, logs in $out/logs" >&2

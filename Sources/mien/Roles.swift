@@ -43,8 +43,10 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Continue the job in --journal: finished videos are not redone.") var resume = false
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
-    @Option(help: "Window length T (the BiLSTM bundle's).") var window = 16
-    @Option(help: "Window stride.") var stride = 8
+    @Option(help: "Model bundle the sequence workers run (a folder with bundle.json, or a name under models/): the windows are cut to its BiLSTM's length T.")
+    var model = "synthetic"
+    @Option(help: "Window length T (default: the --model bundle's BiLSTM's).") var window: Int?
+    @Option(help: "Window stride (default: T / 2, as mien run).") var stride: Int?
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
     @OptionGroup(title: "CURVE security") var curve: CurveCoordinatorOptions
     @Option(name: .customLong("max-message-bytes"), help: "Largest message a worker may send, bytes; a peer that sends more is disconnected.")
@@ -59,7 +61,8 @@ struct CoordinatorCommand: ParsableCommand {
         try Endpoint.checkBind(sequences, insecure: insecureBind || curve.enabled)
         guard maxMessageBytes >= 1_024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
         guard peerRateLimit >= 0, peerRateLimit.isFinite else { throw ValidationError("--peer-rate-limit must be ≥ 0 (0 = no limit)") }
-        guard stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
+        if let window, window < 1 { throw ValidationError("--window must be at least 1") }
+        if let stride, stride < 1 || (window.map { stride > $0 } ?? false) { throw ValidationError("need 1 ≤ --stride ≤ --window") }
     }
 
     func run() throws {
@@ -67,7 +70,11 @@ struct CoordinatorCommand: ParsableCommand {
         let videos = try InputDiscovery.discover(inputs).map { v in var v = v; v.groundTruth = GroundTruth.lookup(truth, v); return v }
         if !resume { try? FileManager.default.removeItem(atPath: journal) }
         var c = Coordinator.Config(endpoints: ClusterEndpoints(features: features, sequences: sequences, aggregator: aggregator, results: ""))
-        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = window; c.windowStride = stride
+        // Windows as long as the BiLSTM was trained on (mien run reads the same bundle), unless told.
+        let length = try window ?? SequenceCompute(modelDirectory: ModelBundleRef.resolve(model).bilstmDirectory).windowLength
+        let step = stride ?? max(1, length / 2)
+        guard step <= length else { throw ValidationError("need --stride ≤ the window length \(length)") }
+        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = length; c.windowStride = step
         c.journalPath = journal
         let telemetry = Telemetry(observability, defaultLevel: verbose ? .debug : .info)
         defer { telemetry.stop() }
