@@ -18,6 +18,9 @@
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
 #  10. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
 #      malicious peer (oversized, garbled, flooding messages) neither changes nor stalls a job
+#  10. validates the deployment files statically (image, compose, systemd, Kubernetes) and
+#      checks that the validator fails on broken copies
+#  11. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,5 +62,11 @@ ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "security: CURVE cluster, unknown keys refused, malicious peer bounded"
 ops/security-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+step "deployment files: flags, images, names, ports, schemas (static; no container engine or cluster here)"
+python3 ops/deploy/validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
+python3 ops/deploy/test_validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "multi-host: roles in network namespaces over TCP, link cut, wrong CURVE key, packet capture"
+ops/netns-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"
