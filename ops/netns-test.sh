@@ -134,6 +134,7 @@ finish() {  # name: waits for the job, stops the workers and the consumer
   wait "$aggregator" || fail "$1: aggregator exited with $? ($(tail -3 "$out.aggregator.log"))"
   sleep 0.5
   for p in $f1 $f2 $s1 $consumer; do kill "$p" 2>/dev/null || true; done
+  for p in $f1 $f2 $s1 $consumer; do wait "$p" 2>/dev/null || true; done
 }
 
 # --- 1. plaintext job across the namespaces, with a link cut mid-job -------------------------
@@ -161,7 +162,15 @@ finish plain
 stop_capture
 same "$out" "plaintext job over TCP between namespaces, a feature worker's link cut mid-job"
 say "plaintext job took $(python3 -c "import time; print(round(time.time() - $t0, 1))") s"
-[ "$(grep -c '"video_result"' "$out.consumer.jsonl" 2>/dev/null || true)" -ge 1 ] || say "note: the consumer at ${addr[x]} printed no video result"
+consumer_got() {  # name: the consumer in its own namespace received every frame and video result
+  local out="$work/$1" frames videos
+  frames=$(grep -c '"frame_result"' "$out.consumer.jsonl" || true)
+  videos=$(grep -c '"video_result"' "$out.consumer.jsonl" || true)
+  [ "$frames" -eq "$(wc -l < "$out/frames.jsonl")" ] && [ "$videos" -eq "$(wc -l < "$out/videos.jsonl")" ] ||
+    fail "$1: the consumer at ${addr[x]} received $frames frame and $videos video results, the job wrote $(wc -l < "$out/frames.jsonl") and $(wc -l < "$out/videos.jsonl") ($(tail -2 "$out.consumer.log"))"
+  say "$1: the consumer at ${addr[x]} received all $frames frame and $videos video results"
+}
+consumer_got plain
 
 # Strings that must be visible in plaintext traffic: video ids (the feature batches carry the
 # path), result topics, and label names (≥ 5 characters, so that random ciphertext bytes do not
@@ -194,20 +203,22 @@ ip netns exec "$(ns w)" "$mien" feature-worker --coordinator tcp://${addr[c]}:55
   --curve-secret-key "$work/intruder/intruder.key" --curve-server-key "$work/keys/public/coordinator.pub" 2>"$out.intruder.log" &
 intruder=$!; pids+=($intruder)
 finish curve
-kill "$intruder" 2>/dev/null || true
+kill "$intruder" 2>/dev/null || true; wait "$intruder" 2>/dev/null || true
 stop_capture
 same "$out" "CURVE job between namespaces, with an intruder on the network"
 
 intruder_key=$(cat "$work/intruder/intruder.pub")
 intruder_id=$(wid "$out.intruder.log")
-grep -E -i "refus|denied|reject" "$out.coordinator.log" | grep -q -e "$intruder_key" -e "${addr[w]}" ||
-  fail "wrong key: the coordinator log has no refusal naming the intruder's key $intruder_key or address ${addr[w]}: $(grep -i -E 'refus|denied|reject|curve|zap' "$out.coordinator.log" | head -3)"
-if [ -n "$intruder_id" ] && grep -q "$intruder_id" "$out.coordinator.log"; then
-  grep "$intruder_id" "$out.coordinator.log" | grep -q -v -E "refus|denied|reject" && fail "wrong key: the coordinator dealt with the intruder $intruder_id: $(grep "$intruder_id" "$out.coordinator.log" | head -3)"
+# Z85 keys contain regular-expression characters: match them as fixed strings.
+refusal=$(grep -E -i "refus|denied|reject" "$out.coordinator.log" | grep -F "$intruder_key" | grep -F "${addr[w]}" | head -1)
+[ -n "$refusal" ] ||
+  fail "wrong key: the coordinator log has no refusal naming the intruder's key $intruder_key and address ${addr[w]}: $(grep -i -E 'refus|denied|reject|curve|zap' "$out.coordinator.log" | head -3)"
+[ -n "$intruder_id" ] || fail "wrong key: no worker id in $out.intruder.log"
+if grep -F "$intruder_id" "$out.coordinator.log" | grep -q -v -E -i "refus|denied|reject"; then
+  fail "wrong key: the coordinator dealt with the intruder $intruder_id: $(grep -F "$intruder_id" "$out.coordinator.log" | head -3)"
 fi
-say "wrong key: the coordinator refused the intruder at ${addr[w]} ($(grep -E -i "refus|denied|reject" "$out.coordinator.log" | grep -e "$intruder_key" -e "${addr[w]}" | head -1 | cut -c1-160))"
-[ "$(grep -c '"video_result"' "$out.consumer.jsonl" 2>/dev/null || true)" -ge 1 ] ||
-  fail "the CURVE consumer at ${addr[x]} received no video result: $(tail -3 "$out.consumer.log")"
+say "wrong key: the intruder $intruder_id at ${addr[w]} never joined; the coordinator logged: $(echo "$refusal" | cut -c1-170)"
+consumer_got curve
 
 python3 ops/pcap_strings.py "$work/curve.pcapng" "${needles[@]}" CURVE > "$work/curve.strings.json"
 python3 - "$work/curve.strings.json" <<'EOF' || fail "the CURVE capture: $(cat "$work/curve.strings.json")"

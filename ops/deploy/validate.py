@@ -315,48 +315,80 @@ def check_dockerfile(dockerfile, context, mien, problems, libraries=True):
     return stages
 
 
-def package_of(path):
-    for candidate in (path, os.path.realpath(path), "/usr" + path if path.startswith("/lib") else path):
-        run = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
-        if run.returncode == 0:
-            return run.stdout.split(":")[0]
-    return None
+def packages_of(paths):
+    """Debian package owning each library path (None when none does), in one `dpkg -S` call;
+    the /lib ↔ /usr/lib aliases of merged-/usr systems and the resolved symlink are tried too."""
+    candidates = {}
+    for path in paths:
+        for c in (path, os.path.realpath(path), "/usr" + path if path.startswith("/lib") else path,
+                  path[4:] if path.startswith("/usr/lib") else path):
+            candidates.setdefault(c, set()).add(path)
+    run = subprocess.run(["dpkg", "-S", *sorted(candidates)], capture_output=True, text=True)
+    out = {path: None for path in paths}
+    for line in run.stdout.splitlines():
+        pkgs, _, owned = line.rpartition(": ")
+        for path in candidates.get(owned, ()):
+            out[path] = out[path] or pkgs.split(",")[0].split(":")[0].strip()
+    return out
 
 
-def depends_of(package):
-    run = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", package], capture_output=True, text=True)
-    if run.returncode != 0:
-        run = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True)
-        m = re.search(r"^Depends: (.*)$", run.stdout, re.M)
-        return set(re.findall(r"([a-z0-9][a-z0-9.+-]+)", m.group(1))) if m else set()
-    return set(re.findall(r"([a-z0-9][a-z0-9.+-]+)", run.stdout))
+def dependency_closure(roots):
+    """Packages that installing `roots` brings in (Depends, Pre-Depends; virtual packages through
+    Provides), from this machine's dpkg database (Debian 12, the run stage's release)."""
+    run = subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Depends}, ${Pre-Depends}\t${Provides}\n"], capture_output=True, text=True)
+    deps, providers = {}, {}
+    for line in run.stdout.splitlines():
+        name, dep, provides = (line.split("\t") + ["", ""])[:3]
+        # "a (>= 1) | b, c" → alternatives per clause; the first installed alternative is taken
+        deps[name] = [[re.match(r"\s*([a-z0-9][a-z0-9.+-]*)", alt).group(1) for alt in clause.split("|") if re.match(r"\s*[a-z0-9]", alt)]
+                      for clause in dep.split(",") if clause.strip()]
+        for v in re.findall(r"([a-z0-9][a-z0-9.+-]*)", provides):
+            providers.setdefault(v, name)
+    seen, todo = set(), list(roots)
+    while todo:
+        p = todo.pop()
+        p = p if p in deps else providers.get(p, p)
+        if p in seen:
+            continue
+        seen.add(p)
+        for clause in deps.get(p, []):
+            pick = next((a for a in clause if a in deps), None) or next((providers[a] for a in clause if a in providers), None)
+            if pick:
+                todo.append(pick)
+    return seen
 
 
 def check_runtime_libraries(mien, installed, where, problems):
+    """Each library mien links directly comes from a package the run stage installs by name (or
+    from the base image); each library those pull in (ldd) from the dependency closure."""
     readelf = shutil.which("readelf") or shutil.which("llvm-readelf")
-    if not readelf or not shutil.which("dpkg"):
-        problems.add(where, "cannot check the run stage's libraries: readelf or dpkg missing (apt-get install binutils)")
+    if not readelf or not shutil.which("dpkg") or not shutil.which("ldd"):
+        problems.add(where, "cannot check the run stage's libraries: readelf, ldd or dpkg missing (apt-get install binutils)")
         return
     needed = re.findall(r"\(NEEDED\).*\[(.+)\]", subprocess.run([readelf, "-d", mien], capture_output=True, text=True).stdout)
     if not needed:
         problems.add(where, f"{mien} lists no shared libraries: give --elf the built (dynamically linked) mien binary")
-    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    provided = set(installed)
-    for p in installed:
-        provided |= depends_of(p)
-    for lib in needed:
-        if SWIFT_RUNTIME.match(lib):
-            continue
+        return
+    resolved = {}
+    for line in subprocess.run(["ldd", mien], capture_output=True, text=True).stdout.splitlines():
+        m = re.match(r"\s*(\S+) => (\S+) \(", line) or re.match(r"\s*(/\S+) \(", line)
+        if m:
+            resolved[os.path.basename(m.group(1))] = m.group(2) if m.lastindex == 2 else m.group(1)
+        elif "not found" in line:
+            problems.add(where, f"{mien}: {line.strip()} on this machine")
+    libs = {lib: path for lib, path in resolved.items() if not SWIFT_RUNTIME.match(lib)}
+    owners = packages_of(libs.values())
+    explicit = set(installed) | BASE_IMAGE_PACKAGES
+    closure = dependency_closure(explicit)
+    for lib, path in sorted(libs.items()):
         problems.count("shared libraries checked against the run stage")
-        m = re.search(rf"^\s+{re.escape(lib)} \(.*x86-64.*\) => (\S+)$", cache, re.M) or re.search(rf"^\s+{re.escape(lib)} .* => (\S+)$", cache, re.M)
-        if not m:
-            problems.add(where, f"{mien} needs {lib}, which this machine's ldconfig does not know")
-            continue
-        pkg = package_of(m.group(1))
+        pkg = owners[path]
         if pkg is None:
-            problems.add(where, f"{mien} needs {lib} ({m.group(1)}), which no Debian package owns here")
-        elif pkg not in provided and pkg not in BASE_IMAGE_PACKAGES:
+            problems.add(where, f"{mien} needs {lib} ({path}), which no Debian package owns here")
+        elif lib in needed and pkg not in explicit and dependency_closure({pkg}) - closure:
             problems.add(where, f"{mien} needs {lib} from Debian package {pkg}, which the runtime stage does not install")
+        elif pkg not in closure:
+            problems.add(where, f"{mien} needs {lib} (through another library) from Debian package {pkg}, which nothing the runtime stage installs brings in")
 
 
 # MARK: compose
