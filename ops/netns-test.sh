@@ -99,7 +99,12 @@ start_capture() {  # file: dumpcap on the host side of the coordinator's and agg
   sleep 0.3
 }
 stop_capture() { kill -INT "$capture" 2>/dev/null || true; wait "$capture" 2>/dev/null || true; capture=""; }
-wid() { sed -n 's/^\(.*\): serving .*$/\1/p' "$1" | head -1; }
+# A worker's id from its "serving" log line: "ID: serving …" or logfmt "… msg=\"serving …\" … worker=ID".
+wid() {
+  local line; line=$(grep -m1 "serving" "$1" || true)
+  if [[ "$line" =~ (^|[[:space:]])worker=\"?([^\"[:space:]]+) ]]; then echo "${BASH_REMATCH[2]}"
+  else sed -n 's/^\([^ ]*\): serving .*$/\1/p' <<<"$line"; fi
+}
 
 # job NAME [curve]: starts the roles in their namespaces; the caller waits for the coordinator.
 job() {
@@ -142,7 +147,7 @@ start_capture "$work/plain.pcapng"
 t0=$(date +%s.%N)
 job plain
 out="$work/plain"
-for _ in $(seq 100); do grep -q "feature worker .* joined" "$out.coordinator.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "feature worker.* joined" "$out.coordinator.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1.5
 [ "$(wc -l < "$out/videos.jsonl" 2>/dev/null || echo 0)" -lt 4 ] || fail "link cut: the job ended before the cut; the test needs a longer job"
 f1id=$(wid "$out.f1.log")
@@ -151,7 +156,7 @@ ip link set "mv$tag-f1" down
 say "link cut: ip link set mv$tag-f1 down (feature worker $f1id at ${addr[f1]})"
 noticed=""
 for _ in $(seq 100); do
-  grep -q "feature worker $f1id.* stopped heartbeating" "$out.coordinator.log" && { noticed=yes; break; }
+  grep "feature worker.* stopped heartbeating" "$out.coordinator.log" | grep -q -F "$f1id" && { noticed=yes; break; }
   kill -0 "$coordinator" 2>/dev/null || break
   sleep 0.1
 done
