@@ -14,13 +14,14 @@
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 #   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
-#   9. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
+#  10. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
 #  10. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
 #      malicious peer (oversized, garbled, flooding messages) neither changes nor stalls a job
 #  10. validates the deployment files statically (image, compose, systemd, Kubernetes) and
+#  11. validates the deployment files statically (image, compose, systemd, Kubernetes) and
 #      checks that the validator fails on broken copies
-#  11. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
+#  12. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
