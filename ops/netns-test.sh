@@ -86,6 +86,10 @@ say "namespaces up: coordinator ${addr[c]}, aggregator ${addr[a]}, feature worke
 
 sample=samples/synthetic
 labels=(--labels $sample/labels.csv)
+# The coordinator cuts BiLSTM windows with --window/--stride; `mien run` takes them from the model
+# bundle (window T, stride T/2), the coordinator from its flags: give it the bundle's.
+window=$(python3 -c 'import json; print(json.load(open("models/synthetic/bilstm/model.json"))["input"]["window"])')
+windows=(--window "$window" --stride $(( window / 2 > 0 ? window / 2 : 1 )))
 "$mien" run $sample "${labels[@]}" --out "$work/embedded" 2>/dev/null
 same() {  # same outputs as the embedded run (floats within 1e-5), each line's key once
   python3 ops/compare_results.py "$work/embedded" "$1" >/dev/null ||
@@ -130,7 +134,7 @@ job() {
   ip netns exec "$(ns s1)" "$mien" sequence-worker --coordinator tcp://${addr[c]}:5556 "${sec_s[@]}" 2>"$out.s1.log" & s1=$!; pids+=($s1)
   sleep 1  # the consumer subscribes before the first result is published
   ip netns exec "$(ns c)" "$mien" coordinator --features tcp://${addr[c]}:5555 --sequences tcp://${addr[c]}:5556 \
-    --aggregator tcp://${addr[a]}:5557 --journal "$out/journal.log" --verbose "${sec_c[@]}" "${labels[@]}" $sample \
+    --aggregator tcp://${addr[a]}:5557 --journal "$out/journal.log" --verbose "${windows[@]}" "${sec_c[@]}" "${labels[@]}" $sample \
     2>"$out.coordinator.log" & coordinator=$!; pids+=($coordinator)
 }
 finish() {  # name: waits for the job, stops the workers and the consumer
