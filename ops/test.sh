@@ -16,12 +16,11 @@
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 #  10. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
-#  10. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
+#  11. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
 #      malicious peer (oversized, garbled, flooding messages) neither changes nor stalls a job
-#  10. validates the deployment files statically (image, compose, systemd, Kubernetes) and
-#  11. validates the deployment files statically (image, compose, systemd, Kubernetes) and
+#  12. validates the deployment files statically (image, compose, systemd, Kubernetes) and
 #      checks that the validator fails on broken copies
-#  12. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
+#  13. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,15 +62,10 @@ ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "security: CURVE cluster, unknown keys refused, malicious peer bounded"
 ops/security-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
 step "deployment files: flags, images, names, ports, schemas (static; no container engine or cluster here)"
-mien="$(swift build "${flags[@]}" --show-bin-path)/mien"
-# The deployment files use the CURVE and metrics flags; a build without them cannot validate them.
-if python3 ops/has-command.py "$mien" keys generate && python3 ops/has-command.py "$mien" coordinator --metrics; then
-  python3 ops/deploy/validate.py --mien "$mien"
-  python3 ops/deploy/test_validate.py --mien "$mien"
-else
-  echo "deployment files: SKIPPED: they use \`mien keys generate\`, the --curve-* flags and --metrics, which this build of mien lacks"
-fi
+python3 ops/deploy/validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
+python3 ops/deploy/test_validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "multi-host: roles in network namespaces over TCP, link cut, wrong CURVE key, packet capture"
 ops/netns-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
