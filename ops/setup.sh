@@ -10,7 +10,8 @@ set -euo pipefail
 # Haar cascades, dlib + its 68-point landmark model, FFmpeg tools for probing and encoding),
 # C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5),
 # headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh),
-# and pgrep (procps) for ops/tune-test.sh's worker-process checks.
+# pgrep (procps) for ops/tune-test.sh's worker-process checks, and the multi-host test's
+# network namespaces and packet capture (iproute2, tshark, tcpdump).
 debian_packages=(
   pkg-config
   libzmq3-dev
@@ -23,10 +24,14 @@ debian_packages=(
   facedetect opencv-doc
   chromium
   procps
+  iproute2 tshark tcpdump
 )
 # Python packages for the interop example consumer and test harness scripts
-# (prometheus-client: its text parser checks the /metrics exposition in ops/metrics-test.sh).
-python_packages=(pyzmq protobuf prometheus-client)
+# (prometheus-client: its text parser checks the /metrics exposition in ops/metrics-test.sh);
+# the deployment validator (ops/deploy/validate.py) uses PyYAML, the Kubernetes JSON schemas
+# shipped in kubernetes-validate, the compose-spec schema shipped in check-jsonschema, and
+# dockerfile-parse.
+python_packages=(pyzmq protobuf prometheus-client pyyaml kubernetes-validate check-jsonschema dockerfile-parse)
 
 quiet=${1:-}
 say() { [ "$quiet" = "--quiet" ] || echo "setup: $*"; }
@@ -48,8 +53,10 @@ fi
 py=${PYTHON:-python3}
 missing_py=()
 for p in "${python_packages[@]}"; do
-  mod=$p; [ "$p" = "pyzmq" ] && mod=zmq; [ "$p" = "protobuf" ] && mod=google.protobuf
-  [ "$p" = "prometheus-client" ] && mod=prometheus_client
+  case "$p" in
+    pyzmq) mod=zmq ;; protobuf) mod=google.protobuf ;; pyyaml) mod=yaml ;;
+    *) mod=${p//-/_} ;;
+  esac
   "$py" -c "import $mod" 2>/dev/null || missing_py+=("$p")
 done
 if [ ${#missing_py[@]} -gt 0 ]; then

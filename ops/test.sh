@@ -14,10 +14,13 @@
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
 #   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
-#   9. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
+#  10. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
-#  10. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
+#  11. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
 #      malicious peer (oversized, garbled, flooding messages) neither changes nor stalls a job
+#  12. validates the deployment files statically (image, compose, systemd, Kubernetes) and
+#      checks that the validator fails on broken copies
+#  13. runs the cluster across network namespaces over real TCP: link cut, CURVE, packet capture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,5 +62,12 @@ ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "security: CURVE cluster, unknown keys refused, malicious peer bounded"
 ops/security-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "deployment files: flags, images, names, ports, schemas (static; no container engine or cluster here)"
+python3 ops/deploy/validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
+python3 ops/deploy/test_validate.py --mien "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "multi-host: roles in network namespaces over TCP, link cut, wrong CURVE key, packet capture"
+ops/netns-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "all tests passed"
