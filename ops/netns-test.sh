@@ -86,8 +86,8 @@ say "namespaces up: coordinator ${addr[c]}, aggregator ${addr[a]}, feature worke
 
 sample=samples/synthetic
 labels=(--labels $sample/labels.csv)
-# The coordinator cuts BiLSTM windows with --window/--stride; `mien run` takes them from the model
-# bundle (window T, stride T/2), the coordinator from its flags: give it the bundle's.
+# The coordinator takes the window from its --model bundle as `mien run` does; the deployment files pass
+# --window/--stride explicitly, and so does this test (the bundle's T, stride T/2).
 window=$(python3 -c 'import json; print(json.load(open("models/synthetic/bilstm/model.json"))["input"]["window"])')
 windows=(--window "$window" --stride $(( window / 2 > 0 ? window / 2 : 1 )))
 "$mien" run $sample "${labels[@]}" --out "$work/embedded" 2>/dev/null
