@@ -124,7 +124,8 @@ public final class FaceDetector {
     /// Faces of side `sizes` (pixels of `image`) inside `region` of `image` only — the search a
     /// face follower makes around a face's last box. The region is clipped to the image; the
     /// search runs on the region downscaled so that the smallest accepted face is about
-    /// `workingFaceSide` pixels (never upscaled). Boxes are in `image`'s coordinates.
+    /// `workingFaceSide` pixels (never upscaled, never below the detector's window).
+    /// Boxes are in `image`'s coordinates.
     public func detect(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int = 48,
                        minNeighbors: Int? = nil) throws -> [FaceBox] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
@@ -135,9 +136,11 @@ public final class FaceDetector {
         p.min_size = Int32(sizes.lowerBound)
         p.max_size = Int32(sizes.upperBound)
         if let minNeighbors { p.min_neighbors = Int32(max(0, minNeighbors)) }
-        // Downscale so that the smallest face sought is ~workingFaceSide px (Haar's window is 24).
+        // Downscale so that the smallest face sought is ~workingFaceSide px, never below what the
+        // detector can see: Haar's window is 24 px, dlib's HOG window 80 px (40 after upsampling).
+        let floor = options.backend == .haar ? 24 : (options.upsample == 1 ? 40 : 80)
         let longer = max(x1 - x0, y1 - y0)
-        let shrink = Double(max(sizes.lowerBound, 1)) / Double(max(workingFaceSide, 24))
+        let shrink = Double(max(sizes.lowerBound, 1)) / Double(max(workingFaceSide, floor))
         p.max_side = shrink > 1 ? Int32(max(32, Int((Double(longer) / shrink).rounded(.up)))) : 0
         let boxes = try image.pixels.withUnsafeBufferPointer { buf in
             try detect(gray: buf.baseAddress! + y0 * image.width + x0, width: x1 - x0, height: y1 - y0,

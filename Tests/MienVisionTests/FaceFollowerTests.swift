@@ -95,6 +95,23 @@ final class FaceFollowerTests: XCTestCase {
         XCTAssertEqual(follower.keyframes, 3, "reset forces a full detection")
     }
 
+    /// dlib's HOG window is 80 px: the search must not shrink the face below it, or every
+    /// followed frame would lose the face.
+    func testHOGFollowsWithoutLosses() throws {
+        // The face's neighbourhood only (HOG also fires on the suit elsewhere in the photo).
+        let full = try astronaut()
+        var px: [UInt8] = []
+        for y in 0..<256 { px += full.pixels[(y * full.width + 100)..<(y * full.width + 356)] }
+        let image = GrayImage(width: 256, height: 256, pixels: px)
+        let pipeline = try FacePipeline(options: .init(detector: .init(backend: .hog)))
+        let follower = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5))
+        for i in 0..<6 {
+            XCTAssertEqual(try follower.process(shifted(image, dx: 6 * i), frameIndex: i).faces.count, 1, "frame \(i)")
+        }
+        XCTAssertEqual(follower.losses, 0)
+        XCTAssertEqual(follower.keyframes, 2)
+    }
+
     func testEveryFrameScheduleEqualsThePipeline() throws {
         let image = try astronaut()
         let pipeline = try FacePipeline()
