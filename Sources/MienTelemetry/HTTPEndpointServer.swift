@@ -57,7 +57,7 @@ public struct HTTPServerError: Error, CustomStringConvertible {
 ///
 /// Hand-written on purpose, in about 200 lines over POSIX sockets: of the HTTP libraries we
 /// may use, FlyingFox 0.27.1 closes a malformed request without any answer (its
-/// HTTPServer.swift has a TODO for the 400) and runs its connections on Swift's cooperative
+/// HTTPServer.swift leaves that answer unwritten) and runs its connections on Swift's cooperative
 /// pool, and SwiftNIO/Hummingbird would add minutes of compilation to every CI build for two
 /// GET routes. The request parser is a pure function (`HTTPRequestParser`) tested byte by byte.
 public final class HTTPEndpointServer: @unchecked Sendable {

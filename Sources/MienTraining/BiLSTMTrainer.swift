@@ -78,18 +78,9 @@ public struct BiLSTMTrainer {
     /// Mean cross-entropy and accuracy of `model` on `data` (inference mode).
     public func evaluate(_ model: BiLSTMClassifier, _ data: WindowDataset, inputSize: Int, classes: Int) throws -> (loss: Double, accuracy: Double) {
         var loss = 0.0, correct = 0
-        let byLength = Dictionary(grouping: Array(0..<data.count), by: { data.windows[$0].count })
-        for (_, idx) in byLength {
-            for start in stride(from: 0, to: idx.count, by: 256) {
-                let b = Array(idx[start..<min(start + 256, idx.count)])
-                let (x, _) = tensors(data, b, inputSize: inputSize, classes: classes)
-                let p = try model.predict(x)
-                for (row, i) in b.enumerated() {
-                    let probs = p.data[(row * classes)..<((row + 1) * classes)]
-                    loss -= log(Double(max(probs[probs.startIndex + data.labels[i]], 1e-12)))
-                    if probs.indices.max(by: { probs[$0] < probs[$1] })! - probs.startIndex == data.labels[i] { correct += 1 }
-                }
-            }
+        try forEachPrediction(model, data, inputSize: inputSize, classes: classes) { i, probs in
+            loss -= log(Double(max(probs[probs.startIndex + data.labels[i]], 1e-12)))
+            if probs.indices.max(by: { probs[$0] < probs[$1] })! - probs.startIndex == data.labels[i] { correct += 1 }
         }
         return (loss / Double(max(data.count, 1)), Double(correct) / Double(max(data.count, 1)))
     }
@@ -97,19 +88,25 @@ public struct BiLSTMTrainer {
     /// The predicted class (argmax of the probabilities) of every window of `data`, in order (inference mode).
     public func predictions(_ model: BiLSTMClassifier, _ data: WindowDataset, inputSize: Int, classes: Int) throws -> [Int] {
         var out = [Int](repeating: 0, count: data.count)
+        try forEachPrediction(model, data, inputSize: inputSize, classes: classes) { i, probs in
+            out[i] = probs.indices.max(by: { probs[$0] < probs[$1] })! - probs.startIndex
+        }
+        return out
+    }
+
+    /// Runs `model` over `data` in batches of up to 256 windows of equal length and hands each
+    /// window's index and class probabilities to `body`.
+    private func forEachPrediction(_ model: BiLSTMClassifier, _ data: WindowDataset, inputSize: Int, classes: Int,
+                                   _ body: (Int, ArraySlice<Float>) -> Void) throws {
         let byLength = Dictionary(grouping: Array(0..<data.count), by: { data.windows[$0].count })
         for (_, idx) in byLength {
             for start in stride(from: 0, to: idx.count, by: 256) {
                 let b = Array(idx[start..<min(start + 256, idx.count)])
                 let (x, _) = tensors(data, b, inputSize: inputSize, classes: classes)
                 let p = try model.predict(x)
-                for (row, i) in b.enumerated() {
-                    let probs = p.data[(row * classes)..<((row + 1) * classes)]
-                    out[i] = probs.indices.max(by: { probs[$0] < probs[$1] })! - probs.startIndex
-                }
+                for (row, i) in b.enumerated() { body(i, p.data[(row * classes)..<((row + 1) * classes)]) }
             }
         }
-        return out
     }
 
     private func tensors(_ data: WindowDataset, _ idx: [Int], inputSize: Int, classes: Int) -> (Tensor, Tensor) {

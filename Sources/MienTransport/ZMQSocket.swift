@@ -124,31 +124,18 @@ public final class ZMQSocket {
     ///   context is shut down.
     /// - Returns: the frames, or nil when none arrived within the timeout.
     public func receive(timeoutMs: Int32 = -1) throws -> [[UInt8]]? {
-        let h = try live("receive")
-        if timeoutMs != 0 { try setOption(ZMQ_RCVTIMEO, timeoutMs, "receive timeout") }
-        let flags: Int32 = timeoutMs == 0 ? ZMQ_DONTWAIT : 0
-        var frames: [[UInt8]] = []
-        var msg = zmq_msg_t()
-        zmq_msg_init(&msg)
-        defer { zmq_msg_close(&msg) }
-        while true {
-            // After the first frame, the rest of a multipart message is already here.
-            if zmq_msg_recv(&msg, h, frames.isEmpty ? flags : 0) < 0 {
-                let err = ZMQError.last("\(kind) receive")
-                if err.isTimeout && frames.isEmpty { return nil }
-                throw err
-            }
-            let size = zmq_msg_size(&msg)
-            let data = zmq_msg_data(&msg)
-            frames.append(size == 0 ? [] : Array(UnsafeRawBufferPointer(start: data, count: size)))
-            if zmq_msg_more(&msg) == 0 { return frames }
-        }
+        try receiveMessage(timeoutMs: timeoutMs, readPeer: false)?.frames
     }
 
     /// Receives one multipart message and who sent it: the peer's address (`Peer-Address`) and,
     /// on a CURVE server, the user id its ZAP handler gave the connection (Mien's handler gives
     /// the client's Z85 public key). Same timeouts as `receive`.
     public func receiveWithPeer(timeoutMs: Int32 = -1) throws -> (frames: [[UInt8]], peer: PeerInfo)? {
+        try receiveMessage(timeoutMs: timeoutMs, readPeer: true)
+    }
+
+    /// One multipart message; with `readPeer` also the sender's metadata (see `receiveWithPeer`).
+    private func receiveMessage(timeoutMs: Int32, readPeer: Bool) throws -> (frames: [[UInt8]], peer: PeerInfo)? {
         let h = try live("receive")
         if timeoutMs != 0 { try setOption(ZMQ_RCVTIMEO, timeoutMs, "receive timeout") }
         let flags: Int32 = timeoutMs == 0 ? ZMQ_DONTWAIT : 0
@@ -164,8 +151,8 @@ public final class ZMQSocket {
                 throw err
             }
             // A ROUTER makes the identity frame itself (no metadata): read it from the peer's frames.
-            if peer.address == nil, let p = zmq_msg_gets(&msg, "Peer-Address") { peer.address = String(cString: p) }
-            if peer.userID == nil, let u = zmq_msg_gets(&msg, "User-Id") { peer.userID = String(cString: u) }
+            if readPeer, peer.address == nil, let p = zmq_msg_gets(&msg, "Peer-Address") { peer.address = String(cString: p) }
+            if readPeer, peer.userID == nil, let u = zmq_msg_gets(&msg, "User-Id") { peer.userID = String(cString: u) }
             let size = zmq_msg_size(&msg)
             let data = zmq_msg_data(&msg)
             frames.append(size == 0 ? [] : Array(UnsafeRawBufferPointer(start: data, count: size)))
