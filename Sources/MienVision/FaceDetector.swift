@@ -127,7 +127,7 @@ public final class FaceDetector {
     /// `workingFaceSide` pixels (never upscaled, never below the detector's window).
     /// Boxes are in `image`'s coordinates.
     public func detect(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int = 48,
-                       minNeighbors: Int? = nil) throws -> [FaceBox] {
+                       minNeighbors: Int? = nil, scaleFactor: Double? = nil) throws -> [FaceBox] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
         let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
         let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
@@ -136,6 +136,7 @@ public final class FaceDetector {
         p.min_size = Int32(sizes.lowerBound)
         p.max_size = Int32(sizes.upperBound)
         if let minNeighbors { p.min_neighbors = Int32(max(0, minNeighbors)) }
+        if let scaleFactor { p.scale_factor = scaleFactor }
         // Downscale so that the smallest face sought is ~workingFaceSide px, never below what the
         // detector can see: Haar's window is 24 px, dlib's HOG window 80 px (40 after upsampling).
         let floor = options.backend == .haar ? 24 : (options.upsample == 1 ? 40 : 80)

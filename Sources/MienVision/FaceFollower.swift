@@ -7,6 +7,13 @@
 /// a face that is not found there is dropped at once (never carried forward blindly), and the
 /// next frame gets a full detection. New faces appear at the next keyframe at the latest.
 ///
+/// Keyframes need not scan the whole frame: a new face can only come from a part of the picture
+/// that changed. At a keyframe the frame is compared, cell by cell on a 96-px thumbnail, with the
+/// frame of the last full scan, outside the followed faces (`SceneThumbnail`); if nothing changed
+/// there, the keyframe only re-finds the followed faces (the search) and refreshes their
+/// landmarks. A full scan still runs at least every `fullScanInterval` frames, so a face the
+/// detector missed in a static scene is looked for again within that bound.
+///
 /// Landmarks (the dlib 68-point model: ≈ 3 ms per face here, memory-bound) can be measured on
 /// every frame or only on keyframes (`landmarksEveryFrame` false): between keyframes a followed
 /// face's landmarks are its previous ones moved and scaled with its box, so the aligned crop keeps
@@ -27,6 +34,16 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// Haar's merged-neighbour threshold in the search (the search region is a strong prior, so
     /// it can be lower than a full detection's).
     public var searchMinNeighbors: Int
+    /// Haar image-pyramid step of the search (independent of the full detection's, which can be
+    /// coarser: the search refines the box on the next frame).
+    public var searchScaleFactor: Double
+    /// A keyframe scans the full frame only if the picture outside the followed faces changed
+    /// since the last full scan, or this many frames have passed since it (≤ `keyframeInterval`:
+    /// every keyframe scans).
+    public var fullScanInterval: Int
+    /// Mean absolute difference, in grey levels, of a thumbnail cell that counts as a change
+    /// (0: every difference counts, i.e. every keyframe scans).
+    public var sceneChangeThreshold: Float
 
     /// Defaults: full detection every 5th frame (0.2 s at 25 fps); in between, search ±30 % around
     /// the last box for faces of 0.75–1.33× its side, at ≈ 28 px per face, with 2 merged
@@ -34,17 +51,24 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// frame (recall 0.978, precision 0.999 at 1/3 of the cost): docs/BENCHMARKS.md,
     /// "Detection schedule".
     public init(keyframeInterval: Int = 5, searchMargin: Float = 0.3, sizeRange: ClosedRange<Float> = 0.75...1.33,
-                workingFaceSide: Int = 28, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 2) {
+                workingFaceSide: Int = 28, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 2,
+                searchScaleFactor: Double = 1.1, fullScanInterval: Int = 25, sceneChangeThreshold: Float = 8) {
         self.keyframeInterval = keyframeInterval
         self.searchMargin = searchMargin
         self.sizeRange = sizeRange
         self.workingFaceSide = workingFaceSide
         self.landmarksEveryFrame = landmarksEveryFrame
         self.searchMinNeighbors = searchMinNeighbors
+        self.searchScaleFactor = searchScaleFactor
+        self.fullScanInterval = fullScanInterval
+        self.sceneChangeThreshold = sceneChangeThreshold
     }
 
     /// Detect on every frame: no following.
     public static let everyFrame = DetectionSchedule(keyframeInterval: 1)
+
+    /// Whether a keyframe may skip its full scan when the scene did not change.
+    var gatesScans: Bool { fullScanInterval > keyframeInterval && sceneChangeThreshold > 0 }
 
     func validate() throws {
         guard keyframeInterval >= 1 else {
@@ -52,6 +76,12 @@ public struct DetectionSchedule: Sendable, Equatable {
         }
         guard searchMargin >= 0, sizeRange.lowerBound > 0, sizeRange.upperBound >= 1, sizeRange.lowerBound <= 1 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: margin ≥ 0 and a size range around 1 needed")
+        }
+        guard fullScanInterval >= 1, sceneChangeThreshold >= 0, sceneChangeThreshold.isFinite else {
+            throw VisionError(.invalidArgument, path: nil, message: "full-scan interval must be ≥ 1 and the scene-change threshold ≥ 0, got \(fullScanInterval), \(sceneChangeThreshold)")
+        }
+        guard searchScaleFactor > 1, searchScaleFactor <= 4 else {
+            throw VisionError(.invalidArgument, path: nil, message: "follow search: scale factor must be in (1, 4], got \(searchScaleFactor)")
         }
         guard workingFaceSide >= 24, searchMinNeighbors >= 0 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: face side ≥ 24 px (Haar's window) and min neighbours ≥ 0 needed, got \(workingFaceSide), \(searchMinNeighbors)")
@@ -69,10 +99,18 @@ public final class FaceFollower {
     /// The faces of the previous frame (box and landmarks).
     private var followed: [(box: FaceBox, landmarks: [Point])] = []
     private var sinceKeyframe = 0
+    private var sinceScan = 0
     private var forceKeyframe = true
+    /// The frame of the last full scan, for `DetectionSchedule.gatesScans`.
+    private var scanned: SceneThumbnail?
+    /// Followed faces at the last full scan (masked out of the change test with the current ones).
+    private var scannedBoxes: [FaceBox] = []
     /// Frames that ran a full detection / were followed, since creation (for tests and benchmarks).
     public private(set) var keyframes = 0
     public private(set) var followedFrames = 0
+    /// Keyframes whose full scan was skipped because nothing changed outside the followed faces
+    /// (their faces were searched for and their landmarks refreshed).
+    public private(set) var refreshes = 0
     /// Faces lost by the search (each caused a full detection on the next frame).
     public private(set) var losses = 0
 
@@ -85,26 +123,64 @@ public final class FaceFollower {
     /// Forgets the followed faces: the next frame runs a full detection.
     public func reset() {
         followed = []
+        scanned = nil
+        scannedBoxes = []
         forceKeyframe = true
     }
 
     /// Faces of the next frame of the run.
     public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
-        if forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval {
+        sinceScan += 1
+        let keyframe = forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval
+        if keyframe, case .scan(let thumbnail) = try keyframeKind(image) {
             let boxes = try pipeline.detector.detect(image)
             sinceKeyframe = 0
+            sinceScan = 0
             forceKeyframe = false
             keyframes += 1
-            return remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp))
+            let faces = remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp))
+            scanned = thumbnail
+            scannedBoxes = faces.faces.map(\.box)
+            return faces
         }
         let found = try follow(in: image)
-        sinceKeyframe += 1
-        followedFrames += 1
+        if keyframe {
+            // Nothing new can have appeared: re-find the followed faces and measure their
+            // landmarks afresh, as a full keyframe would.
+            sinceKeyframe = 0
+            refreshes += 1
+        } else {
+            sinceKeyframe += 1
+            followedFrames += 1
+        }
         let known: [[Point]?] = found.map { f in
-            schedule.landmarksEveryFrame || f.previous.landmarks.isEmpty ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
+            keyframe || schedule.landmarksEveryFrame || f.previous.landmarks.isEmpty
+                ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
         }
         return remember(try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
                                            frameIndex: frameIndex, timestamp: timestamp))
+    }
+
+    private enum KeyframeKind {
+        /// Scan the full frame; remember this thumbnail of it (nil when scans are not gated).
+        case scan(SceneThumbnail?)
+        /// Nothing changed outside the followed faces: search for them and refresh landmarks.
+        case refresh
+    }
+
+    private func keyframeKind(_ image: GrayImage) throws -> KeyframeKind {
+        guard schedule.gatesScans else { return .scan(nil) }
+        let thumbnail = try SceneThumbnail(image)
+        if forceKeyframe || sinceScan >= schedule.fullScanInterval { return .scan(thumbnail) }
+        guard let scanned else { return .scan(thumbnail) }
+        // Mask the followed people, then and now: the face box grown by half its side to the
+        // sides and above (hair, ears) and by 1.5 sides below (neck, shoulders), which move with
+        // the head and are no sign of a new face.
+        let masks = (scannedBoxes + followed.map(\.box)).map { b in
+            let g = max(b.width, b.height)
+            return FaceBox(x: b.x - g / 2, y: b.y - g / 2, width: b.width + g, height: b.height + 2 * g)
+        }
+        return thumbnail.changed(from: scanned, outside: masks, threshold: schedule.sceneChangeThreshold) ? .scan(thumbnail) : .refresh
     }
 
     private func remember(_ faces: FrameFaces) -> FrameFaces {
@@ -134,7 +210,8 @@ public final class FaceFollower {
             let region = FaceBox(x: last.x - m, y: last.y - m, width: last.width + 2 * m, height: last.height + 2 * m)
             let sizes = max(1, Int((side * schedule.sizeRange.lowerBound).rounded(.down)))...max(1, Int((side * schedule.sizeRange.upperBound).rounded(.up)))
             let candidates = try pipeline.detector.detect(image, in: region, sizes: sizes, workingFaceSide: schedule.workingFaceSide,
-                                                             minNeighbors: schedule.searchMinNeighbors)
+                                                             minNeighbors: schedule.searchMinNeighbors,
+                                                             scaleFactor: schedule.searchScaleFactor)
             // The candidate that overlaps the last box most; a search region can hold a
             // neighbour's face too.
             guard let best = candidates.max(by: { $0.iou(last) < $1.iou(last) }), best.iou(last) > 0 else {

@@ -62,6 +62,18 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("follow-face-side"), help: "Between full detections, search at a scale where the smallest accepted face is about this many pixels (≥ 24, Haar's window).")
     var followFaceSide: Int = DetectionSchedule().workingFaceSide
 
+    @Option(name: .customLong("full-scan-every"), help: "A keyframe scans the full frame only if the picture outside the followed faces changed, or after this many frames (≤ --detect-every: every keyframe scans).")
+    var fullScanEvery: Int = DetectionSchedule().fullScanInterval
+
+    @Option(name: .customLong("scene-change-threshold"), help: "Grey levels a 96-px thumbnail cell must change by (mean absolute difference) to count as a change (0 = always scan).")
+    var sceneChangeThreshold: Float = DetectionSchedule().sceneChangeThreshold
+
+    @Option(name: .customLong("follow-scale-factor"), help: "Haar image-pyramid step of the search between full detections.")
+    var followScaleFactor: Double = DetectionSchedule().searchScaleFactor
+
+    @Option(name: .long, help: "Haar: cascade XML (e.g. an LBP cascade from /usr/share/opencv4/lbpcascades).")
+    var cascade: String = FaceDetector.defaultCascadePath
+
     @Option(name: .customLong("follow-min-neighbors"), help: "Haar merged-neighbour threshold of the search between full detections.")
     var followMinNeighbors: Int = DetectionSchedule().searchMinNeighbors
 
@@ -109,7 +121,9 @@ struct Detect: ParsableCommand {
 
     var schedule: DetectionSchedule {
         DetectionSchedule(keyframeInterval: detectEvery, searchMargin: followMargin, workingFaceSide: followFaceSide,
-                          landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors)
+                          landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors,
+                          searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
+                          sceneChangeThreshold: sceneChangeThreshold)
     }
 
     struct FaceRecord: Encodable {
@@ -130,7 +144,7 @@ struct Detect: ParsableCommand {
         let sampling: Sampling = every.map { .every($0) } ?? fps.map { .fps($0) } ?? .all
         let frameRange = try parsedRange()
         let options = FacePipeline.Options(
-            detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, scaleFactor: scaleFactor,
+            detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, cascadePath: cascade, scaleFactor: scaleFactor,
                             minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample),
             cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel)
         let pipeline: FacePipeline
@@ -188,7 +202,7 @@ struct Detect: ParsableCommand {
                 if !json {
                     print("\(input): \(frames) frames processed, \(framesWithFaces) with faces, \(faces) faces")
                     if schedule.keyframeInterval > 1 {
-                        print("  detection: \(follower.keyframes) full-frame, \(follower.followedFrames) followed, \(follower.losses) face(s) lost by the search")
+                        print("  detection: \(follower.keyframes) full-frame, \(follower.refreshes) keyframes without a full scan (scene unchanged), \(follower.followedFrames) followed, \(follower.losses) face(s) lost by the search")
                     }
                 }
             } catch {

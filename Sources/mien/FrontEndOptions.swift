@@ -10,16 +10,21 @@ struct FrontEndOptions: ParsableArguments {
             help: "Full-frame face detection every k-th frame; in between each face is searched for near its last box and dropped if not found there (1 = detect on every frame: ~3× slower).")
     var detectEvery = DetectionSchedule().keyframeInterval
 
+    @Option(name: .customLong("full-scan-every"),
+            help: "A keyframe scans the whole frame only if the picture outside the followed faces changed since the last scan, or after this many frames (≤ --detect-every: every keyframe scans).")
+    var fullScanEvery = DetectionSchedule().fullScanInterval
+
     @Option(name: .customLong("detect-max-side"),
             help: "Full-frame detection runs on a copy downscaled to this longer side (0 = full resolution). Faces below ~24 px at that scale are missed: raise it for small faces.")
     var detectMaxSide = 320
 
     func validate() throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
+        guard fullScanEvery >= 1 else { throw ValidationError("--full-scan-every must be at least 1") }
         guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (full resolution) or at least 32") }
     }
 
-    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery) }
+    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery, fullScanInterval: fullScanEvery) }
 
     var pipeline: FacePipeline.Options { FacePipeline.Options(detector: FaceDetector.Options(maxSide: detectMaxSide)) }
 

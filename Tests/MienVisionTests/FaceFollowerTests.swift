@@ -123,11 +123,88 @@ final class FaceFollowerTests: XCTestCase {
         XCTAssertEqual(follower.followedFrames, 0)
     }
 
+    /// `image` with the rectangle `from` copied to the top-left corner `to`.
+    private func pasted(_ image: GrayImage, from: (x: Int, y: Int, w: Int, h: Int), to: (x: Int, y: Int)) -> GrayImage {
+        var px = image.pixels
+        for y in 0..<from.h { for x in 0..<from.w {
+            px[(to.y + y) * image.width + to.x + x] = image.pixels[(from.y + y) * image.width + from.x + x]
+        } }
+        return GrayImage(width: image.width, height: image.height, pixels: px)
+    }
+
+    /// In a still scene a keyframe re-finds the face and measures its landmarks afresh, without a
+    /// full scan; the scan still comes back after `fullScanInterval` frames.
+    func testStillSceneSkipsFullScansButRefreshesLandmarks() throws {
+        let image = try astronaut()
+        let pipeline = try FacePipeline()
+        let follower = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5, fullScanInterval: 20))
+        var last: DetectedFace?
+        for i in 0..<21 {
+            let faces = try follower.process(image, frameIndex: i).faces
+            XCTAssertEqual(faces.count, 1, "frame \(i)")
+            last = faces.first
+            if i == 5 {
+                XCTAssertEqual(faces[0].landmarks, try pipeline.landmarker!.landmarks(in: image, box: faces[0].box),
+                               "a keyframe without a scan measures landmarks, it does not move old ones")
+            }
+        }
+        XCTAssertEqual(follower.keyframes, 2, "frame 0, and frame 20 (the full-scan bound)")
+        XCTAssertEqual(follower.refreshes, 3, "frames 5, 10, 15")
+        XCTAssertEqual(follower.followedFrames, 16)
+        XCTAssertNotNil(last)
+        // Brighter or darker everywhere (exposure) is not a change either.
+        let dimmed = GrayImage(width: image.width, height: image.height, pixels: image.pixels.map { UInt8(Float($0) * 0.8) })
+        let exposure = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5, fullScanInterval: 20))
+        for i in 0..<6 { _ = try exposure.process(i < 3 ? image : dimmed, frameIndex: i) }
+        XCTAssertEqual(exposure.keyframes, 1)
+        XCTAssertEqual(exposure.refreshes, 1)
+    }
+
+    /// A face that appears where the picture was still changes it there: the next keyframe scans
+    /// and finds it, well before the full-scan bound.
+    func testNewFaceInAStillSceneIsFoundAtTheNextKeyframe() throws {
+        let image = try astronaut()
+        let pipeline = try FacePipeline()
+        let face = try XCTUnwrap(try pipeline.detector.detect(image).first)
+        // The astronaut's face copied into the bottom-left corner: a second person walks in.
+        let side = Int(face.width.rounded()) + 20
+        let two = pasted(image, from: (Int(face.x) - 10, Int(face.y) - 10, side, side), to: (10, image.height - side - 10))
+        XCTAssertEqual(try pipeline.detector.detect(two).count, 2, "the pasted face is a face to the detector")
+        let follower = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5, fullScanInterval: 100))
+        var counts: [Int] = []
+        for i in 0..<10 { counts.append(try follower.process(i < 3 ? image : two, frameIndex: i).faces.count) }
+        XCTAssertEqual(counts, [1, 1, 1, 1, 1, 2, 2, 2, 2, 2], "found at keyframe 5")
+        XCTAssertEqual(follower.keyframes, 2)
+        XCTAssertEqual(follower.refreshes, 0)
+    }
+
+    func testSceneThumbnailIgnoresMaskedChangesAndGain() throws {
+        let image = try astronaut()
+        let base = try SceneThumbnail(image)
+        XCTAssertEqual(max(base.width, base.height), SceneThumbnail.longSide)
+        XCTAssertFalse(base.changed(from: base, outside: [], threshold: 1))
+        // A bright square at (300, 300)–(380, 380).
+        var px = image.pixels
+        for y in 300..<380 { for x in 300..<380 { px[y * image.width + x] = 255 &- px[y * image.width + x] } }
+        let changed = try SceneThumbnail(GrayImage(width: image.width, height: image.height, pixels: px))
+        XCTAssertTrue(changed.changed(from: base, outside: [], threshold: 8))
+        XCTAssertFalse(changed.changed(from: base, outside: [FaceBox(x: 290, y: 290, width: 100, height: 100)], threshold: 8),
+                       "the change lies inside a mask")
+        XCTAssertTrue(changed.changed(from: base, outside: [FaceBox(x: 0, y: 0, width: 100, height: 100)], threshold: 8))
+        let gained = try SceneThumbnail(GrayImage(width: image.width, height: image.height, pixels: image.pixels.map { UInt8(Float($0) * 0.7) }))
+        XCTAssertFalse(gained.changed(from: base, outside: [], threshold: 8), "a global exposure gain is not a change")
+        let small = try SceneThumbnail(GrayImage(width: 100, height: 100, pixels: .init(repeating: 0, count: 10_000)))
+        XCTAssertTrue(small.changed(from: base, outside: [], threshold: 8), "another size is a change")
+    }
+
     func testInvalidSchedulesAreRefused() throws {
         let pipeline = try FacePipeline()
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 0)))
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(workingFaceSide: 10)))
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(sizeRange: 1.2...1.5)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(searchScaleFactor: 1)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(fullScanInterval: 0)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(sceneChangeThreshold: -1)))
         XCTAssertThrowsError(try FaceDetector(options: .init(minSize: 40, maxSize: 20)))
     }
 }
