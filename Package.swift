@@ -43,7 +43,7 @@ let package = Package(
 
         // MARK: I/O modules
         .target(name: "MienTransport", dependencies: ["CZeroMQ"]),
-        .target(name: "MienVision", dependencies: ["CMienVision"]),
+        .target(name: "MienVision", dependencies: ["CMienVision", "MienCore"]),
 
         // MARK: compute and pure logic
         .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),

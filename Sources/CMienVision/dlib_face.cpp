@@ -92,7 +92,7 @@ mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out
         struct stat st;
         if (stat(model_path, &st) != 0)
             return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND,
-                              "shape-predictor model not found (Debian package libdlib-data installs /usr/share/dlib/shape_predictor_68_face_landmarks.dat)");
+                              "shape-predictor model not found (Mien ships models/landmarks/shape_predictor_5_face_landmarks.dat: run from the repository, set MIEN_MODELS to its models folder, or give --landmark-model; Debian's libdlib-data installs a 68-point one at /usr/share/dlib/shape_predictor_68_face_landmarks.dat)");
         if (st.st_size == 0) return mien::fail(err, err_len, MIEN_ERR_EMPTY, "the model file is empty");
         std::unique_ptr<mien_landmarker> l(new mien_landmarker());
         try {

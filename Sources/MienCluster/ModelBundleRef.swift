@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 
 /// A Mien model bundle: a folder with `bundle.json` naming its CNN and BiLSTM folders
 /// (relative to the bundle), and what they were trained on.
@@ -37,16 +38,5 @@ public struct ModelBundleRef: Sendable {
     /// The folders searched for models given by name.
     public static func searchFolderList() -> [String] { searchFolders() }
 
-    static func searchFolders() -> [String] {
-        var out: [String] = []
-        if let env = ProcessInfo.processInfo.environment["MIEN_MODELS"] { out.append(env) }
-        out.append((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("models"))
-        // .build/<triple>/release/mien → repository root
-        var exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            out.append(exe.appendingPathComponent("models").path)
-            exe.deleteLastPathComponent()
-        }
-        return out
-    }
+    static func searchFolders() -> [String] { ModelFolders.list() }
 }

@@ -43,9 +43,9 @@ public final class FacePipeline {
         /// Defaults: Haar detector (fer's parameters except minSize 30), `.aligned` crops of 64 px
         /// (fer's framing with the head roll removed: it measured steadier than `.fer` under roll
         /// with the same classes on upright faces, docs/BENCHMARKS.md "Crop modes"), which need
-        /// the 68-point model of Debian's `libdlib-data`.
+        /// landmarks: the bundled 5-point model (`Landmarker.defaultModelPath`).
         public init(detector: FaceDetector.Options = .init(), cropMode: CropMode = .aligned, cropSize: Int = 64,
-                    landmarks: Bool = false, landmarkModelPath: String = Landmarker.default68ModelPath) {
+                    landmarks: Bool = false, landmarkModelPath: String = Landmarker.defaultModelPath) {
             self.detector = detector
             self.cropMode = cropMode
             self.cropSize = cropSize

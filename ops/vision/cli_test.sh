@@ -34,20 +34,20 @@ check "probe folder" \
 check "detect text" \
   "$work/astronaut.jpg frame 0 t=0.000s: 1 face(s) (178,67 92×92 score 45.00)
 $work/astronaut.jpg: 1 frames processed, 1 with faces, 1 faces
-  detection: 1 full-frame, 0 followed, 0 face(s) lost by the search" \
+  detection: 1 full-frame, 0 keyframes without a full scan (scene unchanged), 0 followed, 0 face(s) lost by the search" \
   "$("$mien" detect --crop fer "$work/astronaut.jpg")"
 
 check "detect json" \
   '{"faces":[{"h":92,"roll":0,"score":45,"w":92,"x":178,"y":67}],"frame":0,"height":512,"path":"'"$work"'/astronaut.jpg","timestamp":0,"width":512}' \
   "$("$mien" detect --json --crop fer "$work/astronaut.jpg")"
 
-check "detect json, default aligned crop: 68 landmarks and the measured roll" \
-  "68 2.7" \
+check "detect json, default aligned crop: the bundled 5-point landmarks and the measured roll" \
+  "5 3.3" \
   "$("$mien" detect --json "$work/astronaut.jpg" | /usr/bin/python3 -c 'import json,sys; f=json.load(sys.stdin)["faces"][0]; print(len(f["landmarks"]), f["roll"])')"
 
 check "detect sampled video (no faces in the test pattern; full detection on every 5th processed frame)" \
   "$work/clip.mp4: 10 frames processed, 0 with faces, 0 faces
-  detection: 2 full-frame, 8 followed, 0 face(s) lost by the search" \
+  detection: 2 full-frame, 0 keyframes without a full scan (scene unchanged), 8 followed, 0 face(s) lost by the search" \
   "$("$mien" detect --every 5 "$work/clip.mp4")"
 
 echo "not a video" > "$work/bad.mp4"
