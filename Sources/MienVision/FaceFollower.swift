@@ -14,7 +14,8 @@
 /// landmarks. A full scan still runs at least every `fullScanInterval` frames, so a face the
 /// detector missed in a static scene is looked for again within that bound.
 ///
-/// Landmarks (the dlib 68-point model: ≈ 3 ms per face here, memory-bound) can be measured on
+/// Landmarks (dlib's shape predictor: ≈ 1.7 ms per face with the 5-point model, 3 ms with the
+/// 68-point one, memory-bound) can be measured on
 /// every frame or only on keyframes (`landmarksEveryFrame` false): between keyframes a followed
 /// face's landmarks are its previous ones moved and scaled with its box, so the aligned crop keeps
 /// the keyframe's head roll for at most `keyframeInterval − 1` frames.
@@ -34,6 +35,11 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// Haar's merged-neighbour threshold in the search (the search region is a strong prior, so
     /// it can be lower than a full detection's).
     public var searchMinNeighbors: Int
+    /// Merged-neighbour threshold of the search at a keyframe that skips its full scan: stricter
+    /// than between keyframes, so that a search that latched onto something face-like (a turned
+    /// head, hair) is dropped within one keyframe interval rather than followed until the next
+    /// full scan.
+    public var keyframeSearchMinNeighbors: Int
     /// Haar image-pyramid step of the search (independent of the full detection's, which can be
     /// coarser: the search refines the box on the next frame).
     public var searchScaleFactor: Double
@@ -45,20 +51,24 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// (0: every difference counts, i.e. every keyframe scans).
     public var sceneChangeThreshold: Float
 
-    /// Defaults: full detection every 5th frame (0.2 s at 25 fps); in between, search ±30 % around
-    /// the last box for faces of 0.75–1.33× its side, at ≈ 28 px per face, with 2 merged
-    /// neighbours; landmarks on keyframes only. Chosen on synthetic video against detecting every
-    /// frame (recall 0.978, precision 0.999 at 1/3 of the cost): docs/BENCHMARKS.md,
+    /// Defaults: keyframes every 5th frame (0.2 s at 25 fps), a full scan at least every 100th
+    /// (4 s) and otherwise only when the picture changed outside the followed faces; between
+    /// keyframes, search ±30 % around the last box for faces of 0.75–1.33× its side, at the Haar
+    /// window's 24 px per face, with 1 merged neighbour (3 at keyframes); landmarks on keyframes
+    /// only. Chosen on synthetic video against detecting every full frame (recall 0.985,
+    /// precision 0.999 at about half the CPU of scanning on every keyframe): docs/BENCHMARKS.md,
     /// "Detection schedule".
     public init(keyframeInterval: Int = 5, searchMargin: Float = 0.3, sizeRange: ClosedRange<Float> = 0.75...1.33,
-                workingFaceSide: Int = 28, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 2,
-                searchScaleFactor: Double = 1.1, fullScanInterval: Int = 25, sceneChangeThreshold: Float = 8) {
+                workingFaceSide: Int = 24, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 1,
+                keyframeSearchMinNeighbors: Int = 3, searchScaleFactor: Double = 1.1, fullScanInterval: Int = 100,
+                sceneChangeThreshold: Float = 8) {
         self.keyframeInterval = keyframeInterval
         self.searchMargin = searchMargin
         self.sizeRange = sizeRange
         self.workingFaceSide = workingFaceSide
         self.landmarksEveryFrame = landmarksEveryFrame
         self.searchMinNeighbors = searchMinNeighbors
+        self.keyframeSearchMinNeighbors = keyframeSearchMinNeighbors
         self.searchScaleFactor = searchScaleFactor
         self.fullScanInterval = fullScanInterval
         self.sceneChangeThreshold = sceneChangeThreshold
@@ -83,7 +93,7 @@ public struct DetectionSchedule: Sendable, Equatable {
         guard searchScaleFactor > 1, searchScaleFactor <= 4 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: scale factor must be in (1, 4], got \(searchScaleFactor)")
         }
-        guard workingFaceSide >= 24, searchMinNeighbors >= 0 else {
+        guard workingFaceSide >= 24, searchMinNeighbors >= 0, keyframeSearchMinNeighbors >= 0 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: face side ≥ 24 px (Haar's window) and min neighbours ≥ 0 needed, got \(workingFaceSide), \(searchMinNeighbors)")
         }
     }
@@ -143,7 +153,7 @@ public final class FaceFollower {
             scannedBoxes = faces.faces.map(\.box)
             return faces
         }
-        let found = try follow(in: image)
+        let found = try follow(in: image, minNeighbors: keyframe ? schedule.keyframeSearchMinNeighbors : schedule.searchMinNeighbors)
         if keyframe {
             // Nothing new can have appeared: re-find the followed faces and measure their
             // landmarks afresh, as a full keyframe would.
@@ -201,7 +211,7 @@ public final class FaceFollower {
 
     /// Each followed face, searched for near its last box. A face not found is lost; two faces
     /// that landed on the same box (IoU > 0.5) become one.
-    private func follow(in image: GrayImage) throws -> [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] {
+    private func follow(in image: GrayImage, minNeighbors: Int) throws -> [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] {
         var found: [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] = []
         for previous in followed {
             let last = previous.box
@@ -210,7 +220,7 @@ public final class FaceFollower {
             let region = FaceBox(x: last.x - m, y: last.y - m, width: last.width + 2 * m, height: last.height + 2 * m)
             let sizes = max(1, Int((side * schedule.sizeRange.lowerBound).rounded(.down)))...max(1, Int((side * schedule.sizeRange.upperBound).rounded(.up)))
             let candidates = try pipeline.detector.detect(image, in: region, sizes: sizes, workingFaceSide: schedule.workingFaceSide,
-                                                             minNeighbors: schedule.searchMinNeighbors,
+                                                             minNeighbors: minNeighbors,
                                                              scaleFactor: schedule.searchScaleFactor)
             // The candidate that overlaps the last box most; a search region can hold a
             // neighbour's face too.

@@ -68,6 +68,9 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("scene-change-threshold"), help: "Grey levels a 96-px thumbnail cell must change by (mean absolute difference) to count as a change (0 = always scan).")
     var sceneChangeThreshold: Float = DetectionSchedule().sceneChangeThreshold
 
+    @Option(name: .customLong("follow-keyframe-min-neighbors"), help: "Haar merged-neighbour threshold of the search at a keyframe that skips its full scan.")
+    var followKeyframeMinNeighbors: Int = DetectionSchedule().keyframeSearchMinNeighbors
+
     @Option(name: .customLong("follow-scale-factor"), help: "Haar image-pyramid step of the search between full detections.")
     var followScaleFactor: Double = DetectionSchedule().searchScaleFactor
 
@@ -122,6 +125,7 @@ struct Detect: ParsableCommand {
     var schedule: DetectionSchedule {
         DetectionSchedule(keyframeInterval: detectEvery, searchMargin: followMargin, workingFaceSide: followFaceSide,
                           landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors,
+                          keyframeSearchMinNeighbors: followKeyframeMinNeighbors,
                           searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
                           sceneChangeThreshold: sceneChangeThreshold)
     }
