@@ -153,6 +153,7 @@ public final class TuningSearch: @unchecked Sendable {
         var localBusy = 0
 
         var remotes: [String: [UInt8]] = [:]  // remote worker (routing id as text) → routing id
+        var unreachable: Set<String> = []     // remote workers the ROUTER found disconnected
         var sequence: UInt64 = 0
         var peerLog = LogThrottle<String>(intervalMs: 10_000)
         func peerEvent(_ key: String, _ line: String) {
@@ -167,6 +168,9 @@ public final class TuningSearch: @unchecked Sendable {
                 if try !socket.send(try Framing.routed(to: id, envelope), timeoutMs: timeoutMs) {
                     peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): its queue is full")
                 }
+            } catch let error as ZMQError where error.code == EHOSTUNREACH {
+                // Its connection is gone (kill -9, network): no need to wait for the heartbeat expiry.
+                unreachable.insert(String(decoding: id, as: UTF8.self))
             } catch {
                 peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
             }
@@ -260,13 +264,15 @@ public final class TuningSearch: @unchecked Sendable {
                 for id in remotes.values { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })) }
                 remotes.removeAll()
             }
+            for name in unreachable where remotes[name] != nil { lost(name, "disconnected") }
+            unreachable.removeAll()
             for (slot, r) in finished.drain() {
                 localBusy -= 1
                 if case .completed = work.complete(itemID: UInt64(r.trial), from: slot, nowMs: now) { record(r) }
                 work.grant(worker: slot, credit: 1, nowMs: now)
             }
             if recorded == trials.count || (stopHandled && localBusy == 0) { break }
-            if !stopHandled {
+            if !isStopped {  // not stopHandled: onResult above may just have stopped the search
                 for a in work.assign(nowMs: now) {
                     if let inbox = inboxes[a.worker] {
                         localBusy += 1
