@@ -287,9 +287,12 @@ public final class TuningSearch: @unchecked Sendable {
                 lastHeartbeat = now
                 for slot in inboxes.keys { work.heard(from: slot, nowMs: now) }  // local slots are alive while the process is
                 for id in remotes.values { send(to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
-                for dead in work.expire(nowMs: now) {
-                    remotes.removeValue(forKey: dead)
-                    logger.warning("tune worker \(dead) stopped heartbeating (gone, killed or cut off); its running trials go to other workers")
+                let before = work.requeued
+                let dead = work.expire(nowMs: now)
+                for name in dead { remotes.removeValue(forKey: name) }
+                if !dead.isEmpty {
+                    let requeued = work.requeued - before
+                    logger.warning("tune worker(s) \(dead.joined(separator: ", ")) stopped heartbeating (gone, killed or cut off)\(requeued > 0 ? "; their \(requeued) running trial(s) go to other workers" : "")")
                 }
                 for (key, skipped) in peerLog.due(nowMs: now) { logger.warning("\(key): \(skipped) more event(s) like the last one logged") }
             }
