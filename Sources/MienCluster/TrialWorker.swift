@@ -179,14 +179,19 @@ public final class TrialWorker: @unchecked Sendable {
             return true
         }
 
+        var handshakes = HandshakeReport(server: "tune")
         outer: while !shouldStop {
             connection += 1
             let socket: ZMQSocket
+            var monitor: HandshakeMonitor?
+            defer { monitor?.close() }
             do {
                 socket = try ZMQSocket(context, .dealer)
                 try socket.setRoutingID(Array("\(workerID)#\(connection)".utf8))
                 try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
                 try security?.apply(to: socket)
+                // With CURVE, say why nothing arrives when tune refuses this key.
+                if security != nil { monitor = try HandshakeMonitor(context: context, watching: socket) }
                 try socket.connect(endpoint)
                 try socket.send(try Framing.direct(envelope(.trialWorkerHello(.with {
                     $0.workerID = workerID
@@ -206,11 +211,15 @@ public final class TrialWorker: @unchecked Sendable {
             var poller = ZMQPoller()
             poller.add(socket)
             poller.add(fileDescriptor: wake.readFD)
+            if let monitor { poller.add(monitor.socket) }
             download = nil
             do {
                 while !shouldStop {
                     let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
                     if events[1].contains(.readable) { wake.drain() }
+                    if let monitor, events.count > 2, events[2].contains(.readable) {
+                        try handshakes.read(monitor, key: security?.keyPair.publicKey.z85 ?? "", logger: logger)
+                    }
                     // Finished trials go out first, each followed by fresh credit.
                     for f in outbox.drain() where f.generation == generation {
                         search?.free.append(f.slot)
