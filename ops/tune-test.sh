@@ -144,7 +144,7 @@ endpoint=tcp://127.0.0.1:$(port)
 "$mien" tune "${kgrid[@]}" --parallel 0 --listen "$endpoint" --out "$work/kr" 2>"$work/kr.log" &
 pid=$!
 "$mien" tune-worker --coordinator "$endpoint" 2>"$work/kr-victim.log" & victim=$!
-for _ in $(seq 1 100); do grep -qs 'received' "$work/kr-victim.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs 'cache .* ready' "$work/kr-victim.log" && break; sleep 0.1; done
 "$mien" tune-worker --coordinator "$endpoint" 2>"$work/kr-w2.log" & w2=$!
 sleep 0.5  # the victim asked for a trial as soon as it had the cache: it is training now
 pgrep -P $victim >/dev/null || { cat "$work/kr.log" "$work/kr-victim.log"; fail "the victim runs no trial"; }

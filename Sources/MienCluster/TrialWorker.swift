@@ -96,6 +96,8 @@ public final class TrialWorker: @unchecked Sendable {
 
     private struct Search {
         var setup: Mien_V1_TrialSetup
+        /// The cache's bytes (checked), kept for a later search on the same cache.
+        var cache: Data
         var executors: [TrialExecutor]
         var free: [Int]
         var out: String
@@ -122,7 +124,7 @@ public final class TrialWorker: @unchecked Sendable {
         let out = (folder as NSString).appendingPathComponent("out")
         let executors = try prepare(d.setup, cachePath, out)
         precondition(executors.count == parallel, "prepare must make one executor per parallel trial")
-        return Search(setup: d.setup, executors: executors, free: Array((0..<parallel).reversed()), out: out)
+        return Search(setup: d.setup, cache: d.data, executors: executors, free: Array((0..<parallel).reversed()), out: out)
     }
 
     // MARK: socket thread
@@ -160,6 +162,21 @@ public final class TrialWorker: @unchecked Sendable {
             for e in search?.executors ?? [] { e.interrupt() }
             search = nil
             generation += 1
+        }
+        /// Sets up a search on a complete, yet unchecked cache and asks for trials; false when
+        /// the cache is bad or the executors cannot be made (tune is told; the worker stops).
+        func begin(_ d: Download, on socket: ZMQSocket) throws -> Bool {
+            abandonSearch()
+            do {
+                search = try setUp(d, generation: generation)
+            } catch {
+                _ = try? socket.send(try Framing.direct(envelope(.error(.with { $0.code = .badMessage; $0.message = "\(workerID): \(error)" }))), timeoutMs: 1_000)
+                fail("\(error)")
+                return false
+            }
+            logger.info("cache \(d.setup.cacheName) ready (\(d.data.count) bytes, SHA-256 verified); asking for \(parallel) trial(s)")
+            try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(parallel) }))))
+            return true
         }
         var lastHeard: UInt64 = 0, lastSent: UInt64 = 0
         func backOff() {
@@ -249,13 +266,17 @@ public final class TrialWorker: @unchecked Sendable {
                         }
                         switch message.body {
                         case .trialSetup(let setup):
-                            if let s = search, s.setup.sameSearch(setup), setup.chunks == 0 {
+                            if let s = search, s.setup.sameSearch(setup) {
+                                // Reconnected to the same search: go on with the slots that are free.
                                 try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(s.free.count) }))))
-                            } else if setup.chunks == 0 {
+                            } else if setup.chunks > 0 {
+                                download = Download(setup: setup)
+                            } else if let held = search?.cache, search?.setup.cacheSha256 == setup.cacheSha256 {
+                                // Another search on the cache this worker holds (tune restarted with other settings).
+                                if try !begin(Download(setup: setup, data: held), on: socket) { break outer }
+                            } else {
                                 fail("tune sent no cache although this worker does not hold \(setup.cacheSha256.prefix(16))…")
                                 break outer
-                            } else {
-                                download = Download(setup: setup)
                             }
                         case .trialDataChunk(let chunk):
                             guard var d = download, chunk.index == d.next else {
@@ -267,16 +288,7 @@ public final class TrialWorker: @unchecked Sendable {
                             download = d
                             guard d.next == d.setup.chunks else { continue }
                             download = nil
-                            abandonSearch()
-                            do {
-                                search = try setUp(d, generation: generation)
-                            } catch {
-                                _ = try? socket.send(try Framing.direct(envelope(.error(.with { $0.code = .badMessage; $0.message = "\(workerID): \(error)" }))), timeoutMs: 1_000)
-                                fail("\(error)")
-                                break outer
-                            }
-                            logger.info("cache \(d.setup.cacheName) received (\(d.data.count) bytes, SHA-256 verified); asking for \(parallel) trial(s)")
-                            try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(parallel) }))))
+                            if try !begin(d, on: socket) { break outer }
                         case .trialRequest(let request):
                             if !run(request) {
                                 logger.warning("tune sent trial \(request.trial) beyond this worker's credit; refused")
