@@ -1,5 +1,6 @@
 import Logging
 import MienTransport
+import MienWire
 
 /// Says why a CURVE client's handshakes fail (a refused key, a wrong server key), once until a
 /// handshake succeeds: a refused worker retries for ever, and each retry would log again.
@@ -31,4 +32,20 @@ struct HandshakeReport {
             }
         }
     }
+}
+
+/// A worker's DEALER toward its server (coordinator or tune), connected: a routing id per
+/// connection, the protocol's message size cap, CURVE when configured, and with CURVE a
+/// handshake monitor (for `HandshakeReport`).
+func connectWorkerSocket(context: ZMQContext, endpoint: String, routingID: String, security: CurveClient?,
+                         configure: (ZMQSocket) throws -> Void = { _ in }) throws -> (socket: ZMQSocket, monitor: HandshakeMonitor?) {
+    let socket = try ZMQSocket(context, .dealer)
+    try socket.setRoutingID(Array(routingID.utf8))
+    try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
+    try security?.apply(to: socket)
+    try configure(socket)
+    // With CURVE, say why nothing arrives when the server refuses this key.
+    let monitor = security != nil ? try HandshakeMonitor(context: context, watching: socket) : nil
+    do { try socket.connect(endpoint) } catch { monitor?.close(); throw error }
+    return (socket, monitor)
 }

@@ -203,13 +203,8 @@ public final class TrialWorker: @unchecked Sendable {
             var monitor: HandshakeMonitor?
             defer { monitor?.close() }
             do {
-                socket = try ZMQSocket(context, .dealer)
-                try socket.setRoutingID(Array("\(workerID)#\(connection)".utf8))
-                try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
-                try security?.apply(to: socket)
-                // With CURVE, say why nothing arrives when tune refuses this key.
-                if security != nil { monitor = try HandshakeMonitor(context: context, watching: socket) }
-                try socket.connect(endpoint)
+                (socket, monitor) = try connectWorkerSocket(context: context, endpoint: endpoint, routingID: "\(workerID)#\(connection)",
+                                                            security: security)
                 try socket.send(try Framing.direct(envelope(.trialWorkerHello(.with {
                     $0.workerID = workerID
                     $0.hostname = ProcessInfo.processInfo.hostName

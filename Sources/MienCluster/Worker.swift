@@ -164,14 +164,8 @@ public final class Worker: @unchecked Sendable {
             var monitor: HandshakeMonitor?
             defer { monitor?.close() }
             do {
-                socket = try ZMQSocket(context, .dealer)
-                try socket.setRoutingID(Array("\(workerID)#\(connection)".utf8))
-                try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
-                try security?.apply(to: socket)
-                try configureSocket(socket)
-                // With CURVE, say why nothing arrives when the coordinator refuses this key.
-                if security != nil { monitor = try HandshakeMonitor(context: context, watching: socket) }
-                try socket.connect(endpoint)
+                (socket, monitor) = try connectWorkerSocket(context: context, endpoint: endpoint, routingID: "\(workerID)#\(connection)",
+                                                            security: security, configure: configureSocket)
                 try socket.send(try Framing.direct(envelope(.hello(.with {
                     $0.role = compute.role
                     $0.workerID = workerID
