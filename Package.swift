@@ -52,7 +52,7 @@ let package = Package(
 
         // MARK: the cluster roles
         .target(name: "MienCluster",
-                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision",
+                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienTraining",
                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                .product(name: "Logging", package: "swift-log")]),
 
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "MienTelemetryTests", dependencies: ["MienTelemetry", .product(name: "Prometheus", package: "swift-prometheus"),
                                                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                                                .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore", "MienVision", "MienSynth"]),
+        .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore", "MienVision", "MienSynth", "MienCluster"]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienReportTests", dependencies: ["MienReport", "MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),

@@ -7,7 +7,8 @@
 #   4. builds the C and Python example consumers and checks them against Swift-sent messages
 #   5. checks the command line end to end on real files (bad inputs, missing model, classify)
 #   6. `mien tune` as real processes: parallel trials, a failing one reported, ranked tables,
-#      the best bundle usable by `mien run`, reproducible, Ctrl-C writes the partial table
+#      the best bundle usable by `mien run`, reproducible, Ctrl-C writes the partial table;
+#      remote `mien tune-worker`s give the local table and bundles, also after kill -9 of one
 #   7. trains the CNN on a tiny synthetic FER2013-format CSV: kill -9 + --resume ends with the
 #      same weights, byte for byte, as an uninterrupted run
 #   8. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
@@ -45,7 +46,7 @@ ops/interop-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 step "command line on real files: bad inputs in an archive, missing model, classify, probe/detect"
 ops/cli-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
-step "mien tune: parallel trials in worker processes, tables, best bundle, reproducibility, Ctrl-C"
+step "mien tune: parallel trials in worker processes, tables, best bundle, reproducibility, Ctrl-C, remote tune workers"
 ops/tune-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "mien train cnn: kill -9 and --resume give the uninterrupted run's weights"

@@ -8,7 +8,11 @@
 #   - `mien train bilstm` with the best configuration writes the same weights as best/;
 #   - the same command again gives the same table (timings aside);
 #   - a worker killed (-9) mid-trial: that trial is reported failed, a new worker runs the rest;
-#   - Ctrl-C (SIGINT) mid-search: exit status 130, the partial table written, no worker left.
+#   - Ctrl-C (SIGINT) mid-search: exit status 130, the partial table written, no worker left;
+#   - the same grid with --parallel 0 --listen and 2 remote `mien tune-worker --coordinator`
+#     processes: the same table (timings aside) and the same bundle files (sha256);
+#   - a remote tune-worker killed (-9) mid-trial: its trial runs on the other, every trial is ok
+#     and the table is that of a local run; the workers exit when the search is over.
 #   ops/tune-test.sh [path/to/mien]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,4 +111,58 @@ statuses = [r["status"] for r in rows]
 assert statuses.count("interrupted") == 2 and statuses.count("not run") == 4, statuses
 PY
 grep -q 'interrupted' "$work/c.log" || fail "no interrupt message"
+# Remote workers: a free loopback port for each search, then tune-workers connecting to it.
+port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+same_bundles() {  # same files with the same bytes under trials/ of two searches
+  (cd "$1" && find trials -type f | sort | xargs sha256sum) > "$work/sums.1"
+  (cd "$2" && find trials -type f | sort | xargs sha256sum) > "$work/sums.2"
+  diff "$work/sums.1" "$work/sums.2"
+}
+
+echo "tune-test: the first grid with --parallel 0 --listen and 2 remote tune-workers gives the same table and bundles"
+endpoint=tcp://127.0.0.1:$(port)
+# The workers start first: they retry until tune is up.
+"$mien" tune-worker --coordinator "$endpoint" 2>"$work/r-w1.log" & w1=$!
+"$mien" tune-worker --coordinator "$endpoint" 2>"$work/r-w2.log" & w2=$!
+args_remote=("${args[@]}"); args_remote[${#args_remote[@]}-1]=0   # --parallel 0: remote workers only
+"$mien" tune "${args_remote[@]}" --listen "$endpoint" --out "$work/r" 2>"$work/r.log" || { cat "$work/r.log" "$work/r-w1.log"; fail "mien tune --listen exited with $?"; }
+for w in $w1 $w2; do
+  status=0; wait $w || status=$?
+  [ $status -eq 0 ] || { cat "$work/r-w1.log" "$work/r-w2.log"; fail "a tune-worker exited with $status after the search"; }
+done
+grep -q 'joined' "$work/r.log" || { cat "$work/r.log"; fail "no remote worker joined"; }
+cut -d, -f1-16,18 "$work/a/results.csv" > "$work/a.cut18"; cut -d, -f1-16,18 "$work/r/results.csv" > "$work/r.cut18"
+diff "$work/a.cut18" "$work/r.cut18" || fail "remote workers' table differs from the local one"
+same_bundles "$work/a" "$work/r" || fail "remote workers' bundles differ from the local ones"
+cmp "$work/a/best/model.safetensors" "$work/r/best/model.safetensors" || fail "best/ differs"
+
+echo "tune-test: a remote tune-worker killed (-9) mid-trial: its trial goes to the other worker, the table is the local one"
+kgrid=(--cache "$work/cache.jsonl" --units 16 --lr 0.001,0.002,0.003,0.004 --dropout 0 --window 12 --stride 1
+       --epochs 60 --patience 60 --seed 2)
+"$mien" tune "${kgrid[@]}" --parallel 2 --out "$work/kl" 2>"$work/kl.log" || { cat "$work/kl.log"; fail "local run of the kill grid exited with $?"; }
+endpoint=tcp://127.0.0.1:$(port)
+"$mien" tune "${kgrid[@]}" --parallel 0 --listen "$endpoint" --out "$work/kr" 2>"$work/kr.log" &
+pid=$!
+"$mien" tune-worker --coordinator "$endpoint" 2>"$work/kr-victim.log" & victim=$!
+for _ in $(seq 1 100); do grep -qs 'cache .* ready' "$work/kr-victim.log" && break; sleep 0.1; done
+"$mien" tune-worker --coordinator "$endpoint" 2>"$work/kr-w2.log" & w2=$!
+sleep 0.5  # the victim asked for a trial as soon as it had the cache: it is training now
+pgrep -P $victim >/dev/null || { cat "$work/kr.log" "$work/kr-victim.log"; fail "the victim runs no trial"; }
+kill -KILL $victim
+{ wait $victim; } 2>/dev/null || true
+status=0; wait $pid || status=$?
+[ $status -eq 0 ] || { cat "$work/kr.log"; fail "exit status $status after a remote worker was killed, expected 0"; }
+wait $w2 || fail "the surviving tune-worker did not exit cleanly"
+grep -Eq '(disconnected|stopped heartbeating).*running trial' "$work/kr.log" || { cat "$work/kr.log"; fail "tune did not re-queue the killed worker's trial"; }
+python3 - "$work/kr/results.csv" <<'PY' || { cat "$work/kr.log"; fail "table after a remote worker was killed"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 4 and all(r["status"] == "ok" for r in rows), rows
+PY
+cut -d, -f1-16,18 "$work/kl/results.csv" > "$work/kl.cut"; cut -d, -f1-16,18 "$work/kr/results.csv" > "$work/kr.cut"
+diff "$work/kl.cut" "$work/kr.cut" || fail "the table after a remote worker was killed differs from the local run's"
+same_bundles "$work/kl" "$work/kr" || fail "bundles after a remote worker was killed differ from the local run's"
+sleep 1  # its orphaned trial process notices within 0.5 s
+if pgrep -f "tune-worker --cache .*mien-tune-worker-$victim-" >/dev/null; then fail "the killed worker's trial process is still running"; fi
+rm -rf "${TMPDIR:-/tmp}"/mien-tune-worker-$victim-*  # its scratch folder (it could not clean up)
 echo "tune-test: all passed"

@@ -157,21 +157,15 @@ public final class Worker: @unchecked Sendable {
             sequence += 1
             return Envelope(body, senderID: workerID, sequence: sequence, sentUnixMs: Clock.unixMs())
         }
-        var refusalReported = false
+        var handshakes = HandshakeReport(server: "the coordinator")
         outer: while !shouldStop {
             connection += 1
             let socket: ZMQSocket
             var monitor: HandshakeMonitor?
             defer { monitor?.close() }
             do {
-                socket = try ZMQSocket(context, .dealer)
-                try socket.setRoutingID(Array("\(workerID)#\(connection)".utf8))
-                try socket.setMaxMessageSize(Int64(ProtocolConstants.maxMessageBytes))
-                try security?.apply(to: socket)
-                try configureSocket(socket)
-                // With CURVE, say why nothing arrives when the coordinator refuses this key.
-                if security != nil { monitor = try HandshakeMonitor(context: context, watching: socket) }
-                try socket.connect(endpoint)
+                (socket, monitor) = try connectWorkerSocket(context: context, endpoint: endpoint, routingID: "\(workerID)#\(connection)",
+                                                            security: security, configure: configureSocket)
                 try socket.send(try Framing.direct(envelope(.hello(.with {
                     $0.role = compute.role
                     $0.workerID = workerID
@@ -206,23 +200,7 @@ public final class Worker: @unchecked Sendable {
                     let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
                     if events[1].contains(.readable) { wake.drain() }
                     if let monitor, events.count > 2, events[2].contains(.readable) {
-                        while let event = try monitor.next() {
-                            switch event {
-                            case .succeeded:
-                                refusalReported = false
-                            case .refused(let status) where !refusalReported:
-                                refusalReported = true
-                                logger.error("the coordinator refused this worker's CURVE key \(security?.keyPair.publicKey.z85 ?? "") (ZAP status \(status)): put its .pub on the coordinator's --curve-allow; retrying")
-                            case .protocolError(let code) where !refusalReported:
-                                refusalReported = true
-                                logger.error("CURVE handshake with the coordinator failed (protocol error \(code)): check that --curve-server-key is the coordinator's .pub and that the coordinator uses CURVE; retrying")
-                            case .failed(let e) where !refusalReported:
-                                refusalReported = true
-                                logger.error("CURVE handshake with the coordinator failed (errno \(e)); retrying")
-                            default:
-                                break
-                            }
-                        }
+                        try handshakes.read(monitor, key: security?.keyPair.publicKey.z85 ?? "", logger: logger)
                     }
                     // Results from the compute thread go out first, each followed by fresh credit.
                     for result in outbox.drain() {

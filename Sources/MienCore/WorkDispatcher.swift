@@ -117,6 +117,10 @@ public struct WorkDispatcher<Item: Sendable>: Sendable {
         inFlight[id]?.item ?? queue[queueHead...].first(where: { $0.id == id })?.item
     }
 
+    /// The worker an item is in flight to (nil when it is queued, done or unknown): a result
+    /// from anyone else answers work it was not given.
+    public func holder(of id: UInt64) -> String? { inFlight[id]?.worker }
+
     /// Records a worker's result for an item.
     public mutating func complete(itemID: UInt64, from worker: String, nowMs: UInt64) -> Completion {
         workers[worker]?.lastSeenMs = nowMs

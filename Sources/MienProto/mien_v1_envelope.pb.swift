@@ -208,6 +208,47 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._body = .trackFrames(newValue)}
   }
 
+  /// mien tune --listen ⇄ mien tune-worker --coordinator (tuning.proto)
+  public var trialWorkerHello: Mien_V1_TrialWorkerHello {
+    get {
+      if case .trialWorkerHello(let v)? = _storage._body {return v}
+      return Mien_V1_TrialWorkerHello()
+    }
+    set {_uniqueStorage()._body = .trialWorkerHello(newValue)}
+  }
+
+  public var trialSetup: Mien_V1_TrialSetup {
+    get {
+      if case .trialSetup(let v)? = _storage._body {return v}
+      return Mien_V1_TrialSetup()
+    }
+    set {_uniqueStorage()._body = .trialSetup(newValue)}
+  }
+
+  public var trialDataChunk: Mien_V1_TrialDataChunk {
+    get {
+      if case .trialDataChunk(let v)? = _storage._body {return v}
+      return Mien_V1_TrialDataChunk()
+    }
+    set {_uniqueStorage()._body = .trialDataChunk(newValue)}
+  }
+
+  public var trialRequest: Mien_V1_TrialRequest {
+    get {
+      if case .trialRequest(let v)? = _storage._body {return v}
+      return Mien_V1_TrialRequest()
+    }
+    set {_uniqueStorage()._body = .trialRequest(newValue)}
+  }
+
+  public var trialResult: Mien_V1_TrialResult {
+    get {
+      if case .trialResult(let v)? = _storage._body {return v}
+      return Mien_V1_TrialResult()
+    }
+    set {_uniqueStorage()._body = .trialResult(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -229,6 +270,12 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
     case videoResult(Mien_V1_VideoResult)
     case jobMetrics(Mien_V1_JobMetrics)
     case trackFrames(Mien_V1_TrackFrames)
+    /// mien tune --listen ⇄ mien tune-worker --coordinator (tuning.proto)
+    case trialWorkerHello(Mien_V1_TrialWorkerHello)
+    case trialSetup(Mien_V1_TrialSetup)
+    case trialDataChunk(Mien_V1_TrialDataChunk)
+    case trialRequest(Mien_V1_TrialRequest)
+    case trialResult(Mien_V1_TrialResult)
 
   }
 
@@ -243,7 +290,7 @@ fileprivate nonisolated let _protobuf_package = "mien.v1"
 
 nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{2}\u{5}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0\u{4}\u{5}frame_batch\0\u{3}embedding_batch\0\u{1}window\0\u{3}window_prediction\0\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{3}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0\u{3}track_frames\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{2}\u{5}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0\u{4}\u{5}frame_batch\0\u{3}embedding_batch\0\u{1}window\0\u{3}window_prediction\0\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{3}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0\u{3}track_frames\0\u{4}\u{5}trial_worker_hello\0\u{3}trial_setup\0\u{3}trial_data_chunk\0\u{3}trial_request\0\u{3}trial_result\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -525,6 +572,71 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
             _storage._body = .trackFrames(v)
           }
         }()
+        case 40: try {
+          var v: Mien_V1_TrialWorkerHello?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trialWorkerHello(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trialWorkerHello(v)
+          }
+        }()
+        case 41: try {
+          var v: Mien_V1_TrialSetup?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trialSetup(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trialSetup(v)
+          }
+        }()
+        case 42: try {
+          var v: Mien_V1_TrialDataChunk?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trialDataChunk(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trialDataChunk(v)
+          }
+        }()
+        case 43: try {
+          var v: Mien_V1_TrialRequest?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trialRequest(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trialRequest(v)
+          }
+        }()
+        case 44: try {
+          var v: Mien_V1_TrialResult?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trialResult(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trialResult(v)
+          }
+        }()
         default: break
         }
       }
@@ -624,6 +736,26 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
       case .trackFrames?: try {
         guard case .trackFrames(let v)? = _storage._body else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
+      }()
+      case .trialWorkerHello?: try {
+        guard case .trialWorkerHello(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .trialSetup?: try {
+        guard case .trialSetup(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      }()
+      case .trialDataChunk?: try {
+        guard case .trialDataChunk(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+      }()
+      case .trialRequest?: try {
+        guard case .trialRequest(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+      }()
+      case .trialResult?: try {
+        guard case .trialResult(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
       }()
       case nil: break
       }

@@ -18,6 +18,11 @@ public enum EmbeddingCache {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw TrainingError("cannot read the embedding cache \(path): run `mien extract` first")
         }
+        return try parse(text, path: path)
+    }
+
+    /// Parses the text of an `embeddings.jsonl`; errors name `path` and the line.
+    public static func parse(_ text: String, path: String) throws -> [TrackSequence] {
         var out: [TrackSequence] = []
         for (n, line) in text.split(separator: "\n").enumerated() {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],

@@ -29,9 +29,10 @@ public struct TuningData: Sendable {
         train = split.train; validation = split.validation; test = split.test
     }
 
-    /// Reads the cache and splits it.
-    public static func load(cache: String, seed: UInt64, trainFraction: Double = 0.7, validationFraction: Double = 0.15) throws -> TuningData {
-        try TuningData(cache: cache, tracks: try EmbeddingCache.read(cache), seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
+    /// Reads the cache and splits it. `name` is what training.json records as the cache (default:
+    /// the path; a remote tune worker reads a copy but records the path `mien tune` was given).
+    public static func load(cache: String, name: String? = nil, seed: UInt64, trainFraction: Double = 0.7, validationFraction: Double = 0.15) throws -> TuningData {
+        try TuningData(cache: name ?? cache, tracks: try EmbeddingCache.read(cache), seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
     }
 }
 

@@ -83,6 +83,11 @@ extension Envelope.OneOf_Body {
         case .videoResult: "video_result"
         case .jobMetrics: "job_metrics"
         case .trackFrames: "track_frames"
+        case .trialWorkerHello: "trial_worker_hello"
+        case .trialSetup: "trial_setup"
+        case .trialDataChunk: "trial_data_chunk"
+        case .trialRequest: "trial_request"
+        case .trialResult: "trial_result"
         }
     }
 }

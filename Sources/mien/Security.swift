@@ -37,10 +37,11 @@ struct KeysGenerate: ParsableCommand {
     }
 }
 
-/// ZAP domains of the two binding roles (they name the allow-list in log lines).
+/// ZAP domains of the binding roles (they name the allow-list in log lines).
 enum CurveDomain {
     static let coordinator = "mien.coordinator"
     static let aggregator = "mien.aggregator"
+    static let tune = "mien.tune"
 }
 
 /// The checks shared by the role commands' CURVE flags (validate(): exit status 64 with the fix).

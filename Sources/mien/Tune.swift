@@ -1,11 +1,17 @@
 import ArgumentParser
 import Foundation
+import Logging
+import MienCluster
 import MienCore
 import MienNN
+import MienProto
+import MienTelemetry
 import MienTraining
+import MienTransport
 
 /// `mien tune`: grid or random search over the BiLSTM's hyper-parameters, trials in parallel
-/// worker processes, a ranked table and the best configuration saved as a model.
+/// worker processes (local, and remote ones with --listen), a ranked table and the best
+/// configuration saved as a model.
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search BiLSTM hyper-parameters (grid or random) on an embedding cache; trials run in parallel.",
@@ -14,7 +20,11 @@ struct Tune: ParsableCommand {
             cache's videos (grouped by video, stratified by label, seeded by --seed) and is scored on the \
             validation videos. Lists are comma-separated; --lr also takes a range LOW:HIGH, sampled \
             log-uniformly by --search random. Without --stride, each trial uses stride = window / 2 (what \
-            `mien run` uses). Trials run in --parallel worker processes, each with single-threaded BLAS.
+            `mien run` uses). Trials run in --parallel worker processes, each with single-threaded BLAS. \
+            With --listen, `mien tune-worker --coordinator` processes on other machines connect too: each \
+            receives the cache once and asks for trials when idle (--parallel 0: remote workers only). A \
+            trial's result does not depend on where it runs; a remote worker that is lost has its trial \
+            run again elsewhere.
 
             Writes to --out: results.csv and results.md (ranked), trials.jsonl (each result as it finishes), \
             trials/NNN/ (each finished trial's BiLSTM bundle and training.json), best/ (the top trial's bundle, \
@@ -58,13 +68,24 @@ struct Tune: ParsableCommand {
     var trainFraction = 0.7
     @Option(name: .customLong("validation-fraction"), help: "Fraction of videos for validation (the rest is test).")
     var validationFraction = 0.15
-    @Option(help: "Trials at once (worker processes); default: the number of cores.")
+    @Option(help: "Trials at once in local worker processes; default: the number of cores (0 with --listen: remote workers only).")
     var parallel = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Also hand trials to remote `mien tune-worker --coordinator` processes connecting here (tcp://HOST:PORT).")
+    var listen: String?
+    @Flag(name: .customLong("insecure-bind"), help: "Allow --listen on a non-loopback address without CURVE.")
+    var insecureBind = false
+    @OptionGroup(title: "CURVE security of --listen (the tune workers' keys on --curve-allow)") var curve: CurveServerOptions
     @Option(help: "The CNN that made the cache (folder or name under models/), paired with best/ in bundle.json.")
     var cnn = "fer2013"
 
     func validate() throws {
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard parallel >= 1 || (parallel == 0 && listen != nil) else { throw ValidationError("--parallel must be at least 1 (0 only with --listen: remote workers only)") }
+        if let listen {
+            guard listen.hasPrefix("tcp://") else { throw ValidationError("--listen takes tcp://HOST:PORT, e.g. tcp://0.0.0.0:5560 (with CURVE) or tcp://127.0.0.1:5560") }
+            try Endpoint.checkBind(listen, insecure: insecureBind || curve.enabled)
+        } else if curve.enabled || insecureBind {
+            throw ValidationError("--curve-secret-key, --curve-allow and --insecure-bind are for --listen")
+        }
         guard epochs >= 1, patience >= 1, batchSize >= 1 else { throw ValidationError("--epochs, --patience and --batch-size must be positive") }
         guard trainFraction > 0, validationFraction > 0, trainFraction + validationFraction <= 1 else {
             throw ValidationError("need --train-fraction > 0, --validation-fraction > 0 and their sum at most 1")
@@ -93,19 +114,37 @@ struct Tune: ParsableCommand {
         let cnnDir = URL(fileURLWithPath: try resolveCNN(cnn)).standardizedFileURL.path
         let data = try TuningData.load(cache: cache, seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
         try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var settings = TrialSettings()
-        settings.epochs = epochs; settings.patience = patience; settings.batchSize = batchSize; settings.seed = seed
+        var setup = Mien_V1_TrialSetup.with {
+            $0.cacheName = cache; $0.seed = seed; $0.trainFraction = trainFraction; $0.validationFraction = validationFraction
+            $0.epochs = UInt32(epochs); $0.patience = UInt32(patience); $0.batchSize = UInt32(batchSize)
+        }
         let workers = min(parallel, configs.count)
-        note("tune: \(search.rawValue) search, \(configs.count) configuration(s), \(workers) worker process(es); "
+        note("tune: \(search.rawValue) search, \(configs.count) configuration(s), \(workers) local worker process(es)\(listen.map { " and remote tune workers on \($0)" } ?? ""); "
              + "\(data.tracks.count) tracks, videos train \(data.train.count) / validation \(data.validation.count) / test \(data.test.count)")
 
         // A write to a worker that just died must be an error, not a SIGPIPE that ends the search.
         signal(SIGPIPE, SIG_IGN)
-        let workerArguments = ["tune-worker", "--cache", cache, "--out", out, "--seed", String(seed),
-                               "--train-fraction", String(trainFraction), "--validation-fraction", String(validationFraction),
-                               "--epochs", String(epochs), "--patience", String(patience), "--batch-size", String(batchSize)]
+        let workerArguments = TuneWorker.stdinArguments(setup, cache: cache, out: out)
         let executors = (0..<workers).map { _ in ProcessTrialExecutor(arguments: workerArguments) }
-        let searchRun = TuningSearch(trials: configs, executors: executors)
+        let logger = Logger(label: "mien.tune", factory: { KeyValueLogHandler(label: $0, level: .info) })
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        var zap: ZAPHandler?
+        defer { zap?.stop() }
+        var remote: TuningSearch.Remote?
+        if let listen {
+            let bytes: Data
+            do { bytes = try Data(contentsOf: URL(fileURLWithPath: cache)) } catch { throw TrainingError("cannot read \(cache) to send it to remote workers: \(error.localizedDescription)") }
+            setup.cacheSha256 = sha256Hex(Array(bytes))
+            setup.cacheBytes = UInt64(bytes.count)
+            remote = TuningSearch.Remote(context: context, endpoint: listen, setup: setup, cache: bytes, out: out)
+            if let secretKey = curve.secretKey, let allow = curve.allow {
+                let (server, handler) = try CurveFlags.server(context: context, secretKey: secretKey, allow: allow, domain: CurveDomain.tune, log: { logger.warning("\($0)") })
+                zap = handler
+                remote?.security = server
+            }
+        }
+        let searchRun = try TuningSearch(trials: configs, executors: executors, remote: remote, logger: logger)
         let signals = SignalStop {
             FileHandle.standardError.write(Data("tune: interrupted: stopping the workers, writing the partial table\n".utf8))
             searchRun.stop()
@@ -113,7 +152,8 @@ struct Tune: ParsableCommand {
         let stream = try JSONLineAppender(path: (out as NSString).appendingPathComponent("trials.jsonl"))
         let total = configs.count
         let done = Counter()
-        let results = searchRun.run { r in
+        if let listen { note("tune: remote workers: mien tune-worker --coordinator \(listen)\(curve.enabled ? " --curve-secret-key KEY --curve-server-key TUNE.pub" : "")") }
+        let results = try searchRun.run { r in
             let n = done.increment()
             note("tune [\(n)/\(total)] trial \(r.trial) \(r.params.summary): \(Tune.describe(r))")
             stream.append(r)
@@ -183,28 +223,92 @@ struct Tune: ParsableCommand {
     }
 }
 
-/// `mien tune-worker` (internal): a worker process of `mien tune`. Loads the cache and split
-/// once, then reads one trial request per stdin line ({"trial": N, "params": {…}}) and answers
-/// each with one TrialResult JSON line on stdout, writing the trial's bundle to OUT/trials/NNN.
-/// Exits at end of input. BLAS runs single-threaded: parallelism is across trials.
+/// `mien tune-worker`: a worker process of `mien tune`, in one of two modes.
+///
+/// With --coordinator (remote mode), it connects to `mien tune --listen`, receives the cache
+/// and settings once, and runs trials as tune hands them out (--parallel at once), each in a
+/// stdin-mode child process as tune's local slots do, sending back results and bundles.
+///
+/// Without it (stdin mode, internal: tune's local slots and the remote mode's children), it
+/// loads the cache and split once, then reads one trial request per stdin line
+/// ({"trial": N, "params": {…}}) and answers each with one TrialResult JSON line on stdout,
+/// writing the trial's bundle to OUT/trials/NNN. Exits at end of input, or when its parent
+/// dies. BLAS runs single-threaded: parallelism is across trials.
 struct TuneWorker: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tune-worker", abstract: "Worker process of `mien tune` (internal).",
-                                                    shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "tune-worker",
+        abstract: "Run trials of a `mien tune --listen` search on this machine (--coordinator tcp://HOST:PORT).",
+        discussion: """
+            Connects to tune (retrying with capped back-off until it is up), receives the embedding cache \
+            once (SHA-256 checked) and asks for trials while it has a free slot (--parallel). Each trial runs \
+            in a child process with single-threaded BLAS; its result and trained bundle go back to tune. \
+            Exits when tune says the search is over, or on SIGINT / SIGTERM (tune then gives its running \
+            trials to other workers). The options without a section are internal (tune's own child processes).
+            """)
 
-    @Option var cache: String
-    @Option var out: String
-    @Option var seed: UInt64
-    @Option(name: .customLong("train-fraction")) var trainFraction: Double
-    @Option(name: .customLong("validation-fraction")) var validationFraction: Double
-    @Option var epochs: Int
-    @Option var patience: Int
-    @Option(name: .customLong("batch-size")) var batchSize: Int
+    @Option(help: "`mien tune --listen` endpoint to work for (remote mode).") var coordinator: String?
+    @Option(help: "Trials at once (remote mode).") var parallel = 1
+    @OptionGroup(title: "CURVE security (remote mode; tune's .pub as --curve-server-key)") var curve: CurveClientOptions
+
+    @Option(help: .hidden) var cache: String?
+    @Option(name: .customLong("cache-name"), help: .hidden) var cacheName: String?
+    @Option(help: .hidden) var out: String?
+    @Option(help: .hidden) var seed: UInt64?
+    @Option(name: .customLong("train-fraction"), help: .hidden) var trainFraction: Double?
+    @Option(name: .customLong("validation-fraction"), help: .hidden) var validationFraction: Double?
+    @Option(help: .hidden) var epochs: Int?
+    @Option(help: .hidden) var patience: Int?
+    @Option(name: .customLong("batch-size"), help: .hidden) var batchSize: Int?
+
+    /// The arguments of a stdin-mode worker for `setup`'s search, reading `cache`, writing under `out`.
+    static func stdinArguments(_ setup: Mien_V1_TrialSetup, cache: String, out: String) -> [String] {
+        ["tune-worker", "--cache", cache, "--out", out, "--cache-name", setup.cacheName, "--seed", String(setup.seed),
+         "--train-fraction", String(setup.trainFraction), "--validation-fraction", String(setup.validationFraction),
+         "--epochs", String(setup.epochs), "--patience", String(setup.patience), "--batch-size", String(setup.batchSize)]
+    }
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        if coordinator == nil, cache == nil || out == nil || seed == nil || trainFraction == nil || validationFraction == nil
+            || epochs == nil || patience == nil || batchSize == nil {
+            throw ValidationError("give --coordinator tcp://HOST:PORT (the address of `mien tune --listen`)")
+        }
+    }
 
     func run() throws {
+        if let coordinator { try serve(coordinator) } else { try runStdin() }
+    }
+
+    private func serve(_ endpoint: String) throws {
+        let logger = Logger(label: "mien.tune-worker", factory: { KeyValueLogHandler(label: $0, level: .info) })
+        // A write to a child that just died must be an error, not a SIGPIPE that ends the worker.
+        signal(SIGPIPE, SIG_IGN)
+        let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("mien-tune-worker-\(getpid())-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let context = try ZMQContext()
+        defer { context.terminate() }
+        let security = try curve.load()
+        let parallel = self.parallel
+        let worker = try TrialWorker(context: context, endpoint: endpoint, parallel: parallel, scratch: scratch, security: security, logger: logger) { setup, cachePath, out in
+            let arguments = TuneWorker.stdinArguments(setup, cache: cachePath, out: out)
+            return (0..<parallel).map { _ in ProcessTrialExecutor(arguments: arguments) }
+        }
+        logger.info("working for tune at \(endpoint), \(parallel) trial(s) at once\(security.map { " with CURVE (key \($0.keyPair.publicKey.z85))" } ?? "")")
+        worker.start()
+        do {
+            try runUntilDone(stop: { worker.stop() }) { try worker.wait() }
+        } catch let error as TrainingError {
+            throw TrainingError("tune-worker: \(error.description)")
+        }
+    }
+
+    private func runStdin() throws {
+        guard let cache, let out, let seed, let trainFraction, let validationFraction, let epochs, let patience, let batchSize else { return }
         // The parent handles Ctrl-C (the terminal sends it to the whole process group) and ends us with SIGTERM.
         signal(SIGINT, SIG_IGN)
+        exitWithParent()
         BLASThreads.set(1)
-        let data = try TuningData.load(cache: cache, seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
+        let data = try TuningData.load(cache: cache, name: cacheName, seed: seed, trainFraction: trainFraction, validationFraction: validationFraction)
         var settings = TrialSettings()
         settings.epochs = epochs; settings.patience = patience; settings.batchSize = batchSize; settings.seed = seed
         let decoder = TrialWire.decoder(), encoder = TrialWire.encoder()
@@ -218,6 +322,19 @@ struct TuneWorker: ParsableCommand {
             bytes.append(UInt8(ascii: "\n"))
             try FileHandle.standardOutput.write(contentsOf: bytes)
         }
+    }
+
+    /// A child whose parent is gone (kill -9 of tune or of a remote tune worker) would train on
+    /// for nobody until its trial ends: it exits as soon as it is re-parented.
+    private func exitWithParent() {
+        let parent = getppid()
+        let watch = Thread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 0.5) }
+            FileHandle.standardError.write(Data("tune-worker: parent process \(parent) is gone; exiting\n".utf8))
+            Glibc.exit(1)
+        }
+        watch.name = "mien.tune-worker.parent"
+        watch.start()
     }
 }
 

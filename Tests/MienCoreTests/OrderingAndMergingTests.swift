@@ -123,6 +123,25 @@ final class WorkDispatcherTests: XCTestCase {
         if case .duplicate = d.complete(itemID: 0, from: "b", nowMs: 170) {} else { XCTFail("second result is a duplicate") }
     }
 
+    /// `holder(of:)` names the worker an item is in flight to, so a result from anyone else can be refused.
+    func testHolderIsTheWorkerAnItemIsInFlightTo() {
+        var d = D(config: .init(workerExpiryMs: 100, itemDeadlineMs: 10_000))
+        d.join(worker: "a", nowMs: 0); d.join(worker: "b", nowMs: 0)
+        d.grant(worker: "b", credit: 1, nowMs: 0)
+        d.enqueue(id: 1, item: "one"); d.enqueue(id: 2, item: "two")
+        XCTAssertNil(d.holder(of: 1), "queued: nobody holds it")
+        _ = d.assign(nowMs: 0)
+        XCTAssertEqual(d.holder(of: 1), "b")
+        XCTAssertNil(d.holder(of: 2))
+        d.leave(worker: "b")
+        XCTAssertNil(d.holder(of: 1), "back in the queue when its worker leaves")
+        d.grant(worker: "a", credit: 1, nowMs: 1)
+        XCTAssertEqual(d.assign(nowMs: 1).map(\.itemID), [1], "re-queued first")
+        XCTAssertEqual(d.holder(of: 1), "a")
+        _ = d.complete(itemID: 1, from: "a", nowMs: 2)
+        XCTAssertNil(d.holder(of: 1), "done")
+    }
+
     func testDeadlinePassedItemIsRequeuedAndLateResultWithdrawsTheCopy() {
         var d = D(config: .init(workerExpiryMs: 1_000_000, itemDeadlineMs: 50))
         d.join(worker: "a", nowMs: 0)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import MienCluster
 import MienCore
 import MienNN
 @testable import MienTraining
@@ -159,14 +160,14 @@ final class TuningTests: XCTestCase {
         // Stride 6 does not fit window 4: those trials fail; the window-12 ones run.
         let configs = try SearchSpace(units: [4, 8], layers: [1], learningRates: .values([0.01]), dropout: [0, 0.2], window: [4, 12], stride: [6]).grid()
         XCTAssertEqual(configs.count, 8)
-        func search(parallel: Int) -> [TrialResult] {
+        func search(parallel: Int) throws -> [TrialResult] {
             let executors = (0..<parallel).map { _ in InProcessTrialExecutor(data: data, settings: settings()) }
             let streamed = Counter()
-            let results = TuningSearch(trials: configs, executors: executors).run { _ in streamed.add() }
+            let results = try TuningSearch(trials: configs, executors: executors).run { _ in streamed.add() }
             XCTAssertEqual(streamed.value, configs.count, "every result streamed")
             return results
         }
-        let first = search(parallel: 2), second = search(parallel: 2), serial = search(parallel: 1)
+        let first = try search(parallel: 2), second = try search(parallel: 2), serial = try search(parallel: 1)
         XCTAssertEqual(TuningTable(first).csv(seconds: false), TuningTable(second).csv(seconds: false), "same seed, same table")
         XCTAssertEqual(TuningTable(first).csv(seconds: false), TuningTable(serial).csv(seconds: false), "parallelism does not change figures")
         XCTAssertEqual(first.map(\.trial), Array(1...8))
@@ -233,8 +234,8 @@ final class TuningTests: XCTestCase {
         }
         let configs = try space().grid()
         let box = SearchBox()
-        box.search = TuningSearch(trials: configs, executors: [Quick()])
-        let results = box.search!.run { r in if r.trial == 2 { box.search!.stop() } }
+        box.search = try TuningSearch(trials: configs, executors: [Quick()])
+        let results = try box.search!.run { r in if r.trial == 2 { box.search!.stop() } }
         XCTAssertEqual(results.filter { $0.status == .ok }.map(\.trial), [1, 2])
         XCTAssertEqual(results.filter { $0.status == .notRun }.count, configs.count - 2)
         XCTAssertTrue(box.search!.isStopped)
