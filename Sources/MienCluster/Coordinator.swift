@@ -60,6 +60,9 @@ public struct JobProgress: Sendable, Equatable {
     public var messagesRateLimited = 0
     /// Worker-socket messages that did not decode (garbled, truncated, wrong framing or version): dropped.
     public var messagesMalformed = 0
+    /// The most videos handed to the aggregator and not yet acknowledged at one time
+    /// (≤ `Config.maxUnacknowledgedVideos + Config.maxActiveVideos − 1`).
+    public var peakVideosAwaitingResults = 0
     public var finished = false
 
     public init() {}
@@ -86,6 +89,13 @@ public final class Coordinator: @unchecked Sendable {
         public var windowsPerBatch = 32
         /// Videos in progress at once (memory bound).
         public var maxActiveVideos = 2
+        /// A new video is started only while fewer finished videos than this wait for the
+        /// aggregator's acknowledgement (results written), so at most this + `maxActiveVideos` − 1
+        /// wait at once: backpressure from a slower aggregator. Without it the
+        /// coordinator ran ahead and the track and window messages of every video it finished
+        /// piled up in the queue to the aggregator — peak memory grew with the archive
+        /// (`mien bench-routing`, docs/BENCHMARKS.md).
+        public var maxUnacknowledgedVideos = 4
         /// Feature batches queued or in flight at once (memory bound, backpressure).
         public var maxOutstandingBatches = 16
         /// Window batches queued or in flight at once before feature work is held back.
@@ -405,6 +415,8 @@ public final class Coordinator: @unchecked Sendable {
                 $0.error = error ?? ""
             }))
             awaitingAck.insert(v.input.id)
+            let waiting = awaitingAck.count
+            lock.withLock { _progress.peakVideosAwaitingResults = max(_progress.peakVideosAwaitingResults, waiting) }
             manifestSentAt[v.input.id] = nowNs()
         }
 
@@ -417,7 +429,8 @@ public final class Coordinator: @unchecked Sendable {
         }
 
         func startVideos() throws {
-            while active.count < config.maxActiveVideos, let input = pending.popFirst() {
+            while active.count < config.maxActiveVideos, awaitingAck.count < config.maxUnacknowledgedVideos,
+                  let input = pending.popFirst() {
                 lock.withLock { _progress.videosStarted += 1 }
                 let info: VideoProbe
                 do {

@@ -5,7 +5,8 @@ import MienCore
 
 final class EmbeddedJobTests: XCTestCase {
     func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false, windows: Bool = false,
-             featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400)) -> EmbeddedJob {
+             featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400),
+             maxUnacknowledged: Int = 4) -> EmbeddedJob {
         var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
         c.writeWindows = windows
         c.featureWorkers = fw
@@ -18,6 +19,7 @@ final class EmbeddedJobTests: XCTestCase {
             $0.windowsPerBatch = 4
             $0.liveness = liveness
             $0.itemDeadlineMs = 5_000
+            $0.maxUnacknowledgedVideos = maxUnacknowledged
         }
         return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay) },
                            sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
@@ -94,6 +96,23 @@ final class EmbeddedJobTests: XCTestCase {
         for file in ["frames.jsonl", "segments.jsonl"] {
             XCTAssertEqual(Set(Sinks.lines(a + "/" + file)), Set(Sinks.lines(b + "/" + file)), file)
         }
+    }
+
+    /// The coordinator does not run ahead of the aggregator: with many short videos (each
+    /// finishes long before the aggregator has written and fsynced the previous one) no more than
+    /// `maxUnacknowledgedVideos + maxActiveVideos − 1` wait for their results at once (a video is
+    /// only started below the bound; the active ones may all finish after that), and every video
+    /// still completes.
+    func testCoordinatorWaitsForTheAggregator() throws {
+        let inputs = FakeArchive.inputs(Array(repeating: 3, count: 24))
+        let out = temporaryDirectory("backpressure")
+        let progress = try job(inputs, out: out, fw: 2, sw: 1, maxUnacknowledged: 1).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 24)
+        XCTAssertLessThanOrEqual(progress.peakVideosAwaitingResults, 2, "1 + 2 active − 1")
+        XCTAssertEqual(readLines(out, "videos.jsonl").count, 24)
+        let loose = try job(inputs, out: temporaryDirectory("backpressure-loose"), fw: 2, sw: 1, maxUnacknowledged: 1_000)
+            .run(interval: 0.05)
+        XCTAssertGreaterThan(loose.peakVideosAwaitingResults, 2, "without the bound the coordinator runs ahead (so the first assertion can fail); peak \(loose.peakVideosAwaitingResults)")
     }
 
     /// A bad input is reported in videos.jsonl; the other videos are unaffected.
