@@ -5,7 +5,9 @@
 #   2. kill -9 of a feature worker mid-job: the job completes with the same outputs;
 #   3. kill -9 of a sequence worker mid-job: likewise;
 #   4. kill -9 of the coordinator mid-job, then a new coordinator with --resume: likewise,
-#      every frame exactly once.
+#      every frame exactly once;
+#   5. feature extraction by role processes (coordinator and aggregator with --extract, 2
+#      feature workers) writes the embeddings of `mien extract`.
 #   ops/cluster-test.sh [path/to/mien]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,4 +90,13 @@ kill -9 $c; wait $c 2>/dev/null || true
 wait $aggregator || true
 same "$out" "kill -9 of the coordinator, then --resume"
 for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
+
+# 5. Extraction across processes = mien extract (the bundle's CNN, the same frame labels).
+"$mien" extract $sample --labels $sample/labels.csv --frame-labels $sample/frames.csv --cnn models/synthetic/cnn \
+  --out "$work/extract-embedded" 2>/dev/null
+ops/local-cluster.sh --mien "$mien" --extract -f 2 --out "$work/extract-cluster" --port 5955 --model synthetic \
+  --labels $sample/labels.csv --frame-labels $sample/frames.csv $sample 2>/dev/null
+python3 ops/compare_results.py "$work/extract-embedded" "$work/extract-cluster" --extract >/dev/null \
+  || fail "extraction: outputs differ from mien extract's: $(python3 ops/compare_results.py "$work/extract-embedded" "$work/extract-cluster" --extract 2>&1)"
+echo "cluster-test: extraction by 2 feature-worker processes: embeddings equal mien extract's ($(wc -l < "$work/extract-cluster/embeddings.jsonl") tracks)"
 echo "cluster-test: all passed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Compares two Mien output folders (frames.jsonl, segments.jsonl, videos.jsonl).
+"""Compares two Mien output folders (frames.jsonl, segments.jsonl, videos.jsonl; with
+--extract, the embeddings.jsonl and videos.jsonl of `mien extract` / a cluster run with --extract).
 
-    compare_results.py DIR_A DIR_B
+    compare_results.py DIR_A DIR_B [--extract]
 
 Lines are matched by their key ((video, frame, track), (video, track, start_frame), video);
 every key must appear exactly once on each side; strings, integers and labels must be equal;
@@ -13,6 +14,7 @@ import math
 import sys
 
 KEYS = {"frames.jsonl": ("video", "frame", "track"), "segments.jsonl": ("video", "track", "start_frame"), "videos.jsonl": ("video",)}
+EXTRACT_KEYS = {"embeddings.jsonl": ("video", "track"), "videos.jsonl": ("video",)}
 
 
 def load(path, key):
@@ -43,7 +45,8 @@ def diff(a, b, path):
 
 def main():
     a_dir, b_dir = sys.argv[1], sys.argv[2]
-    for name, key in KEYS.items():
+    keys = EXTRACT_KEYS if "--extract" in sys.argv[3:] else KEYS
+    for name, key in keys.items():
         a, b = load(f"{a_dir}/{name}", key), load(f"{b_dir}/{name}", key)
         if set(a) != set(b):
             sys.exit(f"compare_results: {name}: {len(set(a) - set(b))} keys only in {a_dir}, {len(set(b) - set(a))} only in {b_dir}")

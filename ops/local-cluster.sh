@@ -4,7 +4,8 @@
 # the job to finish. Outputs go to --out as with `mien run`.
 #
 #   ops/local-cluster.sh [-f N] [-s M] [--out DIR] [--labels labels.csv] [--frame-labels frames.csv]
-#                        [--port BASE] [--mien PATH] [--model NAME|DIR] [--resume] INPUT…
+#                        [--port BASE] [--mien PATH] [--model NAME|DIR] [--resume] [--extract] INPUT…
+# --extract: feature extraction only (as `mien extract`: embeddings.jsonl, no sequence workers).
 #
 # Ports: BASE (feature workers), BASE+1 (sequence workers), BASE+2 (aggregator),
 # BASE+3 (result stream for consumers). Logs: DIR/logs/<role>.log.
@@ -24,7 +25,8 @@ while [ $# -gt 0 ]; do
     --mien) mien=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
     --resume) resume=--resume; shift ;;
-    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    --extract) extract=--extract; shift ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) inputs+=("$1"); shift ;;
   esac
 done
@@ -39,7 +41,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-"$mien" aggregator --bind "$ae" --publish "$pe" --out "$out" $resume \
+[ -n "${extract:-}" ] && sequences=0  # extraction runs no sequence workers
+"$mien" aggregator --bind "$ae" --publish "$pe" --out "$out" $resume ${extract:-} \
   ${frame_labels:+--frame-labels "$frame_labels"} 2> "$out/logs/aggregator.log" &
 aggregator=$!; pids+=($aggregator)
 for i in $(seq 1 "$features"); do
@@ -49,7 +52,7 @@ for i in $(seq 1 "$sequences"); do
   "$mien" sequence-worker --coordinator "$se" --model "$model" 2> "$out/logs/sequence-worker-$i.log" & pids+=($!)
 done
 status=0
-"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" --model "$model" $resume \
+"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" --model "$model" $resume ${extract:-} \
   ${labels:+--labels "$labels"} "${inputs[@]}" 2> >(tee "$out/logs/coordinator.log" >&2) || status=$?
 wait "$aggregator" || true
 echo "local-cluster: job finished with status $status; results in $out, logs in $out/logs" >&2

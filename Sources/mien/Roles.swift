@@ -41,6 +41,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "The aggregator's endpoint.") var aggregator = "tcp://127.0.0.1:5557"
     @Option(help: "Journal of finished videos.") var journal = "mien-journal.log"
     @Flag(help: "Continue the job in --journal: finished videos are not redone.") var resume = false
+    @Flag(help: "Feature extraction only, as `mien extract` across machines: no windows, no sequence workers; start the aggregator with --extract too (it writes embeddings.jsonl).")
+    var extract = false
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
     @Option(help: "Model bundle the sequence workers run (a folder with bundle.json, or a name under models/): the windows are cut to its BiLSTM's length T.")
@@ -76,6 +78,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard step <= length else { throw ValidationError("need --stride ≤ the window length \(length)") }
         c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = length; c.windowStride = step
         c.journalPath = journal
+        c.extractOnly = extract
         let telemetry = Telemetry(observability, defaultLevel: verbose ? .debug : .info)
         defer { telemetry.stop() }
         c.metrics = CoordinatorMetrics(factory: telemetry.metricsFactory)
@@ -126,6 +129,8 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "Output folder.") var out = "mien-out"
     @Option(name: .customLong("frame-labels"), help: "Per-frame ground truth frames.csv.") var frameLabels: String?
     @Flag(help: "Keep the results of videos an interrupted run completed.") var resume = false
+    @Flag(help: "Feature extraction only (the coordinator runs with --extract): per-track embedding sequences to embeddings.jsonl, as `mien extract`.")
+    var extract = false
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
     @OptionGroup var observability: ObservabilityOptions
     @OptionGroup(title: "CURVE security (the coordinator and the stream's consumers need keys on --curve-allow)") var curve: CurveServerOptions
@@ -141,6 +146,7 @@ struct AggregatorCommand: ParsableCommand {
     func run() throws {
         var c = Aggregator.Config(endpoints: ClusterEndpoints(features: "", sequences: "", aggregator: bind, results: publish), outputDirectory: out)
         c.resume = resume
+        c.extractOnly = extract
         c.maxMessageBytes = maxMessageBytes
         if let frameLabels {
             c.frameTruth = try GroundTruth.frameLabels(csv: frameLabels, labels: ExpressionClass.labels)
