@@ -7,7 +7,7 @@ import MienVision
 /// (`run`, `feature-worker`, `extract`), so a model is trained and used with the same front end.
 struct FrontEndOptions: ParsableArguments {
     @Option(name: .customLong("detect-every"),
-            help: "Full-frame face detection every k-th frame; in between each face is searched for near its last box and dropped if not found there (1 = detect on every frame: ~3× slower).")
+            help: "Full-frame face detection every k-th frame; in between each face is searched for near its last box and dropped if not found there (1 = detect on every frame: ~5× the detection CPU at 320 px).")
     var detectEvery = DetectionSchedule().keyframeInterval
 
     @Option(name: .customLong("full-scan-every"),
