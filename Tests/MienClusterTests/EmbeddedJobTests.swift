@@ -5,7 +5,8 @@ import MienCore
 
 final class EmbeddedJobTests: XCTestCase {
     func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false, windows: Bool = false,
-             featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400)) -> EmbeddedJob {
+             featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400),
+             inline: InlineTally? = nil, tune: @escaping @Sendable (inout Coordinator.Config) -> Void = { _ in }) -> EmbeddedJob {
         var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
         c.writeWindows = windows
         c.featureWorkers = fw
@@ -18,8 +19,14 @@ final class EmbeddedJobTests: XCTestCase {
             $0.windowsPerBatch = 4
             $0.liveness = liveness
             $0.itemDeadlineMs = 5_000
+            // Inline mode: the coordinator decodes (synthetic frames); workers have no storage.
+            if let inline {
+                $0.frames = .inline
+                $0.inlineDecoder = { FakeInlineDecoder(tally: inline) }
+            }
+            tune(&$0)
         }
-        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay) },
+        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay, noStorage: inline != nil, tally: inline) },
                            sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
     }
 
@@ -155,5 +162,81 @@ final class EmbeddedJobTests: XCTestCase {
         XCTAssertEqual(videos.count, 5, "each video once")
         XCTAssertEqual(Set(videos).count, 5)
         XCTAssertEqual(Sinks.lines(out + "/frames.jsonl").sorted(), Sinks.lines(clean + "/frames.jsonl").sorted())
+    }
+
+    // MARK: inline frames
+
+    /// Inline batches (decoded by the coordinator, workers without storage) give the outputs of
+    /// by-reference batches: the same frames, indices and timestamps reach the same compute.
+    func testInlineFramesGiveTheReferenceOutputs() throws {
+        let inputs = FakeArchive.inputs([50, 37, 5, 64])
+        let reference = temporaryDirectory("reference"), inline = temporaryDirectory("inline")
+        _ = try job(inputs, out: reference).run(interval: 0.05)
+        let tally = InlineTally()
+        let progress = try job(inputs, out: inline, inline: tally).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 4)
+        XCTAssertEqual(progress.videosFailed, 0)
+        XCTAssertEqual(tally.counts.reference, 0, "no by-reference batch in inline mode")
+        XCTAssertEqual(tally.counts.inline, 7 + 5 + 1 + 8, "one batch of 8 frames at a time")
+        for file in ["frames.jsonl", "segments.jsonl", "videos.jsonl"] {
+            XCTAssertEqual(Sinks.lines(reference + "/" + file).sorted(), Sinks.lines(inline + "/" + file).sorted(), file)
+        }
+    }
+
+    /// A feature worker dies mid-job in inline mode: its batches are re-queued with their
+    /// frames and every frame reaches the outputs exactly once, as in a fault-free run.
+    func testInlineFeatureWorkerDeathDeliversEveryFrameOnce() throws {
+        let inputs = FakeArchive.inputs([64, 48])
+        let clean = temporaryDirectory("clean-inline"), faulty = temporaryDirectory("faulty-inline")
+        _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
+        let j = job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02, inline: InlineTally())
+        var killed = false
+        let progress = try j.run(interval: 0.02) { p in
+            if !killed && p.framesDone >= 16, let victim = j.runningFeatureWorkers.first {
+                victim.stop()
+                killed = true
+            }
+        }
+        XCTAssertTrue(killed)
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(progress.videosFailed, 0)
+        let frames = readLines(faulty, "frames.jsonl").map { "\($0["video"]!)/\($0["frame"]!)/\($0["track"]!)" }
+        XCTAssertEqual(Set(frames).count, frames.count, "no frame twice")
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").sorted(), Sinks.lines(faulty + "/frames.jsonl").sorted())
+    }
+
+    /// Decoded batches held by the coordinator stay within `maxOutstandingBatches`, however slow the workers.
+    func testInlineDecodingIsBoundedByOutstandingBatches() throws {
+        let tally = InlineTally()
+        let progress = try job(FakeArchive.inputs([100, 60]), out: temporaryDirectory("bounded"), fw: 1, sw: 1,
+                               featureDelay: 0.01, inline: tally, tune: { $0.maxOutstandingBatches = 3 }).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(tally.counts.inline, 13 + 8)
+        XCTAssertLessThanOrEqual(tally.peakHeld, 3)
+        XCTAssertGreaterThanOrEqual(tally.peakHeld, 2, "the decoder runs ahead of the worker")
+    }
+
+    /// A video that fails to decode in inline mode fails alone, with the decoder's error; so does
+    /// one whose batches would exceed the workers' message limit, with a message that says what to do.
+    func testInlineDecodeErrorsFailTheirVideoOnly() throws {
+        var inputs = FakeArchive.inputs([20, 20])
+        inputs.insert(VideoInput(id: "undecodable", path: "fake/undecodable-30"), at: 1)
+        let out = temporaryDirectory("inline-bad")
+        let progress = try job(inputs, out: out, inline: InlineTally()).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 3)
+        XCTAssertEqual(progress.videosFailed, 1)
+        let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
+        XCTAssertEqual(videos["undecodable"]?["status"] as? String, "error")
+        XCTAssertTrue((videos["undecodable"]?["error"] as? String ?? "").contains("decoding fake/undecodable-30 for inline frames"))
+        XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
+        XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
+
+        // 8 frames of 2 bytes = 16 bytes a batch, over a 10-byte limit: at most 5 frames fit.
+        let big = temporaryDirectory("inline-big")
+        let p2 = try job(FakeArchive.inputs([20]), out: big, inline: InlineTally(), tune: { $0.maxInlineBatchBytes = 10 }).run(interval: 0.05)
+        XCTAssertEqual(p2.videosFailed, 1)
+        let error = readLines(big, "videos.jsonl").first?["error"] as? String ?? ""
+        XCTAssertTrue(error.contains("is 16 bytes, over the 10 a worker accepts"), error)
+        XCTAssertTrue(error.contains("--batch-frames 5 or less, or --frames reference"), error)
     }
 }
