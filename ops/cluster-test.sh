@@ -5,7 +5,10 @@
 #   2. kill -9 of a feature worker mid-job: the job completes with the same outputs;
 #   3. kill -9 of a sequence worker mid-job: likewise;
 #   4. kill -9 of the coordinator mid-job, then a new coordinator with --resume: likewise,
-#      every frame exactly once.
+#      every frame exactly once;
+#   5. --frames inline with feature workers that cannot open the videos (a mount namespace of
+#      their own hides the sample folder under an empty tmpfs; their working directory is
+#      elsewhere): the coordinator decodes and ships the frames; likewise.
 #   ops/cluster-test.sh [path/to/mien]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,13 +30,15 @@ ops/local-cluster.sh --mien "$mien" --out "$work/cluster" --port 5655 "${args[@]
 same "$work/cluster" "2+2 worker processes"
 
 # Starts aggregator + workers on ports from $1; the coordinator is started by the caller.
+# Feature workers run under "${wrap[@]}" (empty: as they are).
+wrap=()
 start_roles() {
   local base=$1 out=$2
   "$mien" aggregator --bind tcp://127.0.0.1:$((base + 2)) --publish tcp://127.0.0.1:$((base + 3)) --out "$out" 2>"$out.aggregator.log" &
   aggregator=$!; pids+=($aggregator)
   fw=(); sw=()
   for i in 1 2; do
-    "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
+    "${wrap[@]}" "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
     "$mien" sequence-worker --coordinator tcp://127.0.0.1:$((base + 1)) 2>"$out.sw$i.log" & sw+=($!); pids+=($!)
   done
 }
@@ -87,5 +92,22 @@ kill -9 $c; wait $c 2>/dev/null || true
 (coordinator 5800 "$out" --resume) || fail "kill-coordinator: the resumed coordinator exited with $?"
 wait $aggregator || true
 same "$out" "kill -9 of the coordinator, then --resume"
+for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
+
+# Inline frames: feature workers without access to the videos. `unshare -rm` (an unprivileged
+# user + mount namespace) execs, so each worker's PID stays the one recorded.
+out="$work/inline"; mkdir -p "$out" "$work/elsewhere"
+videos=$PWD/$sample
+if unshare -rm sh -c 'mount -t tmpfs none "$1" && ! test -e "$1/clip_00000.mp4"' _ "$videos" 2>/dev/null; then
+  wrap=(unshare -rm sh -c 'mount -t tmpfs none "$1" && cd "$2" && shift 2 && exec "$@"' _ "$videos" "$work/elsewhere")
+else
+  echo "cluster-test: inline: no mount namespaces here (unshare -rm); the workers only run elsewhere and could open the videos"
+  wrap=(sh -c 'cd "$1" && shift && exec "$@"' _ "$work/elsewhere")
+fi
+start_roles 5900 "$out"
+timeout 300 "$mien" coordinator --features tcp://127.0.0.1:5900 --sequences tcp://127.0.0.1:5901 --aggregator tcp://127.0.0.1:5902 \
+  --journal "$out/journal.log" --frames inline "${args[@]}" $sample 2>>"$out.coordinator.log" || fail "inline: coordinator exited with $? (logs: $out.*.log)"
+wait $aggregator || true
+same "$out" "--frames inline, feature workers without the videos"
 for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
 echo "cluster-test: all passed"
