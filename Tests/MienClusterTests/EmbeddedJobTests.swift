@@ -103,23 +103,31 @@ final class EmbeddedJobTests: XCTestCase {
         }
     }
 
-    /// A bad input is reported in videos.jsonl; the other videos are unaffected.
+    /// A bad input is reported in videos.jsonl; the other videos are unaffected. Frames by
+    /// reference (the worker's decoder fails) or inline (the coordinator's does).
     func testBadInputIsReportedAndTheRestGoesOn() throws {
-        let out = temporaryDirectory("bad")
-        var inputs = FakeArchive.inputs([20, 20])
-        inputs.insert(VideoInput(id: "broken", path: "fake/broken.corrupt"), at: 1)
-        inputs.append(VideoInput(id: "empty", path: "fake/empty-0"))
-        let progress = try job(inputs, out: out).run(interval: 0.05)
-        XCTAssertEqual(progress.videosDone, 4)
-        XCTAssertEqual(progress.videosFailed, 2)
-        let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
-        XCTAssertEqual(videos["broken"]?["status"] as? String, "error")
-        XCTAssertTrue((videos["broken"]?["error"] as? String ?? "").contains("corrupt"))
-        XCTAssertEqual(videos["empty"]?["status"] as? String, "error")
-        XCTAssertTrue((videos["empty"]?["error"] as? String ?? "").contains("no frames"))
-        XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
-        XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
-        XCTAssertEqual(readLines(out, "frames.jsonl").count, 20 + (20 + 10), "video1 has a second face on frames 10..<20")
+        for inline in [nil, InlineTally()] {
+            let out = temporaryDirectory("bad")
+            var inputs = FakeArchive.inputs([20, 20])
+            inputs.insert(VideoInput(id: "broken", path: "fake/broken.corrupt"), at: 1)
+            inputs.append(VideoInput(id: "empty", path: "fake/empty-0"))
+            inputs.append(VideoInput(id: "undecodable", path: "fake/undecodable-30"))
+            let progress = try job(inputs, out: out, inline: inline).run(interval: 0.05)
+            XCTAssertEqual(progress.videosDone, 5)
+            XCTAssertEqual(progress.videosFailed, 3)
+            let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
+            XCTAssertEqual(videos["broken"]?["status"] as? String, "error")
+            XCTAssertTrue((videos["broken"]?["error"] as? String ?? "").contains("corrupt"))
+            XCTAssertEqual(videos["empty"]?["status"] as? String, "error")
+            XCTAssertTrue((videos["empty"]?["error"] as? String ?? "").contains("no frames"))
+            XCTAssertEqual(videos["undecodable"]?["status"] as? String, "error")
+            let decodeError = videos["undecodable"]?["error"] as? String ?? ""
+            XCTAssertTrue(decodeError.contains("fake/undecodable-30: invalid data found"), decodeError)
+            if inline != nil { XCTAssertTrue(decodeError.contains("for inline frames"), decodeError) }
+            XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
+            XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
+            XCTAssertEqual(readLines(out, "frames.jsonl").count, 20 + (20 + 10), "video1 has a second face on frames 10..<20")
+        }
     }
 
     /// A feature worker that dies mid-job (stops without a word): its batches are re-queued
@@ -128,7 +136,14 @@ final class EmbeddedJobTests: XCTestCase {
         let inputs = FakeArchive.inputs([64, 48])
         let clean = temporaryDirectory("clean"), faulty = temporaryDirectory("faulty")
         _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
-        let j = job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02)
+        let progress = try runStoppingAFeatureWorker(job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02))
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(Set(Sinks.lines(clean + "/frames.jsonl")), Set(Sinks.lines(faulty + "/frames.jsonl")))
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").count, Sinks.lines(faulty + "/frames.jsonl").count)
+    }
+
+    /// Runs `j`, stopping one of its feature workers without a word once 16 frames are done.
+    func runStoppingAFeatureWorker(_ j: EmbeddedJob) throws -> JobProgress {
         var killed = false
         let progress = try j.run(interval: 0.02) { p in
             if !killed && p.framesDone >= 16, let victim = j.runningFeatureWorkers.first {
@@ -136,10 +151,8 @@ final class EmbeddedJobTests: XCTestCase {
                 killed = true
             }
         }
-        XCTAssertTrue(killed)
-        XCTAssertEqual(progress.videosDone, 2)
-        XCTAssertEqual(Set(Sinks.lines(clean + "/frames.jsonl")), Set(Sinks.lines(faulty + "/frames.jsonl")))
-        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").count, Sinks.lines(faulty + "/frames.jsonl").count)
+        XCTAssertTrue(killed, "a feature worker was stopped mid-job")
+        return progress
     }
 
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,
@@ -189,15 +202,7 @@ final class EmbeddedJobTests: XCTestCase {
         let inputs = FakeArchive.inputs([64, 48])
         let clean = temporaryDirectory("clean-inline"), faulty = temporaryDirectory("faulty-inline")
         _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
-        let j = job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02, inline: InlineTally())
-        var killed = false
-        let progress = try j.run(interval: 0.02) { p in
-            if !killed && p.framesDone >= 16, let victim = j.runningFeatureWorkers.first {
-                victim.stop()
-                killed = true
-            }
-        }
-        XCTAssertTrue(killed)
+        let progress = try runStoppingAFeatureWorker(job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02, inline: InlineTally()))
         XCTAssertEqual(progress.videosDone, 2)
         XCTAssertEqual(progress.videosFailed, 0)
         let frames = readLines(faulty, "frames.jsonl").map { "\($0["video"]!)/\($0["frame"]!)/\($0["track"]!)" }
@@ -216,21 +221,8 @@ final class EmbeddedJobTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(tally.peakHeld, 2, "the decoder runs ahead of the worker")
     }
 
-    /// A video that fails to decode in inline mode fails alone, with the decoder's error; so does
-    /// one whose batches would exceed the workers' message limit, with a message that says what to do.
-    func testInlineDecodeErrorsFailTheirVideoOnly() throws {
-        var inputs = FakeArchive.inputs([20, 20])
-        inputs.insert(VideoInput(id: "undecodable", path: "fake/undecodable-30"), at: 1)
-        let out = temporaryDirectory("inline-bad")
-        let progress = try job(inputs, out: out, inline: InlineTally()).run(interval: 0.05)
-        XCTAssertEqual(progress.videosDone, 3)
-        XCTAssertEqual(progress.videosFailed, 1)
-        let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
-        XCTAssertEqual(videos["undecodable"]?["status"] as? String, "error")
-        XCTAssertTrue((videos["undecodable"]?["error"] as? String ?? "").contains("decoding fake/undecodable-30 for inline frames"))
-        XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
-        XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
-
+    /// An inline batch over the workers' message limit fails its video with a message that says what to do.
+    func testInlineBatchOverTheMessageLimitFailsItsVideo() throws {
         // 8 frames of 2 bytes = 16 bytes a batch, over a 10-byte limit: at most 5 frames fit.
         let big = temporaryDirectory("inline-big")
         let p2 = try job(FakeArchive.inputs([20]), out: big, inline: InlineTally(), tune: { $0.maxInlineBatchBytes = 10 }).run(interval: 0.05)

@@ -85,7 +85,6 @@ final class FakeFeatureCompute: WorkerCompute {
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
         guard case .frameBatch(let b) = work else { throw WorkError(.badMessage, "not a frame batch") }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-        let video = Int(b.videoID.dropFirst(5))!
         // Frame indices and times: from the inline frames (checking their pixels name them) or the range.
         let frames: [(index: Int, time: Double)]
         let inline: Bool
@@ -98,12 +97,14 @@ final class FakeFeatureCompute: WorkerCompute {
             inline = true
         case .reference(let r):
             if noStorage { throw WorkError(.inputNotFound, "\(r.uri): no such file or folder (no shared storage)") }
+            if r.uri.contains("undecodable") { throw WorkError(.decodeFailed, "\(r.uri): invalid data found when processing input (test)") }
             frames = fakeFrames(r).map { ($0, Double($0) / 25) }
             inline = false
         case nil:
             throw WorkError(.badMessage, "no frames")
         }
         tally?.processedOne(inline: inline)
+        let video = Int(b.videoID.dropFirst(5))!
         return .embeddingBatch(.with { out in
             out.videoID = b.videoID
             out.batchID = b.batchID
