@@ -20,6 +20,9 @@ final class InlineDecoder: @unchecked Sendable {
     private let requests: WorkQueue<Mien_V1_FrameBatch>
     private let results: WorkQueue<Decoded>
     private let stopped = DispatchSemaphore(value: 0)
+    private let capacity: Int
+    /// Submitted and not yet collected (the coordinator's thread only).
+    private var pending = 0
 
     /// - Parameters:
     ///   - capacity: batches submitted and not yet collected, at most (the coordinator's bound).
@@ -27,6 +30,7 @@ final class InlineDecoder: @unchecked Sendable {
     ///     message limit (ZMQ_MAXMSGSIZE), and libzmq would drop the connection, not the batch.
     ///   - decoder: made on the decoder thread, used only there.
     init(capacity: Int, maxBatchBytes: Int, decoder: @escaping @Sendable () -> InlineFrameDecoding) throws {
+        self.capacity = capacity
         wake = try WakePipe()
         requests = WorkQueue(capacity: capacity)
         results = WorkQueue(capacity: capacity)
@@ -44,15 +48,20 @@ final class InlineDecoder: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a by-reference batch for decoding.
+    /// Queues a by-reference batch for decoding. Over `capacity` the put would block the
+    /// caller's loop for good (the results it waits for are collected by that loop): a bug, so stop.
     func submit(_ batch: Mien_V1_FrameBatch) {
+        precondition(pending < capacity, "inline decoder: more than \(capacity) batches submitted and not collected")
+        pending += 1
         requests.put(batch)
     }
 
     /// The batches decoded so far, in submission order.
     func collect() -> [Decoded] {
         wake.drain()
-        return results.drain()
+        let out = results.drain()
+        pending -= out.count
+        return out
     }
 
     /// Ends the thread after the batch it is decoding (if any); waits for it.
