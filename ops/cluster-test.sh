@@ -6,12 +6,16 @@
 #   3. kill -9 of a sequence worker mid-job: likewise;
 #   4. kill -9 of the coordinator mid-job, then a new coordinator with --resume: likewise,
 #      every frame exactly once;
-#   5. feature extraction by role processes (coordinator and aggregator with --extract, 2
+#   5. --frames inline with feature workers that cannot open the videos (a mount namespace of
+#      their own hides the sample folder under an empty tmpfs; their working directory is
+#      elsewhere): the coordinator decodes and ships the frames; likewise;
+#   6. feature extraction by role processes (coordinator and aggregator with --extract, 2
 #      feature workers) writes the embeddings of `mien extract`.
 #   ops/cluster-test.sh [path/to/mien]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mien=${1:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/mien}
+mien=$(realpath "$mien")  # the inline run starts workers in another working directory
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; [ -n "${MIEN_KEEP:-}" ] && echo "cluster-test: kept $work" || rm -rf "$work"' EXIT
@@ -29,13 +33,15 @@ ops/local-cluster.sh --mien "$mien" --out "$work/cluster" --port 5655 "${args[@]
 same "$work/cluster" "2+2 worker processes"
 
 # Starts aggregator + workers on ports from $1; the coordinator is started by the caller.
+# Feature workers run under "${wrap[@]}" (empty: as they are).
+wrap=()
 start_roles() {
   local base=$1 out=$2
   "$mien" aggregator --bind tcp://127.0.0.1:$((base + 2)) --publish tcp://127.0.0.1:$((base + 3)) --out "$out" 2>"$out.aggregator.log" &
   aggregator=$!; pids+=($aggregator)
   fw=(); sw=()
   for i in 1 2; do
-    "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
+    "${wrap[@]}" "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
     "$mien" sequence-worker --coordinator tcp://127.0.0.1:$((base + 1)) 2>"$out.sw$i.log" & sw+=($!); pids+=($!)
   done
 }
@@ -91,7 +97,24 @@ wait $aggregator || true
 same "$out" "kill -9 of the coordinator, then --resume"
 for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
 
-# 5. Extraction across processes = mien extract (the bundle's CNN, the same frame labels).
+# Inline frames: feature workers without access to the videos. `unshare -rm` (an unprivileged
+# user + mount namespace) execs, so each worker's PID stays the one recorded.
+out="$work/inline"; mkdir -p "$out" "$work/elsewhere"
+videos=$PWD/$sample
+if unshare -rm sh -c 'mount -t tmpfs none "$1" && ! test -e "$1/clip_00000.mp4"' _ "$videos" 2>/dev/null; then
+  wrap=(unshare -rm sh -c 'mount -t tmpfs none "$1" && cd "$2" && shift 2 && exec "$@"' _ "$videos" "$work/elsewhere")
+else
+  echo "cluster-test: inline: no mount namespaces here (unshare -rm); the workers only run elsewhere and could open the videos"
+  wrap=(sh -c 'cd "$1" && shift && exec "$@"' _ "$work/elsewhere")
+fi
+start_roles 5900 "$out"
+timeout 300 "$mien" coordinator --features tcp://127.0.0.1:5900 --sequences tcp://127.0.0.1:5901 --aggregator tcp://127.0.0.1:5902 \
+  --journal "$out/journal.log" --frames inline "${args[@]}" $sample 2>>"$out.coordinator.log" || fail "inline: coordinator exited with $? (logs: $out.*.log)"
+wait $aggregator || true
+same "$out" "--frames inline, feature workers without the videos"
+for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
+
+# 6. Extraction across processes = mien extract (the bundle's CNN, the same frame labels).
 "$mien" extract $sample --labels $sample/labels.csv --frame-labels $sample/frames.csv --cnn models/synthetic/cnn \
   --out "$work/extract-embedded" 2>/dev/null
 ops/local-cluster.sh --mien "$mien" --extract -f 2 --out "$work/extract-cluster" --port 5955 --model synthetic \

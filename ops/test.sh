@@ -12,7 +12,8 @@
 #   7. trains the CNN on a tiny synthetic FER2013-format CSV: kill -9 + --resume ends with the
 #      same weights, byte for byte, as an uninterrupted run
 #   8. runs the cluster as real processes on the bundled sample: same outputs as `mien run`,
-#      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume)
+#      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume),
+#      and with --frames inline to feature workers that cannot open the videos
 #   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
 #      its report.html in headless Chromium (screenshot size, not blank, every plot present)
 #  10. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus

@@ -39,3 +39,13 @@ public struct Liveness: Sendable, Hashable {
         self.expiryMs = expiryMs
     }
 }
+
+/// How feature batches carry their frames.
+public enum FrameTransport: String, Sendable, CaseIterable {
+    /// A frame range and the video's path: each feature worker opens and decodes the video
+    /// itself (workers share the coordinator's storage; the coordinator decodes nothing).
+    case reference
+    /// Decoded GRAY8 pixels: the coordinator decodes each video once and ships the frames
+    /// (workers need no access to the videos; costs width × height bytes per frame on the wire).
+    case inline
+}

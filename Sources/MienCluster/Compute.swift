@@ -5,7 +5,7 @@ import MienProto
 import MienVision
 import MienWire
 
-/// Feature-worker compute: decode the batch's frames (by reference), detect faces, crop
+/// Feature-worker compute: take the batch's frames (decoded by reference, or inline), detect faces, crop
 /// them as the CNN expects, run the CNN on all faces of the batch at once, and return boxes,
 /// embeddings and per-frame CNN probabilities.
 public final class FeatureCompute: WorkerCompute {
@@ -21,11 +21,8 @@ public final class FeatureCompute: WorkerCompute {
     /// independent: any worker may get any batch).
     private let follower: FaceFollower
     private let inputSize: Int
-    /// The video of the last by-reference batch, left open: a batch that starts where the last
-    /// one ended (or a little after it) continues decoding instead of reopening the file and
-    /// seeking from a keyframe (for 32-frame batches of H.264 with 250-frame GOPs, seeking
-    /// decoded ~4× more frames than the batch holds).
-    private var lastSource: (uri: String, source: any FrameSource)?
+    /// By-reference decoding; keeps the last video open so consecutive batches continue decoding.
+    private let reader = FrameRangeReader(keepOpen: 1)
 
     /// - Parameter modelDirectory: a CNN bundle folder with `model.json` + safetensors.
     public init(modelDirectory: String, pipeline options: FacePipeline.Options = .init(),
@@ -51,29 +48,7 @@ public final class FeatureCompute: WorkerCompute {
         follower.reset()
         switch batch.frames {
         case .reference(let r):
-            let source: any FrameSource
-            if let last = lastSource, last.uri == r.uri {
-                source = last.source
-            } else {
-                lastSource = nil
-                do { source = try MediaSource.open(r.uri) } catch {
-                    throw WorkError(.inputNotFound, "\(error)")
-                }
-            }
-            let end = r.endFrame > UInt64(Int.max) ? Int.max : Int(r.endFrame)
-            do {
-                try source.forEachFrame(in: Int(r.startFrame)..<end, format: .gray,
-                                        sampling: r.sampleEvery > 1 ? .every(Int(r.sampleEvery)) : .all) { frame in
-                    frames.append(try follower.process(frame))
-                }
-                lastSource = (r.uri, source)
-            } catch let e as VisionError {
-                lastSource = nil
-                throw WorkError(.decodeFailed, "\(e)")
-            } catch {
-                lastSource = nil
-                throw error
-            }
+            try reader.forEachFrame(r) { frames.append(try follower.process($0)) }
         case .inline(let inline):
             for f in inline.frames {
                 guard f.format == .gray8 || f.format == .bgr24 else { throw WorkError(.badMessage, "frame \(f.index) of \(batch.videoID) has no pixel format") }

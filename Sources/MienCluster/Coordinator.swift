@@ -10,7 +10,8 @@ import MienWire
 public struct VideoInput: Sendable, Hashable {
     /// Job-unique id (the path relative to the input root, or the path as given).
     public var id: String
-    /// Where workers read it (by-reference batches): a path every worker can open.
+    /// Where workers read it (by-reference batches): a path every worker can open; inline
+    /// batches: a path the coordinator can open.
     public var path: String
     /// Video-level ground truth label, when given (`--labels`).
     public var groundTruth: String?
@@ -68,7 +69,8 @@ public struct JobProgress: Sendable, Equatable {
     public init() {}
 }
 
-/// The coordinator: probes inputs, cuts videos into frame batches (by reference), hands them
+/// The coordinator: probes inputs, cuts videos into frame batches (by reference, or decoded
+/// inline on a decoder thread of its own: `Config.frames`), hands them
 /// to feature workers by credit, restores frame order, links faces into tracks, cuts ordered
 /// windows per track, hands them to sequence workers, and forwards tracks, predictions and
 /// manifests to the aggregator; journals videos the aggregator acknowledged as finished.
@@ -80,6 +82,17 @@ public final class Coordinator: @unchecked Sendable {
         public var liveness = Liveness()
         /// Frames per feature batch.
         public var batchFrames = 32
+        /// By reference (workers open the videos) or inline (the coordinator decodes each video
+        /// once and ships GRAY8 frames; workers need no access to the videos).
+        public var frames = FrameTransport.reference
+        /// Inline mode: pixel bytes one batch may carry. A worker's socket refuses messages over
+        /// `ProtocolConstants.maxMessageBytes` (ZMQ_MAXMSGSIZE) by dropping the connection, so a
+        /// larger batch fails its video with a clear error instead; 1 MiB is left for the rest
+        /// of the message.
+        public var maxInlineBatchBytes = ProtocolConstants.maxMessageBytes - (1 << 20)
+        /// Inline mode: makes the decoder used on the decoder thread (nil: video files, frame
+        /// folders and images through MienVision; tests substitute synthetic frames).
+        public var inlineDecoder: (@Sendable () -> InlineFrameDecoding)?
         /// Process every k-th frame.
         public var sampleEvery = 1
         /// BiLSTM window length T and stride (steps of a track).
@@ -310,6 +323,17 @@ public final class Coordinator: @unchecked Sendable {
         var featureHash = config.featureModelHash
         var sequenceHash = config.sequenceModelHash
         var pendingWindows: [Mien_V1_Window] = []
+        // Inline mode: batches submitted to the decoder thread, by batch id. They count toward
+        // `maxOutstandingBatches` with the queued and in-flight ones, so decoded frames held are
+        // bounded by it. A decoded batch keeps its frames in `featureWork` until answered: a batch
+        // re-queued after a worker died is sent again as it is, without decoding it again.
+        let maxActive = config.maxActiveVideos
+        let decoder = try config.frames == .inline
+            ? InlineDecoder(capacity: config.maxOutstandingBatches, maxBatchBytes: config.maxInlineBatchBytes,
+                            decoder: config.inlineDecoder ?? { VideoRangeDecoder(keepOpen: maxActive) })
+            : nil
+        defer { decoder?.stop() }
+        var decoding: [UInt64: FeatureItem] = [:]
         // Batch ids are unique across coordinator restarts: a worker may still answer work of a
         // crashed predecessor, and that answer must not be taken for new work with the same id.
         // 4096 ids per millisecond of wall time since the epoch leaves each incarnation room.
@@ -455,7 +479,7 @@ public final class Coordinator: @unchecked Sendable {
 
         /// Queues feature batches, round-robin over active videos, while under the bounds.
         func topUpFeatureWork() {
-            while featureWork.queuedCount + featureWork.inFlightCount < config.maxOutstandingBatches,
+            while featureWork.queuedCount + featureWork.inFlightCount + decoding.count < config.maxOutstandingBatches,
                   sequenceWork.queuedCount + sequenceWork.inFlightCount < config.maxOutstandingWindowBatches {
                 let candidates = active.values.filter { $0.nextBatch < $0.batchCount }.sorted { $0.input.id < $1.input.id }
                 guard !candidates.isEmpty else { return }
@@ -476,9 +500,31 @@ public final class Coordinator: @unchecked Sendable {
                     }
                     $0.modelHash = featureHash
                 }
-                featureWork.enqueue(id: nextBatchID, item: FeatureItem(videoID: v.input.id, index: v.nextBatch, batch: batch))
+                let item = FeatureItem(videoID: v.input.id, index: v.nextBatch, batch: batch)
+                if let decoder {
+                    decoding[nextBatchID] = item
+                    decoder.submit(batch)
+                } else {
+                    featureWork.enqueue(id: nextBatchID, item: item)
+                }
                 nextBatchID += 1
                 v.nextBatch += 1
+            }
+        }
+
+        /// Inline mode: queues the batches the decoder thread finished; a decode error fails its video.
+        func collectDecoded() throws {
+            guard let decoder else { return }
+            for decoded in decoder.collect() {
+                guard var item = decoding.removeValue(forKey: decoded.batch.batchID) else { continue }
+                guard active[item.videoID] != nil else { continue }  // the video failed meanwhile
+                if let error = decoded.error {
+                    metrics.errors.count("decode_failed")
+                    try failVideo(item.videoID, error)
+                } else {
+                    item.batch = decoded.batch
+                    featureWork.enqueue(id: decoded.batch.batchID, item: item)
+                }
             }
         }
 
@@ -679,7 +725,7 @@ public final class Coordinator: @unchecked Sendable {
             return false
         }
 
-        logger.info("job started", metadata: ["videos": "\(inputs.count)", "pending": "\(pending.count)"])
+        logger.info("job started", metadata: ["videos": "\(inputs.count)", "pending": "\(pending.count)", "frames": .string(config.frames.rawValue)])
         // Introduce ourselves to the aggregator (it answers acks on this connection).
         try toAggregator(.hello(.with {
             $0.role = .coordinator
@@ -691,6 +737,7 @@ public final class Coordinator: @unchecked Sendable {
         poller.add(s.features)
         poller.add(s.sequences)
         poller.add(s.aggregator)
+        if let decoder { poller.add(fileDescriptor: decoder.wake.readFD) }
         while true {
             if lock.withLock({ stopRequested }) && !shutdownSent {
                 logger.notice("stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
@@ -771,6 +818,7 @@ public final class Coordinator: @unchecked Sendable {
                     try handleWorkerMessage(s.sequences, frames: frames, peer: peer, feature: false)
                 }
             }
+            if events.count > 3, events[3].contains(.readable) { try collectDecoded() }
             if events[2].contains(.readable) {
                 var done = false
                 while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }

@@ -48,6 +48,12 @@ final class WorkQueue<Item>: @unchecked Sendable {
         return out
     }
 
+    var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
     func close() {
         condition.lock()
         closed = true

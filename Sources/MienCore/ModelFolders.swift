@@ -7,8 +7,12 @@ public enum ModelFolders {
         var out: [String] = []
         if let env = ProcessInfo.processInfo.environment["MIEN_MODELS"] { out.append(env) }
         out.append((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("models"))
-        // .build/<triple>/release/mien → repository root
-        var exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        // .build/<triple>/release/mien → repository root. The running executable's own path
+        // (/proc/self/exe), not argv[0]: a `mien` found on $PATH has argv[0] "mien", which would
+        // resolve against the working directory.
+        let argv0 = URL(fileURLWithPath: CommandLine.arguments.first ?? "")
+        let running = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { URL(fileURLWithPath: $0) }
+        var exe = (running ?? argv0).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             out.append(exe.appendingPathComponent("models").path)
             exe.deleteLastPathComponent()

@@ -167,8 +167,11 @@ public struct WorkDispatcher<Item: Sendable>: Sendable {
         queue.insert(contentsOf: items, at: queueHead)
     }
 
+    /// Drops handed-out items from the front of the queue once they are at least as many as
+    /// the items still queued: the queue keeps no more handed-out items than queued ones (items
+    /// can be large: inline frame batches), and each element is moved O(1) times on average.
     private mutating func compactQueue() {
-        if queueHead > 0 && (queueHead >= 1_024 || queueHead == queue.count) {
+        if queueHead > 0 && queueHead >= queue.count - queueHead {
             queue.removeFirst(queueHead)
             queueHead = 0
         }

@@ -22,6 +22,11 @@ struct Endpoint {
     }
 }
 
+extension FrameTransport: ExpressibleByArgument {
+    static let help = ArgumentHelp("How feature batches carry frames: reference (workers open the videos: shared storage) or inline (this process decodes each video once and sends GRAY8 frames: workers need no access to the videos; width × height bytes a frame on the wire).",
+                                   valueName: "reference|inline")
+}
+
 /// Waits for `done` while SIGINT / SIGTERM call `stop`.
 func runUntilDone(stop: @escaping @Sendable () -> Void, _ body: () throws -> Void) rethrows {
     let signals = SignalStop(stop)
@@ -33,7 +38,7 @@ struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "coordinator",
         abstract: "Run the coordinator of a cluster job (one role per process, over tcp://).")
 
-    @Argument(help: "Videos, frame folders, or folders to search (paths the feature workers can read).")
+    @Argument(help: "Videos, frame folders, or folders to search (paths the feature workers can read; with --frames inline, paths this coordinator can read).")
     var inputs: [String]
     @Option(help: "Ground truth labels.csv (video,label).") var labels: String?
     @Option(help: "Endpoint for feature workers.") var features = "tcp://127.0.0.1:5555"
@@ -45,6 +50,7 @@ struct CoordinatorCommand: ParsableCommand {
     var extract = false
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
+    @Option(help: FrameTransport.help) var frames = FrameTransport.reference
     @Option(help: "Model bundle the sequence workers run (a folder with bundle.json, or a name under models/): the windows are cut to its BiLSTM's length T.")
     var model = "synthetic"
     @Option(help: "Window length T (default: the --model bundle's BiLSTM's).") var window: Int?
@@ -76,7 +82,7 @@ struct CoordinatorCommand: ParsableCommand {
         let length = try window ?? SequenceCompute(modelDirectory: ModelBundleRef.resolve(model).bilstmDirectory).windowLength
         let step = stride ?? max(1, length / 2)
         guard step <= length else { throw ValidationError("need --stride ≤ the window length \(length)") }
-        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.windowLength = length; c.windowStride = step
+        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.frames = frames; c.windowLength = length; c.windowStride = step
         c.journalPath = journal
         c.extractOnly = extract
         let telemetry = Telemetry(observability, defaultLevel: verbose ? .debug : .info)

@@ -42,6 +42,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.")
     var sampleEvery = 1
 
+    @Option(help: FrameTransport.help) var frames = FrameTransport.reference
+
     @OptionGroup var frontEnd: FrontEndOptions
 
     @Option(help: "Also publish results on this endpoint (e.g. tcp://127.0.0.1:5600) for outside consumers.")
@@ -74,6 +76,7 @@ struct Run: ParsableCommand {
         var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers,
                                            batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
+        settings.frames = frames
         settings.publish = publish
         settings.observability = observability
         let result = try settings.run(labelled, bundle: bundle, out: out, log: log, name: "mien run")
@@ -112,6 +115,7 @@ struct EmbeddedJobSettings {
     var sequenceWorkers = 1
     var batchFrames = 32
     var sampleEvery = 1
+    var frames = FrameTransport.reference
     var resume = false
     var publish: String?
     /// Keep every window's prediction in windows.jsonl.
@@ -143,7 +147,7 @@ struct EmbeddedJobSettings {
         let telemetry = observability.map { Telemetry($0, defaultLevel: quiet) } ?? Telemetry(level: quiet)
         defer { telemetry.stop() }
         config.metricsFactory = telemetry.metricsFactory
-        let (batchFrames, sampleEvery) = (self.batchFrames, self.sampleEvery)
+        let (batchFrames, sampleEvery, frames) = (self.batchFrames, self.sampleEvery, self.frames)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
         let frontEnd = self.frontEnd
         // Load once here so a missing or corrupt model fails before any work starts.
@@ -152,6 +156,7 @@ struct EmbeddedJobSettings {
         config.coordinator = {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery
+            $0.frames = frames
             $0.windowLength = windowLength
             $0.windowStride = max(1, windowLength / 2)
         }

@@ -6,7 +6,7 @@ import MienCore
 final class EmbeddedJobTests: XCTestCase {
     func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false, windows: Bool = false,
              featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400),
-             maxUnacknowledged: Int = 4) -> EmbeddedJob {
+             inline: InlineTally? = nil, tune: @escaping @Sendable (inout Coordinator.Config) -> Void = { _ in }) -> EmbeddedJob {
         var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
         c.writeWindows = windows
         c.featureWorkers = fw
@@ -19,9 +19,14 @@ final class EmbeddedJobTests: XCTestCase {
             $0.windowsPerBatch = 4
             $0.liveness = liveness
             $0.itemDeadlineMs = 5_000
-            $0.maxUnacknowledgedVideos = maxUnacknowledged
+            // Inline mode: the coordinator decodes (synthetic frames); workers have no storage.
+            if let inline {
+                $0.frames = .inline
+                $0.inlineDecoder = { FakeInlineDecoder(tally: inline) }
+            }
+            tune(&$0)
         }
-        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay) },
+        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay, noStorage: inline != nil, tally: inline) },
                            sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
     }
 
@@ -106,32 +111,40 @@ final class EmbeddedJobTests: XCTestCase {
     func testCoordinatorWaitsForTheAggregator() throws {
         let inputs = FakeArchive.inputs(Array(repeating: 3, count: 24))
         let out = temporaryDirectory("backpressure")
-        let progress = try job(inputs, out: out, fw: 2, sw: 1, maxUnacknowledged: 1).run(interval: 0.05)
+        let progress = try job(inputs, out: out, fw: 2, sw: 1, tune: { $0.maxUnacknowledgedVideos = 1 }).run(interval: 0.05)
         XCTAssertEqual(progress.videosDone, 24)
         XCTAssertLessThanOrEqual(progress.peakVideosAwaitingResults, 2, "1 + 2 active − 1")
         XCTAssertEqual(readLines(out, "videos.jsonl").count, 24)
-        let loose = try job(inputs, out: temporaryDirectory("backpressure-loose"), fw: 2, sw: 1, maxUnacknowledged: 1_000)
+        let loose = try job(inputs, out: temporaryDirectory("backpressure-loose"), fw: 2, sw: 1, tune: { $0.maxUnacknowledgedVideos = 1_000 })
             .run(interval: 0.05)
         XCTAssertGreaterThan(loose.peakVideosAwaitingResults, 2, "without the bound the coordinator runs ahead (so the first assertion can fail); peak \(loose.peakVideosAwaitingResults)")
     }
 
-    /// A bad input is reported in videos.jsonl; the other videos are unaffected.
+    /// A bad input is reported in videos.jsonl; the other videos are unaffected. Frames by
+    /// reference (the worker's decoder fails) or inline (the coordinator's does).
     func testBadInputIsReportedAndTheRestGoesOn() throws {
-        let out = temporaryDirectory("bad")
-        var inputs = FakeArchive.inputs([20, 20])
-        inputs.insert(VideoInput(id: "broken", path: "fake/broken.corrupt"), at: 1)
-        inputs.append(VideoInput(id: "empty", path: "fake/empty-0"))
-        let progress = try job(inputs, out: out).run(interval: 0.05)
-        XCTAssertEqual(progress.videosDone, 4)
-        XCTAssertEqual(progress.videosFailed, 2)
-        let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
-        XCTAssertEqual(videos["broken"]?["status"] as? String, "error")
-        XCTAssertTrue((videos["broken"]?["error"] as? String ?? "").contains("corrupt"))
-        XCTAssertEqual(videos["empty"]?["status"] as? String, "error")
-        XCTAssertTrue((videos["empty"]?["error"] as? String ?? "").contains("no frames"))
-        XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
-        XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
-        XCTAssertEqual(readLines(out, "frames.jsonl").count, 20 + (20 + 10), "video1 has a second face on frames 10..<20")
+        for inline in [nil, InlineTally()] {
+            let out = temporaryDirectory("bad")
+            var inputs = FakeArchive.inputs([20, 20])
+            inputs.insert(VideoInput(id: "broken", path: "fake/broken.corrupt"), at: 1)
+            inputs.append(VideoInput(id: "empty", path: "fake/empty-0"))
+            inputs.append(VideoInput(id: "undecodable", path: "fake/undecodable-30"))
+            let progress = try job(inputs, out: out, inline: inline).run(interval: 0.05)
+            XCTAssertEqual(progress.videosDone, 5)
+            XCTAssertEqual(progress.videosFailed, 3)
+            let videos = Dictionary(uniqueKeysWithValues: readLines(out, "videos.jsonl").map { ($0["video"] as! String, $0) })
+            XCTAssertEqual(videos["broken"]?["status"] as? String, "error")
+            XCTAssertTrue((videos["broken"]?["error"] as? String ?? "").contains("corrupt"))
+            XCTAssertEqual(videos["empty"]?["status"] as? String, "error")
+            XCTAssertTrue((videos["empty"]?["error"] as? String ?? "").contains("no frames"))
+            XCTAssertEqual(videos["undecodable"]?["status"] as? String, "error")
+            let decodeError = videos["undecodable"]?["error"] as? String ?? ""
+            XCTAssertTrue(decodeError.contains("fake/undecodable-30: invalid data found"), decodeError)
+            if inline != nil { XCTAssertTrue(decodeError.contains("for inline frames"), decodeError) }
+            XCTAssertEqual(videos["video0"]?["status"] as? String, "ok")
+            XCTAssertEqual(videos["video1"]?["status"] as? String, "ok")
+            XCTAssertEqual(readLines(out, "frames.jsonl").count, 20 + (20 + 10), "video1 has a second face on frames 10..<20")
+        }
     }
 
     /// A feature worker that dies mid-job (stops without a word): its batches are re-queued
@@ -140,7 +153,14 @@ final class EmbeddedJobTests: XCTestCase {
         let inputs = FakeArchive.inputs([64, 48])
         let clean = temporaryDirectory("clean"), faulty = temporaryDirectory("faulty")
         _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
-        let j = job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02)
+        let progress = try runStoppingAFeatureWorker(job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02))
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(Set(Sinks.lines(clean + "/frames.jsonl")), Set(Sinks.lines(faulty + "/frames.jsonl")))
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").count, Sinks.lines(faulty + "/frames.jsonl").count)
+    }
+
+    /// Runs `j`, stopping one of its feature workers without a word once 16 frames are done.
+    func runStoppingAFeatureWorker(_ j: EmbeddedJob) throws -> JobProgress {
         var killed = false
         let progress = try j.run(interval: 0.02) { p in
             if !killed && p.framesDone >= 16, let victim = j.runningFeatureWorkers.first {
@@ -148,10 +168,8 @@ final class EmbeddedJobTests: XCTestCase {
                 killed = true
             }
         }
-        XCTAssertTrue(killed)
-        XCTAssertEqual(progress.videosDone, 2)
-        XCTAssertEqual(Set(Sinks.lines(clean + "/frames.jsonl")), Set(Sinks.lines(faulty + "/frames.jsonl")))
-        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").count, Sinks.lines(faulty + "/frames.jsonl").count)
+        XCTAssertTrue(killed, "a feature worker was stopped mid-job")
+        return progress
     }
 
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,
@@ -174,5 +192,60 @@ final class EmbeddedJobTests: XCTestCase {
         XCTAssertEqual(videos.count, 5, "each video once")
         XCTAssertEqual(Set(videos).count, 5)
         XCTAssertEqual(Sinks.lines(out + "/frames.jsonl").sorted(), Sinks.lines(clean + "/frames.jsonl").sorted())
+    }
+
+    // MARK: inline frames
+
+    /// Inline batches (decoded by the coordinator, workers without storage) give the outputs of
+    /// by-reference batches: the same frames, indices and timestamps reach the same compute.
+    func testInlineFramesGiveTheReferenceOutputs() throws {
+        let inputs = FakeArchive.inputs([50, 37, 5, 64])
+        let reference = temporaryDirectory("reference"), inline = temporaryDirectory("inline")
+        _ = try job(inputs, out: reference).run(interval: 0.05)
+        let tally = InlineTally()
+        let progress = try job(inputs, out: inline, inline: tally).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 4)
+        XCTAssertEqual(progress.videosFailed, 0)
+        XCTAssertEqual(tally.counts.reference, 0, "no by-reference batch in inline mode")
+        XCTAssertEqual(tally.counts.inline, 7 + 5 + 1 + 8, "one batch of 8 frames at a time")
+        for file in ["frames.jsonl", "segments.jsonl", "videos.jsonl"] {
+            XCTAssertEqual(Sinks.lines(reference + "/" + file).sorted(), Sinks.lines(inline + "/" + file).sorted(), file)
+        }
+    }
+
+    /// A feature worker dies mid-job in inline mode: its batches are re-queued with their
+    /// frames and every frame reaches the outputs exactly once, as in a fault-free run.
+    func testInlineFeatureWorkerDeathDeliversEveryFrameOnce() throws {
+        let inputs = FakeArchive.inputs([64, 48])
+        let clean = temporaryDirectory("clean-inline"), faulty = temporaryDirectory("faulty-inline")
+        _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
+        let progress = try runStoppingAFeatureWorker(job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02, inline: InlineTally()))
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(progress.videosFailed, 0)
+        let frames = readLines(faulty, "frames.jsonl").map { "\($0["video"]!)/\($0["frame"]!)/\($0["track"]!)" }
+        XCTAssertEqual(Set(frames).count, frames.count, "no frame twice")
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").sorted(), Sinks.lines(faulty + "/frames.jsonl").sorted())
+    }
+
+    /// Decoded batches held by the coordinator stay within `maxOutstandingBatches`, however slow the workers.
+    func testInlineDecodingIsBoundedByOutstandingBatches() throws {
+        let tally = InlineTally()
+        let progress = try job(FakeArchive.inputs([100, 60]), out: temporaryDirectory("bounded"), fw: 1, sw: 1,
+                               featureDelay: 0.01, inline: tally, tune: { $0.maxOutstandingBatches = 3 }).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(tally.counts.inline, 13 + 8)
+        XCTAssertLessThanOrEqual(tally.peakHeld, 3)
+        XCTAssertGreaterThanOrEqual(tally.peakHeld, 2, "the decoder runs ahead of the worker")
+    }
+
+    /// An inline batch over the workers' message limit fails its video with a message that says what to do.
+    func testInlineBatchOverTheMessageLimitFailsItsVideo() throws {
+        // 8 frames of 2 bytes = 16 bytes a batch, over a 10-byte limit: at most 5 frames fit.
+        let big = temporaryDirectory("inline-big")
+        let p2 = try job(FakeArchive.inputs([20]), out: big, inline: InlineTally(), tune: { $0.maxInlineBatchBytes = 10 }).run(interval: 0.05)
+        XCTAssertEqual(p2.videosFailed, 1)
+        let error = readLines(big, "videos.jsonl").first?["error"] as? String ?? ""
+        XCTAssertTrue(error.contains("is 16 bytes, over the 10 a worker accepts"), error)
+        XCTAssertTrue(error.contains("--batch-frames 5 or less, or --frames reference"), error)
     }
 }

@@ -21,31 +21,99 @@ struct FakeArchive {
     }
 }
 
+/// The frames of a fake range: `[start, end)` clamped to the frame count in the path.
+func fakeFrames(_ r: Mien_V1_FrameRange) -> Range<Int> {
+    let total = Int(r.uri.split(separator: "-").last!)!
+    let start = Int(r.startFrame)
+    return start..<max(start, min(Int(min(r.endFrame, UInt64(Int.max))), total))
+}
+
+/// Counts shared by a fake decoder and fake workers (inline-mode tests).
+final class InlineTally: @unchecked Sendable {
+    private let lock = NSLock()
+    private var decoded = 0, processed = 0, inlineBatches = 0, referenceBatches = 0
+    /// Most batches decoded and not yet answered by a worker, seen when a batch was decoded.
+    private(set) var maxHeld = 0
+
+    func decodedOne() { lock.withLock { decoded += 1; maxHeld = max(maxHeld, decoded - processed) } }
+    func processedOne(inline: Bool) { lock.withLock { processed += 1; if inline { inlineBatches += 1 } else { referenceBatches += 1 } } }
+    var counts: (inline: Int, reference: Int) { lock.withLock { (inlineBatches, referenceBatches) } }
+    var peakHeld: Int { lock.withLock { maxHeld } }
+}
+
+/// Inline-mode decoder test double: one 2×1 GRAY8 frame per index of the fake range, the
+/// pixels naming the frame; a path containing "undecodable" fails to decode.
+final class FakeInlineDecoder: InlineFrameDecoding {
+    let tally: InlineTally?
+    init(tally: InlineTally? = nil) { self.tally = tally }
+
+    func inlineFrames(_ range: Mien_V1_FrameRange) throws -> Mien_V1_InlineFrames {
+        if range.uri.contains("undecodable") { throw WorkError(.decodeFailed, "\(range.uri): invalid data found when processing input (test)") }
+        tally?.decodedOne()
+        return .with {
+            $0.frames = fakeFrames(range).map { f in
+                .with {
+                    $0.index = UInt64(f)
+                    $0.timeS = Double(f) / 25
+                    $0.width = 2
+                    $0.height = 1
+                    $0.format = .gray8
+                    $0.stride = 2
+                    $0.pixels = Data([UInt8(f & 0xFF), UInt8(f >> 8)])
+                }
+            }
+        }
+    }
+}
+
 /// Feature compute test double: boxes and embeddings as functions of (video, frame).
 final class FakeFeatureCompute: WorkerCompute {
     let role: Mien_V1_Role = .featureWorker
     let modelHash: String
     let capabilities: [String] = ["fake"]
     let delay: TimeInterval
-    init(modelHash: String = "cnn-fake", delay: TimeInterval = 0) {
+    /// A worker without the videos' storage: by-reference batches fail as they would there.
+    let noStorage: Bool
+    let tally: InlineTally?
+    init(modelHash: String = "cnn-fake", delay: TimeInterval = 0, noStorage: Bool = false, tally: InlineTally? = nil) {
         self.modelHash = modelHash
         self.delay = delay
+        self.noStorage = noStorage
+        self.tally = tally
     }
 
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
         guard case .frameBatch(let b) = work else { throw WorkError(.badMessage, "not a frame batch") }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-        let total = Int(b.reference.uri.split(separator: "-").last!)!
+        // Frame indices and times: from the inline frames (checking their pixels name them) or the range.
+        let frames: [(index: Int, time: Double)]
+        let inline: Bool
+        switch b.frames {
+        case .inline(let carried):
+            for f in carried.frames where f.pixels != Data([UInt8(f.index & 0xFF), UInt8(f.index >> 8)]) {
+                throw WorkError(.badMessage, "frame \(f.index) carries another frame's pixels")
+            }
+            frames = carried.frames.map { (Int($0.index), $0.timeS) }
+            inline = true
+        case .reference(let r):
+            if noStorage { throw WorkError(.inputNotFound, "\(r.uri): no such file or folder (no shared storage)") }
+            if r.uri.contains("undecodable") { throw WorkError(.decodeFailed, "\(r.uri): invalid data found when processing input (test)") }
+            frames = fakeFrames(r).map { ($0, Double($0) / 25) }
+            inline = false
+        case nil:
+            throw WorkError(.badMessage, "no frames")
+        }
+        tally?.processedOne(inline: inline)
         let video = Int(b.videoID.dropFirst(5))!
-        let end = min(Int(min(b.reference.endFrame, UInt64(Int.max))), total)
         return .embeddingBatch(.with { out in
             out.videoID = b.videoID
             out.batchID = b.batchID
             out.modelHash = modelHash
-            out.frames = (Int(b.reference.startFrame)..<max(Int(b.reference.startFrame), end)).map { f in
+            out.frames = frames.map { fr in
                 .with { ff in
+                    let f = fr.index
                     ff.index = UInt64(f)
-                    ff.timeS = Double(f) / 25
+                    ff.timeS = fr.time
                     var faces: [Mien_V1_Face] = [face(x: 100 + Float(f), f: f, video: video, which: 0)]
                     if video % 2 == 1 && (10..<30).contains(f) { faces.append(face(x: 400, f: f, video: video, which: 1)) }
                     ff.faces = faces

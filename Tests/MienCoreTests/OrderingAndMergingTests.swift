@@ -77,6 +77,28 @@ final class WorkDispatcherTests: XCTestCase {
         XCTAssertEqual(d.inFlightCount, 4)
     }
 
+    /// Items handed out and answered are released, not kept behind the queue's head while
+    /// work goes on (inline frame batches are megabytes each).
+    func testAnsweredItemsAreReleasedWhileTheQueueIsNonEmpty() {
+        final class Payload: Sendable {}
+        var d = WorkDispatcher<Payload>()
+        d.join(worker: "a", nowMs: 0)
+        var released: [() -> Payload?] = []
+        for i in 0..<400 {
+            let p = Payload()
+            released.append({ [weak p] in p })
+            d.enqueue(id: UInt64(i), item: p)
+        }
+        for round in 0..<30 {  // 10 a round, the queue never empties
+            d.grant(worker: "a", credit: 10, nowMs: 0)
+            for a in d.assign(nowMs: 0) { _ = d.complete(itemID: a.itemID, from: "a", nowMs: 0) }
+            let kept = released.prefix((round + 1) * 10).filter { $0() != nil }.count
+            XCTAssertLessThanOrEqual(kept, 400 - (round + 1) * 10, "round \(round): handed-out items kept ≤ items queued")
+        }
+        XCTAssertEqual(d.queuedCount, 100)
+        XCTAssertEqual(released.prefix(300).filter { $0() != nil }.count, 0, "once most are handed out, none is kept")
+    }
+
     func testUnknownWorkerGetsNothing() {
         var d = D()
         XCTAssertFalse(d.grant(worker: "stranger", credit: 5, nowMs: 0))

@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+import MienProto
+import MienTransport
+@testable import MienCluster
+
+/// The coordinator's decoder thread with the real decoder, on a video of the bundled sample.
+final class InlineDecoderTests: XCTestCase {
+    let video = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../samples/synthetic/clip_00000.mp4").standardized.path
+
+    func batch(_ id: UInt64, uri: String, _ range: Range<Int>, every: Int = 1) -> Mien_V1_FrameBatch {
+        .with {
+            $0.videoID = "v"
+            $0.batchID = id
+            $0.reference = .with {
+                $0.uri = uri
+                $0.startFrame = UInt64(range.lowerBound)
+                $0.endFrame = range.upperBound == .max ? .max : UInt64(range.upperBound)
+                $0.sampleEvery = UInt32(every)
+            }
+        }
+    }
+
+    /// Waits on the wake pipe, as the coordinator's poller does, until `count` results are in.
+    func collect(_ decoder: InlineDecoder, count: Int) throws -> [InlineDecoder.Decoded] {
+        var out: [InlineDecoder.Decoded] = []
+        var poller = ZMQPoller()
+        poller.add(fileDescriptor: decoder.wake.readFD)
+        let deadline = Date().addingTimeInterval(30)
+        while out.count < count && Date() < deadline {
+            if try poller.poll(timeoutMs: 1_000)[0].contains(.readable) { out += decoder.collect() }
+        }
+        return out
+    }
+
+    /// Batches come back in submission order as GRAY8 frames with the range's indices (sampled
+    /// ones only), the last batch running to the end of the file; a missing file is an error
+    /// naming it, and the thread goes on with the next batch.
+    func testDecodesRangesInOrderAndReportsAMissingFile() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: video), "no sample video at \(video)")
+        let decoder = try InlineDecoder(capacity: 8, maxBatchBytes: 1 << 30, decoder: { VideoRangeDecoder(keepOpen: 2) })
+        defer { decoder.stop() }
+        decoder.submit(batch(1, uri: video, 0..<8))
+        decoder.submit(batch(2, uri: video, 8..<16, every: 3))
+        decoder.submit(batch(3, uri: "/nonexistent/clip.mp4", 0..<8))
+        decoder.submit(batch(4, uri: video, 48..<Int.max))
+        let results = try collect(decoder, count: 4)
+        XCTAssertEqual(results.map(\.batch.batchID), [1, 2, 3, 4])
+        XCTAssertEqual(results[0].batch.inline.frames.map(\.index), Array(0..<8))
+        XCTAssertEqual(results[1].batch.inline.frames.map(\.index), [9, 12, 15], "every 3rd frame by absolute index")
+        XCTAssertEqual(results[3].batch.inline.frames.map(\.index), Array(48..<55), "to the end of the file")
+        for f in results[0].batch.inline.frames {
+            XCTAssertEqual(f.format, .gray8)
+            XCTAssertEqual([f.width, f.height, f.stride], [640, 480, 640])
+            XCTAssertEqual(f.pixels.count, 640 * 480)
+            XCTAssertEqual(f.timeS, Double(f.index) / 25, accuracy: 1e-6)
+        }
+        XCTAssertNil(results[0].error)
+        XCTAssertTrue(results[2].error?.contains("decoding /nonexistent/clip.mp4 for inline frames") ?? false, "\(results[2].error ?? "no error")")
+        XCTAssertTrue(results[2].error?.contains("not found") ?? false)
+    }
+}
