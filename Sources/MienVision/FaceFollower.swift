@@ -5,7 +5,8 @@
 /// for again only in a region around its last box and only at sizes near its last size: a
 /// handful of cascade scales over a small, downscaled region (≈ 1 ms). The search is the check:
 /// a face that is not found there is dropped at once (never carried forward blindly), and the
-/// next frame gets a full detection. New faces appear at the next keyframe at the latest.
+/// next frame gets a full detection. A new face is found at the next keyframe when it changes
+/// the picture (see below), and within `fullScanInterval` frames at worst.
 ///
 /// Keyframes need not scan the whole frame: a new face can only come from a part of the picture
 /// that changed. At a keyframe the frame is compared, cell by cell on a 96-px thumbnail, with the
@@ -55,8 +56,8 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// (4 s) and otherwise only when the picture changed outside the followed faces; between
     /// keyframes, search ±30 % around the last box for faces of 0.75–1.33× its side, at the Haar
     /// window's 24 px per face, with 1 merged neighbour (3 at keyframes); landmarks on keyframes
-    /// only. Chosen on synthetic video against detecting every full frame (recall 0.985,
-    /// precision 0.999 at about half the CPU of scanning on every keyframe): docs/BENCHMARKS.md,
+    /// only. Chosen on synthetic video against detecting every full frame (recall 0.983,
+    /// precision 0.999, at about 55–60 % of the CPU of scanning on every keyframe): docs/BENCHMARKS.md,
     /// "Detection schedule".
     public init(keyframeInterval: Int = 5, searchMargin: Float = 0.3, sizeRange: ClosedRange<Float> = 0.75...1.33,
                 workingFaceSide: Int = 24, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 1,
