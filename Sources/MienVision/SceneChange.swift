@@ -9,8 +9,8 @@
 ///
 /// A cell is `cellSide × cellSide` thumbnail pixels; it counts as changed when the mean of its
 /// absolute pixel differences, after compensating a global exposure gain, exceeds `threshold`
-/// grey levels. Averaging over the downscale and the
-/// cell keeps sensor noise and compression flicker (a few grey levels per pixel) well below it.
+/// grey levels. Averaging over the downscale and the cell keeps sensor noise and compression
+/// flicker (a few grey levels per pixel) well below it.
 struct SceneThumbnail {
     /// Thumbnail's longer side in pixels.
     static let longSide = 96
