@@ -7,7 +7,8 @@
 #      allow-lists) gives the same outputs as `mien run`; a Python consumer with an allowed key
 #      receives the secured result stream, one with an unknown key receives nothing;
 #   b. a feature worker whose key is not on the coordinator's allow-list gets no work: the job
-#      completes with the allowed worker, and the refusal (address + key) is in the coordinator's log;
+#      completes with the allowed worker, and the refusal (address + key) is in the coordinator's log
+#      (this job runs with --frames inline: the decoded frames travel CURVE-encrypted);
 #   c. an allowed-but-misbehaving peer (ops/security/malicious_peer.py) sends oversized, garbled
 #      and flooding messages to the coordinator's feature and sequence sockets during a job:
 #      outputs still equal `mien run`'s, the coordinator's log stays small, and the job's wall
@@ -134,14 +135,15 @@ grep -qF "refused CURVE client key $(cat "$keys/stranger.pub")" "$out.aggregator
 kill $stranger_consumer 2>/dev/null || true
 echo "security-test: a. secured stream reached the allowed Python and C consumers (4 video results each), not the unknown one (refusal logged); clean job ${clean} s"
 
-# ---- b. a feature worker with a key not on the allow-list
+# ---- b. a feature worker with a key not on the allow-list (and --frames inline over CURVE)
 out="$work/stranger"
 start_roles 6120 "$out"
 "$mien" feature-worker --coordinator tcp://127.0.0.1:6120 --curve-secret-key "$keys/stranger.key" --curve-server-key "$keys/coordinator.pub" \
   2>"$out.stranger.log" & stranger=$!; pids+=($stranger)
-run_coordinator 6120 "$out" --verbose
+# Inline frames here: the decoded frames (10 MB batches) travel CURVE-encrypted to the workers.
+run_coordinator 6120 "$out" --verbose --frames inline
 kill $stranger 2>/dev/null || true
-same "$out" "b. with a stranger feature worker"
+same "$out" "b. with a stranger feature worker, frames inline over CURVE"
 stranger_id=$(grep -o 'worker=fw-[^ ]*' "$out.stranger.log" | head -1 | cut -d= -f2)
 [ -n "$stranger_id" ] || fail "the stranger worker did not start: $(cat "$out.stranger.log")"
 grep -q "$stranger_id" "$out.coordinator.log" && fail "the stranger worker $stranger_id reached the coordinator"
