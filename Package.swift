@@ -58,7 +58,7 @@ let package = Package(
 
         // MARK: observability (Prometheus exposition over a small HTTP responder, key=value logs)
         .target(name: "MienTelemetry",
-                dependencies: [.product(name: "Prometheus", package: "swift-prometheus"),
+                dependencies: ["MienCore", .product(name: "Prometheus", package: "swift-prometheus"),
                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                .product(name: "Logging", package: "swift-log")]),
 

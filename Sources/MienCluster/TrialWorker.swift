@@ -32,9 +32,8 @@ public final class TrialWorker: @unchecked Sendable {
     private let wake: WakePipe
     private let outbox: WorkQueue<Finished>
     private let lock = NSLock()
-    private var stopRequested = false
     private var failure: TrainingError?
-    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = StopLatch()
 
     /// A trial's result, from the thread that ran it; `generation` tells results of an
     /// earlier search (tune restarted with other settings) from the current one's.
@@ -77,20 +76,18 @@ public final class TrialWorker: @unchecked Sendable {
 
     /// Asks the worker to stop (running trials are interrupted, tune is told); returns once it has.
     public func stop() {
-        lock.withLock { stopRequested = true }
+        stopping.requestStop()
         wake.wake()
-        finished.wait()
-        finished.signal()
+        stopping.waitUntilEnded()
     }
 
     /// Blocks until the worker stopped; throws when it stopped on an error (e.g. a bad cache).
     public func wait() throws {
-        finished.wait()
-        finished.signal()
+        stopping.waitUntilEnded()
         if let failure = lock.withLock({ failure }) { throw failure }
     }
 
-    private var shouldStop: Bool { lock.withLock { stopRequested } }
+    private var shouldStop: Bool { stopping.isStopRequested }
 
     // MARK: the search this worker is set up for
 
@@ -328,8 +325,8 @@ public final class TrialWorker: @unchecked Sendable {
             socket.close()
         }
         abandonSearch()
-        lock.withLock { stopRequested = true }
+        stopping.requestStop()
         outbox.close()
-        finished.signal()
+        stopping.markEnded()
     }
 }

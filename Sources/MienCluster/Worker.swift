@@ -40,10 +40,9 @@ public final class Worker: @unchecked Sendable {
     private let outbox: WorkQueue<Envelope.OneOf_Body>
     private let wake: WakePipe
     private let lock = NSLock()
-    private var stopRequested = false
     private var _state: State = .starting
     private var itemsDone: UInt64 = 0
-    private let finished = DispatchSemaphore(value: 0)
+    private let stopping = StopLatch()
 
     public var state: State { lock.withLock { _state } }
 
@@ -95,19 +94,17 @@ public final class Worker: @unchecked Sendable {
 
     /// Asks the worker to stop; returns once its socket thread has ended.
     public func stop() {
-        lock.withLock { stopRequested = true }
+        stopping.requestStop()
         wake.wake()
-        finished.wait()
-        finished.signal()
+        stopping.waitUntilEnded()
     }
 
     /// Blocks until the worker stopped (after `stop()` or a `Shutdown` from the coordinator).
     public func wait() {
-        finished.wait()
-        finished.signal()
+        stopping.waitUntilEnded()
     }
 
-    private var shouldStop: Bool { lock.withLock { stopRequested } }
+    private var shouldStop: Bool { stopping.isStopRequested }
 
     private func setState(_ s: State) { lock.withLock { _state = s } }
 
@@ -302,11 +299,11 @@ public final class Worker: @unchecked Sendable {
             }
             socket.close()
         }
-        lock.withLock { stopRequested = true }
+        stopping.requestStop()  // before the queues close: the compute loop reads it on wake-up
         inbox.close()
         outbox.close()
         setState(.stopped)
-        finished.signal()
+        stopping.markEnded()
     }
 }
 

@@ -1,7 +1,9 @@
 /// JSON text helpers shared by the writers that build JSON lines by hand (for speed and a
 /// stable key order).
 public enum JSONText {
-    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped.
+    /// `s` as a JSON string literal: quotes, backslashes and control characters (C0 and DEL)
+    /// escaped. Also the quoted form of a `key=value` log value (`KeyValueLogHandler`), where
+    /// DEL must not reach a terminal raw.
     public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
@@ -12,7 +14,7 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if u.value < 0x20 {
+                if u.value < 0x20 || u.value == 0x7F {
                     let hex = String(u.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 import Logging
 
 /// A swift-log handler that writes one plain-text line per event, as `key=value` pairs
@@ -57,20 +58,7 @@ public struct KeyValueLogHandler: LogHandler {
         let bare = !value.isEmpty && value.unicodeScalars.allSatisfy { s in
             s.value > 0x20 && s != "\"" && s != "=" && s != "\\" && s.value != 0x7F
         }
-        if bare { return value }
-        var out = "\""
-        for s in value.unicodeScalars {
-            switch s {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if s.value < 0x20 || s.value == 0x7F { out += String(format: "\\u%04x", s.value) } else { out.unicodeScalars.append(s) }
-            }
-        }
-        return out + "\""
+        return bare ? value : JSONText.quote(value)
     }
 }
 

@@ -13,5 +13,6 @@ final class SplitMix64Tests: XCTestCase {
 
     func testJSONQuoteEscapesWhatJSONRequires() {
         XCTAssertEqual(JSONText.quote("a\"b\\c\nd\u{1}é🙂"), "\"a\\\"b\\\\c\\nd\\u0001é🙂\"")
+        XCTAssertEqual(JSONText.quote("x\u{7F}"), "\"x\\u007f\"", "DEL escaped too (log values share this quoting)")
     }
 }
