@@ -217,6 +217,14 @@ public final class Coordinator: @unchecked Sendable {
         if let failure = lock.withLock({ failure }) { throw failure }
     }
 
+    /// Blocks until the job is finished or stopped, or `seconds` passed; true when finished.
+    /// (For a progress loop that must notice the end at once rather than at its next tick.)
+    public func waitFinished(seconds: TimeInterval) -> Bool {
+        guard finished.wait(timeout: .now() + seconds) == .success else { return false }
+        finished.signal()
+        return true
+    }
+
     /// Asks the coordinator to stop (SIGINT / SIGTERM): workers are told to shut down.
     public func stop() {
         lock.withLock { stopRequested = true }

@@ -109,9 +109,11 @@ public final class EmbeddedJob: @unchecked Sendable {
         lock.withLock { featureWorkers = fws }
         for w in workers + fws { w.start() }
 
+        // Wakes at the end of the job, not at the next tick: a short job's wall time is not
+        // rounded up to the progress interval.
         while !coordinator.progress.finished {
             onProgress(coordinator.progress)
-            Thread.sleep(forTimeInterval: interval)
+            if coordinator.waitFinished(seconds: interval) { break }
         }
         let result = coordinator.progress
         onProgress(result)

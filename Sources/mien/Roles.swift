@@ -114,7 +114,7 @@ struct CoordinatorCommand: ParsableCommand {
         try runUntilDone(stop: { coordinator.stop(); telemetry.endLinger() }) {
             while !coordinator.progress.finished {
                 reporter.update(coordinator.progress)
-                Thread.sleep(forTimeInterval: 0.5)
+                if coordinator.waitFinished(seconds: 0.5) { break }
             }
             try coordinator.wait()
             telemetry.linger(observability, logger: logger)
