@@ -51,18 +51,40 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// Mean absolute difference, in grey levels, of a thumbnail cell that counts as a change
     /// (0: every difference counts, i.e. every keyframe scans).
     public var sceneChangeThreshold: Float
+    /// How a face is followed on the frames between keyframes.
+    public var follow: FollowMethod
+    /// `.template`: the template's longer side in pixels.
+    public var templateSide: Int
+    /// `.template`: the template is the box less this fraction of its side on every side.
+    public var templateInset: Float
+    /// `.template`: the lowest normalised cross-correlation (−1…1) that still counts as the same
+    /// face; below it the face is dropped and the next frame is a keyframe.
+    public var templateMinScore: Float
+
+    /// Following a face between keyframes.
+    public enum FollowMethod: String, Sendable, CaseIterable {
+        /// Match the face's appearance at its last keyframe (`FaceTemplate`) around its last box:
+        /// ~0.05 ms a face. Keyframes re-detect with the cascade, so a match is checked by the
+        /// detector at least every `keyframeInterval` frames.
+        case template
+        /// Run the Haar cascade in a region around the last box at sizes near its size: ~1 ms a
+        /// face, and every frame's box is the detector's.
+        case haar
+    }
 
     /// Defaults: keyframes every 5th frame (0.2 s at 25 fps), a full scan at least every 100th
-    /// (4 s) and otherwise only when the picture changed outside the followed faces; between
-    /// keyframes, search ±30 % around the last box for faces of 0.75–1.33× its side, at the Haar
-    /// window's 24 px per face, with 1 merged neighbour (3 at keyframes); landmarks on keyframes
-    /// only. Chosen on synthetic video against detecting every full frame (recall 0.983,
-    /// precision 0.999, at about 55–60 % of the CPU of scanning on every keyframe): docs/BENCHMARKS.md,
+    /// (4 s) and otherwise only when the picture changed outside the followed faces; at a keyframe
+    /// without a full scan, a Haar search ±30 % around the last box for faces of 0.75–1.33× its
+    /// side, at the Haar window's 24 px per face, with 3 merged neighbours; between keyframes the
+    /// face's template (24 px, inset 15 %) matched ±30 % around the last box, dropped below a
+    /// correlation of 0.6 (`.haar`: the search with 1 neighbour); landmarks on keyframes only.
+    /// Chosen on synthetic video against detecting every full frame: docs/BENCHMARKS.md,
     /// "Detection schedule".
     public init(keyframeInterval: Int = 5, searchMargin: Float = 0.3, sizeRange: ClosedRange<Float> = 0.75...1.33,
                 workingFaceSide: Int = 24, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 1,
                 keyframeSearchMinNeighbors: Int = 3, searchScaleFactor: Double = 1.1, fullScanInterval: Int = 100,
-                sceneChangeThreshold: Float = 8) {
+                sceneChangeThreshold: Float = 8, follow: FollowMethod = .template, templateSide: Int = 24,
+                templateInset: Float = 0.15, templateMinScore: Float = 0.6) {
         self.keyframeInterval = keyframeInterval
         self.searchMargin = searchMargin
         self.sizeRange = sizeRange
@@ -73,6 +95,10 @@ public struct DetectionSchedule: Sendable, Equatable {
         self.searchScaleFactor = searchScaleFactor
         self.fullScanInterval = fullScanInterval
         self.sceneChangeThreshold = sceneChangeThreshold
+        self.follow = follow
+        self.templateSide = templateSide
+        self.templateInset = templateInset
+        self.templateMinScore = templateMinScore
     }
 
     /// Detect on every frame: no following.
@@ -94,6 +120,10 @@ public struct DetectionSchedule: Sendable, Equatable {
         guard searchScaleFactor > 1, searchScaleFactor <= 4 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: scale factor must be in (1, 4], got \(searchScaleFactor)")
         }
+        guard templateSide >= FaceTemplate.minimumSide, templateInset >= 0, templateInset < 0.4,
+              templateMinScore > -1, templateMinScore <= 1 else {
+            throw VisionError(.invalidArgument, path: nil, message: "follow template: side ≥ \(FaceTemplate.minimumSide) px, inset in [0, 0.4) and minimum score in (−1, 1] needed, got \(templateSide), \(templateInset), \(templateMinScore)")
+        }
         guard workingFaceSide >= 24, searchMinNeighbors >= 0, keyframeSearchMinNeighbors >= 0 else {
             throw VisionError(.invalidArgument, path: nil, message: "follow search: face side ≥ 24 px (Haar's window) and min neighbours ≥ 0 needed, got \(workingFaceSide), \(searchMinNeighbors)")
         }
@@ -107,8 +137,14 @@ public struct DetectionSchedule: Sendable, Equatable {
 public final class FaceFollower {
     public let pipeline: FacePipeline
     public let schedule: DetectionSchedule
-    /// The faces of the previous frame (box and landmarks).
-    private var followed: [(box: FaceBox, landmarks: [Point])] = []
+    /// A face of the previous frame: its box, landmarks and (`.template`) its appearance at the
+    /// last keyframe.
+    private struct Followed {
+        var box: FaceBox
+        var landmarks: [Point]
+        var template: FaceTemplate?
+    }
+    private var followed: [Followed] = []
     private var sinceKeyframe = 0
     private var sinceScan = 0
     private var forceKeyframe = true
@@ -149,12 +185,13 @@ public final class FaceFollower {
             sinceScan = 0
             forceKeyframe = false
             keyframes += 1
-            let faces = remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp))
+            let faces = try remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp),
+                                     cutFrom: image)
             scanned = thumbnail
             scannedBoxes = faces.faces.map(\.box)
             return faces
         }
-        let found = try follow(in: image, minNeighbors: keyframe ? schedule.keyframeSearchMinNeighbors : schedule.searchMinNeighbors)
+        let found = try follow(in: image, keyframe: keyframe)
         if keyframe {
             // Nothing new can have appeared: re-find the followed faces and measure their
             // landmarks afresh, as a full keyframe would.
@@ -168,8 +205,12 @@ public final class FaceFollower {
             keyframe || schedule.landmarksEveryFrame || f.previous.landmarks.isEmpty
                 ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
         }
-        return remember(try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
-                                           frameIndex: frameIndex, timestamp: timestamp))
+        let faces = try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
+                                       frameIndex: frameIndex, timestamp: timestamp)
+        // A keyframe cuts new templates from the faces the cascade confirmed; in between each
+        // face keeps its keyframe's template (matched against that, the box cannot drift).
+        return try remember(faces, cutFrom: keyframe ? image : nil,
+                            templates: keyframe ? [] : found.map { ($0.box, $0.previous.template) })
     }
 
     private enum KeyframeKind {
@@ -194,8 +235,21 @@ public final class FaceFollower {
         return thumbnail.changed(from: scanned, outside: masks, threshold: schedule.sceneChangeThreshold) ? .scan(thumbnail) : .refresh
     }
 
-    private func remember(_ faces: FrameFaces) -> FrameFaces {
-        followed = faces.faces.map { ($0.box, $0.landmarks) }
+    /// Keeps `faces` for the next frame, with templates cut from `image` (when given) or carried
+    /// over from `templates` (by box).
+    private func remember(_ faces: FrameFaces, cutFrom image: GrayImage?,
+                          templates: [(box: FaceBox, template: FaceTemplate?)] = []) throws -> FrameFaces {
+        followed = try faces.faces.map { f in
+            var template: FaceTemplate?
+            if schedule.follow == .template {
+                if let image {
+                    template = try FaceTemplate(image: image, box: f.box, side: schedule.templateSide, inset: schedule.templateInset)
+                } else {
+                    template = templates.first { $0.box == f.box }?.template
+                }
+            }
+            return Followed(box: f.box, landmarks: f.landmarks, template: template)
+        }
         return faces
     }
 
@@ -210,22 +264,27 @@ public final class FaceFollower {
         try process(frame.grayImage, frameIndex: frame.index, timestamp: frame.timestamp)
     }
 
-    /// Each followed face, searched for near its last box. A face not found is lost; two faces
-    /// that landed on the same box (IoU > 0.5) become one.
-    private func follow(in image: GrayImage, minNeighbors: Int) throws -> [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] {
-        var found: [(box: FaceBox, previous: (box: FaceBox, landmarks: [Point]))] = []
+    /// Each followed face, found again near its last box: by its template between keyframes
+    /// (`.template`), by the Haar search at keyframes and with `.haar` (or when the face had no
+    /// template). A face not found is lost; two faces that landed on the same box (IoU > 0.5)
+    /// become one.
+    private func follow(in image: GrayImage, keyframe: Bool) throws -> [(box: FaceBox, previous: Followed)] {
+        var found: [(box: FaceBox, previous: Followed)] = []
         for previous in followed {
-            let last = previous.box
-            let side = max(last.width, last.height)
-            let m = side * schedule.searchMargin
-            let region = FaceBox(x: last.x - m, y: last.y - m, width: last.width + 2 * m, height: last.height + 2 * m)
-            let sizes = max(1, Int((side * schedule.sizeRange.lowerBound).rounded(.down)))...max(1, Int((side * schedule.sizeRange.upperBound).rounded(.up)))
-            let candidates = try pipeline.detector.detect(image, in: region, sizes: sizes, workingFaceSide: schedule.workingFaceSide,
-                                                             minNeighbors: minNeighbors,
-                                                             scaleFactor: schedule.searchScaleFactor)
-            // The candidate that overlaps the last box most; a search region can hold a
-            // neighbour's face too.
-            guard let best = candidates.max(by: { $0.iou(last) < $1.iou(last) }), best.iou(last) > 0 else {
+            let best: FaceBox?
+            if !keyframe, schedule.follow == .template, let template = previous.template {
+                let match = try template.find(in: image, around: previous.box, margin: schedule.searchMargin)
+                // Accepted while it correlates and stays within the search margin of where the
+                // cascade last saw the face: a template that latched onto something crossing
+                // the face (a hand) is dropped once that moves away, not followed off-face.
+                best = match.flatMap { m in
+                    m.score >= schedule.templateMinScore && template.drift(to: m.box) <= schedule.searchMargin ? m.box : nil
+                }
+            } else {
+                best = try search(in: image, near: previous.box,
+                                  minNeighbors: keyframe ? schedule.keyframeSearchMinNeighbors : schedule.searchMinNeighbors)
+            }
+            guard let best else {
                 losses += 1
                 forceKeyframe = true
                 continue
@@ -233,5 +292,18 @@ public final class FaceFollower {
             if !found.contains(where: { $0.box.iou(best) > 0.5 }) { found.append((best, previous)) }
         }
         return found.sorted { $0.box.score > $1.box.score }
+    }
+
+    /// The Haar search for a face near `last`: the candidate of a size near `last`'s in a region
+    /// around it that overlaps `last` most (a search region can hold a neighbour's face too).
+    private func search(in image: GrayImage, near last: FaceBox, minNeighbors: Int) throws -> FaceBox? {
+        let side = max(last.width, last.height)
+        let m = side * schedule.searchMargin
+        let region = FaceBox(x: last.x - m, y: last.y - m, width: last.width + 2 * m, height: last.height + 2 * m)
+        let sizes = max(1, Int((side * schedule.sizeRange.lowerBound).rounded(.down)))...max(1, Int((side * schedule.sizeRange.upperBound).rounded(.up)))
+        let candidates = try pipeline.detector.detect(image, in: region, sizes: sizes, workingFaceSide: schedule.workingFaceSide,
+                                                         minNeighbors: minNeighbors, scaleFactor: schedule.searchScaleFactor)
+        guard let best = candidates.max(by: { $0.iou(last) < $1.iou(last) }), best.iou(last) > 0 else { return nil }
+        return best
     }
 }

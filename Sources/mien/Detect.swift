@@ -80,6 +80,15 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("follow-min-neighbors"), help: "Haar merged-neighbour threshold of the search between full detections.")
     var followMinNeighbors: Int = DetectionSchedule().searchMinNeighbors
 
+    @Option(name: .long, help: "How faces are followed between keyframes: template (match the face's appearance at its keyframe) or haar (a cascade search around the last box).")
+    var follow: String = DetectionSchedule().follow.rawValue
+
+    @Option(name: .customLong("template-side"), help: "follow template: the template's longer side in pixels.")
+    var templateSide: Int = DetectionSchedule().templateSide
+
+    @Option(name: .customLong("template-min-score"), help: "follow template: lowest correlation (−1…1) that still counts as the same face.")
+    var templateMinScore: Float = DetectionSchedule().templateMinScore
+
     @Flag(name: .customLong("landmarks-every-frame"), help: "Run the landmark model on followed frames too (default: keyframes only; landmarks move with the box in between).")
     var landmarksEveryFrame = false
 
@@ -108,6 +117,7 @@ struct Detect: ParsableCommand {
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
+        guard DetectionSchedule.FollowMethod(rawValue: follow) != nil else { throw ValidationError("--follow must be template or haar, got \(follow)") }
         if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }
         guard upsample == 0 || upsample == 1 else { throw ValidationError("--upsample must be 0 or 1") }
         _ = try parsedRange()
@@ -127,7 +137,8 @@ struct Detect: ParsableCommand {
                           landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors,
                           keyframeSearchMinNeighbors: followKeyframeMinNeighbors,
                           searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
-                          sceneChangeThreshold: sceneChangeThreshold)
+                          sceneChangeThreshold: sceneChangeThreshold, follow: DetectionSchedule.FollowMethod(rawValue: follow) ?? .template,
+                          templateSide: templateSide, templateMinScore: templateMinScore)
     }
 
     struct FaceRecord: Encodable {

@@ -7,12 +7,16 @@ import MienVision
 /// (`run`, `feature-worker`, `extract`), so a model is trained and used with the same front end.
 struct FrontEndOptions: ParsableArguments {
     @Option(name: .customLong("detect-every"),
-            help: "Full-frame face detection every k-th frame; in between each face is searched for near its last box and dropped if not found there (1 = detect on every frame: ~5× the detection CPU at 320 px).")
+            help: "Full-frame face detection every k-th frame; in between each face is followed near its last box (see --follow) and dropped if not found there (1 = detect on every frame: ~5× the detection CPU at 320 px).")
     var detectEvery = DetectionSchedule().keyframeInterval
 
     @Option(name: .customLong("full-scan-every"),
             help: "A keyframe scans the whole frame only if the picture outside the followed faces changed since the last scan, or after this many frames (≤ --detect-every: every keyframe scans).")
     var fullScanEvery = DetectionSchedule().fullScanInterval
+
+    @Option(name: .long,
+            help: "How faces are followed between full detections: template (match each face's appearance at its last detection, ~0.05 ms a face) or haar (a cascade search around the last box, ~1 ms a face).")
+    var follow: DetectionSchedule.FollowMethod = DetectionSchedule().follow
 
     @Option(name: .customLong("detect-max-side"),
             help: "Full-frame detection runs on a copy downscaled to this longer side (0 = full resolution). Faces below ~24 px at that scale are missed: raise it for small faces.")
@@ -24,7 +28,7 @@ struct FrontEndOptions: ParsableArguments {
         guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (full resolution) or at least 32") }
     }
 
-    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery, fullScanInterval: fullScanEvery) }
+    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery, fullScanInterval: fullScanEvery, follow: follow) }
 
     var pipeline: FacePipeline.Options { FacePipeline.Options(detector: FaceDetector.Options(maxSide: detectMaxSide)) }
 
@@ -44,3 +48,5 @@ func useSingleThreadedCompute() {
     BLASThreads.set(1)
     VisionThreads.count = 1
 }
+
+extension DetectionSchedule.FollowMethod: ExpressibleByArgument {}

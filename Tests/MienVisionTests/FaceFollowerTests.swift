@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 @testable import MienVision
 
-/// The detection schedule: full detection on keyframes, a checked search near the last box in
-/// between. Frames are the astronaut photograph panned across the frame (a real face moving).
+/// The detection schedule: full detection on keyframes, a checked template match (or cascade
+/// search) near the last box in between. Frames are the astronaut photograph panned across the frame (a real face moving).
 final class FaceFollowerTests: XCTestCase {
     private func astronaut() throws -> GrayImage {
         try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
@@ -205,6 +205,77 @@ final class FaceFollowerTests: XCTestCase {
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(searchScaleFactor: 1)))
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(fullScanInterval: 0)))
         XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(sceneChangeThreshold: -1)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(templateSide: 4)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(templateInset: 0.5)))
+        XCTAssertThrowsError(try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(templateMinScore: 1.5)))
         XCTAssertThrowsError(try FaceDetector(options: .init(minSize: 40, maxSize: 20)))
+    }
+
+    /// `image` moved down by `dy` pixels (uncovered rows take the edge value).
+    private func shiftedDown(_ image: GrayImage, dy: Int) -> GrayImage {
+        var px = [UInt8](repeating: 0, count: image.width * image.height)
+        for y in 0..<image.height {
+            let from = min(image.height - 1, max(0, y - dy))
+            px[(y * image.width)..<((y + 1) * image.width)] = image.pixels[(from * image.width)..<((from + 1) * image.width)]
+        }
+        return GrayImage(width: image.width, height: image.height, pixels: px)
+    }
+
+    /// The template finds the face moved by whole pixels to within half a pixel (the match runs
+    /// on a copy downscaled ~4×: the sub-pixel refinement is what makes this hold), through an
+    /// exposure change, and reports no match where the face is not.
+    func testTemplateFindsTheMovedFace() throws {
+        let image = try astronaut()
+        let face = try XCTUnwrap(try FaceDetector().detect(image).first)
+        let template = try XCTUnwrap(try FaceTemplate(image: image, box: face, side: 24, inset: 0.15))
+        XCTAssertTrue((16...36).contains(max(template.width, template.height)), "about 24 px after a whole-pixel downscale: \(template.width)×\(template.height)")
+        let still = try XCTUnwrap(try template.find(in: image, around: face, margin: 0.3))
+        XCTAssertEqual(still.box.x, face.x, accuracy: 0.5)
+        XCTAssertEqual(still.box.y, face.y, accuracy: 0.5)
+        XCTAssertGreaterThan(still.score, 0.99)
+        for (dx, dy) in [(7, 0), (-11, 5), (3, -9)] {
+            let moved = shiftedDown(shifted(image, dx: dx), dy: dy)
+            let m = try XCTUnwrap(try template.find(in: moved, around: face, margin: 0.3))
+            XCTAssertEqual(m.box.x - face.x, Float(dx), accuracy: 1.0, "moved by (\(dx), \(dy))")
+            XCTAssertEqual(m.box.y - face.y, Float(dy), accuracy: 1.0, "moved by (\(dx), \(dy))")
+            XCTAssertEqual(m.box.width, face.width)
+            XCTAssertGreaterThan(m.score, 0.9)
+        }
+        // Darker and flatter (exposure): normalised correlation does not care.
+        let dimmed = GrayImage(width: image.width, height: image.height, pixels: image.pixels.map { UInt8(Float($0) * 0.6 + 20) })
+        let d = try XCTUnwrap(try template.find(in: dimmed, around: face, margin: 0.3))
+        XCTAssertEqual(d.box.x, face.x, accuracy: 0.5)
+        XCTAssertGreaterThan(d.score, 0.99)
+        // Nothing there: a flat frame has no defined correlation; another part of the photo
+        // correlates poorly.
+        let flat = try XCTUnwrap(try template.find(in: blank(like: image), around: face, margin: 0.3))
+        XCTAssertLessThan(flat.score, DetectionSchedule().templateMinScore)
+        let elsewhere = FaceBox(x: 20, y: Float(image.height) - face.height - 20, width: face.width, height: face.height)
+        let wrong = try XCTUnwrap(try template.find(in: image, around: elsewhere, margin: 0.3))
+        XCTAssertLessThan(wrong.score, DetectionSchedule().templateMinScore)
+        // A box mostly outside the frame: too little left to cut, or to search.
+        XCTAssertNil(try FaceTemplate(image: image, box: FaceBox(x: Float(image.width) - 5, y: 0, width: 100, height: 100), side: 24, inset: 0.15))
+        XCTAssertNil(try template.find(in: image, around: FaceBox(x: Float(image.width) + 50, y: 0, width: face.width, height: face.height), margin: 0.3))
+    }
+
+    /// Between keyframes a face is followed by its template only within the search margin of
+    /// where the cascade last saw it: a face (or whatever the template latched onto) that keeps
+    /// going is dropped and looked for by a full detection, never followed off across the frame.
+    /// The cascade search (`.haar`) follows the same motion without a bound.
+    func testTemplateFollowingIsBoundedToTheSearchMargin() throws {
+        let image = try astronaut()
+        let face = try XCTUnwrap(try FaceDetector().detect(image).first)
+        let step = Int((face.width * 0.2).rounded())   // 0.2 side a frame: 0.4 after two frames > 0.3
+        var counts: [DetectionSchedule.FollowMethod: [Int]] = [:]
+        var losses: [DetectionSchedule.FollowMethod: Int] = [:]
+        for method in DetectionSchedule.FollowMethod.allCases {
+            let follower = try FaceFollower(pipeline: try FacePipeline(), schedule: DetectionSchedule(keyframeInterval: 10, follow: method))
+            counts[method] = try (0..<4).map { try follower.process(shifted(image, dx: -step * $0), frameIndex: $0).faces.count }
+            losses[method] = follower.losses
+        }
+        XCTAssertEqual(counts[.template], [1, 1, 0, 1], "frame 2 is beyond the bound: dropped; frame 3 is a keyframe and finds it")
+        XCTAssertEqual(losses[.template], 1)
+        XCTAssertEqual(counts[.haar], [1, 1, 1, 1])
+        XCTAssertEqual(losses[.haar], 0)
     }
 }

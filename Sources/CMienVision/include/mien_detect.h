@@ -86,6 +86,23 @@ mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, 
 mien_status mien_warp_affine_gray(const uint8_t *gray, int w, int h, size_t step, const double *m,
                                   uint8_t *dst, int dst_w, int dst_h, char *err, size_t err_len);
 
+/* ---- Template matching: following a face between detections ---- */
+
+/* Cuts a template: the region (rx, ry, rw, rh) of the gray image (must lie inside it) resized
+ * with pixel-area averaging to tw x th pixels, written to `out` (tw*th bytes, rows packed). */
+mien_status mien_template_cut(const uint8_t *gray, int w, int h, size_t step, int rx, int ry, int rw, int rh,
+                              int tw, int th, uint8_t *out, char *err, size_t err_len);
+
+/* Looks for a template (tw x th packed bytes) in the region (rx, ry, rw, rh) of the gray image
+ * (inside it), resized to sw x sh (>= the template) with pixel-area averaging: normalised
+ * cross-correlation (OpenCV's TM_CCOEFF_NORMED, -1..1, invariant to brightness and contrast),
+ * best position refined to sub-pixel by a parabola through the peak and its neighbours. Writes
+ * the template's top-left corner in pixels of the resized region and the score (-1 when the
+ * correlation is undefined, e.g. a flat template). */
+mien_status mien_template_find(const uint8_t *gray, int w, int h, size_t step, int rx, int ry, int rw, int rh,
+                               int sw, int sh, const uint8_t *tmpl, int tw, int th, float *best_x, float *best_y,
+                               float *score, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif
