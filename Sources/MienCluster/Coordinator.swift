@@ -116,7 +116,8 @@ public final class Coordinator: @unchecked Sendable {
         /// (`AffinityPlanner`), so a worker goes on decoding where its last batch ended instead
         /// of seeking or decoding frames only to skip them. 1: no chunks (a worker still gets the
         /// batch after its last one when that is next in line). Inline batches go out in order.
-        public var chunkBatches = 16
+        public var chunkBatches = Config.defaultChunkBatches
+        public static let defaultChunkBatches = 16
         /// By-reference batches: a batch is handed out only while it is fewer than this many
         /// batches past the first batch of its video whose result is not consumed yet, so at most
         /// this − 1 results per active video wait for an earlier one (nil: 4 × `chunkBatches`).
