@@ -191,7 +191,7 @@ final class EmbeddedJobTests: XCTestCase {
     /// Two feature workers on one video (frames by reference): each works through contiguous
     /// runs of batches, so nearly every batch it gets follows the one it got before (it goes on
     /// decoding instead of seeking); both do a fair share; every batch runs once; the outputs
-    /// equal one worker's. With chunks of one batch (the old hand-out) they alternate instead.
+    /// equal one worker's. With chunks of one batch they alternate, as every batch did before.
     func testTwoWorkersOnOneVideoGetConsecutiveBatches() throws {
         let inputs = FakeArchive.inputs([1_600])  // 200 batches of 8 frames
         func run(chunk: Int, out: String) throws -> (follow: Double, shares: [Int]) {
@@ -211,7 +211,7 @@ final class EmbeddedJobTests: XCTestCase {
         let one = temporaryDirectory("affinity-one"), chunked = temporaryDirectory("affinity-chunked")
         _ = try job(inputs, out: one, fw: 1, sw: 1).run(interval: 0.05)
         let affine = try run(chunk: 16, out: chunked)
-        XCTAssertGreaterThan(affine.follow, 0.9, "share of batches following their worker's previous one")
+        XCTAssertGreaterThan(affine.follow, 0.8, "share of batches following their worker's previous one (≈ 0.95: a jump per chunk of 16 and a few at the end)")
         XCTAssertEqual(affine.shares.count, 2)
         XCTAssertGreaterThan(affine.shares.first ?? 0, 200 / 4, "both workers share the work: \(affine.shares)")
         for file in ["frames.jsonl", "segments.jsonl", "videos.jsonl"] {

@@ -106,13 +106,13 @@ final class AffinityPlannerTests: XCTestCase {
     /// follow their worker's previous one.
     func testEveryBatchOnceWithinTheBound() {
         var rng = SplitMix64(seed: 7)
-        for round in 0..<200 {
+        for round in 0..<100 {
             let chunk = 1 + Int(rng.next() % 6), ahead = 1 + Int(rng.next() % 20), counts = (0..<3).map { _ in Int(rng.next() % 40) + 1 }
             var p = P(chunkBatches: chunk, maxAhead: ahead)
             for (k, n) in counts.enumerated() { p.add(video: "v\(k)", batchCount: n) }
             var planned: [String: Set<Int>] = [:], consumed: [String: Int] = [:]
             var workers = ["w0", "w1", "w2"], nextWorker = 3
-            for _ in 0..<10_000 {
+            for _ in 0..<4_000 {
                 let r = rng.next() % 10
                 if r < 6, let w = workers.randomElement(using: &rng) {
                     guard let b = p.next(for: w, frontier: { consumed[$0] ?? 0 }) else { continue }
