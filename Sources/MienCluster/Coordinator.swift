@@ -64,6 +64,9 @@ public struct JobProgress: Sendable, Equatable {
     /// The most videos handed to the aggregator and not yet acknowledged at one time
     /// (≤ `Config.maxUnacknowledgedVideos + Config.maxActiveVideos − 1`).
     public var peakVideosAwaitingResults = 0
+    /// The most feature results of one video held at one time because an earlier batch's result
+    /// was still missing (by reference ≤ `Config.maxBatchesAhead` − 1; inline ≤ `maxOutstandingBatches` − 1).
+    public var peakResultsAwaitingOrder = 0
     public var finished = false
 
     public init() {}
@@ -694,6 +697,8 @@ public final class Coordinator: @unchecked Sendable {
                     if let v = active[item.videoID] {
                         _ = v.reorder.insert(b, sequence: UInt64(item.index))
                         try advance(v)
+                        let held = v.reorder.waitingCount
+                        lock.withLock { _progress.peakResultsAwaitingOrder = max(_progress.peakResultsAwaitingOrder, held) }
                     }
                 }
             case .windowPredictionBatch(let b) where !feature:

@@ -183,6 +183,7 @@ final class EmbeddedJobTests: XCTestCase {
                                                          tune: { $0.chunkBatches = 3; $0.maxBatchesAhead = 5 }))
         XCTAssertEqual(progress.videosDone, 2)
         XCTAssertEqual(progress.videosFailed, 0)
+        XCTAssertLessThanOrEqual(progress.peakResultsAwaitingOrder, 4, "results held for order ≤ maxBatchesAhead − 1")
         XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").sorted(), Sinks.lines(faulty + "/frames.jsonl").sorted())
     }
 
@@ -199,6 +200,8 @@ final class EmbeddedJobTests: XCTestCase {
             let progress = try job(inputs, out: out, fw: 2, sw: 1, featureDelay: 0.002, log: log,
                                    tune: { $0.chunkBatches = chunk }).run(interval: 0.05)
             XCTAssertEqual(progress.videosDone, 1)
+            XCTAssertLessThanOrEqual(progress.peakResultsAwaitingOrder, 4 * chunk - 1, "chunk \(chunk): results held for order ≤ maxBatchesAhead − 1")
+            if chunk > 1 { XCTAssertGreaterThan(progress.peakResultsAwaitingOrder, 0, "a second run's results wait for the first's (≈ a chunk)") }
             let ran = log.batches
             let starts = ran.values.flatMap { $0.map(\.start) }
             XCTAssertEqual(starts.sorted(), Array(stride(from: 0, to: 1_600, by: 8)), "chunk \(chunk): every batch once")
