@@ -52,7 +52,9 @@ public struct JobProgress: Sendable, Equatable {
     public var featureWorkers = 0
     public var sequenceWorkers = 0
     public var requeuedBatches = 0
-    /// Feature / sequence batches waiting for a worker and handed out but not answered.
+    /// Feature / sequence batches waiting for a worker and handed out but not answered. (By
+    /// reference, feature batches are made when a worker has credit: those waiting are the ones
+    /// the next credits would get, up to `Config.maxOutstandingBatches`.)
     public var featureBatchesQueued = 0
     public var featureBatchesInFlight = 0
     public var sequenceBatchesQueued = 0
@@ -836,13 +838,17 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             // Gauges and the in-flight figures of `progress` (cheap: a lock and a few atomics per turn).
+            // Feature batches waiting for a worker: those queued and, by reference, those that would
+            // be made for the next credit (up to the bound): batches are made on demand there.
+            let featureWaiting = featureWork.queuedCount + (decoder != nil || sequenceWorkBehind() ? 0
+                : min(planner.unplannedCount, max(0, config.maxOutstandingBatches - featureWork.queuedCount - featureWork.inFlightCount)))
             lock.withLock {
-                _progress.featureBatchesQueued = featureWork.queuedCount
+                _progress.featureBatchesQueued = featureWaiting
                 _progress.featureBatchesInFlight = featureWork.inFlightCount
                 _progress.sequenceBatchesQueued = sequenceWork.queuedCount
                 _progress.sequenceBatchesInFlight = sequenceWork.inFlightCount
             }
-            metrics.queued[.feature]!.set(featureWork.queuedCount)
+            metrics.queued[.feature]!.set(featureWaiting)
             metrics.inFlight[.feature]!.set(featureWork.inFlightCount)
             metrics.queued[.sequence]!.set(sequenceWork.queuedCount)
             metrics.inFlight[.sequence]!.set(sequenceWork.inFlightCount)
