@@ -92,6 +92,7 @@ mien_status grab_next(mien_video *v, int64_t *index, double *ts) {
         v->current = -1;
         return MIEN_ERR_END;
     }
+    v->stats.decoded++;
     *index = v->next;
     *ts = grabbed_timestamp(v, v->next);
     v->current = v->next;
@@ -165,6 +166,7 @@ mien_status mien_video_open(const char *path, uint64_t max_pixels, mien_video **
         // Decode frame 0 now: a file that opens but cannot decode a frame is corrupt.
         if (!v->cap.grab())
             return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "the video opens but no frame can be decoded (damaged or truncated stream)");
+        v->stats.decoded++;
         v->pending = true;
         v->pending_ts = grabbed_timestamp(v.get(), 0);
         v->current = 0;
@@ -228,6 +230,7 @@ mien_status mien_video_seek(mien_video *v, int64_t index, char *err, size_t err_
                 v->current = -1;
                 v->last_ts_index = -1;
                 if (!v->cap.grab()) continue;
+                v->stats.decoded++;
                 double t = v->cap.get(cv::CAP_PROP_POS_MSEC) / 1000.0;
                 bool verified = s == 0 ? std::fabs(t * fps) < 0.5 : (t > 0 && std::fabs(t * fps - (double)s) < 0.5);
                 if (!verified) continue;

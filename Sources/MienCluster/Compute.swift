@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MienCore
 import MienNN
 import MienProto
@@ -23,6 +24,9 @@ public final class FeatureCompute: WorkerCompute {
     private let inputSize: Int
     /// By-reference decoding; keeps the last video open so consecutive batches continue decoding.
     private let reader = FrameRangeReader(keepOpen: 1)
+    /// The reader's figures after the last by-reference batch, for `summary` (another thread).
+    private let figuresLock = NSLock()
+    private var readerFigures = FrameRangeReader.Statistics()
 
     /// - Parameter modelDirectory: a CNN bundle folder with `model.json` + safetensors.
     public init(modelDirectory: String, pipeline options: FacePipeline.Options = .init(),
@@ -39,6 +43,16 @@ public final class FeatureCompute: WorkerCompute {
         follower = try FaceFollower(pipeline: pipeline, schedule: schedule)
     }
 
+    /// By-reference decoding so far: ranges, videos opened, frames handed out and decoded (the
+    /// excess was decoded only to be skipped or to check a seek), ranges reached by decoding
+    /// forward (`stepped`) or by a seek.
+    public var summary: Logger.Metadata {
+        let s = figuresLock.withLock { readerFigures }
+        guard s.ranges > 0 else { return [:] }
+        return ["ranges": "\(s.ranges)", "opened": "\(s.opened)", "frames": "\(s.frames)", "decoded": "\(s.decoded)",
+                "stepped": "\(s.stepped)", "seeks": "\(s.seeks)"]
+    }
+
     public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
         guard case .frameBatch(let batch) = work else {
             throw WorkError(.badMessage, "a feature worker takes frame batches, not \(work.kind)")
@@ -48,6 +62,7 @@ public final class FeatureCompute: WorkerCompute {
         follower.reset()
         switch batch.frames {
         case .reference(let r):
+            defer { let figures = reader.statistics; figuresLock.withLock { readerFigures = figures } }
             try reader.forEachFrame(r) { frames.append(try follower.process($0)) }
         case .inline(let inline):
             for f in inline.frames {

@@ -52,7 +52,9 @@ public struct JobProgress: Sendable, Equatable {
     public var featureWorkers = 0
     public var sequenceWorkers = 0
     public var requeuedBatches = 0
-    /// Feature / sequence batches waiting for a worker and handed out but not answered.
+    /// Feature / sequence batches waiting for a worker and handed out but not answered. (By
+    /// reference, feature batches are made when a worker has credit: those waiting are the ones
+    /// the next credits would get, up to `Config.maxOutstandingBatches`.)
     public var featureBatchesQueued = 0
     public var featureBatchesInFlight = 0
     public var sequenceBatchesQueued = 0
@@ -64,6 +66,9 @@ public struct JobProgress: Sendable, Equatable {
     /// The most videos handed to the aggregator and not yet acknowledged at one time
     /// (≤ `Config.maxUnacknowledgedVideos + Config.maxActiveVideos − 1`).
     public var peakVideosAwaitingResults = 0
+    /// The most feature results of one video held at one time because an earlier batch's result
+    /// was still missing (by reference ≤ `Config.maxBatchesAhead` − 1; inline ≤ `maxOutstandingBatches` − 1).
+    public var peakResultsAwaitingOrder = 0
     public var finished = false
 
     public init() {}
@@ -111,6 +116,17 @@ public final class Coordinator: @unchecked Sendable {
         public var maxUnacknowledgedVideos = 4
         /// Feature batches queued or in flight at once (memory bound, backpressure).
         public var maxOutstandingBatches = 16
+        /// By-reference batches: each video's batches are cut into chunks of this many
+        /// consecutive batches, and a chunk preferably goes to one worker, in order
+        /// (`AffinityPlanner`), so a worker goes on decoding where its last batch ended instead
+        /// of seeking or decoding frames only to skip them. 1: no chunks (a worker still gets the
+        /// batch after its last one when that is next in line). Inline batches go out in order.
+        public var chunkBatches = Config.defaultChunkBatches
+        public static let defaultChunkBatches = 16
+        /// By-reference batches: a batch is handed out only while it is fewer than this many
+        /// batches past the first batch of its video whose result is not consumed yet, so at most
+        /// this − 1 results per active video wait for an earlier one (nil: 4 × `chunkBatches`).
+        public var maxBatchesAhead: Int?
         /// Window batches queued or in flight at once before feature work is held back.
         public var maxOutstandingWindowBatches = 16
         /// An item not answered within this time is handed out again, ms.
@@ -172,6 +188,7 @@ public final class Coordinator: @unchecked Sendable {
                 logger: Logger = .quiet("mien.coordinator")) {
         precondition(config.windowStride >= 1 && config.windowStride <= config.windowLength)
         precondition(config.batchFrames >= 1 && config.sampleEvery >= 1)
+        precondition(config.chunkBatches >= 1 && (config.maxBatchesAhead ?? 1) >= 1)
         self.context = context
         self.config = config
         self.inputs = inputs
@@ -342,6 +359,10 @@ public final class Coordinator: @unchecked Sendable {
             : nil
         defer { decoder?.stop() }
         var decoding: [UInt64: FeatureItem] = [:]
+        // By-reference mode: which batch each worker gets next (contiguous runs per worker).
+        // Batches are made when a worker has credit for them, not queued ahead.
+        var planner = AffinityPlanner<String>(chunkBatches: config.chunkBatches,
+                                              maxAhead: config.maxBatchesAhead ?? 4 * config.chunkBatches)
         // Batch ids are unique across coordinator restarts: a worker may still answer work of a
         // crashed predecessor, and that answer must not be taken for new work with the same id.
         // 4096 ids per millisecond of wall time since the epoch leaves each incarnation room.
@@ -457,6 +478,7 @@ public final class Coordinator: @unchecked Sendable {
             if let v = active.removeValue(forKey: id) {
                 if !v.manifestSent { try sendManifest(v, error: message) }
             }
+            planner.remove(video: id)
             pendingWindows.removeAll { $0.videoID == id }
         }
 
@@ -482,42 +504,62 @@ public final class Coordinator: @unchecked Sendable {
                     continue
                 }
                 active[input.id] = v
+                if decoder == nil { planner.add(video: input.id, batchCount: v.batchCount) }
             }
         }
 
-        /// Queues feature batches, round-robin over active videos, while under the bounds.
+        /// Feature batch `index` of `v` (by reference), under a new batch id.
+        func makeBatch(_ v: VideoState, _ index: Int) -> FeatureItem {
+            let start = index * config.batchFrames
+            // The last batch runs to the end of the file: container frame counts can be low.
+            let end = index == v.batchCount - 1 ? Int.max : start + config.batchFrames
+            let batch = Mien_V1_FrameBatch.with {
+                $0.videoID = v.input.id
+                $0.batchID = nextBatchID
+                $0.fps = v.info.fps
+                $0.reference = .with {
+                    $0.uri = v.input.path
+                    $0.startFrame = UInt64(start)
+                    $0.endFrame = UInt64(end)
+                    $0.sampleEvery = UInt32(config.sampleEvery)
+                }
+                $0.modelHash = featureHash
+            }
+            nextBatchID += 1
+            return FeatureItem(videoID: v.input.id, index: index, batch: batch)
+        }
+
+        /// Whether sequence work is so far behind that feature work waits.
+        func sequenceWorkBehind() -> Bool {
+            sequenceWork.queuedCount + sequenceWork.inFlightCount >= config.maxOutstandingWindowBatches
+        }
+
+        /// Inline mode: submits feature batches to the decoder, in order, round-robin over
+        /// active videos, while under the bounds (the decoded ones are queued as they come).
         func topUpFeatureWork() {
+            guard let decoder else { return }
             while featureWork.queuedCount + featureWork.inFlightCount + decoding.count < config.maxOutstandingBatches,
-                  sequenceWork.queuedCount + sequenceWork.inFlightCount < config.maxOutstandingWindowBatches {
+                  !sequenceWorkBehind() {
                 let candidates = active.values.filter { $0.nextBatch < $0.batchCount }.sorted { $0.input.id < $1.input.id }
                 guard !candidates.isEmpty else { return }
                 let v = candidates[roundRobin % candidates.count]
                 roundRobin += 1
-                let start = v.nextBatch * config.batchFrames
-                // The last batch runs to the end of the file: container frame counts can be low.
-                let end = v.nextBatch == v.batchCount - 1 ? Int.max : start + config.batchFrames
-                let batch = Mien_V1_FrameBatch.with {
-                    $0.videoID = v.input.id
-                    $0.batchID = nextBatchID
-                    $0.fps = v.info.fps
-                    $0.reference = .with {
-                        $0.uri = v.input.path
-                        $0.startFrame = UInt64(start)
-                        $0.endFrame = UInt64(end)
-                        $0.sampleEvery = UInt32(config.sampleEvery)
-                    }
-                    $0.modelHash = featureHash
-                }
-                let item = FeatureItem(videoID: v.input.id, index: v.nextBatch, batch: batch)
-                if let decoder {
-                    decoding[nextBatchID] = item
-                    decoder.submit(batch)
-                } else {
-                    featureWork.enqueue(id: nextBatchID, item: item)
-                }
-                nextBatchID += 1
+                let item = makeBatch(v, v.nextBatch)
                 v.nextBatch += 1
+                decoding[item.batch.batchID] = item
+                decoder.submit(item.batch)
             }
+        }
+
+        /// By-reference mode: the batch the planner picks for `worker`, made when it has credit
+        /// for it, while `budget` (batches that may still be queued or in flight) lasts.
+        func referenceBatch(for worker: String, budget: inout Int) -> (id: UInt64, item: FeatureItem)? {
+            guard decoder == nil, budget > 0, !sequenceWorkBehind(),
+                  let b = planner.next(for: worker, frontier: { Int(active[$0]?.reorder.next ?? 0) }),
+                  let v = active[b.video] else { return nil }
+            budget -= 1
+            let item = makeBatch(v, b.index)
+            return (item.batch.batchID, item)
         }
 
         /// Inline mode: queues the batches the decoder thread finished; a decode error fails its video.
@@ -570,6 +612,7 @@ public final class Coordinator: @unchecked Sendable {
                 for t in v.tracker.finish() { try endTrack(v, t) }
                 flushWindows(force: true)
                 active.removeValue(forKey: v.input.id)
+                planner.remove(video: v.input.id)
                 if v.framesPerTrack.isEmpty {
                     try sendManifest(v, error: "no faces found in \(v.framesDone) frames of \(v.input.path)")
                 } else {
@@ -656,6 +699,8 @@ public final class Coordinator: @unchecked Sendable {
                     if let v = active[item.videoID] {
                         _ = v.reorder.insert(b, sequence: UInt64(item.index))
                         try advance(v)
+                        let held = v.reorder.waitingCount
+                        lock.withLock { _progress.peakResultsAwaitingOrder = max(_progress.peakResultsAwaitingOrder, held) }
                     }
                 }
             case .windowPredictionBatch(let b) where !feature:
@@ -753,7 +798,8 @@ public final class Coordinator: @unchecked Sendable {
             }
             try startVideos()
             topUpFeatureWork()
-            for a in featureWork.assign(nowMs: Clock.nowMs()) {
+            var budget = config.maxOutstandingBatches - featureWork.queuedCount - featureWork.inFlightCount - decoding.count
+            for a in featureWork.assign(nowMs: Clock.nowMs(), produce: { referenceBatch(for: $0, budget: &budget) }) {
                 if let id = featureWorkers[a.worker] { send(s.features, to: id, .frameBatch(a.item.batch)) }
                 metrics.dispatched[.feature]!.increment()
                 handedOut[a.itemID] = nowNs()
@@ -774,6 +820,7 @@ public final class Coordinator: @unchecked Sendable {
                 }
                 for dead in featureWork.expire(nowMs: now) {
                     featureWorkers.removeValue(forKey: dead)
+                    planner.release(worker: dead)
                     metrics.errors.count("worker_lost")
                     logger.warning("feature worker stopped heartbeating; its batches are re-queued", metadata: ["worker": .string(dead)])
                 }
@@ -791,13 +838,17 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             // Gauges and the in-flight figures of `progress` (cheap: a lock and a few atomics per turn).
+            // Feature batches waiting for a worker: those queued and, by reference, those that would
+            // be made for the next credit (up to the bound): batches are made on demand there.
+            let featureWaiting = featureWork.queuedCount + (decoder != nil || sequenceWorkBehind() ? 0
+                : min(planner.unplannedCount, max(0, config.maxOutstandingBatches - featureWork.queuedCount - featureWork.inFlightCount)))
             lock.withLock {
-                _progress.featureBatchesQueued = featureWork.queuedCount
+                _progress.featureBatchesQueued = featureWaiting
                 _progress.featureBatchesInFlight = featureWork.inFlightCount
                 _progress.sequenceBatchesQueued = sequenceWork.queuedCount
                 _progress.sequenceBatchesInFlight = sequenceWork.inFlightCount
             }
-            metrics.queued[.feature]!.set(featureWork.queuedCount)
+            metrics.queued[.feature]!.set(featureWaiting)
             metrics.inFlight[.feature]!.set(featureWork.inFlightCount)
             metrics.queued[.sequence]!.set(sequenceWork.queuedCount)
             metrics.inFlight[.sequence]!.set(sequenceWork.inFlightCount)

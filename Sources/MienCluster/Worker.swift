@@ -14,6 +14,13 @@ public protocol WorkerCompute: AnyObject {
     /// Turns one work item into its result (e.g. `frameBatch` → `embeddingBatch`).
     /// Throwing reports an `Error` for this item to the coordinator; the worker goes on.
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body
+    /// Figures for the worker's last log line (e.g. frames decoded); may be read from another
+    /// thread while `process` runs. None by default.
+    var summary: Logger.Metadata { get }
+}
+
+extension WorkerCompute {
+    public var summary: Logger.Metadata { [:] }
 }
 
 /// A stateless worker: connects a DEALER to the coordinator, says hello, grants credit,
@@ -303,6 +310,8 @@ public final class Worker: @unchecked Sendable {
         inbox.close()
         outbox.close()
         setState(.stopped)
+        let done = lock.withLock { itemsDone }
+        logger.debug("worker stopped", metadata: compute.summary.merging(["items": "\(done)"]) { mine, _ in mine })
         stopping.markEnded()
     }
 }

@@ -2,10 +2,12 @@
 ///
 /// Workers grant credit (how many more items they accept); the dispatcher hands each queued
 /// item to a worker with credit, least recently served first, so a fast worker (which grants
-/// credit again sooner) gets more and nobody is sent more than it asked for. Every item in
-/// flight has a deadline; a worker silent for longer than `workerExpiryMs` is dropped and
-/// its items go back to the *front* of the queue, as do items past their deadline. An item
-/// completes once: a late or repeated result for it is reported as a duplicate.
+/// credit again sooner) gets more and nobody is sent more than it asked for. Once the queue is
+/// empty, items may also be made on demand for the worker whose turn it is
+/// (`assign(nowMs:produce:)`). Every item in flight has a deadline; a worker silent for longer
+/// than `workerExpiryMs` is dropped and its items go back to the *front* of the queue, as do
+/// items past their deadline. An item completes once: a late or repeated result for it is
+/// reported as a duplicate.
 public struct WorkDispatcher<Item: Sendable>: Sendable {
     public struct Config: Sendable {
         /// A worker not heard from for this long is considered dead, ms.
@@ -95,12 +97,30 @@ public struct WorkDispatcher<Item: Sendable>: Sendable {
 
     /// Hands queued items to workers with credit, least recently served first.
     public mutating func assign(nowMs: UInt64) -> [Assignment] {
+        assign(nowMs: nowMs) { _ in nil }
+    }
+
+    /// Hands queued items to workers with credit, least recently served first; once the queue is
+    /// empty, asks `produce` for an item made for the worker whose turn it is (work whose best
+    /// taker depends on the worker, e.g. the batch that follows its last one). An item produced
+    /// is handed out, in flight and re-queued like a queued one; a worker `produce` has nothing
+    /// for (nil) is not asked again in this call.
+    public mutating func assign(nowMs: UInt64, produce: (_ worker: String) -> (id: UInt64, item: Item)?) -> [Assignment] {
         var out: [Assignment] = []
-        while queueHead < queue.count {
-            guard let name = workers.filter({ $0.value.credit > 0 })
+        var nothingFor: Set<String> = []
+        while true {
+            guard let name = workers.filter({ $0.value.credit > 0 && !nothingFor.contains($0.key) })
                 .min(by: { ($0.value.lastServedTick, $0.key) < ($1.value.lastServedTick, $1.key) })?.key else { break }
-            let (id, item) = queue[queueHead]
-            queueHead += 1
+            let id: UInt64, item: Item
+            if queueHead < queue.count {
+                (id, item) = queue[queueHead]
+                queueHead += 1
+            } else if let made = produce(name) {
+                (id, item) = made
+            } else {
+                nothingFor.insert(name)
+                continue
+            }
             tick += 1
             workers[name]!.credit -= 1
             workers[name]!.lastServedTick = tick

@@ -83,11 +83,12 @@ public final class VideoFileSource: FrameSource {
         return true
     }
 
-    /// How seeks were satisfied so far (for tests and diagnostics).
-    public var seekStatistics: (direct: Int, stepped: Int, backoff: Int, sequential: Int) {
+    /// How seeks were satisfied so far, and how many frames were decoded in all, including those
+    /// decoded only to be skipped or to verify a seek (for tests and diagnostics).
+    public var seekStatistics: (direct: Int, stepped: Int, backoff: Int, sequential: Int, decoded: Int) {
         var s = mien_video_seek_stats()
         mien_video_get_seek_stats(handle, &s)
-        return (Int(s.direct), Int(s.stepped), Int(s.backoff), Int(s.sequential))
+        return (Int(s.direct), Int(s.stepped), Int(s.backoff), Int(s.sequential), Int(s.decoded))
     }
 }
 

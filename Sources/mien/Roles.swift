@@ -51,6 +51,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
     @Option(help: FrameTransport.help) var frames = FrameTransport.reference
+    @Option(name: .customLong("chunk-batches"), help: "With --frames reference: a video’s batches go to workers in runs of this many consecutive batches, so a worker goes on decoding where its last batch ended (1: no runs).")
+    var chunkBatches = Coordinator.Config.defaultChunkBatches
     @Option(help: "Model bundle the sequence workers run (a folder with bundle.json, or a name under models/): the windows are cut to its BiLSTM's length T.")
     var model = "synthetic"
     @Option(help: "Window length T (default: the --model bundle's BiLSTM's).") var window: Int?
@@ -70,6 +72,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard maxMessageBytes >= 1_024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
         guard peerRateLimit >= 0, peerRateLimit.isFinite else { throw ValidationError("--peer-rate-limit must be ≥ 0 (0 = no limit)") }
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
+        guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
         if let stride, stride < 1 || (window.map { stride > $0 } ?? false) { throw ValidationError("need 1 ≤ --stride ≤ --window") }
     }
 
@@ -83,6 +86,7 @@ struct CoordinatorCommand: ParsableCommand {
         let step = stride ?? max(1, length / 2)
         guard step <= length else { throw ValidationError("need --stride ≤ the window length \(length)") }
         c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.frames = frames; c.windowLength = length; c.windowStride = step
+        c.chunkBatches = chunkBatches
         c.journalPath = journal
         c.extractOnly = extract
         let telemetry = Telemetry(observability, defaultLevel: verbose ? .debug : .info)

@@ -44,6 +44,9 @@ struct Run: ParsableCommand {
 
     @Option(help: FrameTransport.help) var frames = FrameTransport.reference
 
+    @Option(name: .customLong("chunk-batches"), help: "With --frames reference: a video’s batches go to workers in runs of this many consecutive batches, so a worker goes on decoding where its last batch ended (1: no runs).")
+    var chunkBatches = Coordinator.Config.defaultChunkBatches
+
     @OptionGroup var frontEnd: FrontEndOptions
 
     @Option(help: "Also publish results on this endpoint (e.g. tcp://127.0.0.1:5600) for outside consumers.")
@@ -65,6 +68,7 @@ struct Run: ParsableCommand {
         guard featureWorkers >= 1, sequenceWorkers >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
         guard batchFrames >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
+        guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
         if let publish { try Endpoint.checkBind(publish, insecure: insecureBind, curveAvailable: false) }
     }
 
@@ -77,6 +81,7 @@ struct Run: ParsableCommand {
                                            batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.frames = frames
+        settings.chunkBatches = chunkBatches
         settings.publish = publish
         settings.observability = observability
         let result = try settings.run(labelled, bundle: bundle, out: out, log: log, name: "mien run")
@@ -116,6 +121,7 @@ struct EmbeddedJobSettings {
     var batchFrames = 32
     var sampleEvery = 1
     var frames = FrameTransport.reference
+    var chunkBatches = Coordinator.Config.defaultChunkBatches
     var resume = false
     var publish: String?
     /// Keep every window's prediction in windows.jsonl.
@@ -147,7 +153,7 @@ struct EmbeddedJobSettings {
         let telemetry = observability.map { Telemetry($0, defaultLevel: quiet) } ?? Telemetry(level: quiet)
         defer { telemetry.stop() }
         config.metricsFactory = telemetry.metricsFactory
-        let (batchFrames, sampleEvery, frames) = (self.batchFrames, self.sampleEvery, self.frames)
+        let (batchFrames, sampleEvery, frames, chunkBatches) = (self.batchFrames, self.sampleEvery, self.frames, self.chunkBatches)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
         let frontEnd = self.frontEnd
         // Load once here so a missing or corrupt model fails before any work starts.
@@ -157,6 +163,7 @@ struct EmbeddedJobSettings {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery
             $0.frames = frames
+            $0.chunkBatches = chunkBatches
             $0.windowLength = windowLength
             $0.windowStride = max(1, windowLength / 2)
         }

@@ -6,7 +6,8 @@ import MienCore
 final class EmbeddedJobTests: XCTestCase {
     func job(_ inputs: [VideoInput], out: String, fw: Int = 2, sw: Int = 2, resume: Bool = false, windows: Bool = false,
              featureDelay: TimeInterval = 0, liveness: Liveness = Liveness(heartbeatMs: 100, expiryMs: 400),
-             inline: InlineTally? = nil, tune: @escaping @Sendable (inout Coordinator.Config) -> Void = { _ in }) -> EmbeddedJob {
+             inline: InlineTally? = nil, log: BatchLog? = nil,
+             tune: @escaping @Sendable (inout Coordinator.Config) -> Void = { _ in }) -> EmbeddedJob {
         var c = EmbeddedJob.Config(inputs: inputs, outputDirectory: out)
         c.writeWindows = windows
         c.featureWorkers = fw
@@ -26,7 +27,7 @@ final class EmbeddedJobTests: XCTestCase {
             }
             tune(&$0)
         }
-        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay, noStorage: inline != nil, tally: inline) },
+        return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay, noStorage: inline != nil, tally: inline, log: log) },
                            sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
     }
 
@@ -170,6 +171,57 @@ final class EmbeddedJobTests: XCTestCase {
         }
         XCTAssertTrue(killed, "a feature worker was stopped mid-job")
         return progress
+    }
+
+    /// The same with small chunks and a short look-ahead: the dead worker's span is given back
+    /// and its batches in flight re-queued; every frame still once, as in a fault-free run.
+    func testFeatureWorkerDeathWithSmallChunksLosesNothing() throws {
+        let inputs = FakeArchive.inputs([120, 90])
+        let clean = temporaryDirectory("clean-chunks"), faulty = temporaryDirectory("faulty-chunks")
+        _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
+        let progress = try runStoppingAFeatureWorker(job(inputs, out: faulty, fw: 2, sw: 1, featureDelay: 0.02,
+                                                         tune: { $0.chunkBatches = 3; $0.maxBatchesAhead = 5 }))
+        XCTAssertEqual(progress.videosDone, 2)
+        XCTAssertEqual(progress.videosFailed, 0)
+        XCTAssertLessThanOrEqual(progress.peakResultsAwaitingOrder, 4, "results held for order ≤ maxBatchesAhead − 1")
+        XCTAssertEqual(Sinks.lines(clean + "/frames.jsonl").sorted(), Sinks.lines(faulty + "/frames.jsonl").sorted())
+    }
+
+    // MARK: batch affinity
+
+    /// Two feature workers on one video (frames by reference): each works through contiguous
+    /// runs of batches, so nearly every batch it gets follows the one it got before (it goes on
+    /// decoding instead of seeking); both do a fair share; every batch runs once; the outputs
+    /// equal one worker's. With chunks of one batch they alternate, as every batch did before.
+    func testTwoWorkersOnOneVideoGetConsecutiveBatches() throws {
+        let inputs = FakeArchive.inputs([1_600])  // 200 batches of 8 frames
+        func run(chunk: Int, out: String) throws -> (follow: Double, shares: [Int]) {
+            let log = BatchLog()
+            let progress = try job(inputs, out: out, fw: 2, sw: 1, featureDelay: 0.002, log: log,
+                                   tune: { $0.chunkBatches = chunk }).run(interval: 0.05)
+            XCTAssertEqual(progress.videosDone, 1)
+            XCTAssertLessThanOrEqual(progress.peakResultsAwaitingOrder, 4 * chunk - 1, "chunk \(chunk): results held for order ≤ maxBatchesAhead − 1")
+            if chunk > 1 { XCTAssertGreaterThan(progress.peakResultsAwaitingOrder, 0, "a second run's results wait for the first's (≈ a chunk)") }
+            let ran = log.batches
+            let starts = ran.values.flatMap { $0.map(\.start) }
+            XCTAssertEqual(starts.sorted(), Array(stride(from: 0, to: 1_600, by: 8)), "chunk \(chunk): every batch once")
+            var follow = 0
+            for batches in ran.values {
+                follow += zip(batches, batches.dropFirst()).filter { $1.start == $0.start + 8 }.count
+            }
+            return (Double(follow) / Double(starts.count - ran.count), ran.values.map(\.count).sorted())
+        }
+        let one = temporaryDirectory("affinity-one"), chunked = temporaryDirectory("affinity-chunked")
+        _ = try job(inputs, out: one, fw: 1, sw: 1).run(interval: 0.05)
+        let affine = try run(chunk: 16, out: chunked)
+        XCTAssertGreaterThan(affine.follow, 0.8, "share of batches following their worker's previous one (≈ 0.95: a jump per chunk of 16 and a few at the end)")
+        XCTAssertEqual(affine.shares.count, 2)
+        XCTAssertGreaterThan(affine.shares.first ?? 0, 200 / 4, "both workers share the work: \(affine.shares)")
+        for file in ["frames.jsonl", "segments.jsonl", "videos.jsonl"] {
+            XCTAssertEqual(Sinks.lines(one + "/" + file).sorted(), Sinks.lines(chunked + "/" + file).sorted(), file)
+        }
+        let alternating = try run(chunk: 1, out: temporaryDirectory("affinity-alternating"))
+        XCTAssertLessThan(alternating.follow, affine.follow - 0.3, "without chunks batches alternate between the workers")
     }
 
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,

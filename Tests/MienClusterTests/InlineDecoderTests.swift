@@ -61,3 +61,38 @@ final class InlineDecoderTests: XCTestCase {
         XCTAssertTrue(results[2].error?.contains("not found") ?? false)
     }
 }
+
+/// The by-reference reader's figures (logged when a feature worker stops), on the same sample video.
+final class FrameRangeReaderTests: XCTestCase {
+    let video = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../samples/synthetic/clip_00000.mp4").standardized.path
+
+    func range(_ r: Range<Int>) -> Mien_V1_FrameRange {
+        .with {
+            $0.uri = video
+            $0.startFrame = UInt64(r.lowerBound)
+            $0.endFrame = UInt64(r.upperBound)
+            $0.sampleEvery = 1
+        }
+    }
+
+    /// A range that starts where the last one ended continues decoding: no seek, no frame decoded
+    /// in vain; one ≤ 32 frames ahead decodes the frames between only to skip them; one behind
+    /// is a seek.
+    func testCountsContinuationsStepsAndSeeks() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: video), "no sample video at \(video)")
+        let reader = FrameRangeReader(keepOpen: 1)
+        var seen: [Int] = []
+        try reader.forEachFrame(range(0..<8)) { seen.append($0.index) }
+        try reader.forEachFrame(range(8..<16)) { seen.append($0.index) }
+        XCTAssertEqual(reader.statistics, .init(ranges: 2, opened: 1, frames: 16, decoded: 16, stepped: 0, seeks: 0))
+        try reader.forEachFrame(range(24..<32)) { seen.append($0.index) }
+        XCTAssertEqual(reader.statistics, .init(ranges: 3, opened: 1, frames: 24, decoded: 32, stepped: 1, seeks: 0),
+                       "frames 16..<24 decoded only to be skipped")
+        try reader.forEachFrame(range(0..<4)) { seen.append($0.index) }
+        let s = reader.statistics
+        XCTAssertEqual([s.ranges, s.opened, s.frames, s.stepped, s.seeks], [4, 1, 28, 1, 1])
+        XCTAssertGreaterThanOrEqual(s.decoded, 36)
+        XCTAssertEqual(seen, Array(0..<16) + Array(24..<32) + Array(0..<4))
+    }
+}

@@ -66,6 +66,18 @@ final class FakeInlineDecoder: InlineFrameDecoding {
     }
 }
 
+/// Which batches each fake feature worker ran, in the order it ran them (affinity tests).
+final class BatchLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var workers = 0
+    private var ran: [Int: [(video: String, start: Int)]] = [:]
+
+    func newWorker() -> Int { lock.withLock { workers += 1; return workers } }
+    func record(worker: Int, video: String, start: Int) { lock.withLock { ran[worker, default: []].append((video, start)) } }
+    /// Worker → the batches it ran, in order.
+    var batches: [Int: [(video: String, start: Int)]] { lock.withLock { ran } }
+}
+
 /// Feature compute test double: boxes and embeddings as functions of (video, frame).
 final class FakeFeatureCompute: WorkerCompute {
     let role: Mien_V1_Role = .featureWorker
@@ -75,11 +87,15 @@ final class FakeFeatureCompute: WorkerCompute {
     /// A worker without the videos' storage: by-reference batches fail as they would there.
     let noStorage: Bool
     let tally: InlineTally?
-    init(modelHash: String = "cnn-fake", delay: TimeInterval = 0, noStorage: Bool = false, tally: InlineTally? = nil) {
+    let log: BatchLog?
+    let logID: Int
+    init(modelHash: String = "cnn-fake", delay: TimeInterval = 0, noStorage: Bool = false, tally: InlineTally? = nil, log: BatchLog? = nil) {
         self.modelHash = modelHash
         self.delay = delay
         self.noStorage = noStorage
         self.tally = tally
+        self.log = log
+        logID = log?.newWorker() ?? 0
     }
 
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
@@ -104,6 +120,7 @@ final class FakeFeatureCompute: WorkerCompute {
             throw WorkError(.badMessage, "no frames")
         }
         tally?.processedOne(inline: inline)
+        log?.record(worker: logID, video: b.videoID, start: frames.first?.index ?? -1)
         let video = Int(b.videoID.dropFirst(5))!
         return .embeddingBatch(.with { out in
             out.videoID = b.videoID

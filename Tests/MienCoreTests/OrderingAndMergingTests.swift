@@ -164,6 +164,39 @@ final class WorkDispatcherTests: XCTestCase {
         XCTAssertNil(d.holder(of: 1), "done")
     }
 
+    /// Items made on demand: only once the queue is empty, for the worker whose turn it is
+    /// (least recently served), within its credit; a worker with nothing to make for is skipped,
+    /// not the others; a made item is in flight and re-queued like a queued one.
+    func testProducedItemsFollowTheQueueAndTheCredit() {
+        var d = D(config: .init(workerExpiryMs: 100, itemDeadlineMs: 10_000))
+        d.join(worker: "a", nowMs: 0); d.join(worker: "b", nowMs: 0)
+        d.grant(worker: "a", credit: 2, nowMs: 0); d.grant(worker: "b", credit: 2, nowMs: 0)
+        d.enqueue(id: 1, item: "queued")
+        var asked: [String] = [], next: UInt64 = 100
+        let out = d.assign(nowMs: 0) { w in
+            asked.append(w)
+            guard w == "b" else { return nil }  // nothing for a
+            next += 1
+            return (next, "\(w)-made")
+        }
+        XCTAssertEqual(out.map(\.itemID), [1, 101, 102], "the queue first, then items made")
+        XCTAssertEqual(out.map(\.worker), ["a", "b", "b"])
+        XCTAssertEqual(out.dropFirst().map(\.item), ["b-made", "b-made"])
+        XCTAssertEqual(asked, ["b", "a", "b"], "in turn; a, once it had nothing, not again; b still served")
+        XCTAssertEqual(d.inFlightCount, 3)
+        XCTAssertEqual(d.credit(of: "a"), 1)
+        XCTAssertEqual(d.credit(of: "b"), 0)
+        XCTAssertEqual(d.holder(of: 102), "b")
+        // b dies: its made items go back to the queue and a gets one before anything is made.
+        d.heard(from: "a", nowMs: 150)
+        XCTAssertEqual(d.expire(nowMs: 150), ["b"])
+        XCTAssertEqual(d.queuedCount, 2)
+        let again = d.assign(nowMs: 150) { _ in XCTFail("the queue is not empty"); return nil }
+        XCTAssertEqual(again.map(\.itemID), [101])
+        XCTAssertEqual(again.map(\.worker), ["a"])
+        if case .completed(let item) = d.complete(itemID: 101, from: "a", nowMs: 160) { XCTAssertEqual(item, "b-made") } else { XCTFail() }
+    }
+
     func testDeadlinePassedItemIsRequeuedAndLateResultWithdrawsTheCopy() {
         var d = D(config: .init(workerExpiryMs: 1_000_000, itemDeadlineMs: 50))
         d.join(worker: "a", nowMs: 0)

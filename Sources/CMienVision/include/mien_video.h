@@ -29,6 +29,9 @@ typedef struct mien_video_seek_stats {
     int64_t stepped;     /* seeks satisfied by decoding forward from the current position */
     int64_t backoff;     /* seeks done by seeking to an earlier frame, verifying it, and decoding forward */
     int64_t sequential;  /* seeks that fell back to reopening and decoding from frame 0 */
+    int64_t decoded;     /* frames grabbed, counting those decoded only to be skipped or to verify a
+                            seek; not those OpenCV's seek decodes internally from the keyframe before
+                            its target, nor mien_video_count_frames' own pass */
 } mien_video_seek_stats;
 
 /* Opens a video file with OpenCV's FFmpeg backend. Refuses (MIEN_ERR_TOO_LARGE) streams whose
