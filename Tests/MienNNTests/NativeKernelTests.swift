@@ -51,7 +51,8 @@ final class NativeKernelTests: XCTestCase {
     func testSeparableMatchesReference() {
         var rng = SeededRandom(seed: 42)
         for (h, w, cin, cout, k, s, p) in [(7, 9, 8, 16, 3, 1, Padding.same), (8, 8, 16, 24, 3, 2, .same), (9, 6, 8, 8, 3, 1, .valid),
-                                           (5, 5, 32, 40, 3, 1, .same), (6, 7, 16, 16, 5, 1, .same), (60, 60, 16, 16, 3, 1, .same)] {
+                                           (5, 5, 32, 40, 3, 1, .same), (6, 7, 16, 16, 5, 1, .same), (60, 60, 16, 16, 3, 1, .same),
+                                           (15, 15, 32, 64, 3, 1, .same), (2, 2, 8, 8, 3, 1, .same)] {
             let x = rng.uniformTensor([1, h, w, cin]), dw = rng.uniformTensor([k, k, cin, 1])
             let pw = rng.uniformTensor([1, 1, cin, cout]), bias = rng.uniformTensor([cout])
             let mid = DepthwiseConv2D.reference(x, kernel: dw, stride: s, padding: p)
@@ -77,10 +78,12 @@ final class NativeKernelTests: XCTestCase {
             let residual = rng.uniformTensor(pooled.shape)
             let g = ConvGeometry(inputShape: x.shape, kernelH: size, kernelW: size, stride: s, padding: p)
             for add in [false, true] {
-                var out = Tensor(shape: pooled.shape)
+                var out = Tensor(shape: pooled.shape), scratch = [Float](repeating: 0, count: h * c)
                 x.data.withUnsafeBufferPointer { xp in residual.data.withUnsafeBufferPointer { rp in out.data.withUnsafeMutableBufferPointer { op in
-                    mien_maxpool(xp.baseAddress!, Int32(h), Int32(h), Int32(c), Int32(size), Int32(s), Int32(g.padTop), Int32(g.padLeft),
-                                 Int32(g.outH), Int32(g.outW), add ? rp.baseAddress! : nil, op.baseAddress!)
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        mien_maxpool(xp.baseAddress!, Int32(h), Int32(h), Int32(c), Int32(size), Int32(s), Int32(g.padTop), Int32(g.padLeft),
+                                     Int32(g.outH), Int32(g.outW), add ? rp.baseAddress! : nil, op.baseAddress!, sp.baseAddress!)
+                    }
                 }}}
                 XCTAssertEqual(out.data, (add ? pooled + residual : pooled).data, "max pool \(h)×\(h)×\(c) \(size)/\(s) \(p) add \(add)")
             }
