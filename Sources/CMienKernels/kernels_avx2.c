@@ -81,7 +81,13 @@ void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, i
         pw_row(x, cin, h * w, cin, k, cout, bias, relu, out);
         return;
     }
-    /* gather the strided pixels first so the tiles run over all outH·outW pixels at once */
+    if (outW >= 24) {  /* wide rows: tiles of strided pixels straight from x */
+        for (int oh = 0; oh < outH; oh++)
+            pw_row(x + (ptrdiff_t)oh * stride * w * cin, (ptrdiff_t)stride * cin, outW, cin, k, cout, bias, relu,
+                   out + (ptrdiff_t)oh * outW * cout);
+        return;
+    }
+    /* narrow rows: gather the strided pixels first so the tiles run over all outH·outW at once */
     for (int oh = 0; oh < outH; oh++)
         for (int ow = 0; ow < outW; ow++) {
             const float *src = x + ((ptrdiff_t)oh * stride * w + (ptrdiff_t)ow * stride) * cin;
@@ -110,11 +116,12 @@ INLINE void conv_tile(const float *x, int w, int cin, const float *k, int kh, in
     for (int p = 0; p < P; p++) _mm256_storeu_ps(out + (ptrdiff_t)p * cout, finish(acc[p], relu));
 }
 
-/* The same for kw == 3, sliding along the row: each input value is broadcast once and used by
+/* The same for kw == 3 and up to 10 pixels (10 accumulators + 3 taps + 1 broadcast fill the 16
+   registers; 12 spills), sliding along the row: each input value is broadcast once and used by
    the (up to) 3 output pixels whose window covers it, instead of once per tap. */
 INLINE void conv_tile_kw3(const float *x, int w, int cin, const float *k, int kh, int cout, int P,
                           const float *bias, int relu, float *out) {
-    __m256 acc[8];
+    __m256 acc[10];
     for (int p = 0; p < P; p++) acc[p] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
     for (int i = 0; i < kh; i++) {
         const float *xr = x + (ptrdiff_t)i * w * cin;
@@ -134,10 +141,8 @@ INLINE void conv_tile_kw3(const float *x, int w, int cin, const float *k, int kh
     for (int p = 0; p < P; p++) _mm256_storeu_ps(out + (ptrdiff_t)p * cout, finish(acc[p], relu));
 }
 
-#define CONV_CASE(P) case P: \
-    if (kw == 3) conv_tile_kw3(xp, w, cin, kc, kh, cout, P, bc, relu, op); \
-    else conv_tile(xp, w, cin, kc, kh, kw, cout, P, bc, relu, op); \
-    break;
+#define CONV_CASE(P) case P: conv_tile(xp, w, cin, kc, kh, kw, cout, P, bc, relu, op); break;
+#define K3_CASE(P) case P: conv_tile_kw3(xp, w, cin, kc, kh, cout, P, bc, relu, op); break;
 
 void mien_conv_valid_s1(const float *x, int h, int w, int cin,
                         const float *k, int kh, int kw, int cout,
@@ -146,11 +151,21 @@ void mien_conv_valid_s1(const float *x, int h, int w, int cin,
     for (int oh = 0; oh < outH; oh++)
         for (int cb = 0; cb < cout; cb += 8) {
             const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
-            for (int ow = 0; ow < outW; ow += 8) {
-                const float *xp = x + ((ptrdiff_t)oh * w + ow) * cin;
-                float *op = out + ((ptrdiff_t)oh * outW + ow) * cout + cb;
-                switch (imin(8, outW - ow)) {
-                    CONV_CASE(8) CONV_CASE(7) CONV_CASE(6) CONV_CASE(5) CONV_CASE(4) CONV_CASE(3) CONV_CASE(2) CONV_CASE(1)
+            if (kw == 3) {
+                for (int ow = 0; ow < outW; ow += 10) {
+                    const float *xp = x + ((ptrdiff_t)oh * w + ow) * cin;
+                    float *op = out + ((ptrdiff_t)oh * outW + ow) * cout + cb;
+                    switch (imin(10, outW - ow)) {
+                        K3_CASE(10) K3_CASE(9) K3_CASE(8) K3_CASE(7) K3_CASE(6) K3_CASE(5) K3_CASE(4) K3_CASE(3) K3_CASE(2) K3_CASE(1)
+                    }
+                }
+            } else {
+                for (int ow = 0; ow < outW; ow += 8) {
+                    const float *xp = x + ((ptrdiff_t)oh * w + ow) * cin;
+                    float *op = out + ((ptrdiff_t)oh * outW + ow) * cout + cb;
+                    switch (imin(8, outW - ow)) {
+                        CONV_CASE(8) CONV_CASE(7) CONV_CASE(6) CONV_CASE(5) CONV_CASE(4) CONV_CASE(3) CONV_CASE(2) CONV_CASE(1)
+                    }
                 }
             }
         }
@@ -158,64 +173,83 @@ void mien_conv_valid_s1(const float *x, int h, int w, int cin,
 
 /* ---- separable: depthwise rows into scratch, then pointwise over them ---- */
 
-/* One output row of a 3×3, stride-1 depthwise convolution. Kernel rows that fall outside the
-   image get zero weights and a valid row pointer (adding 0·x changes nothing), so the interior
-   has no branches; it runs 4 output pixels at a time (4 independent FMA chains), the 9 taps of
-   the channel block in registers. Edge columns take the checked loop. */
-static void dw_row3x3s1(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
-                        int oh, int outW, float *row) {
-    int ih0 = oh - padTop;
-    const float *r[3];
-    int valid[3];
-    for (int i = 0; i < 3; i++) {
-        int ih = ih0 + i;
-        valid[i] = ih >= 0 && ih < h;
-        r[i] = x + (ptrdiff_t)imin(imax(ih, 0), h - 1) * w * c;
-    }
+/* Output rows [oh0, oh1) of a 3×3, stride-1 depthwise convolution into out [oh1 − oh0, outW, c].
+   Kernel rows that fall outside the image get zero weights and a valid row pointer (adding 0·x
+   changes nothing), so the interior has no branches; it runs 4 output pixels at a time
+   (4 independent FMA chains), the 9 taps of the channel block in registers. The channel block
+   is the outer loop so its taps are loaded once for all rows. */
+static void dw_rows3x3s1(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
+                         int oh0, int oh1, int outW, float *out) {
     /* output columns whose 3 input columns are all inside: iw0 = ow − padLeft ∈ [0, w − 3] */
     int lo = imin(imax(padLeft, 0), outW), hi = imax(imin(w - 3 + padLeft + 1, outW), lo);
+    /* 'same' padding: one edge column each side, each missing one kernel column */
+    int sameEdges = padLeft == 1 && lo == 1 && hi == outW - 1 && outW == w;
     for (int cb = 0; cb < c; cb += 8) {
-        __m256 wv[9];
-        for (int t = 0; t < 9; t++)
-            wv[t] = valid[t / 3] ? _mm256_loadu_ps(dw + (ptrdiff_t)t * c + cb) : _mm256_setzero_ps();
-        const float *r0 = r[0] + cb, *r1 = r[1] + cb, *r2 = r[2] + cb;
-        int ow = lo;
-        for (; ow + 4 <= hi; ow += 4) {
-            ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        __m256 wk[9];
+        for (int t = 0; t < 9; t++) wk[t] = _mm256_loadu_ps(dw + (ptrdiff_t)t * c + cb);
+        for (int oh = oh0; oh < oh1; oh++) {
+            int ih0 = oh - padTop;
+            const float *r[3];
+            __m256 wv[9];
+            for (int i = 0; i < 3; i++) {
+                int ih = ih0 + i, valid = ih >= 0 && ih < h;
+                r[i] = x + (ptrdiff_t)imin(imax(ih, 0), h - 1) * w * c + cb;
+                for (int j = 0; j < 3; j++) wv[3 * i + j] = valid ? wk[3 * i + j] : _mm256_setzero_ps();
+            }
+            const float *r0 = r[0], *r1 = r[1], *r2 = r[2];
+            float *row = out + (ptrdiff_t)(oh - oh0) * outW * c + cb;
+            int ow = lo;
+            for (; ow + 4 <= hi; ow += 4) {
+                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 #define DW_TAP(R, J, T) \
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J) * c), wv[T], a0); \
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 1) * c), wv[T], a1); \
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 2) * c), wv[T], a2); \
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 3) * c), wv[T], a3);
-            DW_TAP(r0, 0, 0) DW_TAP(r0, 1, 1) DW_TAP(r0, 2, 2)
-            DW_TAP(r1, 0, 3) DW_TAP(r1, 1, 4) DW_TAP(r1, 2, 5)
-            DW_TAP(r2, 0, 6) DW_TAP(r2, 1, 7) DW_TAP(r2, 2, 8)
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J) * c), wv[T], a0); \
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 1) * c), wv[T], a1); \
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 2) * c), wv[T], a2); \
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 3) * c), wv[T], a3);
+                DW_TAP(r0, 0, 0) DW_TAP(r0, 1, 1) DW_TAP(r0, 2, 2)
+                DW_TAP(r1, 0, 3) DW_TAP(r1, 1, 4) DW_TAP(r1, 2, 5)
+                DW_TAP(r2, 0, 6) DW_TAP(r2, 1, 7) DW_TAP(r2, 2, 8)
 #undef DW_TAP
-            float *d = row + (ptrdiff_t)ow * c + cb;
-            _mm256_storeu_ps(d, a0);
-            _mm256_storeu_ps(d + c, a1);
-            _mm256_storeu_ps(d + 2 * c, a2);
-            _mm256_storeu_ps(d + 3 * c, a3);
-        }
-        for (; ow < hi; ow++) {
-            ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
-            __m256 a = _mm256_setzero_ps();
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++)
-                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + cb + o + j * c), wv[3 * i + j], a);
-            _mm256_storeu_ps(row + (ptrdiff_t)ow * c + cb, a);
-        }
-        /* edge columns (and every column when the image is narrower than the kernel) */
-        for (int e = 0; e < outW; e++) {
-            if (e == lo && hi > lo) { e = hi - 1; continue; }
-            int iw0 = e - padLeft;
-            int j0 = imax(0, -iw0), j1 = imin(3, w - iw0);
-            __m256 a = _mm256_setzero_ps();
-            for (int i = 0; i < 3; i++)
-                for (int j = j0; j < j1; j++)
-                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + cb + (ptrdiff_t)(iw0 + j) * c), wv[3 * i + j], a);
-            _mm256_storeu_ps(row + (ptrdiff_t)e * c + cb, a);
+                float *d = row + (ptrdiff_t)ow * c;
+                _mm256_storeu_ps(d, a0);
+                _mm256_storeu_ps(d + c, a1);
+                _mm256_storeu_ps(d + 2 * c, a2);
+                _mm256_storeu_ps(d + 3 * c, a3);
+            }
+            for (; ow < hi; ow++) {
+                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
+                __m256 a = _mm256_setzero_ps();
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++)
+                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + o + j * c), wv[3 * i + j], a);
+                _mm256_storeu_ps(row + (ptrdiff_t)ow * c, a);
+            }
+            if (sameEdges) {
+                /* left: input columns 0, 1 under kernel columns 1, 2; right: w − 2, w − 1 under 0, 1 */
+                __m256 a = _mm256_setzero_ps(), b = a;
+                ptrdiff_t e = (ptrdiff_t)(w - 2) * c;
+                for (int i = 0; i < 3; i++) {
+                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i]), wv[3 * i + 1], a);
+                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + c), wv[3 * i + 2], a);
+                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e), wv[3 * i], b);
+                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e + c), wv[3 * i + 1], b);
+                }
+                _mm256_storeu_ps(row, a);
+                _mm256_storeu_ps(row + (ptrdiff_t)(outW - 1) * c, b);
+                continue;
+            }
+            /* other edge columns (and every column when the image is narrower than the kernel) */
+            for (int e = 0; e < outW; e++) {
+                if (e == lo && hi > lo) { e = hi - 1; continue; }
+                int iw0 = e - padLeft;
+                int j0 = imax(0, -iw0), j1 = imin(3, w - iw0);
+                __m256 a = _mm256_setzero_ps();
+                for (int i = 0; i < 3; i++)
+                    for (int j = j0; j < j1; j++)
+                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + (ptrdiff_t)(iw0 + j) * c), wv[3 * i + j], a);
+                _mm256_storeu_ps(row + (ptrdiff_t)e * c, a);
+            }
         }
     }
 }
@@ -223,10 +257,6 @@ static void dw_row3x3s1(const float *x, int h, int w, int c, const float *dw, in
 /* One output row of the depthwise convolution (multiplier 1, any size/stride) into row [outW, c]. */
 static void dw_row(const float *x, int h, int w, int c, const float *dw, int kh, int kw, int stride,
                    int padTop, int padLeft, int oh, int outW, float *row) {
-    if (kh == 3 && kw == 3 && stride == 1) {
-        dw_row3x3s1(x, h, w, c, dw, padTop, padLeft, oh, outW, row);
-        return;
-    }
     int ih0 = oh * stride - padTop;
     int i0 = imax(0, -ih0), i1 = imin(kh, h - ih0);
     for (int ow = 0; ow < outW; ow++) {
@@ -252,8 +282,11 @@ void mien_separable(const float *x, int h, int w, int cin,
     int rows = imax(1, (48 + outW - 1) / outW);
     for (int oh = 0; oh < outH; oh += rows) {
         int nr = imin(rows, outH - oh);
-        for (int r = 0; r < nr; r++)
-            dw_row(x, h, w, cin, dw, kh, kw, stride, padTop, padLeft, oh + r, outW, scratch + (ptrdiff_t)r * outW * cin);
+        if (kh == 3 && kw == 3 && stride == 1)
+            dw_rows3x3s1(x, h, w, cin, dw, padTop, padLeft, oh, oh + nr, outW, scratch);
+        else
+            for (int r = 0; r < nr; r++)
+                dw_row(x, h, w, cin, dw, kh, kw, stride, padTop, padLeft, oh + r, outW, scratch + (ptrdiff_t)r * outW * cin);
         pw_row(scratch, cin, nr * outW, cin, pw, cout, bias, relu, out + (ptrdiff_t)oh * outW * cout);
     }
 }

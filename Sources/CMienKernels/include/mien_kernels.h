@@ -28,7 +28,7 @@ void mien_conv_valid_s1(const float *x, int h, int w, int cin,
 
 /* 1×1 convolution with stride s and no padding: out[oh, ow, :] = x[oh·s, ow·s, :] · k (+ bias).
    x [h, w, cin], k [cin, cout], out [outH, outW, cout]; scratch holds outH·outW·cin floats
-   (used when s > 1). cout % 8 == 0. */
+   (used when s > 1 and outW < 24). cout % 8 == 0. */
 void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, int outW,
                   const float *k, int cout, const float *bias, int relu, float *out, float *scratch);
 
