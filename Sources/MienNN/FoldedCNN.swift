@@ -9,6 +9,14 @@ import Foundation
 /// Input: preprocessed NHWC images `[n, h, w, c]`. Output: probabilities `[n, classes]` and
 /// embeddings `[n, E]` (global average of the embedding layer). Equal to `CNNGraph.predict` up to
 /// float rounding (tests check within 1e-5).
+///
+/// Where the CPU has AVX2+FMA (`nativeKernels`, decided at run time), the convolutions, separable
+/// convolutions and max pools run in `CMienKernels`' hand-written C kernels: Swift compiles for
+/// baseline x86-64 (its SIMD8 types become pairs of SSE instructions) and has no per-function
+/// target attribute, and OpenBLAS is slow on this model's many tiny matrices; no other library on
+/// the machine offers these kernels to Swift. On the fer mini-Xception that is ~3.5× faster per
+/// image than the portable path (Swift SIMD8 kernels + OpenBLAS), which stays as the fallback and
+/// as the tests' comparison.
 public final class FoldedCNN: @unchecked Sendable {
     enum Step {
         case conv(kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding, relu: Bool)
