@@ -46,7 +46,9 @@ let package = Package(
         .target(name: "MienVision", dependencies: ["CMienVision", "MienCore"]),
 
         // MARK: compute and pure logic
-        .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", "CMienKernels", .product(name: "Crypto", package: "swift-crypto")]),
+        // AVX2+FMA kernels for MienNN's CNN inference, chosen at run time (see its header)
+        .target(name: "CMienKernels"),
         .target(name: "MienCore"),
         .target(name: "MienSynth", dependencies: ["MienCore"]),
 
@@ -79,7 +81,7 @@ let package = Package(
         .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire", "MienCore"], path: "Tests/MienTestKit"),
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
-        .testTarget(name: "MienNNTests", dependencies: ["MienNN"], exclude: ["Fixtures"]),
+        .testTarget(name: "MienNNTests", dependencies: ["MienNN", "CMienKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit",
                                                              .product(name: "MetricsTestKit", package: "swift-metrics"),

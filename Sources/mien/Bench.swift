@@ -55,6 +55,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "cnn: print the time spent in each step instead of throughput.")
     var profile = false
 
+    @Flag(name: .long, help: "cnn: run FoldedCNN's portable path (Swift SIMD + OpenBLAS) instead of its AVX2+FMA kernels.")
+    var portable = false
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
@@ -81,6 +84,7 @@ struct Bench: ParsableCommand {
             }
             let cnn = FoldedCNN(graph)
             if let chunk { cnn.chunkSize = chunk }
+            if portable { cnn.nativeKernels = false }
             let d = graph.description
             let pixels = (0..<(batch * d.inputHeight * d.inputWidth * d.inputChannels)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             if profile {

@@ -1,0 +1,362 @@
+/*
+ * AVX2+FMA kernels for FoldedCNN (see include/mien_kernels.h for why they exist and the layouts).
+ *
+ * Every function here carries the avx2,fma target attribute (the pragma below), so this file
+ * compiles for the x86-64 baseline like the rest of the package and the kernels only run after
+ * `mien_kernels_avx2_available()` returned 1. Vectors run over output channels (8 per __m256);
+ * small register tiles of pixels × channels accumulate in registers and are stored once, with
+ * bias and ReLU applied on the way out.
+ */
+#include "mien_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+int mien_kernels_avx2_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE int imax(int a, int b) { return a > b ? a : b; }
+INLINE int imin(int a, int b) { return a < b ? a : b; }
+
+INLINE __m256 finish(__m256 v, int relu) {
+    return relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
+/* ---- pointwise (1×1) tiles: P pixels (stride xs floats apart) × 8·NB output channels ---- */
+
+INLINE void pw_tile(const float *x, ptrdiff_t xs, int P, int cin, const float *k, int cout, int NB,
+                    const float *bias, int relu, float *out) {
+    __m256 acc[6][2];
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < NB; b++)
+            acc[p][b] = bias ? _mm256_loadu_ps(bias + 8 * b) : _mm256_setzero_ps();
+    for (int ci = 0; ci < cin; ci++) {
+        const float *kr = k + (ptrdiff_t)ci * cout;
+        __m256 w0 = _mm256_loadu_ps(kr);
+        __m256 w1 = NB > 1 ? _mm256_loadu_ps(kr + 8) : w0;
+        for (int p = 0; p < P; p++) {
+            __m256 xv = _mm256_broadcast_ss(x + p * xs + ci);
+            acc[p][0] = _mm256_fmadd_ps(xv, w0, acc[p][0]);
+            if (NB > 1) acc[p][1] = _mm256_fmadd_ps(xv, w1, acc[p][1]);
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < NB; b++)
+            _mm256_storeu_ps(out + (ptrdiff_t)p * cout + 8 * b, finish(acc[p][b], relu));
+}
+
+#define PW_CASE(P, NB) case P: pw_tile(xp, xs, P, cin, kc, cout, NB, bc, relu, op); break;
+
+/* n pixels: x + p·xs → out + p·cout, all cout channels. */
+static void pw_row(const float *x, ptrdiff_t xs, int n, int cin, const float *k, int cout,
+                   const float *bias, int relu, float *out) {
+    int cb = 0;
+    for (; cb + 16 <= cout; cb += 16) {
+        const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
+        for (int p = 0; p < n; p += 6) {
+            const float *xp = x + p * xs;
+            float *op = out + (ptrdiff_t)p * cout + cb;
+            switch (imin(6, n - p)) { PW_CASE(6, 2) PW_CASE(5, 2) PW_CASE(4, 2) PW_CASE(3, 2) PW_CASE(2, 2) PW_CASE(1, 2) }
+        }
+    }
+    if (cb < cout) {  /* 8 channels left */
+        const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
+        for (int p = 0; p < n; p += 6) {
+            const float *xp = x + p * xs;
+            float *op = out + (ptrdiff_t)p * cout + cb;
+            switch (imin(6, n - p)) { PW_CASE(6, 1) PW_CASE(5, 1) PW_CASE(4, 1) PW_CASE(3, 1) PW_CASE(2, 1) PW_CASE(1, 1) }
+        }
+    }
+}
+
+void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, int outW,
+                  const float *k, int cout, const float *bias, int relu, float *out, float *scratch) {
+    if (stride == 1) {
+        pw_row(x, cin, h * w, cin, k, cout, bias, relu, out);
+        return;
+    }
+    if (outW >= 24) {  /* wide rows: tiles of strided pixels straight from x */
+        for (int oh = 0; oh < outH; oh++)
+            pw_row(x + (ptrdiff_t)oh * stride * w * cin, (ptrdiff_t)stride * cin, outW, cin, k, cout, bias, relu,
+                   out + (ptrdiff_t)oh * outW * cout);
+        return;
+    }
+    /* narrow rows: gather the strided pixels first so the tiles run over all outH·outW at once */
+    for (int oh = 0; oh < outH; oh++)
+        for (int ow = 0; ow < outW; ow++) {
+            const float *src = x + ((ptrdiff_t)oh * stride * w + (ptrdiff_t)ow * stride) * cin;
+            float *dst = scratch + ((ptrdiff_t)oh * outW + ow) * cin;
+            for (int ci = 0; ci < cin; ci++) dst[ci] = src[ci];
+        }
+    pw_row(scratch, cin, outH * outW, cin, k, cout, bias, relu, out);
+}
+
+/* ---- direct convolution, stride 1, no padding: P pixels of a row × 8 output channels ---- */
+
+INLINE void conv_tile(const float *x, int w, int cin, const float *k, int kh, int kw, int cout, int P,
+                      const float *bias, int relu, float *out) {
+    __m256 acc[8];
+    for (int p = 0; p < P; p++) acc[p] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    for (int i = 0; i < kh; i++)
+        for (int j = 0; j < kw; j++) {
+            const float *xr = x + ((ptrdiff_t)i * w + j) * cin;
+            const float *kr = k + (ptrdiff_t)(i * kw + j) * cin * cout;
+            for (int ci = 0; ci < cin; ci++) {
+                __m256 wv = _mm256_loadu_ps(kr + (ptrdiff_t)ci * cout);
+                for (int p = 0; p < P; p++)
+                    acc[p] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr + p * cin + ci), wv, acc[p]);
+            }
+        }
+    for (int p = 0; p < P; p++) _mm256_storeu_ps(out + (ptrdiff_t)p * cout, finish(acc[p], relu));
+}
+
+/* The same for kw == 3 and up to 10 pixels (10 accumulators + 3 taps + 1 broadcast fill the 16
+   registers; 12 spills), sliding along the row: each input value is broadcast once and used by
+   the (up to) 3 output pixels whose window covers it, instead of once per tap. */
+INLINE void conv_tile_kw3(const float *x, int w, int cin, const float *k, int kh, int cout, int P,
+                          const float *bias, int relu, float *out) {
+    __m256 acc[10];
+    for (int p = 0; p < P; p++) acc[p] = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    for (int i = 0; i < kh; i++) {
+        const float *xr = x + (ptrdiff_t)i * w * cin;
+        const float *kr = k + (ptrdiff_t)i * 3 * cin * cout;
+        for (int ci = 0; ci < cin; ci++) {
+            __m256 w0 = _mm256_loadu_ps(kr + (ptrdiff_t)ci * cout);
+            __m256 w1 = _mm256_loadu_ps(kr + (ptrdiff_t)(cin + ci) * cout);
+            __m256 w2 = _mm256_loadu_ps(kr + (ptrdiff_t)(2 * cin + ci) * cout);
+            for (int c = 0; c < P + 2; c++) {
+                __m256 b = _mm256_broadcast_ss(xr + c * cin + ci);
+                if (c < P) acc[c] = _mm256_fmadd_ps(b, w0, acc[c]);
+                if (c >= 1 && c - 1 < P) acc[c - 1] = _mm256_fmadd_ps(b, w1, acc[c - 1]);
+                if (c >= 2) acc[c - 2] = _mm256_fmadd_ps(b, w2, acc[c - 2]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) _mm256_storeu_ps(out + (ptrdiff_t)p * cout, finish(acc[p], relu));
+}
+
+#define CONV_CASE(P) case P: conv_tile(xp, w, cin, kc, kh, kw, cout, P, bc, relu, op); break;
+#define K3_CASE(P) case P: conv_tile_kw3(xp, w, cin, kc, kh, cout, P, bc, relu, op); break;
+
+void mien_conv_valid_s1(const float *x, int h, int w, int cin,
+                        const float *k, int kh, int kw, int cout,
+                        const float *bias, int relu, float *out) {
+    int outH = h - kh + 1, outW = w - kw + 1;
+    for (int oh = 0; oh < outH; oh++)
+        for (int cb = 0; cb < cout; cb += 8) {
+            const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
+            if (kw == 3) {
+                for (int ow = 0; ow < outW; ow += 10) {
+                    const float *xp = x + ((ptrdiff_t)oh * w + ow) * cin;
+                    float *op = out + ((ptrdiff_t)oh * outW + ow) * cout + cb;
+                    switch (imin(10, outW - ow)) {
+                        K3_CASE(10) K3_CASE(9) K3_CASE(8) K3_CASE(7) K3_CASE(6) K3_CASE(5) K3_CASE(4) K3_CASE(3) K3_CASE(2) K3_CASE(1)
+                    }
+                }
+            } else {
+                for (int ow = 0; ow < outW; ow += 8) {
+                    const float *xp = x + ((ptrdiff_t)oh * w + ow) * cin;
+                    float *op = out + ((ptrdiff_t)oh * outW + ow) * cout + cb;
+                    switch (imin(8, outW - ow)) {
+                        CONV_CASE(8) CONV_CASE(7) CONV_CASE(6) CONV_CASE(5) CONV_CASE(4) CONV_CASE(3) CONV_CASE(2) CONV_CASE(1)
+                    }
+                }
+            }
+        }
+}
+
+/* ---- separable: depthwise rows into scratch, then pointwise over them ---- */
+
+/* Output rows [oh0, oh1) of a 3×3, stride-1 depthwise convolution into out [oh1 − oh0, outW, c].
+   Kernel rows that fall outside the image get zero weights and a valid row pointer (adding 0·x
+   changes nothing), so the interior has no branches; it runs 4 output pixels at a time
+   (4 independent FMA chains), the 9 taps of the channel block in registers. The channel block
+   is the outer loop so its taps are loaded once for all rows. */
+static void dw_rows3x3s1(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
+                         int oh0, int oh1, int outW, float *out) {
+    /* output columns whose 3 input columns are all inside: iw0 = ow − padLeft ∈ [0, w − 3] */
+    int lo = imin(imax(padLeft, 0), outW), hi = imax(imin(w - 3 + padLeft + 1, outW), lo);
+    /* 'same' padding: one edge column each side, each missing one kernel column */
+    int sameEdges = padLeft == 1 && lo == 1 && hi == outW - 1 && outW == w;
+    for (int cb = 0; cb < c; cb += 8) {
+        __m256 wk[9];
+        for (int t = 0; t < 9; t++) wk[t] = _mm256_loadu_ps(dw + (ptrdiff_t)t * c + cb);
+        for (int oh = oh0; oh < oh1; oh++) {
+            int ih0 = oh - padTop;
+            const float *r[3];
+            __m256 wv[9];
+            for (int i = 0; i < 3; i++) {
+                int ih = ih0 + i, valid = ih >= 0 && ih < h;
+                r[i] = x + (ptrdiff_t)imin(imax(ih, 0), h - 1) * w * c + cb;
+                for (int j = 0; j < 3; j++) wv[3 * i + j] = valid ? wk[3 * i + j] : _mm256_setzero_ps();
+            }
+            const float *r0 = r[0], *r1 = r[1], *r2 = r[2];
+            float *row = out + (ptrdiff_t)(oh - oh0) * outW * c + cb;
+            int ow = lo;
+            for (; ow + 4 <= hi; ow += 4) {
+                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+#define DW_TAP(R, J, T) \
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J) * c), wv[T], a0); \
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 1) * c), wv[T], a1); \
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 2) * c), wv[T], a2); \
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 3) * c), wv[T], a3);
+                DW_TAP(r0, 0, 0) DW_TAP(r0, 1, 1) DW_TAP(r0, 2, 2)
+                DW_TAP(r1, 0, 3) DW_TAP(r1, 1, 4) DW_TAP(r1, 2, 5)
+                DW_TAP(r2, 0, 6) DW_TAP(r2, 1, 7) DW_TAP(r2, 2, 8)
+#undef DW_TAP
+                float *d = row + (ptrdiff_t)ow * c;
+                _mm256_storeu_ps(d, a0);
+                _mm256_storeu_ps(d + c, a1);
+                _mm256_storeu_ps(d + 2 * c, a2);
+                _mm256_storeu_ps(d + 3 * c, a3);
+            }
+            for (; ow < hi; ow++) {
+                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
+                __m256 a = _mm256_setzero_ps();
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++)
+                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + o + j * c), wv[3 * i + j], a);
+                _mm256_storeu_ps(row + (ptrdiff_t)ow * c, a);
+            }
+            if (sameEdges) {
+                /* left: input columns 0, 1 under kernel columns 1, 2; right: w − 2, w − 1 under 0, 1 */
+                __m256 a = _mm256_setzero_ps(), b = a;
+                ptrdiff_t e = (ptrdiff_t)(w - 2) * c;
+                for (int i = 0; i < 3; i++) {
+                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i]), wv[3 * i + 1], a);
+                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + c), wv[3 * i + 2], a);
+                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e), wv[3 * i], b);
+                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e + c), wv[3 * i + 1], b);
+                }
+                _mm256_storeu_ps(row, a);
+                _mm256_storeu_ps(row + (ptrdiff_t)(outW - 1) * c, b);
+                continue;
+            }
+            /* other edge columns (and every column when the image is narrower than the kernel) */
+            for (int e = 0; e < outW; e++) {
+                if (e == lo && hi > lo) { e = hi - 1; continue; }
+                int iw0 = e - padLeft;
+                int j0 = imax(0, -iw0), j1 = imin(3, w - iw0);
+                __m256 a = _mm256_setzero_ps();
+                for (int i = 0; i < 3; i++)
+                    for (int j = j0; j < j1; j++)
+                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + (ptrdiff_t)(iw0 + j) * c), wv[3 * i + j], a);
+                _mm256_storeu_ps(row + (ptrdiff_t)e * c, a);
+            }
+        }
+    }
+}
+
+/* One output row of the depthwise convolution (multiplier 1, any size/stride) into row [outW, c]. */
+static void dw_row(const float *x, int h, int w, int c, const float *dw, int kh, int kw, int stride,
+                   int padTop, int padLeft, int oh, int outW, float *row) {
+    int ih0 = oh * stride - padTop;
+    int i0 = imax(0, -ih0), i1 = imin(kh, h - ih0);
+    for (int ow = 0; ow < outW; ow++) {
+        int iw0 = ow * stride - padLeft;
+        int j0 = imax(0, -iw0), j1 = imin(kw, w - iw0);
+        for (int cb = 0; cb < c; cb += 8) {
+            __m256 acc = _mm256_setzero_ps();
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++)
+                    acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + ((ptrdiff_t)(ih0 + i) * w + iw0 + j) * c + cb),
+                                          _mm256_loadu_ps(dw + (ptrdiff_t)(i * kw + j) * c + cb), acc);
+            _mm256_storeu_ps(row + (ptrdiff_t)ow * c + cb, acc);
+        }
+    }
+}
+
+void mien_separable(const float *x, int h, int w, int cin,
+                    const float *dw, int kh, int kw, int stride, int padTop, int padLeft,
+                    int outH, int outW, const float *pw, int cout,
+                    const float *bias, int relu, float *out, float *scratch) {
+    /* depthwise rows in blocks of ≥ 48 pixels (whole small images), then the pointwise tiles
+       over the block's pixels, so narrow rows do not leave most tiles partly empty */
+    int rows = imax(1, (48 + outW - 1) / outW);
+    for (int oh = 0; oh < outH; oh += rows) {
+        int nr = imin(rows, outH - oh);
+        if (kh == 3 && kw == 3 && stride == 1)
+            dw_rows3x3s1(x, h, w, cin, dw, padTop, padLeft, oh, oh + nr, outW, scratch);
+        else
+            for (int r = 0; r < nr; r++)
+                dw_row(x, h, w, cin, dw, kh, kw, stride, padTop, padLeft, oh + r, outW, scratch + (ptrdiff_t)r * outW * cin);
+        pw_row(scratch, cin, nr * outW, cin, pw, cout, bias, relu, out + (ptrdiff_t)oh * outW * cout);
+    }
+}
+
+/* ---- max pooling (+ optional residual add) ---- */
+
+void mien_maxpool(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
+                  int outH, int outW, const float *add, float *out, float *scratch) {
+    /* per output row: the max over the window's input rows into scratch [w, c] (contiguous, so
+       one vector loop), then the max over each window's columns */
+    ptrdiff_t rowLen = (ptrdiff_t)w * c;
+    for (int oh = 0; oh < outH; oh++) {
+        int ih0 = oh * stride - padTop;
+        int h0 = imax(ih0, 0), h1 = imin(ih0 + size, h);
+        const float *r0 = x + h0 * rowLen;
+        if (h1 - h0 == 3) {
+            const float *r1 = r0 + rowLen, *r2 = r1 + rowLen;
+            for (ptrdiff_t q = 0; q < rowLen; q += 8)
+                _mm256_storeu_ps(scratch + q, _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(r0 + q), _mm256_loadu_ps(r1 + q)),
+                                                            _mm256_loadu_ps(r2 + q)));
+        } else if (h1 - h0 == 2) {
+            const float *r1 = r0 + rowLen;
+            for (ptrdiff_t q = 0; q < rowLen; q += 8)
+                _mm256_storeu_ps(scratch + q, _mm256_max_ps(_mm256_loadu_ps(r0 + q), _mm256_loadu_ps(r1 + q)));
+        } else {
+            for (ptrdiff_t q = 0; q < rowLen; q += 8) {
+                __m256 m = _mm256_loadu_ps(r0 + q);
+                for (int ih = h0 + 1; ih < h1; ih++) m = _mm256_max_ps(m, _mm256_loadu_ps(x + ih * rowLen + q));
+                _mm256_storeu_ps(scratch + q, m);
+            }
+        }
+        float *orow = out + (ptrdiff_t)oh * outW * c;
+        const float *arow = add ? add + (ptrdiff_t)oh * outW * c : NULL;
+        for (int ow = 0; ow < outW; ow++) {
+            int iw0 = ow * stride - padLeft;
+            int w0 = imax(iw0, 0), w1 = imin(iw0 + size, w);
+            const float *s0 = scratch + (ptrdiff_t)w0 * c;
+            float *o = orow + (ptrdiff_t)ow * c;
+            if (w1 - w0 == 3) {
+                for (int cb = 0; cb < c; cb += 8) {
+                    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_loadu_ps(s0 + cb), _mm256_loadu_ps(s0 + c + cb)),
+                                             _mm256_loadu_ps(s0 + 2 * c + cb));
+                    if (arow) m = _mm256_add_ps(m, _mm256_loadu_ps(arow + (ptrdiff_t)ow * c + cb));
+                    _mm256_storeu_ps(o + cb, m);
+                }
+            } else {
+                for (int cb = 0; cb < c; cb += 8) {
+                    __m256 m = _mm256_loadu_ps(s0 + cb);
+                    for (int iw = w0 + 1; iw < w1; iw++) m = _mm256_max_ps(m, _mm256_loadu_ps(scratch + (ptrdiff_t)iw * c + cb));
+                    if (arow) m = _mm256_add_ps(m, _mm256_loadu_ps(arow + (ptrdiff_t)ow * c + cb));
+                    _mm256_storeu_ps(o + cb, m);
+                }
+            }
+        }
+    }
+}
+
+#pragma clang attribute pop
+
+#else  /* not x86: no kernels; FoldedCNN keeps its portable path */
+
+int mien_kernels_avx2_available(void) { return 0; }
+void mien_conv_valid_s1(const float *x, int h, int w, int cin, const float *k, int kh, int kw, int cout,
+                        const float *bias, int relu, float *out) { __builtin_trap(); }
+void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, int outW,
+                  const float *k, int cout, const float *bias, int relu, float *out, float *scratch) { __builtin_trap(); }
+void mien_separable(const float *x, int h, int w, int cin, const float *dw, int kh, int kw, int stride,
+                    int padTop, int padLeft, int outH, int outW, const float *pw, int cout,
+                    const float *bias, int relu, float *out, float *scratch) { __builtin_trap(); }
+void mien_maxpool(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
+                  int outH, int outW, const float *add, float *out, float *scratch) { __builtin_trap(); }
+
+#endif
