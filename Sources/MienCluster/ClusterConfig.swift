@@ -48,4 +48,19 @@ public enum FrameTransport: String, Sendable, CaseIterable {
     /// Decoded GRAY8 pixels: the coordinator decodes each video once and ships the frames
     /// (workers need no access to the videos; costs width × height bytes per frame on the wire).
     case inline
+
+    /// Frames per feature batch when not told. Every batch starts with a full face scan (so its
+    /// result does not depend on the worker that ran it), and `DetectionSchedule` scans at least
+    /// every 100 frames anyway: by reference a batch of 100 makes that scan the one the schedule
+    /// needed (measured 5–10 % faster end to end than 32). Inline batches carry their pixels
+    /// (up to the outstanding bound are held): they stay at 32.
+    public var defaultBatchFrames: Int {
+        switch self {
+        case .reference: return 100
+        case .inline: return 32
+        }
+    }
+
+    /// The help text of `--batch-frames`.
+    public static let batchFramesHelp = "Frames per feature batch (default: 100 by reference — each batch starts with a full face scan, which the detection schedule makes every 100 frames anyway — and 32 with --frames inline, whose batches carry their pixels)."
 }

@@ -29,8 +29,8 @@ struct Extract: ParsableCommand {
     @Option(name: .customLong("feature-workers"), help: "Feature workers.")
     var featureWorkers = 1
 
-    @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.")
-    var batchFrames = 32
+    @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
+    var batchFrames: Int?
 
     @OptionGroup var frontEnd: FrontEndOptions
 
@@ -39,6 +39,7 @@ struct Extract: ParsableCommand {
 
     func validate() throws {
         guard featureWorkers >= 1 else { throw ValidationError("--feature-workers must be at least 1") }
+        guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
     }
 
     func run() throws {
@@ -60,7 +61,7 @@ struct Extract: ParsableCommand {
         config.extractOnly = true
         config.featureWorkers = featureWorkers
         config.frameTruth = frameTruth
-        let bf = batchFrames
+        let bf = batchFrames ?? FrameTransport.reference.defaultBatchFrames
         config.coordinator = { $0.batchFrames = bf }
         let job = EmbeddedJob(config: config, featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir) },
                               sequenceCompute: { throw ValidationError("extraction runs no sequence workers") },

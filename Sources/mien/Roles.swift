@@ -48,7 +48,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Continue the job in --journal: finished videos are not redone.") var resume = false
     @Flag(help: "Feature extraction only, as `mien extract` across machines: no windows, no sequence workers; start the aggregator with --extract too (it writes embeddings.jsonl).")
     var extract = false
-    @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.") var batchFrames = 32
+    @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp)) var batchFrames: Int?
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.") var sampleEvery = 1
     @Option(help: FrameTransport.help) var frames = FrameTransport.reference
     @Option(name: .customLong("chunk-batches"), help: "With --frames reference: a video’s batches go to workers in runs of this many consecutive batches, so a worker goes on decoding where its last batch ended (1: no runs).")
@@ -73,6 +73,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard peerRateLimit >= 0, peerRateLimit.isFinite else { throw ValidationError("--peer-rate-limit must be ≥ 0 (0 = no limit)") }
         if let window, window < 1 { throw ValidationError("--window must be at least 1") }
         guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
+        guard (batchFrames ?? 1) >= 1, sampleEvery >= 1 else { throw ValidationError("--batch-frames and --sample-every must be at least 1") }
         if let stride, stride < 1 || (window.map { stride > $0 } ?? false) { throw ValidationError("need 1 ≤ --stride ≤ --window") }
     }
 
@@ -85,7 +86,7 @@ struct CoordinatorCommand: ParsableCommand {
         let length = try window ?? SequenceCompute(modelDirectory: ModelBundleRef.resolve(model).bilstmDirectory).windowLength
         let step = stride ?? max(1, length / 2)
         guard step <= length else { throw ValidationError("need --stride ≤ the window length \(length)") }
-        c.batchFrames = batchFrames; c.sampleEvery = sampleEvery; c.frames = frames; c.windowLength = length; c.windowStride = step
+        c.batchFrames = batchFrames ?? frames.defaultBatchFrames; c.sampleEvery = sampleEvery; c.frames = frames; c.windowLength = length; c.windowStride = step
         c.chunkBatches = chunkBatches
         c.journalPath = journal
         c.extractOnly = extract

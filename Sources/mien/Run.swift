@@ -36,8 +36,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("sequence-workers"), help: "Sequence workers (BiLSTM).")
     var sequenceWorkers = 1
 
-    @Option(name: .customLong("batch-frames"), help: "Frames per feature batch.")
-    var batchFrames = 32
+    @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
+    var batchFrames: Int?
 
     @Option(name: .customLong("sample-every"), help: "Process every k-th frame.")
     var sampleEvery = 1
@@ -66,7 +66,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
         guard featureWorkers >= 1, sequenceWorkers >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
-        guard batchFrames >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
+        guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
         guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
         if let publish { try Endpoint.checkBind(publish, insecure: insecureBind, curveAvailable: false) }
@@ -78,7 +78,7 @@ struct Run: ParsableCommand {
         let log = Log(verbose: verbose)
         log.info("mien run: \(labelled.videos.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
         var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers,
-                                           batchFrames: batchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
+                                           batchFrames: batchFrames ?? frames.defaultBatchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.frames = frames
         settings.chunkBatches = chunkBatches
