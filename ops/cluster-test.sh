@@ -99,6 +99,8 @@ for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done
 
 # Inline frames: feature workers without access to the videos. `unshare -rm` (an unprivileged
 # user + mount namespace) execs, so each worker's PID stays the one recorded.
+# Batches as long as the reference run's default (100 frames; inline defaults to 32): each batch
+# starts with a full face scan, so equal outputs need equal batch boundaries.
 out="$work/inline"; mkdir -p "$out" "$work/elsewhere"
 videos=$PWD/$sample
 if unshare -rm sh -c 'mount -t tmpfs none "$1" && ! test -e "$1/clip_00000.mp4"' _ "$videos" 2>/dev/null; then
@@ -109,7 +111,7 @@ else
 fi
 start_roles 5900 "$out"
 timeout 300 "$mien" coordinator --features tcp://127.0.0.1:5900 --sequences tcp://127.0.0.1:5901 --aggregator tcp://127.0.0.1:5902 \
-  --journal "$out/journal.log" --frames inline "${args[@]}" $sample 2>>"$out.coordinator.log" || fail "inline: coordinator exited with $? (logs: $out.*.log)"
+  --journal "$out/journal.log" --frames inline --batch-frames 100 "${args[@]}" $sample 2>>"$out.coordinator.log" || fail "inline: coordinator exited with $? (logs: $out.*.log)"
 wait $aggregator || true
 same "$out" "--frames inline, feature workers without the videos"
 for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -141,7 +141,7 @@ start_roles 6120 "$out"
 "$mien" feature-worker --coordinator tcp://127.0.0.1:6120 --curve-secret-key "$keys/stranger.key" --curve-server-key "$keys/coordinator.pub" \
   2>"$out.stranger.log" & stranger=$!; pids+=($stranger)
 # Inline frames here: the decoded frames (10 MB batches) travel CURVE-encrypted to the workers.
-run_coordinator 6120 "$out" --verbose --frames inline
+run_coordinator 6120 "$out" --verbose --frames inline --batch-frames 100  # the reference run's batch boundaries (inline defaults to 32)
 kill $stranger 2>/dev/null || true
 same "$out" "b. with a stranger feature worker, frames inline over CURVE"
 stranger_id=$(grep -o 'worker=fw-[^ ]*' "$out.stranger.log" | head -1 | cut -d= -f2)

@@ -160,6 +160,8 @@ public final class FaceFollower {
     public private(set) var refreshes = 0
     /// Faces lost by the search (each caused a full detection on the next frame).
     public private(set) var losses = 0
+    /// Template matches that failed their checks and fell back to the Haar search.
+    public private(set) var fallbacks = 0
 
     public init(pipeline: FacePipeline, schedule: DetectionSchedule = DetectionSchedule()) throws {
         try schedule.validate()
@@ -210,7 +212,7 @@ public final class FaceFollower {
         // A keyframe cuts new templates from the faces the cascade confirmed; in between each
         // face keeps its keyframe's template (matched against that, the box cannot drift).
         return try remember(faces, cutFrom: keyframe ? image : nil,
-                            templates: keyframe ? [] : found.map { ($0.box, $0.previous.template) })
+                            templates: keyframe ? [] : found.map { ($0.box, $0.template) })
     }
 
     private enum KeyframeKind {
@@ -266,19 +268,25 @@ public final class FaceFollower {
 
     /// Each followed face, found again near its last box: by its template between keyframes
     /// (`.template`), by the Haar search at keyframes and with `.haar` (or when the face had no
-    /// template). A face not found is lost; two faces that landed on the same box (IoU > 0.5)
-    /// become one.
-    private func follow(in image: GrayImage, keyframe: Bool) throws -> [(box: FaceBox, previous: Followed)] {
-        var found: [(box: FaceBox, previous: Followed)] = []
+    /// template). A template match that fails its checks — too low a correlation, or too far
+    /// from where the cascade last saw the face (a template that latched onto something crossing
+    /// the face, a hand, drifts off with it) — falls back to the Haar search for that face, as
+    /// strict as a keyframe's, so a face that moved fast is kept (with a template cut afresh from
+    /// the box the cascade found) and an occluder that moved away is not. A face not found is lost; two faces that landed
+    /// on the same box (IoU > 0.5) become one. Each result carries the template to keep.
+    private func follow(in image: GrayImage, keyframe: Bool) throws -> [(box: FaceBox, previous: Followed, template: FaceTemplate?)] {
+        var found: [(box: FaceBox, previous: Followed, template: FaceTemplate?)] = []
         for previous in followed {
-            let best: FaceBox?
-            if !keyframe, schedule.follow == .template, let template = previous.template {
-                let match = try template.find(in: image, around: previous.box, margin: schedule.searchMargin)
-                // Accepted while it correlates and stays within the search margin of where the
-                // cascade last saw the face: a template that latched onto something crossing
-                // the face (a hand) is dropped once that moves away, not followed off-face.
-                best = match.flatMap { m in
-                    m.score >= schedule.templateMinScore && template.drift(to: m.box) <= schedule.searchMargin ? m.box : nil
+            var best: FaceBox?
+            var template = previous.template
+            if !keyframe, schedule.follow == .template, let t = previous.template {
+                if let m = try t.find(in: image, around: previous.box, margin: schedule.searchMargin),
+                   m.score >= schedule.templateMinScore, t.drift(to: m.box) <= schedule.searchMargin {
+                    best = m.box
+                } else {
+                    fallbacks += 1
+                    best = try search(in: image, near: previous.box, minNeighbors: schedule.keyframeSearchMinNeighbors)
+                    template = try best.flatMap { try FaceTemplate(image: image, box: $0, side: schedule.templateSide, inset: schedule.templateInset) }
                 }
             } else {
                 best = try search(in: image, near: previous.box,
@@ -289,7 +297,7 @@ public final class FaceFollower {
                 forceKeyframe = true
                 continue
             }
-            if !found.contains(where: { $0.box.iou(best) > 0.5 }) { found.append((best, previous)) }
+            if !found.contains(where: { $0.box.iou(best) > 0.5 }) { found.append((best, previous, template)) }
         }
         return found.sorted { $0.box.score > $1.box.score }
     }

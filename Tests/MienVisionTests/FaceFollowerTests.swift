@@ -258,24 +258,30 @@ final class FaceFollowerTests: XCTestCase {
         XCTAssertNil(try template.find(in: image, around: FaceBox(x: Float(image.width) + 50, y: 0, width: face.width, height: face.height), margin: 0.3))
     }
 
-    /// Between keyframes a face is followed by its template only within the search margin of
-    /// where the cascade last saw it: a face (or whatever the template latched onto) that keeps
-    /// going is dropped and looked for by a full detection, never followed off across the frame.
-    /// The cascade search (`.haar`) follows the same motion without a bound.
-    func testTemplateFollowingIsBoundedToTheSearchMargin() throws {
+    /// Between keyframes a template match counts only within the search margin of where the
+    /// cascade last saw the face; beyond it (or below the correlation threshold) the cascade
+    /// searches near the last box and decides: a face that moved fast is kept, with a template cut
+    /// afresh, and something that is not a face is dropped, never followed off across the frame.
+    func testFailedTemplateMatchesFallBackToTheCascade() throws {
         let image = try astronaut()
         let face = try XCTUnwrap(try FaceDetector().detect(image).first)
         let step = Int((face.width * 0.2).rounded())   // 0.2 side a frame: 0.4 after two frames > 0.3
-        var counts: [DetectionSchedule.FollowMethod: [Int]] = [:]
-        var losses: [DetectionSchedule.FollowMethod: Int] = [:]
-        for method in DetectionSchedule.FollowMethod.allCases {
-            let follower = try FaceFollower(pipeline: try FacePipeline(), schedule: DetectionSchedule(keyframeInterval: 10, follow: method))
-            counts[method] = try (0..<4).map { try follower.process(shifted(image, dx: -step * $0), frameIndex: $0).faces.count }
-            losses[method] = follower.losses
-        }
-        XCTAssertEqual(counts[.template], [1, 1, 0, 1], "frame 2 is beyond the bound: dropped; frame 3 is a keyframe and finds it")
-        XCTAssertEqual(losses[.template], 1)
-        XCTAssertEqual(counts[.haar], [1, 1, 1, 1])
-        XCTAssertEqual(losses[.haar], 0)
+        let moving = try FaceFollower(pipeline: try FacePipeline(), schedule: DetectionSchedule(keyframeInterval: 10))
+        let counts = try (0..<5).map { try moving.process(shifted(image, dx: -step * $0), frameIndex: $0).faces.count }
+        XCTAssertEqual(counts, [1, 1, 1, 1, 1])
+        XCTAssertEqual(moving.losses, 0)
+        XCTAssertEqual(moving.fallbacks, 2, "frames 2 and 4 are 0.4 side from the last cascade box: the cascade found the face, and its new template matched frame 3")
+        XCTAssertEqual(moving.keyframes, 1)
+        // The face is gone (a flat frame): the template cannot match, the cascade finds nothing.
+        let gone = try FaceFollower(pipeline: try FacePipeline(), schedule: DetectionSchedule(keyframeInterval: 10))
+        _ = try gone.process(image, frameIndex: 0)
+        XCTAssertEqual(try gone.process(blank(like: image), frameIndex: 1).faces.count, 0)
+        XCTAssertEqual(gone.fallbacks, 1)
+        XCTAssertEqual(gone.losses, 1)
+        // `.haar` searches on every followed frame: no template, no fallbacks.
+        let haar = try FaceFollower(pipeline: try FacePipeline(), schedule: DetectionSchedule(keyframeInterval: 10, follow: .haar))
+        XCTAssertEqual(try (0..<5).map { try haar.process(shifted(image, dx: -step * $0), frameIndex: $0).faces.count }, [1, 1, 1, 1, 1])
+        XCTAssertEqual(haar.fallbacks, 0)
+        XCTAssertEqual(haar.losses, 0)
     }
 }
