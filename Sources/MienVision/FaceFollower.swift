@@ -1,11 +1,13 @@
 /// When full-frame detection runs, and how faces are followed between full detections.
 ///
 /// Full-frame Haar detection costs 25–40 ms on a 640×480 frame (docs/BENCHMARKS.md, "Vision"),
-/// ~100× the rest of a frame's work. Between full detections ("keyframes") each face is searched
-/// for again only in a region around its last box and only at sizes near its last size: a
-/// handful of cascade scales over a small, downscaled region (≈ 1 ms). The search is the check:
-/// a face that is not found there is dropped at once (never carried forward blindly), and the
-/// next frame gets a full detection. A new face is found at the next keyframe when it changes
+/// ~100× the rest of a frame's work. Between full detections ("keyframes") each face is found
+/// again near its last box: by matching its appearance at the last keyframe (`FaceTemplate`,
+/// tens of µs; `FollowMethod.template`, the default) or by the cascade searching a region around
+/// the last box at sizes near its last size (≈ 1 ms; `.haar`). The match is checked (correlation,
+/// and drift from where the cascade last saw the face); one that fails is decided by the cascade
+/// search, and a face it does not find is dropped at once (never carried forward blindly), and
+/// the next frame gets a full detection. A new face is found at the next keyframe when it changes
 /// the picture (see below), and within `fullScanInterval` frames at worst.
 ///
 /// Keyframes need not scan the whole frame: a new face can only come from a part of the picture
@@ -210,7 +212,8 @@ public final class FaceFollower {
         let faces = try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
                                        frameIndex: frameIndex, timestamp: timestamp)
         // A keyframe cuts new templates from the faces the cascade confirmed; in between each
-        // face keeps its keyframe's template (matched against that, the box cannot drift).
+        // face keeps its keyframe's template (matched against that, the box cannot drift), or the
+        // one cut where the cascade re-found it after a failed match.
         return try remember(faces, cutFrom: keyframe ? image : nil,
                             templates: keyframe ? [] : found.map { ($0.box, $0.template) })
     }
