@@ -30,6 +30,8 @@ struct FaceTemplate {
     let boxHeight: Float
     /// The smallest template side (pixels) that still correlates reliably.
     static let minimumSide = 8
+    /// The smallest pixel variance (grey levels²) of a template worth matching.
+    static let minimumVariance = 4
 
     /// Cuts the template of the face in `box` of `image`; nil when too little of the box lies in
     /// the image.
@@ -54,6 +56,11 @@ struct FaceTemplate {
                 }
             }
         }
+        // A template without texture correlates with nothing in particular (OpenCV scores a
+        // zero-variance template 0 or ±1 anywhere): such a face is followed by the cascade.
+        let mean = out.reduce(0) { $0 + Int($1) } / out.count
+        let variance = out.reduce(0) { $0 + (Int($1) - mean) * (Int($1) - mean) } / out.count
+        guard variance >= Self.minimumVariance else { return nil }
         pixels = out
         width = tw
         height = th

@@ -253,6 +253,8 @@ final class FaceFollowerTests: XCTestCase {
         let elsewhere = FaceBox(x: 20, y: Float(image.height) - face.height - 20, width: face.width, height: face.height)
         let wrong = try XCTUnwrap(try template.find(in: image, around: elsewhere, margin: 0.3))
         XCTAssertLessThan(wrong.score, DetectionSchedule().templateMinScore)
+        // A face without texture has no template (the cascade follows it).
+        XCTAssertNil(try FaceTemplate(image: blank(like: image), box: face, side: 24, inset: 0.15))
         // A box mostly outside the frame: too little left to cut, or to search.
         XCTAssertNil(try FaceTemplate(image: image, box: FaceBox(x: Float(image.width) - 5, y: 0, width: 100, height: 100), side: 24, inset: 0.15))
         XCTAssertNil(try template.find(in: image, around: FaceBox(x: Float(image.width) + 50, y: 0, width: face.width, height: face.height), margin: 0.3))
