@@ -81,7 +81,7 @@ struct Detect: ParsableCommand {
     var followMinNeighbors: Int = DetectionSchedule().searchMinNeighbors
 
     @Option(name: .long, help: "How faces are followed between keyframes: template (match the face's appearance at its keyframe) or haar (a cascade search around the last box).")
-    var follow: String = DetectionSchedule().follow.rawValue
+    var follow: DetectionSchedule.FollowMethod = DetectionSchedule().follow
 
     @Option(name: .customLong("template-side"), help: "follow template: the template's longer side in pixels.")
     var templateSide: Int = DetectionSchedule().templateSide
@@ -117,7 +117,6 @@ struct Detect: ParsableCommand {
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
-        guard DetectionSchedule.FollowMethod(rawValue: follow) != nil else { throw ValidationError("--follow must be template or haar, got \(follow)") }
         if let fps, !(fps > 0) { throw ValidationError("--fps must be > 0") }
         guard upsample == 0 || upsample == 1 else { throw ValidationError("--upsample must be 0 or 1") }
         _ = try parsedRange()
@@ -137,7 +136,7 @@ struct Detect: ParsableCommand {
                           landmarksEveryFrame: landmarksEveryFrame, searchMinNeighbors: followMinNeighbors,
                           keyframeSearchMinNeighbors: followKeyframeMinNeighbors,
                           searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
-                          sceneChangeThreshold: sceneChangeThreshold, follow: DetectionSchedule.FollowMethod(rawValue: follow) ?? .template,
+                          sceneChangeThreshold: sceneChangeThreshold, follow: follow,
                           templateSide: templateSide, templateMinScore: templateMinScore)
     }
 
