@@ -94,7 +94,12 @@ windows=(--window "$window" --stride $(( window / 2 > 0 ? window / 2 : 1 )))
 # about a second after the workers join, before a link can be cut mid-job. The same front end
 # for the reference run and the workers, so the outputs must still be equal.
 front=(--detect-every 1 --detect-max-side 640)
-"$mien" run $sample "${labels[@]}" "${front[@]}" --out "$work/embedded" 2>/dev/null
+# Short batches (4 per clip; the default is 100 frames by reference, one batch per clip): each
+# worker holds work in flight until the job's last batches, so the link cut below catches the
+# worker with batches that only a re-queue can finish. The same for the reference run: a batch
+# starts with a full scan, so equal outputs need equal batch boundaries.
+batching=(--batch-frames 16)
+"$mien" run $sample "${labels[@]}" "${front[@]}" "${batching[@]}" --out "$work/embedded" 2>/dev/null
 same() {  # same outputs as the embedded run (floats within 1e-5), each line's key once
   python3 ops/compare_results.py "$work/embedded" "$1" >/dev/null ||
     fail "$2: outputs differ from mien run's: $(python3 ops/compare_results.py "$work/embedded" "$1" 2>&1)"
@@ -138,7 +143,7 @@ job() {
   ip netns exec "$(ns s1)" "$mien" sequence-worker --coordinator tcp://${addr[c]}:5556 "${sec_s[@]}" 2>"$out.s1.log" & s1=$!; pids+=($s1)
   sleep 1  # the consumer subscribes before the first result is published
   ip netns exec "$(ns c)" "$mien" coordinator --features tcp://${addr[c]}:5555 --sequences tcp://${addr[c]}:5556 \
-    --aggregator tcp://${addr[a]}:5557 --journal "$out/journal.log" --verbose "${windows[@]}" "${sec_c[@]}" "${labels[@]}" $sample \
+    --aggregator tcp://${addr[a]}:5557 --journal "$out/journal.log" --verbose "${batching[@]}" "${windows[@]}" "${sec_c[@]}" "${labels[@]}" $sample \
     2>"$out.coordinator.log" & coordinator=$!; pids+=($coordinator)
 }
 finish() {  # name: waits for the job, stops the workers and the consumer
@@ -164,7 +169,7 @@ ip link set "mv$tag-f1" down
 say "link cut: ip link set mv$tag-f1 down (feature worker $f1id at ${addr[f1]})"
 noticed=""
 for _ in $(seq 100); do
-  grep "feature worker.* stopped heartbeating" "$out.coordinator.log" | grep -q -F "$f1id" && { noticed=yes; break; }
+  grep "feature worker.* stopped heartbeating" "$out.coordinator.log" | grep -q -F -e "$f1id" && { noticed=yes; break; }
   kill -0 "$coordinator" 2>/dev/null || break
   sleep 0.1
 done
@@ -222,13 +227,14 @@ same "$out" "CURVE job between namespaces, with an intruder on the network"
 
 intruder_key=$(cat "$work/intruder/intruder.pub")
 intruder_id=$(wid "$out.intruder.log")
-# Z85 keys contain regular-expression characters: match them as fixed strings.
-refusal=$(grep -E -i "refus|denied|reject" "$out.coordinator.log" | grep -F "$intruder_key" | grep -F "${addr[w]}" | head -1)
+# Z85 keys contain regular-expression characters and may start with "-": match them as fixed
+# strings given with -e.
+refusal=$(grep -E -i "refus|denied|reject" "$out.coordinator.log" | grep -F -e "$intruder_key" | grep -F -e "${addr[w]}" | head -1)
 [ -n "$refusal" ] ||
   fail "wrong key: the coordinator log has no refusal naming the intruder's key $intruder_key and address ${addr[w]}: $(grep -i -E 'refus|denied|reject|curve|zap' "$out.coordinator.log" | head -3)"
 [ -n "$intruder_id" ] || fail "wrong key: no worker id in $out.intruder.log"
-if grep -F "$intruder_id" "$out.coordinator.log" | grep -q -v -E -i "refus|denied|reject"; then
-  fail "wrong key: the coordinator dealt with the intruder $intruder_id: $(grep -F "$intruder_id" "$out.coordinator.log" | head -3)"
+if grep -F -e "$intruder_id" "$out.coordinator.log" | grep -q -v -E -i "refus|denied|reject"; then
+  fail "wrong key: the coordinator dealt with the intruder $intruder_id: $(grep -F -e "$intruder_id" "$out.coordinator.log" | head -3)"
 fi
 say "wrong key: the intruder $intruder_id at ${addr[w]} never joined; the coordinator logged: $(echo "$refusal" | cut -c1-170)"
 consumer_got curve
