@@ -1,8 +1,8 @@
 /// A coarse picture of a frame, for telling whether anything changed *outside* the faces already
 /// being followed — the only place a new face can come from.
 ///
-/// A full-frame Haar scan costs ~10–20 ms on a 320-px copy; this costs ~0.1 ms (one area
-/// downscale to `longSide` pixels and a pass over its cells). `FaceFollower` compares the frame at
+/// A full-frame Haar scan costs ~10–20 ms on a 320-px copy; this costs ~0.1 ms (one block-average
+/// downscale to about `longSide` pixels and a pass over its cells). `FaceFollower` compares the frame at
 /// each keyframe with the frame of the last full scan and skips the scan when no cell outside the
 /// followed faces changed: a static interview background costs nothing, while a cut, a pan or a
 /// person walking in changes cells and gets scanned at once.
@@ -12,7 +12,8 @@
 /// grey levels. Averaging over the downscale and the cell keeps sensor noise and compression
 /// flicker (a few grey levels per pixel) well below it.
 struct SceneThumbnail {
-    /// Thumbnail's longer side in pixels.
+    /// Thumbnail's longer side in pixels, at least (a frame smaller than this is compared at
+    /// full size).
     static let longSide = 96
     /// Cell side in thumbnail pixels.
     static let cellSide = 4
@@ -25,16 +26,15 @@ struct SceneThumbnail {
     let scaleY: Float
 
     init(_ image: GrayImage) throws {
-        let longer = max(image.width, image.height)
-        let k = Float(Self.longSide) / Float(longer)
-        let w = max(1, min(image.width, Int((Float(image.width) * k).rounded())))
-        let h = max(1, min(image.height, Int((Float(image.height) * k).rounded())))
-        let small = (w == image.width && h == image.height) ? image : try image.resized(width: w, height: h)
-        width = w
-        height = h
+        // A whole number of frame pixels per thumbnail pixel (`GrayImage.blockAveraged`): the
+        // thumbnail's longer side is `longSide`…2·`longSide` − 1 pixels (106 for 640 px).
+        let factor = max(1, max(image.width, image.height) / Self.longSide)
+        let small = try image.blockAveraged(by: factor)
+        width = small.width
+        height = small.height
         pixels = small.pixels
-        scaleX = Float(image.width) / Float(w)
-        scaleY = Float(image.height) / Float(h)
+        scaleX = Float(factor)
+        scaleY = Float(factor)
     }
 
     /// Whether some cell that no box of `masks` (frame pixels) touches differs from `other`'s by

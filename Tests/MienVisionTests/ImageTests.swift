@@ -45,6 +45,31 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(linear.pixels.count, 128 * 96)
     }
 
+    /// Block averaging with a factor that does not divide the sides (67×50 by 6 → 11×8, the last
+    /// column and 2 rows left out) against the rounded block means in Double: ≤ 1 grey level.
+    func testBlockAverageDropsTheRemainderAndMatchesTheMeans() throws {
+        var state: UInt32 = 777
+        let image = GrayImage(width: 67, height: 50, pixels: (0..<67 * 50).map { _ in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return UInt8(truncatingIfNeeded: state >> 24)
+        })
+        let small = try image.blockAveraged(by: 6)
+        XCTAssertEqual(small.width, 11)
+        XCTAssertEqual(small.height, 8)
+        var worst = 0
+        for y in 0..<8 {
+            for x in 0..<11 {
+                var sum = 0
+                for dy in 0..<6 { for dx in 0..<6 { sum += Int(image[x * 6 + dx, y * 6 + dy]) } }
+                worst = max(worst, abs(Int((Double(sum) / 36).rounded()) - Int(small[x, y])))
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 1, "largest difference \(worst)")
+        XCTAssertEqual(try image.blockAveraged(by: 1), image)
+        XCTAssertThrowsError(try image.blockAveraged(by: 0))
+        XCTAssertThrowsError(try image.blockAveraged(by: 51), "a factor above the shorter side")
+    }
+
     func testWriteThenReadRoundTripsLosslessly() throws {
         let dir = try makeTemporaryDirectory(self)
         let image = GrayImage(width: 7, height: 5, pixels: (0..<35).map { UInt8($0 * 7) })
