@@ -29,17 +29,33 @@ std::string check_params(const mien_detect_params *p) {
 
 /// Prepares the gray image detection runs on: downscaled (INTER_AREA) so its longer side is at
 /// most max_side, optionally histogram-equalised. `scale` receives original/working size.
+///
+/// The downscale averages whole blocks of k × k pixels first (k = the factor's integer part;
+/// OpenCV's INTER_AREA is ~5× cheaper with a whole-number factor) and only the remaining < 2×
+/// step at an arbitrary factor, on the k²-times smaller image: 0.07 instead of 0.35 ms for a
+/// follower's 350-px search region. The last w mod k columns and h mod k rows are left out.
 cv::Mat working_gray(const uint8_t *gray, int w, int h, size_t step, const mien_detect_params *p, double &scale) {
     cv::Mat src(h, w, CV_8UC1, const_cast<uint8_t *>(gray), step);
     cv::Mat work = src;
     scale = 1.0;
     int longer = std::max(w, h);
     if (p->max_side > 0 && longer > p->max_side) {
-        scale = (double)longer / p->max_side;
-        int nw = std::max(1, (int)std::lround(w / scale));
-        int nh = std::max(1, (int)std::lround(h / scale));
-        cv::resize(src, work, cv::Size(nw, nh), 0, 0, cv::INTER_AREA);
-        scale = (double)w / nw;
+        double s = (double)longer / p->max_side;
+        int k = (int)std::floor(s);
+        cv::Mat from = src;
+        int fw = w, fh = h;
+        if (k >= 2 && w / k >= 1 && h / k >= 1) {
+            fw = w / k * k;
+            fh = h / k * k;
+            cv::resize(src(cv::Rect(0, 0, fw, fh)), from, cv::Size(w / k, h / k), 0, 0, cv::INTER_AREA);
+        }
+        int nw = std::max(1, (int)std::lround(fw / s));
+        int nh = std::max(1, (int)std::lround(fh / s));
+        if (from.cols != nw || from.rows != nh)
+            cv::resize(from, work, cv::Size(nw, nh), 0, 0, cv::INTER_AREA);
+        else
+            work = from;
+        scale = (double)fw / nw;
     }
     if (p->equalize) {
         cv::Mat eq;
