@@ -6,7 +6,8 @@
 // (copied for full-range video, expanded from 16–235 for limited range). VideoCapture
 // converted every frame to BGR with swscale and we then converted BGR to gray with cvtColor —
 // two colour conversions and their copies per frame for what is one plane copy. And OpenCV
-// 4.6 gives no control of the decoder's thread count (it always uses one per CPU). BGR
+// 4.6 gives no control of the decoder's thread count (it always asks for one per CPU, which
+// stays the default here). BGR
 // (channels 3), and pixel formats without an 8-bit luma plane, still go through swscale, set
 // up as VideoCapture set it up: BGR frames of 8-bit YUV video are byte-identical to OpenCV's.
 #include "mien_video.h"
@@ -520,6 +521,8 @@ mien_status mien_video_open(const char *path, uint64_t max_pixels, int decoder_t
         return MIEN_OK;
     })
 }
+
+int mien_video_default_decoder_threads(void) { return std::max(1, cv::getNumberOfCPUs()); }
 
 void mien_video_destroy(mien_video *v) {
     try {

@@ -1,3 +1,4 @@
+import CMienVision
 import Foundation
 
 /// A sequence of frames that can be read in order and positioned at any frame index: a video
@@ -60,13 +61,17 @@ public struct SourceOptions: Sendable, Equatable {
     public var maxPixels: Int
     /// Frame rate assigned to a folder of frames (timestamps are index / fps).
     public var folderFPS: Double
-    /// Threads FFmpeg's decoder uses for a video file; 0 (the default) lets FFmpeg choose (frame
-    /// threads, one more than the CPUs), which is about what OpenCV's backend used (one per CPU).
-    /// 1 decodes on the calling thread only: for one-core-per-worker deployments and per-core
-    /// benchmarks. The frames are the same whatever the count.
+    /// Threads FFmpeg's decoder uses for a video file. The default, `defaultDecoderThreads`, is one
+    /// per CPU, what OpenCV's backend used; 0 lets FFmpeg choose (frame threads, one more than the
+    /// CPUs: slower on 2 busy CPUs, docs/BENCHMARKS.md); 1 decodes on the calling thread only, for
+    /// one-core-per-worker deployments and per-core benchmarks. The frames are the same whatever
+    /// the count.
     public var decoderThreads: Int
 
-    public init(maxPixels: Int = defaultMaxPixels, folderFPS: Double = 25, decoderThreads: Int = 0) {
+    /// One decoder thread per CPU (OpenCV's `getNumberOfCPUs()`), as OpenCV 4.6's VideoCapture.
+    public static let defaultDecoderThreads = Int(mien_video_default_decoder_threads())
+
+    public init(maxPixels: Int = defaultMaxPixels, folderFPS: Double = 25, decoderThreads: Int = SourceOptions.defaultDecoderThreads) {
         self.maxPixels = maxPixels
         self.folderFPS = folderFPS
         self.decoderThreads = decoderThreads

@@ -196,8 +196,8 @@ final class VideoDecodeTests: XCTestCase {
         XCTAssertGreaterThan(seeks, 20, "few real seeks were exercised")
     }
 
-    /// The decoder's thread count (1, FFmpeg's choice, 3 frame threads) changes nothing: same
-    /// frames, indices, timestamps and count.
+    /// The decoder's thread count (1, FFmpeg's choice, 3 frame threads, the default one per CPU)
+    /// changes nothing: same frames, indices, timestamps and count.
     func testDecoderThreadsGiveIdenticalFrames() throws {
         var paths = try ["h264.mp4", "vp9.webm", "mpeg4.avi"].map { try VideoFixtures.path($0) }
         paths.append(fixturesDirectory.appendingPathComponent("decode_synth.mp4").path)
@@ -205,6 +205,7 @@ final class VideoDecodeTests: XCTestCase {
             let one = try decodeAll(path, format: .bgr, threads: 1)
             XCTAssertTrue(one == (try decodeAll(path, format: .bgr, threads: 0)), "\(path): 1 thread vs FFmpeg's choice")
             XCTAssertTrue(one == (try decodeAll(path, format: .bgr, threads: 3)), "\(path): 1 thread vs 3")
+            XCTAssertTrue(one == (try VideoFileSource(path: path).allFrames(format: .bgr)), "\(path): 1 thread vs the default")
             XCTAssertTrue(try decodeAll(path, threads: 1) == (try decodeAll(path, threads: 0)), "\(path): gray")
             let counted = try VideoFileSource(path: path, options: SourceOptions(decoderThreads: 1)).countFrames()
             XCTAssertEqual(counted, one.count, path)
