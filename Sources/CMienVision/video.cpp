@@ -248,7 +248,9 @@ const std::array<uint8_t, 256> &limited_to_full() {
 }
 
 /// Clockwise degrees (0, 90, 180, 270) that turn the stored frames upright, from the stream's
-/// display matrix — the angle OpenCV 4.6's VideoCapture rotated frames by.
+/// display matrix, as FFmpeg's tools turn them (av_display_rotation_get gives the angle
+/// counter-clockwise). OpenCV 4.6's VideoCapture used the angle's opposite for 90 and 270 and so
+/// delivered portrait phone video upside down (opencv/opencv#22088).
 int rotation_of(const AVStream *st) {
     const uint8_t *matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
     if (!matrix) return 0;

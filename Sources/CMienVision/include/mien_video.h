@@ -1,8 +1,9 @@
 /* Video files decoded with FFmpeg (libavformat + libavcodec), with frame-exact seeking.
  * Frame indices count decoded frames from 0 in decode-output (presentation) order, exactly as a
  * full sequential decode numbers them; timestamps are seconds from the stream's start (each
- * frame's best-effort timestamp). Frames are turned upright by the stream's rotation metadata
- * (90°, 180°, 270°), as OpenCV's VideoCapture turned them; width and height are the upright ones. */
+ * frame's best-effort timestamp). Frames are turned upright by the stream's display matrix (90°,
+ * 180°, 270°) as FFmpeg's own tools turn them — OpenCV 4.6's VideoCapture turned 90° and 270° the
+ * opposite way, upside down (opencv/opencv#22088); width and height are the upright ones. */
 #ifndef MIEN_VIDEO_H
 #define MIEN_VIDEO_H
 #include <stddef.h>
@@ -37,8 +38,8 @@ typedef struct mien_video_seek_stats {
 } mien_video_seek_stats;
 
 /* Opens a video file: its best video stream, decoded with `decoder_threads` threads (0 = FFmpeg's
- * choice: frame threads, one more than the CPUs; see mien_video_default_decoder_threads). Refuses (MIEN_ERR_TOO_LARGE) streams whose
- * width*height exceeds max_pixels (0 = no limit). Errors name what is wrong: missing file, empty
+ * choice: frame threads, one more than the CPUs; see mien_video_default_decoder_threads).
+ * Refuses (MIEN_ERR_TOO_LARGE) streams whose width*height exceeds max_pixels (0 = no limit). Errors name what is wrong: missing file, empty
  * file, not a video or no decoder for its codec (MIEN_ERR_UNSUPPORTED), a recognised container
  * FFmpeg cannot open or an undecodable first frame (MIEN_ERR_CORRUPT). */
 mien_status mien_video_open(const char *path, uint64_t max_pixels, int decoder_threads, mien_video **out, char *err,
