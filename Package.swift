@@ -10,6 +10,10 @@ import PackageDescription
 /// OpenCV's headers live under /usr/include/opencv4 on Debian; only the modules the shim uses are linked
 /// (linking all ~55 via pkg-config costs ~0.3 s and 130 MB at start-up).
 let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio", "opencv_objdetect"]
+/// FFmpeg 5.1 (Debian's libav*-dev): video.cpp decodes with libavformat + libavcodec directly
+/// (gray straight from the luma plane, decoder thread control); swscale for BGR and odd formats.
+/// OpenCV's videoio stays linked for writer.cpp's cv::VideoWriter.
+let ffmpegLibraries = ["avformat", "avcodec", "avutil", "swscale"]
 
 let package = Package(
     name: "Mien",
@@ -33,7 +37,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CMienVision",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
-                linkerSettings: openCVModules.map { .linkedLibrary($0) } + [.linkedLibrary("dlib")]),
+                linkerSettings: (openCVModules + ffmpegLibraries).map { .linkedLibrary($0) } + [.linkedLibrary("dlib")]),
 
         // MARK: wire protocol (generated code + pure envelope codec)
         .target(name: "MienProto",

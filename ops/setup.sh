@@ -6,8 +6,9 @@
 #   ops/setup.sh --quiet    the same, printing only what it installs
 set -euo pipefail
 
-# Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, OpenCV +
-# Haar cascades, dlib + its 68-point landmark model, FFmpeg tools for probing and encoding),
+# Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, FFmpeg's
+# libraries for decoding video, OpenCV + Haar cascades, dlib + its 68-point landmark model,
+# FFmpeg tools for probing and encoding),
 # C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5),
 # headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh),
 # pgrep (procps) for ops/tune-test.sh's worker-process checks, and the multi-host test's
@@ -18,6 +19,7 @@ debian_packages=(
   protobuf-compiler
   libprotobuf-c-dev protobuf-c-compiler
   libopenblas-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   libopencv-dev opencv-data
   libdlib-dev libdlib-data
   ffmpeg

@@ -193,9 +193,10 @@ mien_status mien_image_read(const char *path, int channels, uint64_t max_pixels,
         }
         if (f == Fmt::unknown && !cv::haveImageReader(path))
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, "not an image format OpenCV can read");
-        // Gray is made from the colour decode with cvtColor(BGR2GRAY), as video frames and
-        // the `fer` package are: IMREAD_GRAYSCALE would use libjpeg's Y channel, which differs by
-        // a few levels (chroma upsampling and rounding).
+        // Gray is made from the colour decode with cvtColor(BGR2GRAY), as the `fer` package
+        // makes it: IMREAD_GRAYSCALE would use libjpeg's Y channel, which differs by a few levels
+        // (chroma upsampling and rounding). (Video frames take the decoder's luma plane instead,
+        // see video.cpp: no colour decode to start from there.)
         cv::Mat m = cv::imread(path, cv::IMREAD_COLOR);
         if (m.empty())
             return mien::fail(err, err_len, MIEN_ERR_CORRUPT,

@@ -1,6 +1,8 @@
 /// Byte layout of decoded pixels.
 public enum PixelFormat: String, Sendable, Codable, CaseIterable {
-    /// 1 byte a pixel, OpenCV `COLOR_BGR2GRAY` of the decoded colour frame.
+    /// 1 byte a pixel, full range (0–255). Video: the decoder's luma plane, expanded from 16–235
+    /// for limited-range video — within ~1.3 grey levels on average of the BT.601 gray of the BGR
+    /// frame (see mien_video.h). Images and frame folders: OpenCV `COLOR_BGR2GRAY` of the colour decode.
     case gray
     /// 3 bytes a pixel in OpenCV's blue, green, red order.
     case bgr

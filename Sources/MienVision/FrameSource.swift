@@ -1,3 +1,4 @@
+import CMienVision
 import Foundation
 
 /// A sequence of frames that can be read in order and positioned at any frame index: a video
@@ -60,10 +61,20 @@ public struct SourceOptions: Sendable, Equatable {
     public var maxPixels: Int
     /// Frame rate assigned to a folder of frames (timestamps are index / fps).
     public var folderFPS: Double
+    /// Threads FFmpeg's decoder uses for a video file. The default, `defaultDecoderThreads`, is one
+    /// per CPU, what OpenCV's backend used; 0 lets FFmpeg choose (frame threads, one more than the
+    /// CPUs: slower on 2 busy CPUs, docs/BENCHMARKS.md); 1 decodes on the calling thread only, for
+    /// one-core-per-worker deployments and per-core benchmarks. The frames are the same whatever
+    /// the count.
+    public var decoderThreads: Int
 
-    public init(maxPixels: Int = defaultMaxPixels, folderFPS: Double = 25) {
+    /// One decoder thread per CPU (OpenCV's `getNumberOfCPUs()`), as OpenCV 4.6's VideoCapture.
+    public static let defaultDecoderThreads = Int(mien_video_default_decoder_threads())
+
+    public init(maxPixels: Int = defaultMaxPixels, folderFPS: Double = 25, decoderThreads: Int = SourceOptions.defaultDecoderThreads) {
         self.maxPixels = maxPixels
         self.folderFPS = folderFPS
+        self.decoderThreads = decoderThreads
     }
 }
 
@@ -73,7 +84,7 @@ public enum MediaSource {
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "pgm", "ppm", "pnm", "pbm", "jp2", "exr", "hdr", "sr", "ras"]
 
     /// Opens `path`: a directory is a folder of frames (natural order), a file with an image
-    /// extension a single image, anything else a video through OpenCV's FFmpeg backend.
+    /// extension a single image, anything else a video decoded by FFmpeg (`VideoFileSource`).
     /// - Throws: `VisionError` naming the path (`.notFound`, `.empty`, `.unsupported`,
     ///   `.corrupt`, `.tooLarge`).
     public static func open(_ path: String, options: SourceOptions = SourceOptions()) throws -> any FrameSource {

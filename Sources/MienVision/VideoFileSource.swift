@@ -1,19 +1,22 @@
 import CMienVision
 
-/// A video file decoded by OpenCV's FFmpeg backend (mp4, avi, mkv, mov, webm, …), with
-/// frame-exact seeking (see `seek(to:)`).
+/// A video file decoded by FFmpeg (libavformat + libavcodec: mp4, avi, mkv, mov, webm, …), with
+/// frame-exact seeking (see `seek(to:)`). Gray frames are the decoded luma plane expanded to full
+/// range (no colour conversion); BGR frames come from swscale, as OpenCV's VideoCapture made
+/// them. Frames are turned upright by the stream's rotation metadata.
 public final class VideoFileSource: FrameSource {
     public private(set) var info: MediaInfo
     public let path: String
     private let handle: OpaquePointer
 
-    /// Opens the video and decodes its first frame (so a file that cannot be decoded fails here).
+    /// Opens the video and decodes its first frame (so a file that cannot be decoded fails here),
+    /// with `options.decoderThreads` decoder threads.
     /// - Throws: `VisionError` naming `path`.
     public init(path: String, options: SourceOptions = SourceOptions()) throws {
         self.path = path
         var out: OpaquePointer?
         try checked(path: path) { err, len in
-            mien_video_open(path, UInt64(max(0, options.maxPixels)), &out, err, len)
+            mien_video_open(path, UInt64(max(0, options.maxPixels)), Int32(clamping: options.decoderThreads), &out, err, len)
         }
         guard let out else { throw VisionError(.internalFailure, path: path, message: "shim returned no video") }
         handle = out
@@ -34,8 +37,10 @@ public final class VideoFileSource: FrameSource {
                          duration: i.duration, codec: codec)
     }
 
-    /// Counts the frames by decoding the whole stream once (no colour conversion); afterwards
-    /// `info.frameCount` is exact and seeks past the end fail at once.
+    /// Counts the frames by decoding the whole stream once (every frame, no colour conversion, on
+    /// a decoder of its own: the position does not change); afterwards `info.frameCount` is exact
+    /// and seeks past the end fail at once.
+    /// - Throws: `VisionError` `.corrupt` naming the frame if one cannot be decoded.
     @discardableResult
     public func countFrames() throws -> Int {
         var n: Int64 = 0
@@ -45,10 +50,12 @@ public final class VideoFileSource: FrameSource {
     }
 
     /// Positions the video so the next frame read is `index`: decodes forward when the target is
-    /// ≤ 32 frames ahead; otherwise uses OpenCV's seek and verifies the landing frame by its
-    /// timestamp (round(t · fps) = index), backing off 16 or 64 frames and decoding forward when
-    /// that check fails, and reopening and decoding from frame 0 as a last resort. Always exact:
-    /// the frame returned equals the one a full sequential decode gives at `index`.
+    /// ≤ 32 frames ahead; otherwise seeks to the keyframe before it and decodes forward to the
+    /// frame whose timestamp says it is `index` (round((t − t₀) · fps) = index, the frames on the
+    /// way 1/fps apart), backing off 16 or 64 frames when that check fails, and reopening and
+    /// decoding from frame 0 as a last resort. The frame returned equals the one a full sequential
+    /// decode gives at `index` wherever timestamps identify indices (constant-rate video; see
+    /// mien_video.h for the variable-rate caveat).
     public func seek(to index: Int) throws {
         try checked(path: path) { err, len in mien_video_seek(handle, Int64(index), err, len) }
     }
@@ -84,7 +91,8 @@ public final class VideoFileSource: FrameSource {
     }
 
     /// How seeks were satisfied so far, and how many frames were decoded in all, including those
-    /// decoded only to be skipped or to verify a seek (for tests and diagnostics).
+    /// decoded only to be skipped and those decoded from a seek's keyframe up to its target (for
+    /// tests and diagnostics).
     public var seekStatistics: (direct: Int, stepped: Int, backoff: Int, sequential: Int, decoded: Int) {
         var s = mien_video_seek_stats()
         mien_video_get_seek_stats(handle, &s)

@@ -16,7 +16,8 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let notFound = Code(.notFound)
         /// The file has zero bytes, or a folder holds no frames.
         public static let empty = Code(.empty)
-        /// Not a format OpenCV can read (e.g. a text file given as a video).
+        /// Not an image OpenCV reads or a video FFmpeg reads and decodes (e.g. a text file given
+        /// as a video).
         public static let unsupported = Code(.unsupported)
         /// A recognised format whose data cannot be decoded (truncated or garbled).
         public static let corrupt = Code(.corrupt)

@@ -95,4 +95,38 @@ final class FrameRangeReaderTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(s.decoded, 36)
         XCTAssertEqual(seen, Array(0..<16) + Array(24..<32) + Array(0..<4))
     }
+
+    /// A frame the decoder rejects mid-range fails the range with `.decodeFailed` naming the
+    /// frame, after the frames before it were handed out — never a range silently cut short.
+    func testUndecodableFrameFailsTheRange() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-range-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clip = dir.appendingPathComponent("clip.avi")
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        ffmpeg.arguments = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1.6",
+                            "-c:v", "mjpeg", "-an", clip.path]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        try XCTSkipUnless(ffmpeg.terminationStatus == 0, "ffmpeg cannot make an MJPEG clip")
+        var bytes = [UInt8](try Data(contentsOf: clip))
+        let starts = (0..<(bytes.count - 2)).filter { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xD8 && bytes[$0 + 2] == 0xFF }
+        XCTAssertEqual(starts.count, 40)
+        for i in starts[20]..<(starts[20] + 600) { bytes[i] = UInt8(truncatingIfNeeded: i &* 37) }
+        try Data(bytes).write(to: clip)
+        let reader = FrameRangeReader(keepOpen: 1)
+        var seen: [Int] = []
+        let range = Mien_V1_FrameRange.with {
+            $0.uri = clip.path
+            $0.startFrame = 0
+            $0.endFrame = 40
+            $0.sampleEvery = 1
+        }
+        XCTAssertThrowsError(try reader.forEachFrame(range) { seen.append($0.index) }) { error in
+            XCTAssertEqual((error as? WorkError)?.code, .decodeFailed)
+            XCTAssertTrue("\(error)".contains("frame 20 cannot be decoded"), "\(error)")
+        }
+        XCTAssertEqual(seen, Array(0..<20))
+    }
 }

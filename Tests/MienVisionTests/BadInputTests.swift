@@ -98,6 +98,44 @@ final class BadInputTests: XCTestCase {
         }
     }
 
+    /// The errors of the OpenCV-based decoder are kept: the same kinds, and messages that start
+    /// the same way (FFmpeg's reason is appended).
+    func testErrorMessagesNameTheProblem() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let mp4 = try Data(contentsOf: URL(fileURLWithPath: try VideoFixtures.path("h264.mp4")))
+        let halfMP4 = try write(dir, "half.mp4", mp4.prefix(mp4.count / 2))
+        let text = try write(dir, "notes.mp4", Data(String(repeating: "not a video\n", count: 300).utf8))
+        for (path, code, start) in [(halfMP4, VisionError.Code.corrupt, "looks like MP4/MOV but FFmpeg cannot open it (truncated or damaged"),
+                                    (text, .unsupported, "not a video FFmpeg can open")] {
+            XCTAssertThrowsError(try VideoFileSource(path: path)) { error in
+                let e = error as? VisionError
+                XCTAssertEqual(e?.code, code, path)
+                XCTAssertTrue(e?.message.hasPrefix(start) ?? false, "\(path): \(e?.message ?? "no VisionError")")
+            }
+        }
+    }
+
+    /// A frame the decoder cannot decode, mid-stream, is reported — `.corrupt`, naming the frame —
+    /// by sequential reads and by the exact count, never skipped or taken for the end (OpenCV's
+    /// backend ended the video there without a word); the frames before it decode.
+    func testUndecodableFrameMidStreamIsReported() throws {
+        let dir = try makeTemporaryDirectory(self)
+        var avi = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try VideoFixtures.path("mjpeg.avi"))))
+        // Garble the head (SOI marker and tables) of the 41st JPEG: frame 40 cannot be decoded.
+        let starts = (0..<(avi.count - 2)).filter { avi[$0] == 0xFF && avi[$0 + 1] == 0xD8 && avi[$0 + 2] == 0xFF }
+        XCTAssertEqual(starts.count, 80)
+        for i in starts[40]..<(starts[40] + 600) { avi[i] = UInt8(truncatingIfNeeded: i &* 37) }
+        let path = try write(dir, "garbled.avi", Data(avi))
+        expectError(.corrupt, path, "sequential read across the bad frame") {
+            _ = try VideoFileSource(path: path).allFrames(format: .gray)
+        }
+        XCTAssertThrowsError(try VideoFileSource(path: path).allFrames(format: .gray)) { error in
+            XCTAssertTrue("\(error)".contains("frame 40 cannot be decoded"), "\(error)")
+        }
+        expectError(.corrupt, path, "exact count") { _ = try MediaSource.probe(path, exactCount: true) }
+        XCTAssertEqual(try VideoFileSource(path: path).frames(in: 0..<40, format: .gray).count, 40)
+    }
+
     /// A truncated stream-friendly container (Matroska cut in half) is not an error: the frames
     /// before the cut decode, and reading stops early.
     func testTruncatedMatroskaDecodesItsFirstHalf() throws {

@@ -13,7 +13,7 @@ typedef enum mien_status {
     MIEN_OK = 0,
     MIEN_ERR_NOT_FOUND = 1,     /* the path does not exist or cannot be opened for reading */
     MIEN_ERR_EMPTY = 2,         /* the file has zero bytes, or a folder holds no readable frame */
-    MIEN_ERR_UNSUPPORTED = 3,   /* not an image/video format OpenCV can read (or a non-media file) */
+    MIEN_ERR_UNSUPPORTED = 3,   /* not an image format OpenCV reads, or a video FFmpeg cannot read or decode (or a non-media file) */
     MIEN_ERR_CORRUPT = 4,       /* recognised format but the data cannot be decoded (truncated, garbled) */
     MIEN_ERR_TOO_LARGE = 5,     /* dimensions exceed the caller's pixel limit */
     MIEN_ERR_ARGUMENT = 6,      /* invalid argument (null pointer, bad size, out-of-range index) */
