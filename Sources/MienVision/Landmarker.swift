@@ -13,9 +13,10 @@ import MienCore
 ///
 /// The model is read with dlib's deserialisation into flat arrays and evaluated by Mien's own
 /// evaluator (CMienVision's `shape_model.cpp`), which reads the image in place and gives exactly
-/// dlib's landmarks, faster (docs/BENCHMARKS.md, `mien bench landmarks`); dlib's own
+/// dlib's landmarks, 3–4× faster with the 5-point model (0.16 ms a fit with the model in the
+/// caches, 0.4 ms without; docs/BENCHMARKS.md, `mien bench landmarks`); dlib's own
 /// `shape_predictor` stays reachable as the reference (`referenceLandmarks`). Thread-safe: the
-/// model is immutable once loaded and the shim keeps no other state, so one instance (69 MB for
+/// model is immutable once loaded and the shim keeps no other state, so one instance (71 MB for
 /// the 68-point model) can serve every pipeline.
 public final class Landmarker: @unchecked Sendable {
     /// Where Debian's `libdlib-data` installs the 68-point model.
@@ -52,7 +53,7 @@ public final class Landmarker: @unchecked Sendable {
     nonisolated(unsafe) private static var cache: [String: Landmarker] = [:]
 
     /// The process-wide instance for `modelPath`, loaded on first use (the 68-point model takes
-    /// ~1 s and 100 MB, so pipelines share one). Failed loads are not cached.
+    /// ~1 s and 71 MB, so pipelines share one). Failed loads are not cached.
     public static func shared(modelPath: String = Landmarker.defaultModelPath) throws -> Landmarker {
         try cacheLock.withLock {
             if let l = cache[modelPath] { return l }

@@ -71,7 +71,7 @@ typedef struct mien_landmarker mien_landmarker;
 /* Loads a dlib shape-predictor model (.dat), e.g. Debian libdlib-data's
  * /usr/share/dlib/shape_predictor_68_face_landmarks.dat, into Mien's flat layout (read with
  * dlib's deserialisation; shape_model.cpp); *num_points receives its point count (68 or 5).
- * Loading the 68-point model takes about a second (100 MB file, 69 MB in memory). */
+ * Loading the 68-point model takes about a second (100 MB file, 71 MB in memory). */
 mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points,
                                    char *err, size_t err_len);
 void mien_landmarker_destroy(mien_landmarker *l);
