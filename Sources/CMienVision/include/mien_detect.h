@@ -69,15 +69,30 @@ mien_status mien_hog_detect(mien_hog *d, const uint8_t *gray, int w, int h, size
 typedef struct mien_landmarker mien_landmarker;
 
 /* Loads a dlib shape-predictor model (.dat), e.g. Debian libdlib-data's
- * /usr/share/dlib/shape_predictor_68_face_landmarks.dat; *num_points receives its point count
- * (68 or 5). Loading the 68-point model takes about a second (100 MB). */
+ * /usr/share/dlib/shape_predictor_68_face_landmarks.dat, into Mien's flat layout (read with
+ * dlib's deserialisation; shape_model.cpp); *num_points receives its point count (68 or 5).
+ * Loading the 68-point model takes about a second (100 MB file, 71 MB in memory). */
 mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points,
                                    char *err, size_t err_len);
 void mien_landmarker_destroy(mien_landmarker *l);
-/* Fits the landmarks of the face in `box` (pixels of the gray image); writes num_points (x, y)
- * pairs in pixels to xy (2*num_points floats). Use one handle per thread. */
+/* Fits the landmarks of the face in `box` (pixels of the gray image, which is read in place;
+ * the box must overlap the image); writes num_points (x, y) pairs in whole pixels to xy
+ * (2*num_points floats): exactly dlib's shape_predictor result, from Mien's flat evaluator.
+ * One handle can be used from several threads at once. */
 mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
                                 const mien_face_box *box, float *xy, char *err, size_t err_len);
+/* As mien_landmarker_fit, evaluated by dlib's own dlib::shape_predictor::operator(): the
+ * reference the flat evaluator is tested and timed against. The first call loads dlib's copy of
+ * the model from the handle's file (as long again as mien_landmarker_create; kept until destroy). */
+mien_status mien_landmarker_fit_reference(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
+                                          const mien_face_box *box, float *xy, char *err, size_t err_len);
+/* For tests: the leaf each regression tree chose for the face in `box`, in cascade order, as
+ * dlib numbers them (the leaf index plus the leaves of all trees before it), from the flat
+ * evaluator (reference = 0) or from dlib's (reference = 1; loads it as above). Writes at most
+ * `capacity` numbers to `leaves` and the number of trees to *count. */
+mien_status mien_landmarker_leaves(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
+                                   const mien_face_box *box, int reference, int32_t *leaves, int capacity,
+                                   int *count, char *err, size_t err_len);
 
 /* ---- crops ---- */
 /* Warps a gray image into a dst_w x dst_h output through the 2x3 affine matrix m (row-major,

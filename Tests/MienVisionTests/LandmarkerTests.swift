@@ -1,0 +1,122 @@
+import Foundation
+import MienSynth
+import XCTest
+@testable import MienVision
+
+/// Mien's flat evaluator of dlib's shape-predictor models (CMienVision's shape_model.cpp) against
+/// dlib's own `shape_predictor::operator()` (`referenceLandmarks`). Tolerance: none. Both give
+/// whole pixels (dlib rounds its points) and the flat evaluator does dlib's arithmetic in dlib's
+/// order, so the landmarks must be identical, and so must the leaf that each of the 7500 trees
+/// chooses, which is finer than landmarks rounded to pixels: one feature pixel read differently or
+/// one threshold compared the other way changes the leaves. Checked by breaking the evaluator on
+/// purpose: leaving out the leaves of the first cascade level, or of the last (whose leaves the
+/// trees still choose: only the landmarks show it, in 48 of the 75 fits with the 5-point model),
+/// comparing with ≥, reading 255 outside the image or truncating instead of rounding each fail
+/// both model tests.
+final class LandmarkerTests: XCTestCase {
+    private struct Case {
+        let name: String
+        let image: GrayImage
+        let box: FaceBox
+    }
+
+    /// The bundled 5-point model against dlib on every case.
+    func testFivePointModelEqualsDlib() throws {
+        try checkEqualsDlib(try Landmarker.shared(), cases: try cases())
+    }
+
+    /// Debian's 68-point model against dlib on every case (skipped when libdlib-data is absent).
+    func testSixtyEightPointModelEqualsDlib() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Landmarker.default68ModelPath),
+                          "\(Landmarker.default68ModelPath) is missing: install Debian's libdlib-data to compare the 68-point model")
+        try checkEqualsDlib(try landmarker68(), cases: try cases())
+    }
+
+    /// A box must overlap the image and be finite; both evaluators refuse the same boxes.
+    func testBadBoxesAreErrors() throws {
+        let landmarker = try Landmarker.shared()
+        let image = GrayImage(width: 64, height: 48, pixels: .init(repeating: 100, count: 64 * 48))
+        let bad = [FaceBox(x: 64, y: 0, width: 10, height: 10), FaceBox(x: -10, y: 5, width: 10, height: 10),
+                   FaceBox(x: .nan, y: 0, width: 10, height: 10), FaceBox(x: 0, y: 0, width: .infinity, height: 10),
+                   FaceBox(x: 0, y: 0, width: 0, height: 10), FaceBox(x: 0, y: 0, width: 10, height: -1)]
+        for box in bad {
+            XCTAssertThrowsError(try landmarker.landmarks(in: image, box: box), "\(box)")
+            XCTAssertThrowsError(try landmarker.referenceLandmarks(in: image, box: box), "\(box)")
+        }
+    }
+
+    private func checkEqualsDlib(_ landmarker: Landmarker, cases: [Case]) throws {
+        var worst: Float = 0, worstCase = "", differing = 0, differingLeaves = 0
+        for c in cases {
+            let flat = try landmarker.landmarks(in: c.image, box: c.box)
+            let dlib = try landmarker.referenceLandmarks(in: c.image, box: c.box)
+            XCTAssertEqual(flat.count, landmarker.pointCount)
+            let delta = zip(flat, dlib).map { max(abs($0.x - $1.x), abs($0.y - $1.y)) }.max() ?? .infinity
+            if delta > 0 { differing += 1 }
+            if delta > worst { worst = delta; worstCase = c.name }
+            let leaves = try landmarker.leafSequence(in: c.image, box: c.box, reference: false)
+            let dlibLeaves = try landmarker.leafSequence(in: c.image, box: c.box, reference: true)
+            XCTAssertEqual(leaves.count, 7500, "15 cascade levels × 500 trees")
+            if leaves != dlibLeaves { differingLeaves += 1 }
+        }
+        XCTAssertEqual(worst, 0, "\(landmarker.pointCount) points: \(differing) of \(cases.count) fits differ, largest |Δ| \(worst) px (\(worstCase))")
+        XCTAssertEqual(differingLeaves, 0, "\(landmarker.pointCount) points: \(differingLeaves) of \(cases.count) fits chose other leaves")
+    }
+
+    /// The three annotated photographs with their annotated and detected boxes, seeded random
+    /// boxes around the face, boxes hanging off each side and corner, tiny boxes and one larger
+    /// than the image; Grace Hopper's photograph enlarged 4× (a 790 px face: the last cascade
+    /// levels' corrections, hundredths of the box, then move points by whole pixels); faces of
+    /// synthetic clips (MienSynth, seeded) with their true boxes.
+    private func cases() throws -> [Case] {
+        var cases: [Case] = []
+        var rng = SeededRandom(seed: 2024)
+        let detector = try FaceDetector()
+        for reference in try referenceImages() {
+            let image = try GrayImage.read(path: reference.resolvedPath)
+            let face = reference.faces[0].box
+            let w = Float(image.width), h = Float(image.height)
+            var boxes = [("annotated", face)] + (try detector.detect(image)).map { ("detected", $0) }
+            for i in 0..<8 {
+                let s = face.width * Float(rng.uniform(0.6, 1.6))
+                let x = face.x + face.width * Float(rng.uniform(-0.25, 0.25)), y = face.y + face.height * Float(rng.uniform(-0.25, 0.25))
+                boxes.append(("jittered \(i)", FaceBox(x: x, y: y, width: s, height: s * Float(rng.uniform(0.9, 1.2)))))
+            }
+            let side = face.width
+            boxes += [("off the left", FaceBox(x: -side / 2, y: face.y, width: side, height: side)),
+                      ("off the top", FaceBox(x: face.x, y: -side / 2, width: side, height: side)),
+                      ("off the right", FaceBox(x: w - side / 2, y: face.y, width: side, height: side)),
+                      ("off the bottom", FaceBox(x: face.x, y: h - side / 3, width: side, height: side)),
+                      ("off the top-left corner", FaceBox(x: -side * 0.6, y: -side * 0.4, width: side, height: side)),
+                      ("off the bottom-right corner", FaceBox(x: w - side * 0.3, y: h - side * 0.7, width: side, height: side)),
+                      ("larger than the image", FaceBox(x: -40, y: -30, width: w + 80, height: h + 60)),
+                      ("0.4 px", FaceBox(x: face.x + 20.3, y: face.y + 20.3, width: 0.4, height: 0.4)),
+                      ("1 px", FaceBox(x: face.x + 20, y: face.y + 20, width: 1, height: 1)),
+                      ("2×3 px", FaceBox(x: face.x + 10.5, y: face.y + 12, width: 2, height: 3)),
+                      ("5 px", FaceBox(x: face.x + 30, y: face.y + 30, width: 5, height: 5))]
+            cases += boxes.map { Case(name: "\(reference.name), \($0.0)", image: image, box: $0.1) }
+            if reference.name == "grace_hopper" {
+                let big = try image.resized(width: image.width * 4, height: image.height * 4, interpolation: .linear)
+                let b = FaceBox(x: face.x * 4, y: face.y * 4, width: face.width * 4, height: face.height * 4)
+                cases.append(Case(name: "grace_hopper ×4", image: big, box: b))
+                cases.append(Case(name: "grace_hopper ×4, shifted", image: big, box: FaceBox(x: b.x + 37, y: b.y - 23, width: b.width * 0.9, height: b.height * 0.95)))
+            }
+        }
+        let config = SynthConfig(width: 320, height: 240, minSeconds: 2, maxSeconds: 2, grayscale: true, maxFaces: 2)
+        let dataset = SynthDataset(seed: 11, count: 3, config: config)
+        for clip in 0..<3 {
+            let renderer = ClipRenderer(plan: dataset.plan(ofClip: clip))
+            for index in [0, 25] {
+                let frame = renderer.frame(index)
+                let image = GrayImage(width: config.width, height: config.height, pixels: frame.pixels)
+                for face in frame.faces {
+                    let b = face.box(frameWidth: config.width, frameHeight: config.height)
+                    guard b.w > 0, b.h > 0 else { continue }
+                    cases.append(Case(name: "synthetic clip \(clip) frame \(index) face \(face.track)", image: image,
+                                      box: FaceBox(x: Float(b.x), y: Float(b.y), width: Float(b.w), height: Float(b.h))))
+                }
+            }
+        }
+        return cases
+    }
+}
