@@ -23,14 +23,18 @@ public final class FeatureCompute: WorkerCompute {
     private let follower: FaceFollower
     private let inputSize: Int
     /// By-reference decoding; keeps the last video open so consecutive batches continue decoding.
-    private let reader = FrameRangeReader(keepOpen: 1)
+    private let reader: FrameRangeReader
     /// The reader's figures after the last by-reference batch, for `summary` (another thread).
     private let figuresLock = NSLock()
     private var readerFigures = FrameRangeReader.Statistics()
 
-    /// - Parameter modelDirectory: a CNN bundle folder with `model.json` + safetensors.
+    /// - Parameters:
+    ///   - modelDirectory: a CNN bundle folder with `model.json` + safetensors.
+    ///   - decoderThreads: FFmpeg decoder threads for by-reference videos (`SourceOptions`).
     public init(modelDirectory: String, pipeline options: FacePipeline.Options = .init(),
-                schedule: DetectionSchedule = DetectionSchedule()) throws {
+                schedule: DetectionSchedule = DetectionSchedule(),
+                decoderThreads: Int = SourceOptions.defaultDecoderThreads) throws {
+        reader = FrameRangeReader(keepOpen: 1, sourceOptions: SourceOptions(decoderThreads: decoderThreads))
         let json = (modelDirectory as NSString).appendingPathComponent("model.json")
         let graph = try CNNGraph.load(modelJSON: json)
         cnn = FoldedCNN(graph)

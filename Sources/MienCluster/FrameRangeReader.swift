@@ -37,9 +37,13 @@ final class FrameRangeReader {
     /// Ranges, opens and frames handed out; decoder figures of the videos closed so far.
     private var counted = Statistics()
 
-    init(keepOpen: Int = 1) {
+    /// How videos are opened (their decoder's thread count).
+    let sourceOptions: SourceOptions
+
+    init(keepOpen: Int = 1, sourceOptions: SourceOptions = SourceOptions()) {
         precondition(keepOpen >= 1)
         self.keepOpen = keepOpen
+        self.sourceOptions = sourceOptions
     }
 
     /// Calls `body` for every kept frame of the range, in order.
@@ -51,7 +55,7 @@ final class FrameRangeReader {
         if let k = open.firstIndex(where: { $0.uri == r.uri }) {
             source = open.remove(at: k).source
         } else {
-            do { source = try MediaSource.open(r.uri) } catch {
+            do { source = try MediaSource.open(r.uri, options: sourceOptions) } catch {
                 throw WorkError(.inputNotFound, "\(error)")
             }
             counted.opened += 1

@@ -30,11 +30,16 @@ struct FrontEndOptions: ParsableArguments {
             help: "Full-frame detection: merged Haar detections a face needs (fewer pyramid levels give fewer per face).")
     var detectMinNeighbors = FrontEndOptions.defaultScanMinNeighbors
 
+    @Option(name: .customLong("decode-threads"),
+            help: "FFmpeg decoder threads of each feature worker (0 = auto: the CPUs shared among the process's feature workers for run, extract and evaluate; 1 for feature-worker, which runs one per core).")
+    var decodeThreads = 0
+
     func validate() throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard fullScanEvery >= 1 else { throw ValidationError("--full-scan-every must be at least 1") }
         guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (full resolution) or at least 32") }
         guard detectScaleFactor > 1, detectScaleFactor <= 4 else { throw ValidationError("--detect-scale-factor must be in (1, 4], got \(detectScaleFactor)") }
+        guard decodeThreads >= 0 else { throw ValidationError("--decode-threads must be ≥ 0 (0 = auto), got \(decodeThreads)") }
         guard detectMinNeighbors >= 0 else { throw ValidationError("--detect-min-neighbors must be ≥ 0, got \(detectMinNeighbors)") }
     }
 
@@ -54,9 +59,21 @@ struct FrontEndOptions: ParsableArguments {
     }
 
     /// A feature worker's compute with these options (single-threaded, see `useSingleThreadedCompute`).
-    func featureCompute(cnnDirectory: String) throws -> FeatureCompute {
+    /// - Parameter workersSharingCPUs: feature workers of this process, which share its CPUs
+    ///   between their decoders under `--decode-threads 0`; nil for a lone worker process (one per
+    ///   core by design), whose decoder then runs on its own thread.
+    func featureCompute(cnnDirectory: String, workersSharingCPUs: Int?) throws -> FeatureCompute {
         useSingleThreadedCompute()
-        return try FeatureCompute(modelDirectory: cnnDirectory, pipeline: pipeline, schedule: schedule)
+        return try FeatureCompute(modelDirectory: cnnDirectory, pipeline: pipeline, schedule: schedule,
+                                  decoderThreads: decoderThreads(workersSharingCPUs: workersSharingCPUs))
+    }
+
+    /// `--decode-threads`, with 0 resolved. Decoding on one thread costs ~10 % less CPU than frame
+    /// threads (docs/BENCHMARKS.md), so once every CPU has a worker, each decodes on its own.
+    func decoderThreads(workersSharingCPUs: Int?) -> Int {
+        if decodeThreads > 0 { return decodeThreads }
+        guard let workers = workersSharingCPUs else { return 1 }
+        return max(1, SourceOptions.defaultDecoderThreads / max(1, workers))
     }
 }
 

@@ -197,7 +197,7 @@ struct FeatureWorkerCommand: ParsableCommand {
     func run() throws {
         let bundle = try ModelBundleRef.resolve(model)
         let security = try curve.load()
-        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory), observability: observability, security: security)
+        try runWorker(endpoint: coordinator, compute: try frontEnd.featureCompute(cnnDirectory: bundle.cnnDirectory, workersSharingCPUs: nil), observability: observability, security: security)
     }
 }
 

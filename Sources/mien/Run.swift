@@ -158,7 +158,7 @@ struct EmbeddedJobSettings {
         let frontEnd = self.frontEnd
         // Load once here so a missing or corrupt model fails before any work starts.
         let windowLength = try SequenceCompute(modelDirectory: bilstmDir).windowLength
-        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir)
+        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers)
         config.coordinator = {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery
@@ -168,7 +168,7 @@ struct EmbeddedJobSettings {
             $0.windowStride = max(1, windowLength / 2)
         }
         let job = EmbeddedJob(config: config,
-                              featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir) },
+                              featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) },
                               sequenceCompute: { try SequenceCompute(modelDirectory: bilstmDir) },
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)
