@@ -235,13 +235,42 @@ bool is_gray(int format) {
 
 /// Limited-range ("MPEG", 16–235) luma to full range: clamp(round((Y − 16) · 255 / 219)). Up to
 /// rounding and clipping, the BT.601 gray of the BGR pixel swscale makes from (Y, U, V).
-const std::array<uint8_t, 256> &limited_to_full() {
+uint8_t limited_to_full(int y) {
+    int v = y <= 16 ? 0 : ((y - 16) * 255 * 2 + 219) / (2 * 219);
+    return (uint8_t)std::min(v, 255);
+}
+
+/// `limited_to_full` of a row, in fixed point: (Y · 76309 − 16 · 76309 + 2¹⁵) >> 16, clamped,
+/// which equals it for all 256 values (checked once, below). Unlike a table lookup the compiler
+/// vectorises it (AVX2 where the CPU has it, `target_clones`): 0.02 instead of 0.1 ms a 640×480
+/// frame, ~4 % of the main job's CPU.
+__attribute__((target_clones("avx2", "default")))
+void limited_to_full_row(const uint8_t *src, uint8_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int v = ((int)src[i] * 76309 - 16 * 76309 + 32768) >> 16;
+        dst[i] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+    }
+}
+
+/// Whether `limited_to_full_row` agrees with `limited_to_full` on every value (else rows go
+/// through the table: the exact formula wins over speed).
+bool fixed_point_matches() {
+    static const bool matches = [] {
+        uint8_t in[256], out[256];
+        for (int y = 0; y < 256; y++) in[y] = (uint8_t)y;
+        limited_to_full_row(in, out, 256);
+        for (int y = 0; y < 256; y++)
+            if (out[y] != limited_to_full(y)) return false;
+        return true;
+    }();
+    return matches;
+}
+
+/// The table form of `limited_to_full`.
+const std::array<uint8_t, 256> &limited_to_full_table() {
     static const std::array<uint8_t, 256> table = [] {
         std::array<uint8_t, 256> t{};
-        for (int y = 0; y < 256; y++) {
-            int v = y <= 16 ? 0 : ((y - 16) * 255 * 2 + 219) / (2 * 219);
-            t[y] = (uint8_t)std::min(v, 255);
-        }
+        for (int y = 0; y < 256; y++) t[y] = limited_to_full(y);
         return t;
     }();
     return table;
@@ -420,8 +449,9 @@ bool seek_verified(mien_video *v, int64_t s) {
 }
 
 /// Writes a w×h plane of `channels` bytes a pixel (rows `stride` apart) into the caller's tightly
-/// packed buffer, through `table` if given, turned clockwise by the video's rotation.
-void emit(mien_video *v, const uint8_t *src, int stride, int w, int h, int channels, const uint8_t *table, uint8_t *dst) {
+/// packed buffer (limited-range luma expanded to full range when `limited`), turned clockwise by
+/// the video's rotation.
+void emit(mien_video *v, const uint8_t *src, int stride, int w, int h, int channels, bool limited, uint8_t *dst) {
     size_t row = (size_t)w * channels;
     uint8_t *out = dst;
     if (v->rotation != 0) {
@@ -431,10 +461,14 @@ void emit(mien_video *v, const uint8_t *src, int stride, int w, int h, int chann
     for (int y = 0; y < h; y++) {
         const uint8_t *s = src + (ptrdiff_t)y * stride;
         uint8_t *d = out + row * y;
-        if (table)
-            for (size_t x = 0; x < row; x++) d[x] = table[s[x]];
-        else
+        if (!limited) {
             std::memcpy(d, s, row);
+        } else if (fixed_point_matches()) {
+            limited_to_full_row(s, d, row);
+        } else {
+            const auto &table = limited_to_full_table();
+            for (size_t x = 0; x < row; x++) d[x] = table[s[x]];
+        }
     }
     if (v->rotation == 0) return;
     int type = channels == 1 ? CV_8UC1 : CV_8UC3;
@@ -627,7 +661,7 @@ mien_status mien_video_retrieve(mien_video *v, int channels, uint8_t *dst, size_
                                         f->width, f->height, w, h));
         if (channels == 1 && has_8bit_luma_plane(f->format)) {
             bool as_is = is_full_range(f) || is_gray(f->format);
-            emit(v, f->data[0], f->linesize[0], w, h, 1, as_is ? nullptr : limited_to_full().data(), dst);
+            emit(v, f->data[0], f->linesize[0], w, h, 1, !as_is, dst);
             return MIEN_OK;
         }
         Scaler &scaler = channels == 1 ? v->gray : v->bgr;
@@ -639,7 +673,7 @@ mien_status mien_video_retrieve(mien_video *v, int channels, uint8_t *dst, size_
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED,
                               mien::fmt("frame %lld: swscale cannot convert pixel format %s", (long long)v->current,
                                         av_get_pix_fmt_name((AVPixelFormat)f->format)));
-        emit(v, scaler.out->data[0], scaler.out->linesize[0], w, h, channels, nullptr, dst);
+        emit(v, scaler.out->data[0], scaler.out->linesize[0], w, h, channels, false, dst);
         return MIEN_OK;
     })
 }
