@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import MienWire
 @testable import MienTransport
@@ -6,6 +7,19 @@ final class SocketBehaviourTests: XCTestCase {
     var context: ZMQContext!
     override func setUpWithError() throws { context = try ZMQContext() }
     override func tearDown() { context.terminate() }
+
+    /// A context's thread-name prefix names its I/O thread, so crash reports tell contexts apart.
+    func testThreadNamePrefixNamesTheContextsIOThread() throws {
+        let named = try ZMQContext(threadNamePrefix: 42)
+        defer { named.terminate() }
+        let socket = try ZMQSocket(named, .dealer)
+        defer { socket.close() }
+        try socket.bind("tcp://127.0.0.1:*")
+        let names = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
+            try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertTrue(names.contains("42/ZMQbg/IO/0"), "threads: \(names.filter { $0.contains("ZMQ") })")
+    }
 
     func testPollerTimesOutWhenNothingArrives() throws {
         let pull = try ZMQSocket(context, .pull)
