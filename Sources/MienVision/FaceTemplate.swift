@@ -24,10 +24,7 @@ struct FaceTemplate {
     let offsetX: Float
     let offsetY: Float
     /// The face box where the template was cut.
-    let boxX: Float
-    let boxY: Float
-    let boxWidth: Float
-    let boxHeight: Float
+    let cutBox: FaceBox
     /// The smallest template side (pixels) that still correlates reliably.
     static let minimumSide = 8
     /// The smallest pixel variance (grey levels²) of a template worth matching.
@@ -67,16 +64,13 @@ struct FaceTemplate {
         self.factor = factor
         offsetX = Float(x0) - box.x
         offsetY = Float(y0) - box.y
-        boxX = box.x
-        boxY = box.y
-        boxWidth = box.width
-        boxHeight = box.height
+        cutBox = box
     }
 
     /// How far `box` lies from the box the template was cut from: the larger of the horizontal
     /// and vertical offsets, in units of that box's longer side.
     func drift(to box: FaceBox) -> Float {
-        max(abs(box.x - boxX), abs(box.y - boxY)) / max(boxWidth, boxHeight, 1)
+        max(abs(box.x - cutBox.x), abs(box.y - cutBox.y)) / max(cutBox.width, cutBox.height, 1)
     }
 
     /// The best match within `margin` × the box's side around `box` (the face's current box) in
@@ -87,7 +81,7 @@ struct FaceTemplate {
         // The region: where the template would be if the face had not moved, grown by the
         // margin, on the template's pixel grid (origin and size in whole blocks of `factor`).
         let k = factor
-        let blocks = Int((max(boxWidth, boxHeight) * margin / Float(k)).rounded(.up))
+        let blocks = Int((max(cutBox.width, cutBox.height) * margin / Float(k)).rounded(.up))
         let ex = Int((box.x + offsetX).rounded()), ey = Int((box.y + offsetY).rounded())
         var x0 = ex - blocks * k, y0 = ey - blocks * k
         if x0 < 0 { x0 += (-x0 + k - 1) / k * k }
@@ -106,6 +100,6 @@ struct FaceTemplate {
             }
         }
         let x = Float(x0) + bx * Float(k), y = Float(y0) + by * Float(k)
-        return (FaceBox(x: x - offsetX, y: y - offsetY, width: boxWidth, height: boxHeight, score: box.score), score)
+        return (FaceBox(x: x - offsetX, y: y - offsetY, width: cutBox.width, height: cutBox.height, score: box.score), score)
     }
 }
