@@ -11,7 +11,7 @@
 /// the picture (see below), and within `fullScanInterval` frames at worst.
 ///
 /// Keyframes need not scan the whole frame: a new face can only come from a part of the picture
-/// that changed. At a keyframe the frame is compared, cell by cell on a 96-px thumbnail, with the
+/// that changed. At a keyframe the frame is compared, cell by cell on a ~100-px thumbnail (a whole-number block average), with the
 /// frame of the last full scan, outside the followed faces (`SceneThumbnail`); if nothing changed
 /// there, the keyframe only re-finds the followed faces (the search) and refreshes their
 /// landmarks. A full scan still runs at least every `fullScanInterval` frames, so a face the

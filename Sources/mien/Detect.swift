@@ -65,7 +65,7 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("full-scan-every"), help: "A keyframe scans the full frame only if the picture outside the followed faces changed, or after this many frames (≤ --detect-every: every keyframe scans).")
     var fullScanEvery: Int = DetectionSchedule().fullScanInterval
 
-    @Option(name: .customLong("scene-change-threshold"), help: "Grey levels a 96-px thumbnail cell must change by (mean absolute difference) to count as a change (0 = always scan).")
+    @Option(name: .customLong("scene-change-threshold"), help: "Grey levels a ~100-px thumbnail cell must change by (mean absolute difference) to count as a change (0 = always scan).")
     var sceneChangeThreshold: Float = DetectionSchedule().sceneChangeThreshold
 
     @Option(name: .customLong("follow-keyframe-min-neighbors"), help: "Haar merged-neighbour threshold of the search at a keyframe that skips its full scan.")
