@@ -604,6 +604,9 @@ public final class Coordinator: @unchecked Sendable {
                         }
                     }
                 }
+                // Full window batches go out as they fill, so sequence workers run alongside the
+                // feature workers and the windows of a long video are never all held here.
+                flushWindows(force: false)
                 lock.withLock { _progress.framesDone += batch.frames.count }
                 metrics.framesProcessed.increment(by: batch.frames.count)
                 metrics.facesTracked.increment(by: batch.frames.reduce(0) { $0 + $1.faces.count })

@@ -56,14 +56,14 @@ struct Extract: ParsableCommand {
         }
         let log = Log(verbose: verbose)
         let frontEnd = self.frontEnd
-        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers)
+        let firstFeature = FirstUse(try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers))
         var config = EmbeddedJob.Config(inputs: videos, outputDirectory: out)
         config.extractOnly = true
         config.featureWorkers = featureWorkers
         config.frameTruth = frameTruth
         let bf = batchFrames ?? FrameTransport.reference.defaultBatchFrames
         config.coordinator = { $0.batchFrames = bf }
-        let job = EmbeddedJob(config: config, featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) },
+        let job = EmbeddedJob(config: config, featureCompute: { try firstFeature.take() ?? frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) },
                               sequenceCompute: { throw ValidationError("extraction runs no sequence workers") },
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)

@@ -156,9 +156,12 @@ struct EmbeddedJobSettings {
         let (batchFrames, sampleEvery, frames, chunkBatches) = (self.batchFrames, self.sampleEvery, self.frames, self.chunkBatches)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
         let frontEnd = self.frontEnd
-        // Load once here so a missing or corrupt model fails before any work starts.
-        let windowLength = try SequenceCompute(modelDirectory: bilstmDir).windowLength
-        _ = try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers)
+        // Load here so a missing or corrupt model fails before any work starts; the first worker
+        // of each kind gets these instead of loading the models again.
+        let sequence = try SequenceCompute(modelDirectory: bilstmDir)
+        let windowLength = sequence.windowLength
+        let firstSequence = FirstUse(sequence)
+        let firstFeature = FirstUse(try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers))
         config.coordinator = {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery
@@ -168,8 +171,8 @@ struct EmbeddedJobSettings {
             $0.windowStride = max(1, windowLength / 2)
         }
         let job = EmbeddedJob(config: config,
-                              featureCompute: { try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) },
-                              sequenceCompute: { try SequenceCompute(modelDirectory: bilstmDir) },
+                              featureCompute: { try firstFeature.take() ?? frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) },
+                              sequenceCompute: { try firstSequence.take() ?? SequenceCompute(modelDirectory: bilstmDir) },
                               probe: { input in
                                   let info = try MediaSource.probe(input.path)
                                   return VideoProbe(fps: info.fps, frameCount: info.frameCount, width: info.width, height: info.height)
@@ -194,6 +197,24 @@ struct EmbeddedJobSettings {
         if let observability { telemetry.linger(observability, logger: telemetry.logger("mien.run")) }
         log.info("\(name): \(result.videosDone - result.videosFailed) video(s) ok, \(result.videosFailed) failed, \(result.framesDone) frames; results in \(out)")
         return result
+    }
+}
+
+/// A worker's compute built up front, to check the models before any work starts, and handed to
+/// the first worker that asks, so that it does not load the models again (the later ones build
+/// their own: a compute is not shared between threads).
+final class FirstUse<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value?
+
+    init(_ value: Value) { self.value = value }
+
+    /// The value the first time, nil after.
+    func take() -> Value? {
+        lock.withLock {
+            defer { value = nil }
+            return value
+        }
     }
 }
 

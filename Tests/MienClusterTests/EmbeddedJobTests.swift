@@ -28,7 +28,7 @@ final class EmbeddedJobTests: XCTestCase {
             tune(&$0)
         }
         return EmbeddedJob(config: c, featureCompute: { FakeFeatureCompute(delay: featureDelay, noStorage: inline != nil, tally: inline, log: log) },
-                           sequenceCompute: { FakeSequenceCompute() }, probe: FakeArchive.probe)
+                           sequenceCompute: { FakeSequenceCompute(log: log) }, probe: FakeArchive.probe)
     }
 
     /// Every (video, frame, track) exactly once, in order, labelled; segments and videos consistent.
@@ -222,6 +222,24 @@ final class EmbeddedJobTests: XCTestCase {
         }
         let alternating = try run(chunk: 1, out: temporaryDirectory("affinity-alternating"))
         XCTAssertLessThan(alternating.follow, affine.follow - 0.3, "without chunks batches alternate between the workers")
+    }
+
+    /// Window batches go to the sequence workers as they fill, while the video's feature batches
+    /// are still coming: the sequence workers work alongside the feature workers (not all at the
+    /// end of the video, on one core), and the coordinator never holds a long video's windows.
+    func testWindowsGoOutWhileTheVideoIsStillProcessed() throws {
+        let log = BatchLog()
+        // 100 batches of 8 frames, one face: windows of 6 steps every 3 → a full batch of 4
+        // windows about every 12 frames.
+        let progress = try job(FakeArchive.inputs([800]), out: temporaryDirectory("streamed-windows"), fw: 1, sw: 1,
+                               featureDelay: 0.002, log: log).run(interval: 0.05)
+        XCTAssertEqual(progress.videosDone, 1)
+        let before = log.featureBatchesBeforeEachSequenceBatch
+        XCTAssertEqual(before.count, (TrackWindower.windowCount(steps: 800, length: 6, stride: 3) + 3) / 4, "every window, in full batches but the last")
+        // Before the fix every window batch ran after all 100 feature batches. Bounds loose enough
+        // for a loaded machine, where the sequence worker may lag a few batches behind.
+        XCTAssertLessThan(before.first ?? .max, 50, "the first window batch runs after a few feature batches, not after all 100")
+        XCTAssertLessThan(before.filter { $0 >= 100 }.count, before.count / 4, "most window batches run while the video is processed: \(before)")
     }
 
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,

@@ -72,8 +72,14 @@ final class BatchLog: @unchecked Sendable {
     private var workers = 0
     private var ran: [Int: [(video: String, start: Int)]] = [:]
 
+    private var sequenceAfter: [Int] = []
+
     func newWorker() -> Int { lock.withLock { workers += 1; return workers } }
     func record(worker: Int, video: String, start: Int) { lock.withLock { ran[worker, default: []].append((video, start)) } }
+    /// A sequence worker ran a window batch: remembers how many feature batches had run by then.
+    func recordSequenceBatch() { lock.withLock { sequenceAfter.append(ran.values.reduce(0) { $0 + $1.count }) } }
+    /// For each window batch, in the order they ran, the feature batches that had run before it.
+    var featureBatchesBeforeEachSequenceBatch: [Int] { lock.withLock { sequenceAfter } }
     /// Worker → the batches it ran, in order.
     var batches: [Int: [(video: String, start: Int)]] { lock.withLock { ran } }
 }
@@ -157,9 +163,12 @@ final class FakeSequenceCompute: WorkerCompute {
     let role: Mien_V1_Role = .sequenceWorker
     let modelHash = "bilstm-fake"
     let capabilities: [String] = ["fake"]
+    let log: BatchLog?
+    init(log: BatchLog? = nil) { self.log = log }
 
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
         guard case .windowBatch(let b) = work else { throw WorkError(.badMessage, "not a window batch") }
+        log?.recordSequenceBatch()
         return .windowPredictionBatch(.with { out in
             out.batchID = b.batchID
             out.predictions = b.windows.map { w in
