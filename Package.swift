@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // glibc functions the Glibc module leaves out (declarations only; libc is always linked)
+        .systemLibrary(name: "CLibcExtras"),
         .target(name: "CMienVision",
                 cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
                 linkerSettings: (openCVModules + ffmpegLibraries).map { .linkedLibrary($0) } + [.linkedLibrary("dlib")]),
@@ -58,7 +60,7 @@ let package = Package(
 
         // MARK: the cluster roles
         .target(name: "MienCluster",
-                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienTraining",
+                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienTraining", "CLibcExtras",
                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                .product(name: "Logging", package: "swift-log")]),
 
