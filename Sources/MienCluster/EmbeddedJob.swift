@@ -94,15 +94,19 @@ public final class EmbeddedJob: @unchecked Sendable {
         try coordinator.start()
         lock.withLock { self.coordinator = coordinator }
 
+        // Model loading is most of a job's start-up: the workers' computes are built side by side.
+        let sequenceCount = config.extractOnly ? 0 : config.sequenceWorkers
+        let computes = try buildInParallel(Array(repeating: makeSequenceCompute, count: sequenceCount)
+                                           + Array(repeating: makeFeatureCompute, count: config.featureWorkers))
         var workers: [Worker] = []
-        for _ in 0..<(config.extractOnly ? 0 : config.sequenceWorkers) {
-            workers.append(try Worker(context: context, endpoint: endpoints.sequences, compute: try makeSequenceCompute(),
+        for compute in computes.prefix(sequenceCount) {
+            workers.append(try Worker(context: context, endpoint: endpoints.sequences, compute: compute,
                                       liveness: coordinatorConfig.liveness,
                                       metrics: WorkerMetrics(feature: false, factory: config.metricsFactory), logger: logger))
         }
         var fws: [Worker] = []
-        for _ in 0..<config.featureWorkers {
-            fws.append(try Worker(context: context, endpoint: endpoints.features, compute: try makeFeatureCompute(),
+        for compute in computes.dropFirst(sequenceCount) {
+            fws.append(try Worker(context: context, endpoint: endpoints.features, compute: compute,
                                   liveness: coordinatorConfig.liveness,
                                   metrics: WorkerMetrics(feature: true, factory: config.metricsFactory), logger: logger))
         }
@@ -123,4 +127,32 @@ public final class EmbeddedJob: @unchecked Sendable {
         try aggregator.wait()
         return result
     }
+}
+
+/// Runs the builders side by side (on Dispatch's threads) and returns their values in order, or
+/// throws the first builder's error (in order). For loading models: several workers' models, or
+/// the models of different kinds, load at once instead of one after another.
+public func buildInParallel<Value>(_ builders: [@Sendable () throws -> Value]) throws -> [Value] {
+    let slots = ResultSlots<Value>(builders.count)
+    DispatchQueue.concurrentPerform(iterations: builders.count) { i in
+        slots.set(i, Result { try builders[i]() })
+    }
+    return try slots.values()
+}
+
+/// Two builders of different types side by side (see `buildInParallel(_:)`).
+public func buildInParallel<A, B>(_ a: @escaping @Sendable () throws -> A, _ b: @escaping @Sendable () throws -> B) throws -> (A, B) {
+    let builders: [@Sendable () throws -> Any] = [{ @Sendable in try a() }, { @Sendable in try b() }]
+    let values = try buildInParallel(builders)
+    return (values[0] as! A, values[1] as! B)
+}
+
+/// Each slot is written once, under the lock, and read after every writer has finished.
+private final class ResultSlots<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [Result<Value, Error>?]
+
+    init(_ count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ result: Result<Value, Error>) { lock.withLock { results[i] = result } }
+    func values() throws -> [Value] { try lock.withLock { try results.map { try $0!.get() } } }
 }

@@ -33,8 +33,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("feature-workers"), help: "Feature workers (face detection + CNN).")
     var featureWorkers = 1
 
-    @Option(name: .customLong("sequence-workers"), help: "Sequence workers (BiLSTM).")
-    var sequenceWorkers = 1
+    @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
+    var sequenceWorkers: Int?
 
     @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
     var batchFrames: Int?
@@ -65,7 +65,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
-        guard featureWorkers >= 1, sequenceWorkers >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
+        guard featureWorkers >= 1, (sequenceWorkers ?? 1) >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
         guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
         guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
@@ -77,7 +77,7 @@ struct Run: ParsableCommand {
         let labelled = try LabelledInputs.load(inputs, labels: labels, frameLabels: frameLabels)
         let log = Log(verbose: verbose)
         log.info("mien run: \(labelled.videos.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
-        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers,
+        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers ?? featureWorkers,
                                            batchFrames: batchFrames ?? frames.defaultBatchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.frames = frames
@@ -116,6 +116,7 @@ struct LabelledInputs {
 /// The embedded job of `mien run` (every role in one process), as `mien run` and
 /// `mien evaluate` start it: one place that wires the model bundle into the workers.
 struct EmbeddedJobSettings {
+    static let sequenceWorkersHelp = "Sequence workers (BiLSTM) (default: as many as --feature-workers: when workers share a video, the windows of its later part wait for the earlier part and run together at its end)."
     var featureWorkers = 1
     var sequenceWorkers = 1
     var batchFrames = 32
@@ -156,12 +157,14 @@ struct EmbeddedJobSettings {
         let (batchFrames, sampleEvery, frames, chunkBatches) = (self.batchFrames, self.sampleEvery, self.frames, self.chunkBatches)
         let cnnDir = bundle.cnnDirectory, bilstmDir = bundle.bilstmDirectory
         let frontEnd = self.frontEnd
-        // Load here so a missing or corrupt model fails before any work starts; the first worker
-        // of each kind gets these instead of loading the models again.
-        let sequence = try SequenceCompute(modelDirectory: bilstmDir)
+        // Load here (both kinds side by side) so a missing or corrupt model fails before any work
+        // starts; the first worker of each kind gets these instead of loading the models again.
+        useSingleThreadedCompute()  // once, before the computes are built on several threads
+        let (sequence, feature) = try buildInParallel({ try SequenceCompute(modelDirectory: bilstmDir) },
+                                                      { try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers) })
         let windowLength = sequence.windowLength
         let firstSequence = FirstUse(sequence)
-        let firstFeature = FirstUse(try frontEnd.featureCompute(cnnDirectory: cnnDir, workersSharingCPUs: featureWorkers))
+        let firstFeature = FirstUse(feature)
         config.coordinator = {
             $0.batchFrames = batchFrames
             $0.sampleEvery = sampleEvery

@@ -242,6 +242,20 @@ final class EmbeddedJobTests: XCTestCase {
         XCTAssertLessThan(before.filter { $0 >= 100 }.count, before.count / 4, "most window batches run while the video is processed: \(before)")
     }
 
+    /// Workers' computes are built side by side: values come back in the builders' order, and a
+    /// failing builder's error (the first in order) is what the job reports.
+    func testComputesBuiltInParallelKeepOrderAndErrors() throws {
+        let values = try buildInParallel((0..<8).map { i in { @Sendable in Thread.sleep(forTimeInterval: Double(8 - i) / 1000); return i } })
+        XCTAssertEqual(values, Array(0..<8))
+        let (text, number) = try buildInParallel({ "a" }, { 2 })
+        XCTAssertEqual(text, "a")
+        XCTAssertEqual(number, 2)
+        let failing: [@Sendable () throws -> Int] = [{ 1 }, { throw ClusterError.input("second") }, { throw ClusterError.input("third") }]
+        XCTAssertThrowsError(try buildInParallel(failing)) {
+            XCTAssertEqual("\($0)", "\(ClusterError.input("second"))")
+        }
+    }
+
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,
     /// frames equal to a fault-free run's.
     func testResumeAfterCoordinatorStopRedoesNothingFinished() throws {
