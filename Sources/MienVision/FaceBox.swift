@@ -21,11 +21,6 @@ public struct FaceBox: Sendable, Equatable, Codable {
     public var centerX: Float { x + width / 2 }
     public var centerY: Float { y + height / 2 }
 
-    /// Whether the point lies inside the box (edges included).
-    public func contains(x px: Float, y py: Float) -> Bool {
-        px >= x && px <= x + width && py >= y && py <= y + height
-    }
-
     /// Intersection over union with another box (0 when disjoint, 1 when identical).
     public func iou(_ other: FaceBox) -> Float {
         let ix = max(0, min(x + width, other.x + other.width) - max(x, other.x))

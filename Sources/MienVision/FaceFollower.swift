@@ -7,20 +7,15 @@
 /// the last box at sizes near its last size (≈ 1 ms; `.haar`). The match is checked (correlation,
 /// and drift from where the cascade last saw the face); one that fails is decided by the cascade
 /// search, and a face it does not find is dropped at once (never carried forward blindly), and
-/// looked for again on the next frame (a keyframe; see below). A new face is found at the next
-/// keyframe when it changes the picture, and within `fullScanInterval` frames at worst.
+/// the next frame gets a full detection. A new face is found at the next keyframe when it changes
+/// the picture (see below), and within `fullScanInterval` frames at worst.
 ///
 /// Keyframes need not scan the whole frame: a new face can only come from a part of the picture
 /// that changed. At a keyframe the frame is compared, cell by cell on a ~100-px thumbnail (a whole-number block average), with the
 /// frame of the last full scan, outside the followed faces (`SceneThumbnail`); if nothing changed
 /// there, the keyframe only re-finds the followed faces (the search) and refreshes their
 /// landmarks. A full scan still runs at least every `fullScanInterval` frames, so a face the
-/// detector missed in a static scene is looked for again within that bound. A face the search
-/// lost is looked for on the next frame: by a full scan if the picture changed elsewhere, else by
-/// a scan (the full scan's settings) of a region three face sides wide around its last box, at
-/// half to twice its size — a face that moved further changes the picture outside it. That region
-/// of the reference thumbnail then becomes the current picture, so a face that comes back there
-/// later changes it again and is scanned for.
+/// detector missed in a static scene is looked for again within that bound.
 ///
 /// Landmarks (dlib's shape-predictor models, evaluated by `Landmarker`'s flat evaluator: ≈ 0.4 ms
 /// per face with the 5-point model and 1.3 ms with the 68-point one when the model is not in the
@@ -170,10 +165,6 @@ public final class FaceFollower {
     public private(set) var losses = 0
     /// Template matches that failed their checks and fell back to the Haar search.
     public private(set) var fallbacks = 0
-    /// Keyframes that looked for lost faces around their last boxes instead of scanning the frame.
-    public private(set) var recoveries = 0
-    /// Last boxes of the faces the search lost on this frame: the next frame looks for them.
-    private var lost: [FaceBox] = []
 
     public init(pipeline: FacePipeline, schedule: DetectionSchedule = DetectionSchedule()) throws {
         try schedule.validate()
@@ -184,7 +175,6 @@ public final class FaceFollower {
     /// Forgets the followed faces: the next frame runs a full detection.
     public func reset() {
         followed = []
-        lost = []
         scanned = nil
         scannedBoxes = []
         forceKeyframe = true
@@ -193,24 +183,23 @@ public final class FaceFollower {
     /// Faces of the next frame of the run.
     public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
         sinceScan += 1
-        let missing = lost
-        lost = []
-        let keyframe = forceKeyframe || !missing.isEmpty || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval
-        var current: SceneThumbnail?
-        if keyframe {
-            switch try keyframeKind(image, missing: missing) {
-            case .refresh(let thumbnail): current = thumbnail
-            case .scan(let thumbnail): return try scan(image, thumbnail: thumbnail, frameIndex: frameIndex, timestamp: timestamp)
-            }
+        let keyframe = forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval
+        if keyframe, case .scan(let thumbnail) = try keyframeKind(image) {
+            let boxes = try pipeline.detector.detect(image)
+            sinceKeyframe = 0
+            sinceScan = 0
+            forceKeyframe = false
+            keyframes += 1
+            let faces = try remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp),
+                                     cutFrom: image)
+            scanned = thumbnail
+            scannedBoxes = faces.faces.map(\.box)
+            return faces
         }
-        var found = try follow(in: image, keyframe: keyframe)
-        if !missing.isEmpty, let current {
-            found += try recover(missing, in: image, besides: found.map(\.box), current: current)
-            recoveries += 1
-        }
+        let found = try follow(in: image, keyframe: keyframe)
         if keyframe {
-            // Nothing new can have appeared (but lost faces, looked for above): re-find the
-            // followed faces and measure their landmarks afresh, as a full keyframe would.
+            // Nothing new can have appeared: re-find the followed faces and measure their
+            // landmarks afresh, as a full keyframe would.
             sinceKeyframe = 0
             refreshes += 1
         } else {
@@ -230,62 +219,14 @@ public final class FaceFollower {
                             templates: keyframe ? [] : found.map { ($0.box, $0.template) })
     }
 
-    /// A keyframe's full scan; `thumbnail` (nil when scans are not gated) becomes the reference.
-    private func scan(_ image: GrayImage, thumbnail: SceneThumbnail?, frameIndex: Int, timestamp: Double) throws -> FrameFaces {
-        let boxes = try pipeline.detector.detect(image)
-        sinceKeyframe = 0
-        sinceScan = 0
-        forceKeyframe = false
-        keyframes += 1
-        let faces = try remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp),
-                                 cutFrom: image)
-        scanned = thumbnail
-        scannedBoxes = faces.faces.map(\.box)
-        return faces
-    }
-
-    /// Faces lost on the previous frame, looked for around their last boxes (`missing`), when
-    /// the picture did not change elsewhere: a region three sides wide at half to twice each
-    /// face's side, with the full scan's settings and at its scale (so a face is seen as the full
-    /// scan would see it; the smaller sizes, most of a scan's cost, are skipped). Candidates overlapping a face already found
-    /// (`besides`) are left out. The regions of the reference thumbnail become `current`'s and
-    /// the faces the last scan saw there are forgotten, so that a face coming back there later is
-    /// a change (and gets a full scan) rather than hidden behind an old mask.
-    private func recover(_ missing: [FaceBox], in image: GrayImage, besides: [FaceBox], current: SceneThumbnail)
-        throws -> [(box: FaceBox, previous: Followed, template: FaceTemplate?)] {
-        let options = pipeline.detector.options
-        // The full scan's scale: the frame downscaled to `maxSide`.
-        let longer = Float(max(image.width, image.height))
-        let scale = options.maxSide > 0 ? max(1, longer / Float(options.maxSide)) : 1
-        var found: [(box: FaceBox, previous: Followed, template: FaceTemplate?)] = []
-        for last in missing {
-            let side = max(last.width, last.height)
-            let region = FaceBox(x: last.x - side, y: last.y - side, width: last.width + 2 * side, height: last.height + 2 * side)
-            let smallest = max(1, options.minSize, Int((side / 2).rounded(.down)))
-            let candidates = try pipeline.detector.detect(image, in: region, sizes: smallest...max(smallest, Int((2 * side).rounded(.up))),
-                                                          workingFaceSide: Int((Float(smallest) / scale).rounded()),
-                                                          minNeighbors: options.minNeighbors, scaleFactor: options.scaleFactor)
-            for box in candidates where !(besides + found.map(\.box)).contains(where: { $0.iou(box) > 0.5 }) {
-                found.append((box, Followed(box: box, landmarks: [], template: nil), nil))
-            }
-            scanned = scanned?.replacing(region, from: current)
-            scannedBoxes.removeAll { region.contains(x: $0.centerX, y: $0.centerY) }
-        }
-        scannedBoxes += found.map(\.box)
-        return found
-    }
-
     private enum KeyframeKind {
         /// Scan the full frame; remember this thumbnail of it (nil when scans are not gated).
         case scan(SceneThumbnail?)
-        /// Nothing changed outside the followed (and lost) faces: search for them and refresh
-        /// landmarks; `current` is this frame's thumbnail.
-        case refresh(SceneThumbnail)
+        /// Nothing changed outside the followed faces: search for them and refresh landmarks.
+        case refresh
     }
 
-    /// `missing`: faces lost on the previous frame, masked like the followed ones (the picture
-    /// changes where a face turned away or moved a little).
-    private func keyframeKind(_ image: GrayImage, missing: [FaceBox]) throws -> KeyframeKind {
+    private func keyframeKind(_ image: GrayImage) throws -> KeyframeKind {
         guard schedule.gatesScans else { return .scan(nil) }
         let thumbnail = try SceneThumbnail(image)
         if forceKeyframe || sinceScan >= schedule.fullScanInterval { return .scan(thumbnail) }
@@ -293,11 +234,11 @@ public final class FaceFollower {
         // Mask the followed people, then and now: the face box grown by half its side to the
         // sides and above (hair, ears) and by 1.5 sides below (neck, shoulders), which move with
         // the head and are no sign of a new face.
-        let masks = (scannedBoxes + followed.map(\.box) + missing).map { b in
+        let masks = (scannedBoxes + followed.map(\.box)).map { b in
             let g = max(b.width, b.height)
             return FaceBox(x: b.x - g / 2, y: b.y - g / 2, width: b.width + g, height: b.height + 2 * g)
         }
-        return thumbnail.changed(from: scanned, outside: masks, threshold: schedule.sceneChangeThreshold) ? .scan(thumbnail) : .refresh(thumbnail)
+        return thumbnail.changed(from: scanned, outside: masks, threshold: schedule.sceneChangeThreshold) ? .scan(thumbnail) : .refresh
     }
 
     /// Keeps `faces` for the next frame, with templates cut from `image` (when given) or carried
@@ -357,7 +298,7 @@ public final class FaceFollower {
             }
             guard let best else {
                 losses += 1
-                lost.append(previous.box)
+                forceKeyframe = true
                 continue
             }
             if !found.contains(where: { $0.box.iou(best) > 0.5 }) { found.append((best, previous, template)) }

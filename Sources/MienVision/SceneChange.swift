@@ -20,7 +20,7 @@ struct SceneThumbnail {
 
     let width: Int
     let height: Int
-    private(set) var pixels: [UInt8]
+    let pixels: [UInt8]
     /// Frame pixels per thumbnail pixel, horizontally and vertically.
     let scaleX: Float
     let scaleY: Float
@@ -35,19 +35,6 @@ struct SceneThumbnail {
         pixels = small.pixels
         scaleX = Float(factor)
         scaleY = Float(factor)
-    }
-
-    /// This thumbnail with the pixels inside `region` (frame pixels; those it covers whole)
-    /// taken from `current`: after a scan of that region only, it is the picture as last scanned.
-    func replacing(_ region: FaceBox, from current: SceneThumbnail) -> SceneThumbnail {
-        guard current.width == width, current.height == height else { return current }
-        var result = self
-        let x0 = max(0, Int((region.x / scaleX).rounded(.up))), y0 = max(0, Int((region.y / scaleY).rounded(.up)))
-        let x1 = min(width, Int(((region.x + region.width) / scaleX).rounded(.down)))
-        let y1 = min(height, Int(((region.y + region.height) / scaleY).rounded(.down)))
-        guard x1 > x0, y1 > y0 else { return result }
-        for y in y0..<y1 { for x in x0..<x1 { result.pixels[y * width + x] = current.pixels[y * width + x] } }
-        return result
     }
 
     /// Whether some cell that no box of `masks` (frame pixels) touches differs from `other`'s by

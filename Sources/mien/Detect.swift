@@ -216,7 +216,7 @@ struct Detect: ParsableCommand {
                 if !json {
                     print("\(input): \(frames) frames processed, \(framesWithFaces) with faces, \(faces) faces")
                     if schedule.keyframeInterval > 1 {
-                        print("  detection: \(follower.keyframes) full-frame, \(follower.refreshes) keyframes without a full scan (scene unchanged), \(follower.followedFrames) followed, \(follower.fallbacks) template match(es) failed and searched by the cascade, \(follower.losses) face(s) lost by the search, \(follower.recoveries) keyframe(s) looking for lost faces around their last boxes only")
+                        print("  detection: \(follower.keyframes) full-frame, \(follower.refreshes) keyframes without a full scan (scene unchanged), \(follower.followedFrames) followed, \(follower.fallbacks) template match(es) failed and searched by the cascade, \(follower.losses) face(s) lost by the search")
                     }
                 }
             } catch {
