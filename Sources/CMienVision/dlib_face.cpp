@@ -112,6 +112,38 @@ mien_status landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, int h
     })
 }
 
+/// mien_landmarker_create, reading the model with Mien's reader or with dlib's stream decoding.
+mien_status landmarker_create(const char *model_path, bool dlib_decoding, mien_landmarker **out, int *num_points, char *err,
+                              size_t err_len) {
+    MIEN_GUARD(err, err_len, {
+        if (!model_path || !out || !num_points) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
+        *out = nullptr;
+        struct stat st;
+        if (stat(model_path, &st) != 0)
+            return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND,
+                              "shape-predictor model not found (Mien ships models/landmarks/shape_predictor_5_face_landmarks.dat: run from the repository, set MIEN_MODELS to its models folder, or give --landmark-model; Debian's libdlib-data installs a 68-point one at /usr/share/dlib/shape_predictor_68_face_landmarks.dat)");
+        if (st.st_size == 0) return mien::fail(err, err_len, MIEN_ERR_EMPTY, "the model file is empty");
+        std::unique_ptr<mien_landmarker> l(new mien_landmarker());
+        try {
+            if (dlib_decoding)
+                dlib::deserialize(model_path) >> l->model;
+            else
+                load(l->model, model_path);
+        } catch (const dlib::serialization_error &e) {
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, std::string("not a dlib shape-predictor model: ") + e.what());
+        } catch (const mien::unsupported_model &e) {
+            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, std::string("dlib shape-predictor model Mien cannot evaluate: ") + e.what());
+        }
+        unsigned long parts = l->model.num_parts();
+        if (parts != 68 && parts != 5)
+            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, mien::fmt("model has %lu points; Mien uses the 68- or 5-point models", parts));
+        l->path = model_path;
+        *num_points = (int)parts;
+        *out = l.release();
+        return MIEN_OK;
+    })
+}
+
 }  // namespace mien
 
 extern "C" {
@@ -164,30 +196,16 @@ mien_status mien_hog_detect(mien_hog *d, const uint8_t *gray, int w, int h, size
 
 mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points, char *err,
                                    size_t err_len) {
-    MIEN_GUARD(err, err_len, {
-        if (!model_path || !out || !num_points) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
-        *out = nullptr;
-        struct stat st;
-        if (stat(model_path, &st) != 0)
-            return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND,
-                              "shape-predictor model not found (Mien ships models/landmarks/shape_predictor_5_face_landmarks.dat: run from the repository, set MIEN_MODELS to its models folder, or give --landmark-model; Debian's libdlib-data installs a 68-point one at /usr/share/dlib/shape_predictor_68_face_landmarks.dat)");
-        if (st.st_size == 0) return mien::fail(err, err_len, MIEN_ERR_EMPTY, "the model file is empty");
-        std::unique_ptr<mien_landmarker> l(new mien_landmarker());
-        try {
-            dlib::deserialize(model_path) >> l->model;
-        } catch (const dlib::serialization_error &e) {
-            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, std::string("not a dlib shape-predictor model: ") + e.what());
-        } catch (const mien::unsupported_model &e) {
-            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, std::string("dlib shape-predictor model Mien cannot evaluate: ") + e.what());
-        }
-        unsigned long parts = l->model.num_parts();
-        if (parts != 68 && parts != 5)
-            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, mien::fmt("model has %lu points; Mien uses the 68- or 5-point models", parts));
-        l->path = model_path;
-        *num_points = (int)parts;
-        *out = l.release();
-        return MIEN_OK;
-    })
+    return mien::landmarker_create(model_path, false, out, num_points, err, err_len);
+}
+
+mien_status mien_landmarker_create_dlib_decoding(const char *model_path, mien_landmarker **out, int *num_points, char *err,
+                                                 size_t err_len) {
+    return mien::landmarker_create(model_path, true, out, num_points, err, err_len);
+}
+
+int mien_landmarker_identical(const mien_landmarker *a, const mien_landmarker *b) {
+    return a && b && a->model.identical(b->model);
 }
 
 void mien_landmarker_destroy(mien_landmarker *l) { delete l; }

@@ -36,11 +36,22 @@ public final class Landmarker: @unchecked Sendable {
     public let pointCount: Int
     private let handle: OpaquePointer
 
-    /// Loads the model. - Throws: `VisionError` naming the model file.
-    public init(modelPath: String = Landmarker.defaultModelPath) throws {
+    /// How `init` decodes the model file.
+    public enum Decoding: Sendable {
+        /// Mien's reader of dlib's serialisation format, from the file's bytes in memory (the default).
+        case mien
+        /// dlib's own stream decoding (`dlib::deserialize`), several times slower: the reference
+        /// Mien's reader is tested and timed against (`mien bench landmarks`).
+        case dlib
+    }
+
+    /// Loads the model. - Throws: `VisionError` naming the model file (`.corrupt` for a file
+    /// that is not a shape-predictor model, e.g. a truncated one).
+    public init(modelPath: String = Landmarker.defaultModelPath, decoding: Decoding = .mien) throws {
         var out: OpaquePointer?
         var n: Int32 = 0
-        try checked(path: modelPath) { err, len in mien_landmarker_create(modelPath, &out, &n, err, len) }
+        let create = decoding == .mien ? mien_landmarker_create : mien_landmarker_create_dlib_decoding
+        try checked(path: modelPath) { err, len in create(modelPath, &out, &n, err, len) }
         guard let out else { throw VisionError(.internalFailure, path: modelPath, message: "shim returned no model") }
         handle = out
         pointCount = Int(n)
@@ -61,6 +72,12 @@ public final class Landmarker: @unchecked Sendable {
             cache[modelPath] = l
             return l
         }
+    }
+
+    /// Whether `other` holds the same model as this one bit for bit (every array of the flat
+    /// layout): for tests of the model reader against dlib's decoding.
+    func hasIdenticalModel(to other: Landmarker) -> Bool {
+        mien_landmarker_identical(handle, other.handle) != 0
     }
 
     /// The landmarks of the face in `box`, in whole pixels of `image` (dlib's rounding).

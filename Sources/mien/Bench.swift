@@ -20,10 +20,13 @@ struct Bench: ParsableCommand {
                     alternating (which goes first alternates too); with --cold a 64 MB buffer is
                     written before every fit (not timed), so that the model is not in the caches,
                     as in the pipeline. Prints ms per fit of each, their ratio and how many faces
-                    got different landmarks (0: they are equal).
+                    got different landmarks (0: they are equal). Before the fits, --loads loads of
+                    the model each way, alternating: Mien's reader of dlib's format and dlib's own
+                    stream decoding (ms per load, mean and fastest).
             After warm-up runs, batches are timed until --iterations are done or, without it, until
             --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...};
-            landmarks: {"model","points","batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces"}.
+            landmarks: {"model","points","batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces",
+            "loads","load_ms","dlib_load_ms","load_min_ms","dlib_load_min_ms"}.
             """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm, landmarks }
@@ -64,6 +67,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("landmark-model"), help: "landmarks: dlib shape-predictor model, 68- or 5-point (default: the bundled 5-point model).")
     var landmarkModel: String?
 
+    @Option(name: .long, help: "landmarks: model loads timed each way (Mien's reader, dlib's decoding); 0 for none.")
+    var loads: Int = 5
+
     @Flag(name: .long, help: "landmarks: evict the caches before every fit (as in the pipeline).")
     var cold = false
 
@@ -80,6 +86,7 @@ struct Bench: ParsableCommand {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, got \(chunk)") }
+        if loads < 0 { throw ValidationError("--loads must be at least 0, got \(loads)") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         if !(minSeconds > 0) { throw ValidationError("--min-seconds must be positive, got \(minSeconds)") }
         if window < 1 || embedding < 1 || units < 1 || layers < 1 {

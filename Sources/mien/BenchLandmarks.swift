@@ -34,6 +34,7 @@ extension Bench {
         do { landmarker = try Landmarker(modelPath: path) } catch let e as VisionError {
             throw ValidationError("\(e.description) (pass --landmark-model PATH or run from the repository root)")
         }
+        let load = try loadTimes(path)
         let faces = Self.landmarkFaces(count: batch)
         // Written before every fit with --cold: larger than the caches, so each fit starts from memory.
         var evictor = [UInt8](repeating: 0, count: cold ? 64 << 20 : 0)
@@ -75,12 +76,44 @@ extension Bench {
         if json {
             let obj: [String: Any] = ["model": model.rawValue, "points": landmarker.pointCount, "batch": faces.count, "iterations": rounds,
                                       "cold": cold, "flat_ms": (flatMs * 1000).rounded() / 1000, "dlib_ms": (dlibMs * 1000).rounded() / 1000,
-                                      "ratio": (dlibMs / flatMs * 100).rounded() / 100, "differing_faces": differing]
+                                      "ratio": (dlibMs / flatMs * 100).rounded() / 100, "differing_faces": differing,
+                                      "loads": loads, "load_ms": load.mien.mean, "dlib_load_ms": load.dlib.mean,
+                                      "load_min_ms": load.mien.min, "dlib_load_min_ms": load.dlib.min]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "landmarks, %d points, %d faces × %d batches%@: flat %.3f ms per fit, dlib %.3f ms per fit, dlib/flat %.2f×; %d faces with different landmarks",
                          landmarker.pointCount, faces.count, rounds, cold ? " (cold caches)" : "", flatMs, dlibMs, dlibMs / flatMs, differing))
+            if loads > 0 {
+                print(String(format: "model load, %d × each: Mien's reader %.1f ms (fastest %.1f), dlib's decoding %.1f ms (fastest %.1f), %.1f× faster",
+                             loads, load.mien.mean, load.mien.min, load.dlib.mean, load.dlib.min, load.dlib.mean / load.mien.mean))
+            }
         }
+    }
+
+    /// Milliseconds per load of the model at `path` (mean and fastest of --loads), by Mien's
+    /// reader and by dlib's stream decoding, alternating (which goes first alternates too).
+    private func loadTimes(_ path: String) throws -> (mien: (mean: Double, min: Double), dlib: (mean: Double, min: Double)) {
+        var mien: [Double] = [], dlib: [Double] = []
+        func time(_ decoding: Landmarker.Decoding) throws -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let landmarker = try Landmarker(modelPath: path, decoding: decoding)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            withExtendedLifetime(landmarker) {}  // freed after the timing
+            return ms
+        }
+        for round in 0..<loads {
+            if round % 2 == 0 {
+                mien.append(try time(.mien))
+                dlib.append(try time(.dlib))
+            } else {
+                dlib.append(try time(.dlib))
+                mien.append(try time(.mien))
+            }
+        }
+        func summary(_ ms: [Double]) -> (mean: Double, min: Double) {
+            ms.isEmpty ? (0, 0) : ((ms.reduce(0, +) / Double(ms.count) * 100).rounded() / 100, ((ms.min() ?? 0) * 100).rounded() / 100)
+        }
+        return (summary(mien), summary(dlib))
     }
 }

@@ -32,6 +32,96 @@ final class LandmarkerTests: XCTestCase {
         try checkEqualsDlib(try landmarker68(), cases: try cases())
     }
 
+    /// Mien's reader of dlib's format (shape_model.cpp's ByteDecoder) against dlib's stream
+    /// decoding into the same flat layout: every array bit for bit, for the bundled 5-point model
+    /// and Debian's 68-point one. Checked by breaking the reader on purpose: dropping the sign of
+    /// signed integers (so of floats' mantissas) or adding 1 to floats' exponents each fail it for
+    /// both models. A one-bit change to the model's very last value (the y offset of the last
+    /// feature pixel) makes the comparison fail too.
+    func testReaderEqualsDlibDecoding() throws {
+        let five = Landmarker.defaultModelPath
+        XCTAssertTrue(try Landmarker(modelPath: five).hasIdenticalModel(to: try Landmarker(modelPath: five, decoding: .dlib)),
+                      "\(five): Mien's reader and dlib's decoding give different models")
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: five))
+        let n = bytes.count
+        // The last float: a 3-byte mantissa and a 1-byte negative exponent (control bytes 0x03 or 0x83, 0x81).
+        XCTAssertEqual(bytes[n - 6] & 0x7F, 0x03)
+        XCTAssertEqual(bytes[n - 2], 0x81)
+        bytes[n - 5] ^= 1
+        let dir = try makeTemporaryDirectory(self)
+        let changed = dir.appendingPathComponent("changed.dat")
+        try bytes.write(to: changed)
+        XCTAssertFalse(try Landmarker(modelPath: changed.path).hasIdenticalModel(to: try Landmarker(modelPath: five)),
+                       "a model with its last value changed compares equal")
+        XCTAssertTrue(try Landmarker(modelPath: changed.path).hasIdenticalModel(to: try Landmarker(modelPath: changed.path, decoding: .dlib)))
+
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: Landmarker.default68ModelPath),
+                          "\(Landmarker.default68ModelPath) is missing: install Debian's libdlib-data to compare the 68-point model")
+        XCTAssertTrue(try landmarker68().hasIdenticalModel(to: try Landmarker(modelPath: Landmarker.default68ModelPath, decoding: .dlib)),
+                      "\(Landmarker.default68ModelPath): Mien's reader and dlib's decoding give different models")
+    }
+
+    /// Truncated and garbled copies of the 5-point model are corrupt files, with the reason and
+    /// the byte in the message: cut inside the version, inside a length (the first cascade
+    /// level's tree count, 500 in two bytes), inside the initial shape, in the middle, inside the
+    /// last float's mantissa and inside its exponent (dlib's decoding refuses the truncated ones
+    /// too); control bytes out of range, a float in dlib's old text format, a matrix whose
+    /// dimensions disagree, and a tree's split count garbled into 2^60-odd (refused before
+    /// anything is allocated). Reading unsigned integers' control bytes without their sign bit
+    /// (dlib's mask is 0x8F), or signed integers without their sign, fails it.
+    func testTruncatedAndGarbledModelsAreCorrupt() throws {
+        let model = try Data(contentsOf: URL(fileURLWithPath: Landmarker.defaultModelPath))
+        let n = model.count
+        // The layout these offsets rely on: version 1 (01 01), the initial shape's rows and
+        // columns (−10, −1: 81 0a 81 01), its first float's mantissa control (3 bytes: 03); at 0x42
+        // the number of levels (15: 01 0f), the first level's trees (500: 02 f4 01), the first
+        // tree's splits (15: 01 0f).
+        XCTAssertEqual([UInt8](model.prefix(7)), [0x01, 0x01, 0x81, 0x0a, 0x81, 0x01, 0x03])
+        XCTAssertEqual([UInt8](model[0x42..<0x49]), [0x01, 0x0f, 0x02, 0xf4, 0x01, 0x01, 0x0f])
+        let dir = try makeTemporaryDirectory(self)
+        func write(_ name: String, _ bytes: Data) throws -> String {
+            let url = dir.appendingPathComponent(name)
+            try bytes.write(to: url)
+            return url.path
+        }
+        func expectCorrupt(_ path: String, _ reason: String, dlibToo: Bool = false, line: UInt = #line) {
+            XCTAssertThrowsError(try Landmarker(modelPath: path), line: line) { error in
+                let e = error as? VisionError
+                XCTAssertEqual(e?.code, .corrupt, "\(error)", line: line)
+                XCTAssertTrue(e?.message.contains(reason) ?? false, "\(error) does not say \"\(reason)\"", line: line)
+            }
+            if dlibToo {
+                XCTAssertThrowsError(try Landmarker(modelPath: path, decoding: .dlib), line: line) { error in
+                    XCTAssertEqual((error as? VisionError)?.code, .corrupt, "\(error)", line: line)
+                }
+            }
+        }
+        let cuts: [(Int, String)] = [
+            (1, "truncated inside an int starting at byte 0 of 1"),
+            (0x46, "truncated inside an unsigned long starting at byte 68 of 70"),
+            (9, "10 rows of a column vector, more than the bytes left can hold"),
+            (n / 2, " of \(n / 2)"),
+            (n - 4, "truncated inside a float's mantissa starting at byte \(n - 6)"),
+            (n - 1, "truncated inside a float's exponent starting at byte \(n - 2)"),
+        ]
+        for (cut, reason) in cuts {
+            expectCorrupt(try write("cut\(cut).dat", model.prefix(cut)), reason, dlibToo: true)
+        }
+        func garbled(_ offset: Int, _ byte: UInt8) throws -> String {
+            var bytes = model
+            bytes[offset] = byte
+            return try write("byte\(offset)-\(byte).dat", bytes)
+        }
+        expectCorrupt(try garbled(0, 0x09), "bad control byte 0x09 (9 bytes) of an int at byte 0")
+        expectCorrupt(try garbled(0, 0x00), "bad control byte 0x00 (0 bytes) of an int at byte 0")
+        expectCorrupt(try garbled(6, 0x0c), "bad control byte 0x0c (12 bytes) of a float's mantissa at byte 6")
+        expectCorrupt(try garbled(0x42, 0x81), "bad control byte 0x81 (129 bytes) of an unsigned long at byte 66")
+        expectCorrupt(try garbled(6, 0x33), "a float in dlib's old text format (first byte 0x33) at byte 6")
+        expectCorrupt(try garbled(4, 0x01), "a column vector with -1 columns") // rows −10, columns +1: both negated
+        expectCorrupt(try garbled(0x47, 0x08), "elements of a vector, more than the bytes left can hold")
+    }
+
     /// A box must overlap the image and be finite; both evaluators refuse the same boxes.
     func testBadBoxesAreErrors() throws {
         let landmarker = try Landmarker.shared()

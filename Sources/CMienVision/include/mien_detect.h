@@ -69,11 +69,19 @@ mien_status mien_hog_detect(mien_hog *d, const uint8_t *gray, int w, int h, size
 typedef struct mien_landmarker mien_landmarker;
 
 /* Loads a dlib shape-predictor model (.dat), e.g. Debian libdlib-data's
- * /usr/share/dlib/shape_predictor_68_face_landmarks.dat, into Mien's flat layout (read with
- * dlib's deserialisation; shape_model.cpp); *num_points receives its point count (68 or 5).
- * Loading the 68-point model takes about a second (100 MB file, 71 MB in memory). */
+ * /usr/share/dlib/shape_predictor_68_face_landmarks.dat, into Mien's flat layout (dlib's
+ * serialisation format decoded from the file's bytes by Mien's reader; shape_model.cpp);
+ * *num_points receives its point count (68 or 5). A file that is not such a model (truncated,
+ * garbled) gives MIEN_ERR_CORRUPT with the byte where decoding failed. */
 mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points,
                                    char *err, size_t err_len);
+/* For tests and benchmarks: mien_landmarker_create decoding the file with dlib's own stream
+ * decoding (dlib::deserialize through a std::ifstream) into the same flat layout: the reference
+ * Mien's reader is tested and timed against. */
+mien_status mien_landmarker_create_dlib_decoding(const char *model_path, mien_landmarker **out,
+                                                 int *num_points, char *err, size_t err_len);
+/* For tests: 1 when the two handles hold the same flat model bit for bit (every array and size). */
+int mien_landmarker_identical(const mien_landmarker *a, const mien_landmarker *b);
 void mien_landmarker_destroy(mien_landmarker *l);
 /* Fits the landmarks of the face in `box` (pixels of the gray image, which is read in place;
  * the box must overlap the image); writes num_points (x, y) pairs in whole pixels to xy
