@@ -8,7 +8,7 @@
 //   window above max ends the list); if none is, the one whose window is nearest to min_size.
 // - per scale s: the image resized to round(w / s) × round(h / s) (float division) with
 //   cv::resize INTER_LINEAR_EXACT; its integral and squared integral, both int32
-//   (cv::integral); windows of the cascade's size (24 × 24) at every ystep-th x and y, ystep = 1
+//   (as cv::integral computes them); windows of the cascade's size (24 × 24) at every ystep-th x and y, ystep = 1
 //   when s ≥ 2 else 2; rows only up to what OpenCV's parallel stripes cover (with an odd number
 //   of positions the last row is left out when the stripes do not reach it).
 // - per window: the sum and squared sum (unsigned) of the inner rectangle (1, 1, 22, 22) give
@@ -269,7 +269,9 @@ struct HaarCascade::Impl {
     bool avx2 = cpu_has_avx2();
     std::vector<std::unique_ptr<Plan>> plans;  // most recently used first
     // scratch
-    std::vector<int> sum, sq, split_sum, split_sq, found;
+    std::vector<int> sum, sq, found;          // integral images in a scale's layout
+    std::vector<int> row_sum;                 // one row of them
+    std::vector<uint32_t> row_sq;
     cv::Mat resized;
     std::vector<int> offs, offs2;
     std::vector<float> vnf, vnf2;
@@ -280,7 +282,44 @@ struct HaarCascade::Impl {
     void compile(Layout &layout, int rows) const;
     void scan(const cv::Mat &gray, const Plan &p, std::vector<cv::Rect> &out);
     int scan_row_scalar(const int *s, const int *q, const Layout &layout, int base, int nx);
+    void integrals(const cv::Mat &img, const Layout &layout);
 };
+
+/// The integral image of img and that of its squares, as cv::integral(img, sum, sqsum, noArray(),
+/// CV_32S, CV_32S) computes them (the squares' sums wrap around at 2^32 on large images, which
+/// leaves every window's sum, a difference of four, exact), into sum and sq in the layout.
+void HaarCascade::Impl::integrals(const cv::Mat &img, const Layout &l) {
+    const int w = img.cols + 1, h = img.rows + 1;
+    auto store = [&](int r) {
+        int *ds = sum.data() + (size_t)r * l.stride, *dq = sq.data() + (size_t)r * l.stride;
+        if (!l.plane) {
+            std::memcpy(ds, row_sum.data(), w * sizeof(int));
+            std::memcpy(dq, row_sq.data(), w * sizeof(int));
+        } else {
+            for (int x = 0; x < w; x++) {
+                size_t o = (x & 1) * (size_t)l.plane + (x >> 1);
+                ds[o] = row_sum[x];
+                dq[o] = (int)row_sq[x];
+            }
+        }
+    };
+    std::fill(row_sum.begin(), row_sum.begin() + w, 0);
+    std::fill(row_sq.begin(), row_sq.begin() + w, 0u);
+    store(0);
+    for (int r = 1; r < h; r++) {
+        const uint8_t *px = img.ptr<uint8_t>(r - 1);
+        int s = 0;
+        uint32_t q = 0;
+        for (int x = 1; x < w; x++) {
+            int v = px[x - 1];
+            s += v;
+            q += (uint32_t)(v * v);
+            row_sum[x] += s;
+            row_sq[x] += q;
+        }
+        store(r);
+    }
+}
 
 void HaarCascade::Impl::compile(Layout &l, int rows) const {
     // corner (cx, cy) of a window whose corner is at offset 0
@@ -420,10 +459,11 @@ int HaarCascade::Impl::scan_row_scalar(const int *s, const int *q, const Layout 
 void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv::Rect> &out) {
     out.clear();
     if (sum.size() < p.cells) sum.resize(p.cells), sq.resize(p.cells);
-    if (split_sum.size() < 2 * p.cells) split_sum.resize(2 * p.cells), split_sq.resize(2 * p.cells);
+    if (row_sum.size() < (size_t)p.stride) row_sum.resize(p.stride), row_sq.resize(p.stride);
     const double area = (double)(win.width - 2) * (win.height - 2);
     for (size_t si = 0; si < p.steps.size(); si++) {
         const ScaleStep &st = p.steps[si];
+        if (st.nx == 0 || st.ylimit <= 0) continue;  // no window at this scale
         cv::Mat img;
         if (st.size == gray.size()) {
             img = gray;
@@ -432,26 +472,9 @@ void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv:
             cv::resize(gray, resized, st.size, 1. / st.scale, 1. / st.scale, cv::INTER_LINEAR_EXACT);
             img = resized;
         }
-        cv::Size szi(st.size.width + 1, st.size.height + 1);
-        cv::Mat S(szi, CV_32S, sum.data(), (size_t)p.stride * sizeof(int));
-        cv::Mat Q(szi, CV_32S, sq.data(), (size_t)p.stride * sizeof(int));
-        cv::integral(img, S, Q, cv::noArray(), CV_32S, CV_32S);
-        if (st.nx == 0 || st.ylimit <= 0) continue;
         const Layout &l = st.ystep == 1 ? p.step1 : p.step2;
+        integrals(img, l);
         const int *s = sum.data(), *q = sq.data();
-        if (l.plane) {  // split the columns into even and odd
-            for (int r = 0; r < szi.height; r++) {
-                const int *a = sum.data() + (size_t)r * p.stride, *b = sq.data() + (size_t)r * p.stride;
-                int *ea = split_sum.data() + (size_t)r * l.stride, *eb = split_sq.data() + (size_t)r * l.stride;
-                for (int x = 0; x < szi.width; x++) {
-                    size_t o = (x & 1) * l.plane + (x >> 1);
-                    ea[o] = a[x];
-                    eb[o] = b[x];
-                }
-            }
-            s = split_sum.data();
-            q = split_sq.data();
-        }
         if (found.size() < (size_t)st.nx + 8) found.resize(st.nx + 8);
 #ifdef MIEN_HAAR_X86
         RowScan rs{s, q, l.nofs, area, l.stumps.data(), stages.data(), (int)stages.size(), mode == 1};
