@@ -79,15 +79,15 @@ struct ScaleStep {
 };
 
 /// The integral images of a scale are laid out so that a row's windows are neighbours: as they
-/// are (stride ints a row) where windows step 1 px; where they step 2 px, split into the even
-/// columns followed by the odd ones (two planes of `plane` ints, rows of pstride ints), so that
-/// window i of a row starts at offset i in either case. A cascade compiled for a layout has its
-/// corner offsets in it.
+/// are where windows step 1 px; where they step 2 px, each row split into its even columns
+/// followed by its odd ones (at `half`), so that window i of a row starts at offset i in either
+/// case. The row stride is the same for every image size until a wider one comes, so the
+/// cascade compiled for the layout (corner offsets in it) is kept across sizes.
 struct Layout {
-    int stride;     // ints per row
-    int plane;      // 0: as is; else the offset of the odd columns' plane (columns split in two)
+    int stride = 0;  // ints per row
+    int half = 0;    // 0: columns as they are; else where a row's odd columns start
     std::vector<CompiledStump> stumps;
-    int nofs[4];    // the norm rectangle's corners
+    int nofs[4];     // the norm rectangle's corners
 };
 
 /// What is computed once per image size and parameters (kept across calls).
@@ -96,9 +96,7 @@ struct Plan {
     double factor;
     cv::Size min_size, max_size;
     std::vector<ScaleStep> steps;
-    int stride = 0, rows = 0;  // of the largest integral image
-    Layout step1, step2;
-    size_t cells = 0;          // ints per integral buffer, with padding for 8-wide loads
+    int width = 0, rows = 0;  // of the largest integral image
 };
 
 /// Windows at these offsets into the integral images: norm factors and whether the window is
@@ -279,7 +277,10 @@ struct HaarCascade::Impl {
 
     bool use_avx2() const { return avx2 && mode != 4; }
     const Plan &plan(cv::Size img, double factor, cv::Size min_size, cv::Size max_size);
-    void compile(Layout &layout, int rows) const;
+    Layout step1, step2;  // for the scales whose windows step 1 px / 2 px
+    /// Makes the layouts' row stride at least `width` ints (recompiling the cascade if it grows).
+    void reserve_width(int width);
+    void compile(Layout &layout) const;
     void scan(const cv::Mat &gray, const Plan &p, std::vector<cv::Rect> &out);
     int scan_row_scalar(const int *s, const int *q, const Layout &layout, int base, int nx);
     void integrals(const cv::Mat &img, const Layout &layout);
@@ -292,12 +293,12 @@ void HaarCascade::Impl::integrals(const cv::Mat &img, const Layout &l) {
     const int w = img.cols + 1, h = img.rows + 1;
     auto store = [&](int r) {
         int *ds = sum.data() + (size_t)r * l.stride, *dq = sq.data() + (size_t)r * l.stride;
-        if (!l.plane) {
+        if (!l.half) {
             std::memcpy(ds, row_sum.data(), w * sizeof(int));
             std::memcpy(dq, row_sq.data(), w * sizeof(int));
         } else {
             for (int x = 0; x < w; x++) {
-                size_t o = (x & 1) * (size_t)l.plane + (x >> 1);
+                size_t o = (x & 1) * (size_t)l.half + (x >> 1);
                 ds[o] = row_sum[x];
                 dq[o] = (int)row_sq[x];
             }
@@ -321,16 +322,26 @@ void HaarCascade::Impl::integrals(const cv::Mat &img, const Layout &l) {
     }
 }
 
-void HaarCascade::Impl::compile(Layout &l, int rows) const {
+void HaarCascade::Impl::reserve_width(int width) {
+    if (step1.stride >= width) return;
+    int stride = (width + 31) / 32 * 32;
+    step1.stride = stride;
+    step1.half = 0;
+    step2.half = (stride + 1) / 2;
+    step2.stride = 2 * step2.half;
+    compile(step1);
+    compile(step2);
+}
+
+void HaarCascade::Impl::compile(Layout &l) const {
     // corner (cx, cy) of a window whose corner is at offset 0
-    auto at = [&](int cx, int cy) { return l.plane ? (cx & 1) * l.plane + cy * l.stride + (cx >> 1) : cy * l.stride + cx; };
+    auto at = [&](int cx, int cy) { return cy * l.stride + (l.half ? (cx & 1) * l.half + (cx >> 1) : cx); };
     auto offsets = [&](int *o, int x, int y, int w, int h) {
         o[0] = at(x, y);
         o[1] = at(x + w, y);
         o[2] = at(x, y + h);
         o[3] = at(x + w, y + h);
     };
-    (void)rows;
     offsets(l.nofs, 1, 1, win.width - 2, win.height - 2);
     l.stumps.clear();
     for (const Stump &s : stumps) {
@@ -405,18 +416,11 @@ const Plan &HaarCascade::Impl::plan(cv::Size img, double factor, cv::Size min_si
         int stripe = std::max((work.height / st.ystep + nstripes - 1) / std::max(nstripes, 1), 1) * st.ystep;
         st.ylimit = std::min(work.height, nstripes * stripe);
         p->steps.push_back(st);
-        p->stride = std::max(p->stride, st.size.width + 1);
+        p->width = std::max(p->width, st.size.width + 1);
         p->rows = std::max(p->rows, st.size.height + 1);
     }
-    p->step1.stride = p->stride;
-    p->step1.plane = 0;
-    p->step2.stride = (p->stride + 1) / 2;
-    p->step2.plane = p->step2.stride * p->rows;
-    compile(p->step1, p->rows);
-    compile(p->step2, p->rows);
-    p->cells = (size_t)p->stride * p->rows + 2 * p->stride + 64;  // 8-wide loads may read past a row's end
     plans.insert(plans.begin(), std::move(p));
-    if (plans.size() > 16) plans.pop_back();
+    if (plans.size() > 64) plans.pop_back();
     return *plans[0];
 }
 
@@ -458,8 +462,10 @@ int HaarCascade::Impl::scan_row_scalar(const int *s, const int *q, const Layout 
 
 void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv::Rect> &out) {
     out.clear();
-    if (sum.size() < p.cells) sum.resize(p.cells), sq.resize(p.cells);
-    if (row_sum.size() < (size_t)p.stride) row_sum.resize(p.stride), row_sq.resize(p.stride);
+    reserve_width(p.width);
+    size_t cells = (size_t)(p.rows + 2) * step2.stride + 64;  // 8-wide loads may read past a row's end
+    if (sum.size() < cells) sum.resize(cells), sq.resize(cells);
+    if (row_sum.size() < (size_t)p.width) row_sum.resize(p.width), row_sq.resize(p.width);
     const double area = (double)(win.width - 2) * (win.height - 2);
     for (size_t si = 0; si < p.steps.size(); si++) {
         const ScaleStep &st = p.steps[si];
@@ -472,7 +478,7 @@ void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv:
             cv::resize(gray, resized, st.size, 1. / st.scale, 1. / st.scale, cv::INTER_LINEAR_EXACT);
             img = resized;
         }
-        const Layout &l = st.ystep == 1 ? p.step1 : p.step2;
+        const Layout &l = st.ystep == 1 ? step1 : step2;
         integrals(img, l);
         const int *s = sum.data(), *q = sq.data();
         if (found.size() < (size_t)st.nx + 8) found.resize(st.nx + 8);
@@ -501,6 +507,8 @@ HaarCascade::~HaarCascade() = default;
 void HaarCascade::set_debug_mode(int mode) {
     impl->mode = mode;
     impl->plans.clear();
+    impl->step1.stride = 0;  // recompiled (mode 3 changes the features)
+    impl->reserve_width(1);
 }
 
 bool HaarCascade::uses_avx2() const { return impl->use_avx2(); }
