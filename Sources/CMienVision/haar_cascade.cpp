@@ -27,12 +27,15 @@
 // all 8 are rejected; the scalar path evaluates a row's windows in lists compacted between stages.
 #include "haar_cascade.hpp"
 
-#include <immintrin.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
+#if defined(__x86_64__) || defined(__i386__)
+#define MIEN_HAAR_X86 1
+#include <immintrin.h>
+#endif
 
 // The float arithmetic must round like OpenCV's: no contraction into fused multiply-adds.
 #ifdef __clang__
@@ -142,9 +145,7 @@ void stage_scalar(const int *sum, const CompiledStump *st, int ntrees, float thr
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#define MIEN_HAAR_X86 1
-
+#ifdef MIEN_HAAR_X86
 /// What the AVX2 scan of one row needs: integral images in the scale's layout, the cascade
 /// compiled for that layout.
 struct RowScan {
@@ -466,7 +467,6 @@ void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv:
     size_t cells = (size_t)(p.rows + 2) * step2.stride + 64;  // 8-wide loads may read past a row's end
     if (sum.size() < cells) sum.resize(cells), sq.resize(cells);
     if (row_sum.size() < (size_t)p.width) row_sum.resize(p.width), row_sq.resize(p.width);
-    const double area = (double)(win.width - 2) * (win.height - 2);
     for (size_t si = 0; si < p.steps.size(); si++) {
         const ScaleStep &st = p.steps[si];
         if (st.nx == 0 || st.ylimit <= 0) continue;  // no window at this scale
@@ -483,6 +483,7 @@ void HaarCascade::Impl::scan(const cv::Mat &gray, const Plan &p, std::vector<cv:
         const int *s = sum.data(), *q = sq.data();
         if (found.size() < (size_t)st.nx + 8) found.resize(st.nx + 8);
 #ifdef MIEN_HAAR_X86
+        const double area = (double)(win.width - 2) * (win.height - 2);
         RowScan rs{s, q, l.nofs, area, l.stumps.data(), stages.data(), (int)stages.size(), mode == 1};
 #endif
         for (int y = 0; y < st.ylimit; y += st.ystep) {

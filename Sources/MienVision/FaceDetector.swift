@@ -6,6 +6,8 @@ import CMienVision
 /// - `.haar`: OpenCV's Viola–Jones Haar cascade (`haarcascade_frontalface_default.xml` from
 ///   Debian's `opencv-data`), the detector the `fer` package uses. Score = number of merged
 ///   neighbouring raw detections (an integer ≥ `minNeighbors`; higher is more certain).
+///   Stump-based cascades like that one are evaluated by Mien's own evaluator (haar_cascade.cpp:
+///   exactly OpenCV's detections, ~4× faster); others by OpenCV (see `haarEvaluator`).
 /// - `.hog`: dlib's HOG + linear-SVM frontal face detector (built into Debian's `libdlib-dev`,
 ///   no model file). Score = SVM margin (> 0 at dlib's default operating point). Its 80×80 window
 ///   finds faces from ~80 px, or ~40 px with `upsample` 1.
