@@ -177,6 +177,41 @@ final class HaarEvaluatorTests: XCTestCase {
         XCTAssertEqual(differences, [], "\(detector.haarEvaluator.description) and the scalar path: \(differences.count) differences")
     }
 
+    /// Small images around a ~24 px face (as a follower's downscaled search region), every raw
+    /// candidate: here OpenCV's scan leaves out the last row of window positions when its stripes
+    /// do not reach it (an odd number of rows, one stripe), which Mien's evaluator reproduces.
+    func testSmallRegionsMatchOpenCVExactly() throws {
+        let astronaut = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
+        let small = try astronaut.resized(width: 128, height: 128)  // the face is ~24 px
+        let detector = try FaceDetector(options: .init(maxSide: 0))
+        var state: UInt64 = 12345
+        func next(_ range: Range<Int>) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+        }
+        var cases: [Case] = []
+        while cases.count < 400 {
+            let w = next(24..<56), h = next(24..<70), x = next(30..<70), y = next(0..<(128 - h))
+            guard x + w <= 128 else { continue }
+            var pixels: [UInt8] = []
+            for row in y..<(y + h) { pixels += small.pixels[(row * 128 + x)..<(row * 128 + x + w)] }
+            cases.append(Case(name: "\(w)×\(h) at \(x),\(y)", image: GrayImage(width: w, height: h, pixels: pixels), faces: []))
+        }
+        var differences: [String] = []
+        for c in cases {
+            for scaleFactor in [1.1, 1.2] {
+                detector.usesOpenCVReference = true
+                let reference = try detector.detect(c.image, scaleFactor: scaleFactor, minNeighbors: 0, minSize: 0)
+                detector.usesOpenCVReference = false
+                let mine = try detector.detect(c.image, scaleFactor: scaleFactor, minNeighbors: 0, minSize: 0)
+                if Set(reference.map { [$0.x, $0.y, $0.width] }) != Set(mine.map { [$0.x, $0.y, $0.width] }) || reference.count != mine.count {
+                    differences.append("\(c.name), scale factor \(scaleFactor): OpenCV \(reference.count), Mien \(mine.count)")
+                }
+            }
+        }
+        XCTAssertEqual(differences, [])
+    }
+
     /// The equality test can fail: an evaluator broken on purpose (no variance normalisation,
     /// windows stepped by 1 px instead of 2, a feature rectangle 1 px wider) differs from OpenCV.
     func testEqualityCatchesBrokenEvaluators() throws {
