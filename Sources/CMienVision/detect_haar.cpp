@@ -1,6 +1,7 @@
 // OpenCV Haar-cascade face detection (see include/mien_detect.h).
 #include "mien_detect.h"
 #include "shim_util.hpp"
+#include "haar_cascade.hpp"
 
 #include <sys/stat.h>
 #include <algorithm>
@@ -9,7 +10,9 @@
 #include <opencv2/objdetect.hpp>
 
 struct mien_haar {
-    cv::CascadeClassifier cascade;
+    cv::CascadeClassifier cascade;            // OpenCV's evaluator: the reference, and the fallback
+    std::unique_ptr<mien::HaarCascade> own;   // Mien's, when it can evaluate the cascade exactly
+    std::string why_not_own;                  // why not, otherwise
 };
 
 namespace mien {
@@ -81,6 +84,11 @@ mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *er
             delete d;
             return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
         }
+        try {
+            d->own = mien::HaarCascade::load(cascade_path, d->why_not_own);
+        } catch (const std::exception &e) {
+            d->why_not_own = std::string("cannot read the cascade: ") + e.what();
+        }
         *out = d;
         return MIEN_OK;
     })
@@ -88,9 +96,14 @@ mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *er
 
 void mien_haar_destroy(mien_haar *d) { delete d; }
 
-mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
-                             const mien_detect_params *params, mien_face_box *out, int capacity, int *count,
-                             char *err, size_t err_len) {
+}  // extern "C"
+
+namespace {
+
+/// mien_haar_detect with OpenCV's evaluator (`reference`) or Mien's (when the cascade has one).
+mien_status haar_detect(mien_haar *d, bool reference, const uint8_t *gray, int w, int h, size_t step,
+                        const mien_detect_params *params, mien_face_box *out, int capacity, int *count,
+                        char *err, size_t err_len) {
     MIEN_GUARD(err, err_len, {
         if (!d || !gray || !count || (capacity > 0 && !out)) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
         if (w <= 0 || h <= 0 || step < (size_t)w) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("bad image size %dx%d step %zu", w, h, step));
@@ -102,8 +115,12 @@ mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, si
         int max_side = params->max_size > 0 ? (int)std::ceil(params->max_size / scale) : 0;
         std::vector<cv::Rect> rects;
         std::vector<int> neighbours;
-        d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
-                                    cv::Size(min_side, min_side), cv::Size(max_side, max_side));
+        if (d->own && !reference)
+            d->own->detect(work, rects, neighbours, params->scale_factor, params->min_neighbors,
+                           cv::Size(min_side, min_side), cv::Size(max_side, max_side));
+        else
+            d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
+                                        cv::Size(min_side, min_side), cv::Size(max_side, max_side));
         std::vector<mien_face_box> boxes;
         for (size_t i = 0; i < rects.size(); i++) {
             const cv::Rect &r = rects[i];
@@ -120,6 +137,36 @@ mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, si
         for (int i = 0; i < capacity && i < (int)boxes.size(); i++) out[i] = boxes[i];
         return MIEN_OK;
     })
+}
+
+}  // namespace
+
+extern "C" {
+
+mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
+                             const mien_detect_params *params, mien_face_box *out, int capacity, int *count,
+                             char *err, size_t err_len) {
+    return haar_detect(d, false, gray, w, h, step, params, out, capacity, count, err, err_len);
+}
+
+mien_status mien_haar_detect_reference(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
+                                       const mien_detect_params *params, mien_face_box *out, int capacity,
+                                       int *count, char *err, size_t err_len) {
+    return haar_detect(d, true, gray, w, h, step, params, out, capacity, count, err, err_len);
+}
+
+int mien_haar_evaluator(const mien_haar *d, char *why, size_t why_len) {
+    if (!d) return -1;
+    if (!d->own) {
+        mien::set_err(why, why_len, d->why_not_own);
+        return 0;
+    }
+    mien::set_err(why, why_len, d->own->uses_avx2() ? "mien (AVX2)" : "mien (scalar)");
+    return 1;
+}
+
+void mien_haar_set_debug_mode(mien_haar *d, int mode) {
+    if (d && d->own) d->own->set_debug_mode(mode);
 }
 
 }  // extern "C"

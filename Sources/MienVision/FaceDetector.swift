@@ -6,6 +6,8 @@ import CMienVision
 /// - `.haar`: OpenCV's Viola–Jones Haar cascade (`haarcascade_frontalface_default.xml` from
 ///   Debian's `opencv-data`), the detector the `fer` package uses. Score = number of merged
 ///   neighbouring raw detections (an integer ≥ `minNeighbors`; higher is more certain).
+///   Stump-based cascades like that one are evaluated by Mien's own evaluator (haar_cascade.cpp:
+///   exactly OpenCV's detections, ~4× faster); others by OpenCV (see `haarEvaluator`).
 /// - `.hog`: dlib's HOG + linear-SVM frontal face detector (built into Debian's `libdlib-dev`,
 ///   no model file). Score = SVM margin (> 0 at dlib's default operating point). Its 80×80 window
 ///   finds faces from ~80 px, or ~40 px with `upsample` 1.
@@ -71,6 +73,10 @@ public final class FaceDetector {
     public static let defaultCascadePath = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
 
     public let options: Options
+    /// `.haar` only: evaluate the cascade with OpenCV's `cv::CascadeClassifier` instead of Mien's
+    /// own evaluator (which gives exactly its detections, faster): the reference that one is
+    /// tested and timed against.
+    public var usesOpenCVReference = false
     private let haar: OpaquePointer?
     private let hog: OpaquePointer?
 
@@ -107,6 +113,22 @@ public final class FaceDetector {
             hog = handle
             haar = nil
         }
+    }
+
+    /// `.haar` only: whether Mien's own evaluator runs the cascade (stump-based HAAR cascades), and
+    /// which path ("mien (AVX2)", "mien (scalar)") or why not (OpenCV evaluates the others).
+    public var haarEvaluator: (isMien: Bool, description: String) {
+        guard let haar else { return (false, "not a Haar detector") }
+        var buffer = [CChar](repeating: 0, count: 256)
+        let native = mien_haar_evaluator(haar, &buffer, buffer.count)
+        return (native == 1, cMessage(buffer))
+    }
+
+    /// For tests: breaks Mien's Haar evaluator on purpose (1: no variance normalisation, 2:
+    /// windows stepped by 1 px, 3: a feature rectangle 1 px wider) or selects its scalar path (4);
+    /// 0 restores it.
+    func setHaarDebugMode(_ mode: Int) {
+        if let haar { mien_haar_set_debug_mode(haar, Int32(mode)) }
     }
 
     deinit {
@@ -157,6 +179,18 @@ public final class FaceDetector {
         }
     }
 
+    /// For tests: all faces in `image` with these parameters instead of the options'.
+    func detect(_ image: GrayImage, scaleFactor: Double, minNeighbors: Int, minSize: Int, maxSize: Int = 0) throws -> [FaceBox] {
+        var p = params
+        p.scale_factor = scaleFactor
+        p.min_neighbors = Int32(minNeighbors)
+        p.min_size = Int32(minSize)
+        p.max_size = Int32(maxSize)
+        return try image.pixels.withUnsafeBufferPointer { buf in
+            try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
+        }
+    }
+
     /// All faces in a raw gray buffer (`height` rows of `rowBytes` bytes, first `width` used).
     public func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int) throws -> [FaceBox] {
         try detect(gray: gray, width: width, height: height, rowBytes: rowBytes, params: params)
@@ -172,7 +206,8 @@ public final class FaceDetector {
                 try checked(path: nil) { err, len in
                     switch options.backend {
                     case .haar:
-                        return mien_haar_detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
+                        let detect = usesOpenCVReference ? mien_haar_detect_reference : mien_haar_detect
+                        return detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
                                                 out.baseAddress, Int32(capacity), &count, err, len)
                     case .hog:
                         return mien_hog_detect(hog, gray, Int32(width), Int32(height), rowBytes, &p,

@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
 import MienNN
+import MienVision
 
-/// `mien bench cnn|bilstm|landmarks`: inference throughput of MienNN's models, and the landmark
-/// fit of MienVision against dlib's (not a test; figures depend on the machine and on what else
+/// `mien bench cnn|bilstm|landmarks|haar`: inference throughput of MienNN's models, the landmark
+/// fit of MienVision against dlib's and its Haar cascade evaluator against OpenCV's (not a test; figures depend on the machine and on what else
 /// runs on it).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference, or landmark fits against dlib's.",
+        abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference, landmark fits against dlib's, or Haar detection against OpenCV's.",
         discussion: """
             cnn:    the mini-Xception of MODEL (default models/fer2013/model.json) with batch norm folded,
                     on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
@@ -23,18 +24,26 @@ struct Bench: ParsableCommand {
                     got different landmarks (0: they are equal). Before the fits, --loads loads of
                     the model each way, alternating: Mien's reader of dlib's format and dlib's own
                     stream decoding (ms per load, mean and fastest).
+            haar:   Mien's Haar-cascade evaluator and OpenCV's cv::CascadeClassifier, on one thread, on
+                    every 5th frame of --video (--batch frames): full scans as mien run's (a copy
+                    ≤ 320 px, scale factor 1.2, 3 neighbours) and FaceFollower-like searches around
+                    each face found (sizes 0.75–1.33× it, the smallest at 24 px, scale factor 1.1,
+                    1 neighbour); rounds alternate which goes first. Prints the median ms per scan
+                    and per search of each, their ratio and how many results differ (0: equal).
             After warm-up runs, batches are timed until --iterations are done or, without it, until
             --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...};
             landmarks: {"model","points","batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces",
-            "loads","load_ms","dlib_load_ms","load_min_ms","dlib_load_min_ms"}.
+            "loads","load_ms","dlib_load_ms","load_min_ms","dlib_load_min_ms"};
+            haar: {"video","frames","searches","rounds","evaluator","full_mien_ms","full_opencv_ms","search_mien_ms",
+            "search_opencv_ms","differing_full","differing_searches"}.
             """)
 
-    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm, landmarks }
+    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm, landmarks, haar }
 
-    @Argument(help: "cnn, bilstm or landmarks")
+    @Argument(help: "cnn, bilstm, landmarks or haar")
     var model: Model
 
-    @Option(name: .long, help: "Images (cnn), windows (bilstm) or faces (landmarks) per batch.")
+    @Option(name: .long, help: "Images (cnn), windows (bilstm), faces (landmarks) or frames (haar) per batch.")
     var batch: Int = 64
 
     @Option(name: .long, help: "BLAS threads.")
@@ -69,6 +78,12 @@ struct Bench: ParsableCommand {
 
     @Option(name: .long, help: "landmarks: model loads timed each way (Mien's reader, dlib's decoding); 0 for none.")
     var loads: Int = 5
+
+    @Option(name: .long, help: "haar: the video whose frames are scanned.")
+    var video: String = "/tmp/bench-640x480.mp4"
+
+    @Option(name: .long, help: "haar: cascade XML.")
+    var cascade: String = FaceDetector.defaultCascadePath
 
     @Flag(name: .long, help: "landmarks: evict the caches before every fit (as in the pipeline).")
     var cold = false
@@ -127,6 +142,8 @@ struct Bench: ParsableCommand {
             work = { _ = try clf.predict(x) }
         case .landmarks:
             return try runLandmarks()
+        case .haar:
+            return try runHaar()
         }
         for _ in 0..<2 { try work() }
         var count = 0

@@ -110,6 +110,9 @@ struct Detect: ParsableCommand {
     @Option(name: .long, help: "Threads for OpenCV's parallel loops (1 = per-core figures; 0 = OpenCV's default).")
     var threads: Int = 0
 
+    @Flag(name: .customLong("haar-opencv"), help: "Run the Haar cascade with OpenCV's cv::CascadeClassifier instead of Mien's evaluator (the same detections, slower: the reference).")
+    var haarOpenCV = false
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file or folder") }
         guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar or hog, got \(detector)") }
@@ -168,6 +171,7 @@ struct Detect: ParsableCommand {
             FileHandle.standardError.write(Data("mien detect: \(error)\n".utf8))
             throw ExitCode(1)
         }
+        pipeline.detector.usesOpenCVReference = haarOpenCV
         VisionThreads.count = threads
         if benchmark {
             try runBenchmark(pipeline: pipeline, frameRange: frameRange, sampling: sampling)

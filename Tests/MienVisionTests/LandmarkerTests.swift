@@ -192,19 +192,9 @@ final class LandmarkerTests: XCTestCase {
                 cases.append(Case(name: "grace_hopper ×4, shifted", image: big, box: FaceBox(x: b.x + 37, y: b.y - 23, width: b.width * 0.9, height: b.height * 0.95)))
             }
         }
-        let config = SynthConfig(width: 320, height: 240, minSeconds: 2, maxSeconds: 2, grayscale: true, maxFaces: 2)
-        let dataset = SynthDataset(seed: 11, count: 3, config: config)
-        for clip in 0..<3 {
-            let renderer = ClipRenderer(plan: dataset.plan(ofClip: clip))
-            for index in [0, 25] {
-                let frame = renderer.frame(index)
-                let image = GrayImage(width: config.width, height: config.height, pixels: frame.pixels)
-                for face in frame.faces {
-                    let b = face.box(frameWidth: config.width, frameHeight: config.height)
-                    guard b.w > 0, b.h > 0 else { continue }
-                    cases.append(Case(name: "synthetic clip \(clip) frame \(index) face \(face.track)", image: image,
-                                      box: FaceBox(x: Float(b.x), y: Float(b.y), width: Float(b.w), height: Float(b.h))))
-                }
+        for frame in syntheticFrames(seed: 11, clips: 3, indices: [0, 25]) {
+            for face in frame.faces {
+                cases.append(Case(name: "synthetic clip \(frame.clip) frame \(frame.index) face \(face.track)", image: frame.image, box: face.box))
             }
         }
         return cases

@@ -1,4 +1,5 @@
 import Foundation
+import MienSynth
 import XCTest
 @testable import MienVision
 
@@ -53,4 +54,31 @@ func XCTAssertEqual(_ a: [Double], _ b: [Double], accuracy: Double, file: Static
     XCTAssertEqual(a.count, b.count, "lengths differ", file: file, line: line)
     let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
     XCTAssertLessThanOrEqual(worst, accuracy, "largest difference \(worst)", file: file, line: line)
+}
+
+/// A frame of a seeded synthetic 320×240 grayscale clip (MienSynth) and its faces' true boxes.
+struct SyntheticFrame {
+    let clip, index: Int
+    let image: GrayImage
+    let faces: [(track: Int, box: FaceBox)]
+}
+
+/// Frames `indices` of clips 0..<clips of the synthetic dataset with this seed (up to 2 faces each).
+func syntheticFrames(seed: UInt64, clips: Int, indices: [Int]) -> [SyntheticFrame] {
+    let config = SynthConfig(width: 320, height: 240, minSeconds: 2, maxSeconds: 2, grayscale: true, maxFaces: 2)
+    let dataset = SynthDataset(seed: seed, count: clips, config: config)
+    var frames: [SyntheticFrame] = []
+    for clip in 0..<clips {
+        let renderer = ClipRenderer(plan: dataset.plan(ofClip: clip))
+        for index in indices {
+            let frame = renderer.frame(index)
+            let faces = frame.faces.compactMap { face -> (track: Int, box: FaceBox)? in
+                let b = face.box(frameWidth: config.width, frameHeight: config.height)
+                guard b.w > 0, b.h > 0 else { return nil }
+                return (face.track, FaceBox(x: Float(b.x), y: Float(b.y), width: Float(b.w), height: Float(b.h)))
+            }
+            frames.append(SyntheticFrame(clip: clip, index: index, image: GrayImage(width: config.width, height: config.height, pixels: frame.pixels), faces: faces))
+        }
+    }
+    return frames
 }

@@ -44,7 +44,10 @@ typedef struct mien_detect_params {
 /* ---- OpenCV Haar cascade ---- */
 typedef struct mien_haar mien_haar;
 
-/* Loads a cascade XML (e.g. /usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml). */
+/* Loads a cascade XML (e.g. /usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml).
+ * Stump-based HAAR cascades (like that one) are evaluated by Mien's own evaluator (haar_cascade.cpp:
+ * exactly OpenCV 4.6's candidate windows, several times faster); others (LBP, trees, tilted
+ * features, old format) by OpenCV's cv::CascadeClassifier. */
 mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *err, size_t err_len);
 void mien_haar_destroy(mien_haar *d);
 
@@ -54,6 +57,19 @@ void mien_haar_destroy(mien_haar *d);
 mien_status mien_haar_detect(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
                              const mien_detect_params *params, mien_face_box *out, int capacity,
                              int *count, char *err, size_t err_len);
+
+/* As mien_haar_detect, always with OpenCV's cv::CascadeClassifier::detectMultiScale: the reference
+ * Mien's evaluator is tested and timed against. */
+mien_status mien_haar_detect_reference(mien_haar *d, const uint8_t *gray, int w, int h, size_t step,
+                                       const mien_detect_params *params, mien_face_box *out, int capacity,
+                                       int *count, char *err, size_t err_len);
+/* Which evaluator mien_haar_detect uses: 1 = Mien's (`why` receives "mien (AVX2)" or
+ * "mien (scalar)"), 0 = OpenCV's (`why` receives the reason), -1 = null handle. */
+int mien_haar_evaluator(const mien_haar *d, char *why, size_t why_len);
+/* For tests only: 0 = normal; 1..3 break Mien's evaluator on purpose (1: no variance
+ * normalisation, 2: windows stepped by 1 px, 3: a feature rectangle 1 px wider); 4 = its scalar
+ * path instead of AVX2. No effect when OpenCV evaluates the cascade. */
+void mien_haar_set_debug_mode(mien_haar *d, int mode);
 
 /* ---- dlib's HOG + linear SVM frontal face detector (dlib::get_frontal_face_detector) ---- */
 typedef struct mien_hog mien_hog;
