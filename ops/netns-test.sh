@@ -90,11 +90,12 @@ labels=(--labels $sample/labels.csv)
 # --window/--stride explicitly, and so does this test (the bundle's T, stride T/2).
 window=$(python3 -c 'import json; print(json.load(open("models/synthetic/bilstm/model.json"))["input"]["window"])')
 windows=(--window "$window" --stride $(( window / 2 > 0 ? window / 2 : 1 )))
-# Detection on every full frame, with a fine image pyramid (step 1.03): the default front end
-# finishes the 4 sample clips well within a second of the workers joining, before a link can be
-# cut mid-job (every frame at the default step 1.2 took 1.1 s end to end, at 1.03 2.7 s). The
-# same front end for the reference run and the workers, so the outputs must still be equal.
-front=(--detect-every 1 --detect-max-side 640 --detect-scale-factor 1.03 --detect-min-neighbors 5)
+# Detection on every full frame, with a very fine image pyramid (step 1.01, ~230 levels): the
+# default front end finishes the 4 sample clips well within a second of the workers joining,
+# before a link can be cut mid-job (with Mien's Haar evaluator, every frame at step 1.03 took
+# ~1.2 s end to end in one process, at 1.01 ~3 s). The same front end for the reference run and
+# the workers, so the outputs must still be equal.
+front=(--detect-every 1 --detect-max-side 640 --detect-scale-factor 1.01 --detect-min-neighbors 5)
 # Short batches (4 per clip; the default is 100 frames by reference, one batch per clip): each
 # worker holds work in flight until the job's last batches, so the link cut below catches the
 # worker with batches that only a re-queue can finish. The same for the reference run: a batch
@@ -142,7 +143,11 @@ job() {
   ip netns exec "$(ns f1)" "$mien" feature-worker --coordinator tcp://${addr[c]}:5555 "${front[@]}" "${sec_f[@]}" 2>"$out.f1.log" & f1=$!; pids+=($f1)
   ip netns exec "$(ns f2)" "$mien" feature-worker --coordinator tcp://${addr[c]}:5555 "${front[@]}" "${sec_f[@]}" 2>"$out.f2.log" & f2=$!; pids+=($f2)
   ip netns exec "$(ns s1)" "$mien" sequence-worker --coordinator tcp://${addr[c]}:5556 "${sec_s[@]}" 2>"$out.s1.log" & s1=$!; pids+=($s1)
-  sleep 1  # the consumer subscribes before the first result is published
+  # The consumer subscribes before the first result is published: Python's start-up competes with
+  # the workers' model loading, so wait for it to say so (a fixed 1 s was not always enough).
+  for _ in $(seq 200); do grep -q "subscribed to" "$out.consumer.log" 2>/dev/null && break; sleep 0.05; done
+  grep -q "subscribed to" "$out.consumer.log" || fail "$name: the consumer did not start ($(tail -2 "$out.consumer.log"))"
+  sleep 0.5  # the subscription reaches the aggregator's PUB socket
   ip netns exec "$(ns c)" "$mien" coordinator --features tcp://${addr[c]}:5555 --sequences tcp://${addr[c]}:5556 \
     --aggregator tcp://${addr[a]}:5557 --journal "$out/journal.log" --verbose "${batching[@]}" "${windows[@]}" "${sec_c[@]}" "${labels[@]}" $sample \
     2>"$out.coordinator.log" & coordinator=$!; pids+=($coordinator)

@@ -107,6 +107,9 @@ def main():
         sub.curve_publickey = own_public
         sub.curve_secretkey = own_secret
     sub.connect(args.endpoint)
+    # For scripts that start the publisher after the consumer: from here on the subscription is on
+    # its way (ZeroMQ connects and subscribes in the background, within milliseconds on a LAN).
+    print(f"mien_consumer: subscribed to {args.endpoint} (topic {args.topic!r})", file=sys.stderr, flush=True)
 
     printed = 0
     try:
