@@ -10,7 +10,9 @@
 #include <opencv2/objdetect.hpp>
 
 struct mien_haar {
-    cv::CascadeClassifier cascade;            // OpenCV's evaluator: the reference, and the fallback
+    std::string path;
+    cv::CascadeClassifier cascade;            // OpenCV's evaluator: the fallback (loaded at creation),
+                                              // or the reference (loaded on first use)
     std::unique_ptr<mien::HaarCascade> own;   // Mien's, when it can evaluate the cascade exactly
     std::string why_not_own;                  // why not, otherwise
 };
@@ -80,14 +82,17 @@ mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *er
         if (stat(cascade_path, &st) != 0)
             return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "cascade file not found (Debian package opencv-data installs them under /usr/share/opencv4/haarcascades)");
         auto d = new mien_haar();
-        if (!d->cascade.load(cascade_path) || d->cascade.empty()) {
-            delete d;
-            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
-        }
+        d->path = cascade_path;
         try {
             d->own = mien::HaarCascade::load(cascade_path, d->why_not_own);
         } catch (const std::exception &e) {
             d->why_not_own = std::string("cannot read the cascade: ") + e.what();
+        }
+        // OpenCV parses the XML only when Mien's evaluator cannot take the cascade (which also
+        // tells a corrupt file apart); as the reference it is loaded on first use.
+        if (!d->own && (!d->cascade.load(cascade_path) || d->cascade.empty())) {
+            delete d;
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
         }
         *out = d;
         return MIEN_OK;
@@ -118,6 +123,8 @@ mien_status haar_detect(mien_haar *d, bool reference, const uint8_t *gray, int w
         if (d->own && !reference)
             d->own->detect(work, rects, neighbours, params->scale_factor, params->min_neighbors,
                            cv::Size(min_side, min_side), cv::Size(max_side, max_side));
+        else if (d->cascade.empty() && !d->cascade.load(d->path))
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
         else
             d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
                                         cv::Size(min_side, min_side), cv::Size(max_side, max_side));
