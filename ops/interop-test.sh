@@ -36,9 +36,12 @@ live="ipc://$work/live.sock"
 # (a generous idle timeout: the first video result takes a while on a loaded 2-core machine)
 examples/c/build/mien-consumer --timeout 120 "$live" 4 video_result > "$work/c-live.jsonl" &
 c_live=$!
-python3 examples/python/mien_consumer.py "$live" --count 4 --topic video_result --timeout 120 > "$work/py-live.jsonl" &
+python3 examples/python/mien_consumer.py "$live" --count 4 --topic video_result --timeout 120 > "$work/py-live.jsonl" 2> "$work/py-live.log" &
 py_live=$!
-sleep 1  # let both subscribe before the first video can finish
+# Both subscribe before the first video can finish: Python's start-up can take longer than the
+# job's first video, so wait for the consumer to say it has subscribed (a fixed 1 s missed it).
+for _ in $(seq 200); do grep -q "subscribed to" "$work/py-live.log" 2>/dev/null && break; sleep 0.05; done
+sleep 1
 "$mien" run samples/synthetic --out "$work/run" --publish "$live" 2>/dev/null
 wait $c_live
 wait $py_live
