@@ -1,5 +1,7 @@
-// Video writer of the vision shim: cv::VideoWriter over FFmpeg, behind a C API.
+// Video writer of the vision shim: cv::VideoWriter over FFmpeg, behind a C API (OpenCV's videoio
+// is opened on the first writer, opencv_io.hpp).
 #include "mien_video_writer.h"
+#include "opencv_io.hpp"
 #include "shim_util.hpp"
 
 #include <cerrno>
@@ -12,12 +14,14 @@
 #include <opencv2/videoio.hpp>
 
 struct mien_video_writer {
-    cv::VideoWriter writer;
+    cv::VideoWriter *writer = nullptr;  // from mien::cvio::new_video_writer
     std::string path;
     int width = 0;
     int height = 0;
     int channels = 3;
     int64_t frames = 0;
+
+    ~mien_video_writer() { delete writer; }
 };
 
 extern "C" mien_status mien_video_writer_open(const char *path, int width, int height, double fps,
@@ -41,12 +45,20 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
                               mien::fmt("cannot create the file: %s", std::strerror(e)));
         }
         std::fclose(probe);
+        std::string why;
+        cv::VideoWriter *writer = mien::cvio::new_video_writer(why);
+        if (!writer) {
+            std::remove(path);
+            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, why);
+        }
         auto *w = new mien_video_writer();
+        w->writer = writer;
         w->path = path;
         w->width = width;
         w->height = height;
         w->channels = is_color ? 3 : 1;
-        int tag = cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
+        // cv::VideoWriter::fourcc, which lives in videoio
+        int tag = (fourcc[0] & 255) | ((fourcc[1] & 255) << 8) | ((fourcc[2] & 255) << 16) | ((fourcc[3] & 255) << 24);
         // libx264 (FFmpeg's default for it: threads = auto) sizes its thread pool from the CPUs
         // the opening thread may run on, 1.5 per CPU, and OpenCV 4.6 offers no way to pass
         // "threads". The output bytes depend on the thread count, so a clip encoded on a
@@ -64,15 +76,15 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
         }
         bool ok = false;
         try {
-            ok = w->writer.open(path, cv::CAP_FFMPEG, tag, fps, cv::Size(width, height),
-                                std::vector<int>{cv::VIDEOWRITER_PROP_IS_COLOR, is_color ? 1 : 0});
+            ok = mien::cvio::open_video_writer(*w->writer, path, cv::CAP_FFMPEG, tag, fps, cv::Size(width, height),
+                                               std::vector<int>{cv::VIDEOWRITER_PROP_IS_COLOR, is_color ? 1 : 0});
         } catch (...) {
             if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
             delete w;
             throw;
         }
         if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
-        if (!ok || !w->writer.isOpened()) {
+        if (!ok || !w->writer->isOpened()) {
             delete w;
             std::remove(path);
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED,
@@ -93,7 +105,7 @@ extern "C" mien_status mien_video_writer_write(mien_video_writer *w, const uint8
                           mien::fmt("row of %zu bytes is shorter than width %d x %d channels", row_bytes, w->width, w->channels));
     MIEN_GUARD(err, err_len, {
         cv::Mat frame(w->height, w->width, w->channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<uint8_t *>(pixels), row_bytes);
-        w->writer.write(frame);
+        w->writer->write(frame);
         w->frames += 1;
         return MIEN_OK;
     })
@@ -105,7 +117,7 @@ extern "C" mien_status mien_video_writer_close(mien_video_writer *w, char *err, 
     if (!w) return MIEN_OK;
     mien_status status = MIEN_OK;
     try {
-        w->writer.release();
+        w->writer->release();
     } catch (const cv::Exception &e) {
         status = mien::fail(err, err_len, MIEN_ERR_INTERNAL, std::string("OpenCV error while finishing the video: ") + e.what());
     } catch (const std::exception &e) {

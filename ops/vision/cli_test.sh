@@ -25,6 +25,15 @@ check "probe video (exact count)" \
   '{"codec":"avc1","duration":2,"fps":25,"frame_count":50,"frame_count_exact":true,"height":240,"kind":"video","path":"'"$work"'/clip.mp4","width":320}' \
   "$("$mien" probe --count "$work/clip.mp4")"
 
+# OpenCV's imgcodecs and videoio (GDAL, GStreamer: ~100 libraries, ~0.09 s of every start) are
+# opened only when an image is read or a video written, never for a video job.
+loaded() {  # library, command…: how often the dynamic loader opened the library
+  LD_DEBUG=files "${@:2}" 2>&1 >/dev/null | grep "generating link map" | grep -c "file=[^ ]*$1"
+}
+check "video probe loads no imgcodecs" 0 "$(loaded libopencv_imgcodecs "$mien" probe --count "$work/clip.mp4")"
+check "video probe loads no videoio" 0 "$(loaded libopencv_videoio "$mien" probe --count "$work/clip.mp4")"
+check "image probe opens imgcodecs" 1 "$(loaded libopencv_imgcodecs "$mien" probe "$work/astronaut.jpg")"
+
 mkdir "$work/frames"
 for i in 1 2 10; do cp "$fix/fer_crop_astronaut.png" "$work/frames/frame$i.png"; done
 check "probe folder" \
