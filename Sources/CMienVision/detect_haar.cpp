@@ -70,6 +70,19 @@ cv::Mat working_gray(const uint8_t *gray, int w, int h, size_t step, const mien_
     return work;
 }
 
+/// Loads the cascade into OpenCV's classifier; false, with OpenCV's reason in `why`, when the
+/// file is not a cascade it can read (a garbled XML makes OpenCV's parser throw, which is the
+/// file's fault, not an internal failure).
+bool load_opencv_cascade(cv::CascadeClassifier &cascade, const std::string &path, std::string &why) {
+    try {
+        if (cascade.load(path) && !cascade.empty()) return true;
+        why = "OpenCV finds no cascade in it";
+    } catch (const cv::Exception &e) {
+        why = e.msg.empty() ? std::string(e.what()) : e.msg;
+    }
+    return false;
+}
+
 }  // namespace mien
 
 extern "C" {
@@ -90,9 +103,10 @@ mien_status mien_haar_create(const char *cascade_path, mien_haar **out, char *er
         }
         // OpenCV parses the XML only when Mien's evaluator cannot take the cascade (which also
         // tells a corrupt file apart); as the reference it is loaded on first use.
-        if (!d->own && (!d->cascade.load(cascade_path) || d->cascade.empty())) {
+        std::string why;
+        if (!d->own && !mien::load_opencv_cascade(d->cascade, cascade_path, why)) {
             delete d;
-            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML: " + why);
         }
         *out = d;
         return MIEN_OK;
@@ -123,8 +137,8 @@ mien_status haar_detect(mien_haar *d, bool reference, const uint8_t *gray, int w
         if (d->own && !reference)
             d->own->detect(work, rects, neighbours, params->scale_factor, params->min_neighbors,
                            cv::Size(min_side, min_side), cv::Size(max_side, max_side));
-        else if (d->cascade.empty() && !d->cascade.load(d->path))
-            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML");
+        else if (std::string why; d->cascade.empty() && !mien::load_opencv_cascade(d->cascade, d->path, why))
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not a valid OpenCV cascade XML: " + why);
         else
             d->cascade.detectMultiScale(work, rects, neighbours, params->scale_factor, params->min_neighbors, 0,
                                         cv::Size(min_side, min_side), cv::Size(max_side, max_side));

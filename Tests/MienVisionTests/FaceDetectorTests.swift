@@ -47,6 +47,30 @@ final class FaceDetectorTests: XCTestCase {
         }
         XCTAssertThrowsError(try FaceDetector(options: .init(scaleFactor: 1.0)))
     }
+
+    /// A garbled or truncated cascade file is the file's fault: `.corrupt`, naming it, with
+    /// OpenCV's reason (OpenCV's parser throws; that was reported as an internal failure).
+    func testGarbledCascadeIsReportedAsCorrupt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-cascade-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let original = try Data(contentsOf: URL(fileURLWithPath: FaceDetector.defaultCascadePath))
+        let cases: [(String, Data)] = [
+            ("truncated.xml", original.prefix(original.count / 2)),
+            ("garbled.xml", Data("<?xml version=\"1.0\"?>\n<opencv_storage><cascade>\u{1}\u{2} not xml".utf8)),
+            ("other.xml", Data("<?xml version=\"1.0\"?>\n<opencv_storage><answer>42</answer></opencv_storage>\n".utf8)),
+        ]
+        for (name, bytes) in cases {
+            let path = dir.appendingPathComponent(name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try FaceDetector(options: .init(cascadePath: path)), name) { error in
+                let e = error as? VisionError
+                XCTAssertEqual(e?.code, .corrupt, "\(name): \(error)")
+                XCTAssertEqual(e?.path, path)
+                XCTAssertTrue("\(error)".contains("not a valid OpenCV cascade XML"), "\(name): \(error)")
+            }
+        }
+    }
 }
 
 final class HOGDetectorTests: XCTestCase {
