@@ -17,7 +17,9 @@ public enum ModelFolders {
             out.append(exe.appendingPathComponent("models").path)
             exe.deleteLastPathComponent()
         }
-        return out
+        // Near the root the walk repeats itself (/models from /, /tmp/mien…); each folder once.
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
     }
 
     /// The first existing `folder/relativePath` over `list()`, or nil.
