@@ -48,6 +48,13 @@ out=$("$mien" run samples/synthetic --model /nonexistent/bundle --out "$work/x" 
 echo "$out" | grep -q "no model bundle" || fail "missing model: unclear error: $out"
 [ "$(echo "$out" | wc -l)" -le 2 ] || fail "missing model: more than an error line: $out"
 
+echo "cli-test: one feature worker per CPU the process may use, by default"
+for cpus in 0 0,1; do
+  n=$(taskset -c "$cpus" "$mien" run --help | grep -A3 -- "--feature-workers <" | grep -o "(default: [0-9]*)" | tr -dc 0-9)
+  expected=$(taskset -c "$cpus" nproc)
+  [ "$n" == "$expected" ] || fail "taskset -c $cpus: --feature-workers defaults to '$n', expected $expected (the CPUs in the mask)"
+done
+
 echo "cli-test: mien classify on the real face crop"
 line=$("$mien" classify --aligned --json Tests/MienNNTests/Fixtures/astronaut_face_64.png)
 python3 - "$line" <<'PY'

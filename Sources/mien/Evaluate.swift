@@ -37,8 +37,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "What the test data is, shown beside every figure (e.g. \"synthetic: mien synth --seed 202\").")
     var data: String?
 
-    @Option(name: .customLong("feature-workers"), help: "Feature workers (face detection + CNN).")
-    var featureWorkers = 1
+    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
+    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
 
     @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
     var sequenceWorkers: Int?

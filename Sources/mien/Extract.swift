@@ -26,8 +26,8 @@ struct Extract: ParsableCommand {
     @Option(help: "CNN folder (model.json + safetensors), or a name under models/.")
     var cnn = "fer2013"
 
-    @Option(name: .customLong("feature-workers"), help: "Feature workers.")
-    var featureWorkers = 1
+    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
+    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
 
     @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
     var batchFrames: Int?

@@ -30,8 +30,8 @@ struct Run: ParsableCommand {
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.")
     var model = "synthetic"
 
-    @Option(name: .customLong("feature-workers"), help: "Feature workers (face detection + CNN).")
-    var featureWorkers = 1
+    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
+    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
 
     @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
     var sequenceWorkers: Int?
@@ -116,6 +116,10 @@ struct LabelledInputs {
 /// The embedded job of `mien run` (every role in one process), as `mien run` and
 /// `mien evaluate` start it: one place that wires the model bundle into the workers.
 struct EmbeddedJobSettings {
+    /// One feature worker per CPU this process may use: workers are how a job scales (2 on 2 CPUs
+    /// finish a video in ~0.6 of the time 1 takes; docs/BENCHMARKS.md "Cluster").
+    static let defaultFeatureWorkers = OpenCVInfo.cpusAvailable
+    static let featureWorkersHelp = "Feature workers (face detection + CNN): by default one per CPU."
     static let sequenceWorkersHelp = "Sequence workers (BiLSTM) (default: as many as --feature-workers: when workers share a video, the windows of its later part wait for the earlier part and run together at its end)."
     var featureWorkers = 1
     var sequenceWorkers = 1

@@ -13,6 +13,10 @@ extern "C" {
 /* Returns the OpenCV version string the shim was built against (static storage). */
 const char *mien_cv_version(void);
 
+/* CPUs this process may run on (cv::getNumberOfCPUs: the affinity mask, cpusets and cgroup CPU
+ * quotas), at least 1. */
+int mien_cpus_available(void);
+
 #ifdef __cplusplus
 }
 #endif
