@@ -2,12 +2,15 @@
 """Compares two Mien output folders (frames.jsonl, segments.jsonl, videos.jsonl; with
 --extract, the embeddings.jsonl and videos.jsonl of `mien extract` / a cluster run with --extract).
 
-    compare_results.py DIR_A DIR_B [--extract]
+    compare_results.py DIR_A DIR_B [--extract] [--tolerance X]
 
 Lines are matched by their key ((video, frame, track), (video, track, start_frame), video);
-every key must appear exactly once on each side; strings, integers and labels must be equal;
-floating-point values may differ by at most 1e-5 absolute (probabilities computed with
-different BLAS batch sizes differ in the last float32 digits). Exit 1 on the first difference.
+every key must appear exactly once on each side, and every value must be equal — numbers
+exactly, as written: a job's results do not depend on how many workers ran it, in one process
+or many, nor on their timing or restarts (feature batches and window batches are cut the same
+way every time, so each BLAS call sees the same operands). --tolerance X allows floating-point
+values to differ by X absolute (e.g. to compare different builds). Exit 1 on the first
+difference. (Line order differs between runs: videos finish in different orders.)
 """
 import json
 import math
@@ -29,6 +32,9 @@ def load(path, key):
     return out
 
 
+TOLERANCE = 0.0
+
+
 def diff(a, b, path):
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):
@@ -39,13 +45,17 @@ def diff(a, b, path):
             return f"{path}: lengths {len(a)} and {len(b)}"
         return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := diff(x, y, f"{path}[{i}]"))), None)
     if isinstance(a, float) or isinstance(b, float):
-        return None if math.isclose(a, b, rel_tol=0, abs_tol=1e-5) else f"{path}: {a} and {b}"
+        return None if math.isclose(a, b, rel_tol=0, abs_tol=TOLERANCE) else f"{path}: {a} and {b}"
     return None if a == b else f"{path}: {a!r} and {b!r}"
 
 
 def main():
+    global TOLERANCE
     a_dir, b_dir = sys.argv[1], sys.argv[2]
-    keys = EXTRACT_KEYS if "--extract" in sys.argv[3:] else KEYS
+    options = sys.argv[3:]
+    keys = EXTRACT_KEYS if "--extract" in options else KEYS
+    if "--tolerance" in options:
+        TOLERANCE = float(options[options.index("--tolerance") + 1])
     for name, key in keys.items():
         a, b = load(f"{a_dir}/{name}", key), load(f"{b_dir}/{name}", key)
         if set(a) != set(b):

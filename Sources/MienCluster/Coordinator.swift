@@ -64,7 +64,8 @@ public struct JobProgress: Sendable, Equatable {
     /// Worker-socket messages that did not decode (garbled, truncated, wrong framing or version): dropped.
     public var messagesMalformed = 0
     /// The most videos handed to the aggregator and not yet acknowledged at one time
-    /// (≤ `Config.maxUnacknowledgedVideos + Config.maxActiveVideos − 1`).
+    /// (≤ `Config.maxUnacknowledgedVideos` + the active-video limit − 1; that limit is
+    /// `Config.maxActiveVideos`, by reference at least the live feature workers + 1).
     public var peakVideosAwaitingResults = 0
     /// The most feature results of one video held at one time because an earlier batch's result
     /// was still missing (by reference ≤ `Config.maxBatchesAhead` − 1; inline ≤ `maxOutstandingBatches` − 1).
@@ -105,7 +106,12 @@ public final class Coordinator: @unchecked Sendable {
         public var windowStride = 8
         /// Windows per sequence work item.
         public var windowsPerBatch = 32
-        /// Videos in progress at once (memory bound).
+        /// Videos in progress at once (memory bound). By reference, one more than the live feature
+        /// workers when that is more: a worker done with its part of a video then starts a whole
+        /// unstarted one instead of taking half of another worker's part, which costs a seek
+        /// (decoding from the keyframe before the split only to skip those frames: with 2
+        /// workers on 8 short clips, 685 such frames for 5 022 — the limit of 2 made every
+        /// video's end a split).
         public var maxActiveVideos = 2
         /// A new video is started only while fewer finished videos than this wait for the
         /// aggregator's acknowledgement (results written), so at most this + `maxActiveVideos` − 1
@@ -298,6 +304,11 @@ public final class Coordinator: @unchecked Sendable {
         var framesPerTrack: [UInt32: UInt32] = [:]
         var framesDone = 0
         var manifestSent = false
+        /// Windows cut and not sent yet. A window batch holds windows of one video only, cut
+        /// into batches in the video's window order: the same batches whatever the workers'
+        /// count and timing, so the BiLSTM (whose float32 sums depend on the GEMM's batch size)
+        /// gives the same probabilities — the outputs do not depend on how the job was run.
+        var pendingWindows: [Mien_V1_Window] = []
 
         init(input: VideoInput, info: VideoProbe, batchFrames: Int, tracker: FaceTracker.Config) {
             self.input = input
@@ -347,7 +358,6 @@ public final class Coordinator: @unchecked Sendable {
         var sequenceWorkers: [String: [UInt8]] = [:]
         var featureHash = config.featureModelHash
         var sequenceHash = config.sequenceModelHash
-        var pendingWindows: [Mien_V1_Window] = []
         // Inline mode: batches submitted to the decoder thread, by batch id. They count toward
         // `maxOutstandingBatches` with the queued and in-flight ones, so decoded frames held are
         // bounded by it. A decoded batch keeps its frames in `featureWork` until answered: a batch
@@ -416,14 +426,15 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
 
-        func flushWindows(force: Bool) {
-            while pendingWindows.count >= config.windowsPerBatch || (force && !pendingWindows.isEmpty) {
-                let n = min(config.windowsPerBatch, pendingWindows.count)
+        /// Sends the video's full window batches, and with `force` (the video's end) the rest.
+        func flushWindows(_ v: VideoState, force: Bool) {
+            while v.pendingWindows.count >= config.windowsPerBatch || (force && !v.pendingWindows.isEmpty) {
+                let n = min(config.windowsPerBatch, v.pendingWindows.count)
                 let batch = Mien_V1_WindowBatch.with {
                     $0.batchID = nextBatchID
-                    $0.windows = Array(pendingWindows.prefix(n))
+                    $0.windows = Array(v.pendingWindows.prefix(n))
                 }
-                pendingWindows.removeFirst(n)
+                v.pendingWindows.removeFirst(n)
                 sequenceWork.enqueue(id: nextBatchID, item: SequenceItem(batch: batch))
                 nextBatchID += 1
             }
@@ -432,7 +443,7 @@ public final class Coordinator: @unchecked Sendable {
         func emit(_ v: VideoState, track: UInt32, _ w: TrackWindow) {
             v.windowsPerTrack[track, default: 0] += 1
             metrics.windowsCut.increment()
-            pendingWindows.append(.with {
+            v.pendingWindows.append(.with {
                 $0.videoID = v.input.id
                 $0.trackID = track
                 $0.windowIndex = w.index
@@ -479,11 +490,13 @@ public final class Coordinator: @unchecked Sendable {
                 if !v.manifestSent { try sendManifest(v, error: message) }
             }
             planner.remove(video: id)
-            pendingWindows.removeAll { $0.videoID == id }
         }
 
         func startVideos() throws {
-            while active.count < config.maxActiveVideos, awaitingAck.count < config.maxUnacknowledgedVideos,
+            // Inline, the coordinator's decoder goes through the videos in order: more at once
+            // would not help it.
+            let limit = decoder == nil ? max(config.maxActiveVideos, featureWorkers.count + 1) : config.maxActiveVideos
+            while active.count < limit, awaitingAck.count < config.maxUnacknowledgedVideos,
                   let input = pending.popFirst() {
                 lock.withLock { _progress.videosStarted += 1 }
                 let info: VideoProbe
@@ -606,14 +619,14 @@ public final class Coordinator: @unchecked Sendable {
                 }
                 // Full window batches go out as they fill, so sequence workers run alongside the
                 // feature workers and the windows of a long video are never all held here.
-                flushWindows(force: false)
+                flushWindows(v, force: false)
                 lock.withLock { _progress.framesDone += batch.frames.count }
                 metrics.framesProcessed.increment(by: batch.frames.count)
                 metrics.facesTracked.increment(by: batch.frames.reduce(0) { $0 + $1.faces.count })
             }
             if v.batchesProcessed == v.batchCount {
                 for t in v.tracker.finish() { try endTrack(v, t) }
-                flushWindows(force: true)
+                flushWindows(v, force: true)
                 active.removeValue(forKey: v.input.id)
                 planner.remove(video: v.input.id)
                 if v.framesPerTrack.isEmpty {
@@ -859,7 +872,6 @@ public final class Coordinator: @unchecked Sendable {
             metrics.workers[.sequence]!.set(sequenceWork.liveWorkers)
             // Everything handed out, finished and acknowledged: the job is done.
             if pending.isEmpty && active.isEmpty && awaitingAck.isEmpty && !shutdownSent {
-                flushWindows(force: true)
                 if sequenceWork.queuedCount + sequenceWork.inFlightCount == 0 {
                     try toAggregator(.shutdown(.with { $0.reason = "job complete"; $0.graceMs = 10_000 }))
                     shutdownSent = true

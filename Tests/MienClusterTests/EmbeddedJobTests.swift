@@ -106,19 +106,19 @@ final class EmbeddedJobTests: XCTestCase {
 
     /// The coordinator does not run ahead of the aggregator: with many short videos (each
     /// finishes long before the aggregator has written and fsynced the previous one) no more than
-    /// `maxUnacknowledgedVideos + maxActiveVideos − 1` wait for their results at once (a video is
-    /// only started below the bound; the active ones may all finish after that), and every video
-    /// still completes.
+    /// `maxUnacknowledgedVideos` + the active-video limit − 1 wait for their results at once (a
+    /// video is only started below the bound; the active ones may all finish after that; by
+    /// reference the limit is 3 for 2 feature workers), and every video still completes.
     func testCoordinatorWaitsForTheAggregator() throws {
         let inputs = FakeArchive.inputs(Array(repeating: 3, count: 24))
         let out = temporaryDirectory("backpressure")
         let progress = try job(inputs, out: out, fw: 2, sw: 1, tune: { $0.maxUnacknowledgedVideos = 1 }).run(interval: 0.05)
         XCTAssertEqual(progress.videosDone, 24)
-        XCTAssertLessThanOrEqual(progress.peakVideosAwaitingResults, 2, "1 + 2 active − 1")
+        XCTAssertLessThanOrEqual(progress.peakVideosAwaitingResults, 3, "1 + 3 active − 1")
         XCTAssertEqual(readLines(out, "videos.jsonl").count, 24)
         let loose = try job(inputs, out: temporaryDirectory("backpressure-loose"), fw: 2, sw: 1, tune: { $0.maxUnacknowledgedVideos = 1_000 })
             .run(interval: 0.05)
-        XCTAssertGreaterThan(loose.peakVideosAwaitingResults, 2, "without the bound the coordinator runs ahead (so the first assertion can fail); peak \(loose.peakVideosAwaitingResults)")
+        XCTAssertGreaterThan(loose.peakVideosAwaitingResults, 3, "without the bound the coordinator runs ahead (so the first assertion can fail); peak \(loose.peakVideosAwaitingResults)")
     }
 
     /// A bad input is reported in videos.jsonl; the other videos are unaffected. Frames by
@@ -240,6 +240,29 @@ final class EmbeddedJobTests: XCTestCase {
         // for a loaded machine, where the sequence worker may lag a few batches behind.
         XCTAssertLessThan(before.first ?? .max, 50, "the first window batch runs after a few feature batches, not after all 100")
         XCTAssertLessThan(before.filter { $0 >= 100 }.count, before.count / 4, "most window batches run while the video is processed: \(before)")
+    }
+
+    /// Window batches are cut per video, in the video's window order: the same batches whatever
+    /// the workers' count and timing (the BiLSTM's float32 results depend on its batch, so the
+    /// outputs then do not depend on how the job ran). They used to mix the windows of whichever
+    /// videos were active, in arrival order.
+    func testWindowBatchesAreTheSameWhateverTheWorkers() throws {
+        let inputs = FakeArchive.inputs([90, 130, 70, 110, 50])
+        var runs: [[[String]]] = []
+        for (fw, sw, delay) in [(1, 1, 0.0), (3, 2, 0.001), (2, 3, 0.0)] {
+            let log = BatchLog()
+            let progress = try job(inputs, out: temporaryDirectory("window-batches-\(fw)"), fw: fw, sw: sw, featureDelay: delay, log: log)
+                .run(interval: 0.05)
+            XCTAssertEqual(progress.videosDone, 5)
+            let batches = log.windowBatchContents
+            for batch in batches {
+                let videos = Set(batch.map { $0.split(separator: "/")[0] })
+                XCTAssertEqual(videos.count, 1, "a window batch holds one video's windows: \(batch)")
+            }
+            runs.append(batches.sorted { $0.first! < $1.first! })
+        }
+        XCTAssertEqual(runs[0], runs[1], "1 worker against 3")
+        XCTAssertEqual(runs[0], runs[2], "1 worker against 2 (3 sequence workers)")
     }
 
     /// Workers' computes are built side by side: values come back in the builders' order, and a

@@ -73,11 +73,20 @@ final class BatchLog: @unchecked Sendable {
     private var ran: [Int: [(video: String, start: Int)]] = [:]
 
     private var sequenceAfter: [Int] = []
+    private var windowBatches: [[String]] = []
 
     func newWorker() -> Int { lock.withLock { workers += 1; return workers } }
     func record(worker: Int, video: String, start: Int) { lock.withLock { ran[worker, default: []].append((video, start)) } }
-    /// A sequence worker ran a window batch: remembers how many feature batches had run by then.
-    func recordSequenceBatch() { lock.withLock { sequenceAfter.append(ran.values.reduce(0) { $0 + $1.count }) } }
+    /// A sequence worker ran a window batch (its windows as "video/track/index"): remembers them
+    /// and how many feature batches had run by then.
+    func recordSequenceBatch(_ windows: [String]) {
+        lock.withLock {
+            sequenceAfter.append(ran.values.reduce(0) { $0 + $1.count })
+            windowBatches.append(windows)
+        }
+    }
+    /// The window batches the sequence workers ran, in the order they ran.
+    var windowBatchContents: [[String]] { lock.withLock { windowBatches } }
     /// For each window batch, in the order they ran, the feature batches that had run before it.
     var featureBatchesBeforeEachSequenceBatch: [Int] { lock.withLock { sequenceAfter } }
     /// Worker → the batches it ran, in order.
@@ -168,7 +177,7 @@ final class FakeSequenceCompute: WorkerCompute {
 
     func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
         guard case .windowBatch(let b) = work else { throw WorkError(.badMessage, "not a window batch") }
-        log?.recordSequenceBatch()
+        log?.recordSequenceBatch(b.windows.map { "\($0.videoID)/\($0.trackID)/\($0.windowIndex)" })
         return .windowPredictionBatch(.with { out in
             out.batchID = b.batchID
             out.predictions = b.windows.map { w in
