@@ -193,7 +193,7 @@ mien_status mien_image_read(const char *path, int channels, uint64_t max_pixels,
         }
         std::string why;
         const mien::cvio::ImageCodecs *codecs = mien::cvio::image_codecs(why);
-        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, why);
+        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
         if (f == Fmt::unknown && !codecs->haveImageReader(path))
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, "not an image format OpenCV can read");
         // Gray is made from the colour decode with cvtColor(BGR2GRAY), as the `fer` package
@@ -258,7 +258,7 @@ mien_status mien_image_write(const char *path, const uint8_t *data, int w, int h
         cv::Mat m(h, w, channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t *>(data));
         std::string why;
         const mien::cvio::ImageCodecs *codecs = mien::cvio::image_codecs(why);
-        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, why);
+        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
         if (!codecs->haveImageWriter(path))
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, "no image writer for this file extension");
         if (!codecs->imwrite(path, m, std::vector<int>())) return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "cannot write the file");

@@ -49,7 +49,7 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
         cv::VideoWriter *writer = mien::cvio::new_video_writer(why);
         if (!writer) {
             std::remove(path);
-            return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, why);
+            return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
         }
         auto *w = new mien_video_writer();
         w->writer = writer;

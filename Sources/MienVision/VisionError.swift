@@ -7,7 +7,7 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The kind of failure.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
-            case notFound, empty, unsupported, corrupt, tooLarge, invalidArgument, internalFailure, endOfStream
+            case notFound, empty, unsupported, corrupt, tooLarge, invalidArgument, internalFailure, endOfStream, missingLibrary
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -29,6 +29,9 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let internalFailure = Code(.internalFailure)
         /// A sequential read ran past the last frame.
         public static let endOfStream = Code(.endOfStream)
+        /// A system library Mien opens on first use (OpenCV's image codecs or video writer)
+        /// cannot be loaded.
+        public static let missingLibrary = Code(.missingLibrary)
 
         public var description: String {
             switch base {
@@ -40,6 +43,7 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
             case .invalidArgument: return "invalid argument"
             case .internalFailure: return "internal failure"
             case .endOfStream: return "end of stream"
+            case .missingLibrary: return "missing library"
             }
         }
 
@@ -55,6 +59,7 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
             case .invalidArgument: return "correct the argument"
             case .internalFailure: return "report this with the file that caused it"
             case .endOfStream: return "stop reading at the frame count the probe reports"
+            case .missingLibrary: return "install the package the message names, or run ops/setup.sh"
             }
         }
 
@@ -67,6 +72,7 @@ public struct VisionError: Error, CustomStringConvertible, Equatable, Sendable {
             case MIEN_ERR_TOO_LARGE: self = .tooLarge
             case MIEN_ERR_ARGUMENT: self = .invalidArgument
             case MIEN_ERR_END: self = .endOfStream
+            case MIEN_ERR_MISSING_LIBRARY: self = .missingLibrary
             default: self = .internalFailure
             }
         }

@@ -18,7 +18,8 @@ typedef enum mien_status {
     MIEN_ERR_TOO_LARGE = 5,     /* dimensions exceed the caller's pixel limit */
     MIEN_ERR_ARGUMENT = 6,      /* invalid argument (null pointer, bad size, out-of-range index) */
     MIEN_ERR_INTERNAL = 7,      /* OpenCV/dlib raised an exception or failed unexpectedly */
-    MIEN_ERR_END = 8            /* end of stream reached (not an error for sequential reads) */
+    MIEN_ERR_END = 8,           /* end of stream reached (not an error for sequential reads) */
+    MIEN_ERR_MISSING_LIBRARY = 9 /* a system library opened on first use (OpenCV's imgcodecs, videoio) cannot be loaded */
 } mien_status;
 
 #ifdef __cplusplus
