@@ -74,8 +74,10 @@ cut -d, -f1-16 "$work/a/results.csv" > "$work/a.cut"; cut -d, -f1-16 "$work/b/re
 diff "$work/a.cut" "$work/b.cut" || fail "tables differ between two runs with the same seed"
 
 echo "tune-test: a worker killed mid-trial fails that trial only; a fresh worker runs the rest"
+# 200 epochs (~3 s a trial here): the kill, a second after the workers start, lands mid-trial.
+# With 60 (~1 s) a trial could end just before it, and the killed worker was idle between trials.
 "$mien" tune --cache "$work/cache.jsonl" --units 16 --lr 0.001,0.002,0.003 --dropout 0 --window 12 --stride 1 \
-  --epochs 60 --patience 60 --seed 2 --parallel 2 --out "$work/k" 2>"$work/k.log" &
+  --epochs 200 --patience 200 --seed 2 --parallel 2 --out "$work/k" 2>"$work/k.log" &
 pid=$!
 for _ in $(seq 1 100); do grep -qs 'worker process' "$work/k.log" && break; sleep 0.1; done
 sleep 1
