@@ -31,7 +31,7 @@ std::string module_path(const char *module) {
 
 struct Module {
     void *handle = nullptr;
-    std::string error;  // why it could not be opened, or a symbol found
+    std::string error;  // why it could not be opened, or the first symbol not found
 
     explicit Module(const char *name) {
         std::string path = module_path(name);
