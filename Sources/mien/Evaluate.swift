@@ -37,11 +37,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "What the test data is, shown beside every figure (e.g. \"synthetic: mien synth --seed 202\").")
     var data: String?
 
-    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
-    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
-
-    @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
-    var sequenceWorkers: Int?
+    @OptionGroup var workers: WorkerCountOptions
 
     @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
     var batchFrames: Int?
@@ -56,7 +52,6 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
-        guard featureWorkers >= 1, (sequenceWorkers ?? 1) >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
         guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard FileManager.default.fileExists(atPath: labels) else { throw ValidationError("--labels \(labels) does not exist: give the test set's labels.csv (video,label)") }
         if let frameLabels, !FileManager.default.fileExists(atPath: frameLabels) {
@@ -74,7 +69,7 @@ struct Evaluate: ParsableCommand {
         }
         let predictions = (out as NSString).appendingPathComponent("predictions")
         log.info("mien evaluate: \(labelled.videos.count) input(s), model \(bundle.name), predictions in \(predictions)")
-        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers ?? featureWorkers, batchFrames: batchFrames ?? FrameTransport.reference.defaultBatchFrames, sampleEvery: 1, frontEnd: frontEnd)
+        var settings = EmbeddedJobSettings(featureWorkers: workers.featureWorkers, sequenceWorkers: workers.sequenceCount, batchFrames: batchFrames ?? FrameTransport.reference.defaultBatchFrames, sampleEvery: 1, frontEnd: frontEnd)
         settings.resume = resume
         settings.writeWindows = true
         let result = try settings.run(labelled, bundle: bundle, out: predictions, log: log, name: "mien evaluate")

@@ -15,9 +15,9 @@ struct Mien: AsyncParsableCommand {
 
     /// Stops OpenBLAS's start-up busy-waiting (`BLASThreads.stopIdlePool`), runs the command (as
     /// ArgumentParser's `main` does), and on success ends the process without running the loaded
-    /// libraries' C and C++ static destructors: ~270 libraries (gdal, gdcm, proj, gstreamer… pulled
-    /// in by OpenCV's image and video I/O) whose exit code is often no longer in memory at the end
-    /// of a job — `perf` of `mien run` showed up to 0.3 s of paging it back in just to exit. By then
+    /// libraries' C and C++ static destructors: ~170 libraries (~270, with GDAL and GStreamer,
+    /// when OpenCV's image and video I/O are opened) whose exit code is often no longer in memory
+    /// at the end of a job — `perf` of `mien run` showed up to 0.3 s of paging it back in. By then
     /// everything Mien writes is written (sinks and journal synced, sockets closed); stdio is
     /// flushed here. Errors exit through ArgumentParser as before.
     static func main() async {

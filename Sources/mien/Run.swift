@@ -30,11 +30,7 @@ struct Run: ParsableCommand {
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.")
     var model = "synthetic"
 
-    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
-    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
-
-    @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
-    var sequenceWorkers: Int?
+    @OptionGroup var workers: WorkerCountOptions
 
     @Option(name: .customLong("batch-frames"), help: ArgumentHelp(FrameTransport.batchFramesHelp))
     var batchFrames: Int?
@@ -65,7 +61,6 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
-        guard featureWorkers >= 1, (sequenceWorkers ?? 1) >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
         guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1") }
         guard chunkBatches >= 1 else { throw ValidationError("--chunk-batches must be at least 1") }
@@ -77,7 +72,7 @@ struct Run: ParsableCommand {
         let labelled = try LabelledInputs.load(inputs, labels: labels, frameLabels: frameLabels)
         let log = Log(verbose: verbose)
         log.info("mien run: \(labelled.videos.count) input(s), model \(bundle.name) (\(bundle.trainedOn.isEmpty ? "see its bundle.json" : bundle.trainedOn)), output \(out)")
-        var settings = EmbeddedJobSettings(featureWorkers: featureWorkers, sequenceWorkers: sequenceWorkers ?? featureWorkers,
+        var settings = EmbeddedJobSettings(featureWorkers: workers.featureWorkers, sequenceWorkers: workers.sequenceCount,
                                            batchFrames: batchFrames ?? frames.defaultBatchFrames, sampleEvery: sampleEvery, frontEnd: frontEnd)
         settings.resume = resume
         settings.frames = frames
@@ -110,6 +105,22 @@ struct LabelledInputs {
             return v
         }
         return LabelledInputs(videos: jobInputs, frameTruth: frameTruth)
+    }
+}
+
+/// `--feature-workers` and `--sequence-workers` of the embedded job (`mien run`, `mien evaluate`).
+struct WorkerCountOptions: ParsableArguments {
+    @Option(name: .customLong("feature-workers"), help: ArgumentHelp(EmbeddedJobSettings.featureWorkersHelp))
+    var featureWorkers = EmbeddedJobSettings.defaultFeatureWorkers
+
+    @Option(name: .customLong("sequence-workers"), help: ArgumentHelp(EmbeddedJobSettings.sequenceWorkersHelp))
+    var sequenceWorkers: Int?
+
+    /// `--sequence-workers`, or as many as the feature workers.
+    var sequenceCount: Int { sequenceWorkers ?? featureWorkers }
+
+    func validate() throws {
+        guard featureWorkers >= 1, (sequenceWorkers ?? 1) >= 1 else { throw ValidationError("--feature-workers and --sequence-workers must be at least 1") }
     }
 }
 
