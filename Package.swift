@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "MienVision", dependencies: ["CMienVision", "MienCore"]),
 
         // MARK: compute and pure logic
-        .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", "CMienKernels", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", "CMienKernels", "CLibcExtras", .product(name: "Crypto", package: "swift-crypto")]),
         // AVX2+FMA kernels for MienNN's CNN inference, chosen at run time (see its header)
         .target(name: "CMienKernels"),
         .target(name: "MienCore"),

@@ -1,3 +1,4 @@
+import CMienKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,15 +12,22 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         if training { cachedInput = x }
-        var y = x
-        reluInPlace(&y.data)
+        var y = Tensor(uninitialized: x.shape)
+        x.data.withUnsafeBufferPointer { xp in
+            y.data.withUnsafeMutableBufferPointer { mien_t_relu(xp.baseAddress!, xp.count, $0.baseAddress!) }
+        }
         return y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("ReLU.backward called before a training forward") }
-        var dx = gradOutput
-        for i in 0..<dx.count where x.data[i] <= 0 { dx.data[i] = 0 }
+        precondition(gradOutput.count == x.count, "ReLU gradient shape \(gradOutput.shape) does not match its input \(x.shape)")
+        var dx = Tensor(uninitialized: gradOutput.shape)
+        x.data.withUnsafeBufferPointer { xp in
+            gradOutput.data.withUnsafeBufferPointer { gp in
+                dx.data.withUnsafeMutableBufferPointer { mien_t_relu_backward(xp.baseAddress!, gp.baseAddress!, xp.count, $0.baseAddress!) }
+            }
+        }
         return dx
     }
 }

@@ -12,6 +12,7 @@ public enum BLASThreads {
     /// Sets the number of threads OpenBLAS uses for one call (≥ 1).
     public static func set(_ n: Int) {
         precondition(n >= 1, "BLAS thread count must be at least 1, got \(n)")
+        BLASCore.selectForCPU()
         // OpenBLAS starts its pool again whenever the count is set (`goto_set_num_threads`); with
         // one thread the pool is never used, so stop it before it busy-waits, and do not start it
         // for nothing when the count is already one.

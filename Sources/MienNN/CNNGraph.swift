@@ -115,7 +115,13 @@ public final class CNNGraph {
             }
             switch node.op {
             case .input: inputGrad = g
-            case .conv(let l): pass(l.backward(g), to: node.inputs[0])
+            case .conv(let l):
+                // The network's input needs no gradient (a first convolution skips its col2im).
+                if case .input = nodes[node.inputs[0]].op {
+                    _ = l.backward(g, inputGradient: false)
+                } else {
+                    pass(l.backward(g), to: node.inputs[0])
+                }
             case .separable(let l): pass(l.backward(g), to: node.inputs[0])
             case .batchNorm(let l): pass(l.backward(g), to: node.inputs[0])
             case .relu(let l): pass(l.backward(g), to: node.inputs[0])
@@ -280,6 +286,11 @@ extension CNNDescription {
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw NNError.fileCorrupt(path, "not a JSON object")
         }
+        return try parse(json, origin: path)
+    }
+
+    /// Reads a description from `model.json`'s parsed object; `origin` names it in errors.
+    public static func parse(_ json: [String: Any], origin path: String) throws -> CNNDescription {
         func need<T>(_ v: T?, _ what: String) throws -> T {
             guard let v else { throw NNError.fileCorrupt(path, "missing or malformed '\(what)'") }
             return v

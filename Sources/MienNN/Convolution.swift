@@ -1,9 +1,12 @@
+import CMienKernels
+
 /// Convolutions on NHWC images: standard (im2col + GEMM), depthwise and separable.
 /// Each has a naive direct-loop reference beside it (`reference(...)`), the test oracle.
 
 /// Geometry of a 2-D convolution or pooling window on NHWC input.
 public struct ConvGeometry: Sendable, Equatable {
-    public let batch, height, width, inChannels: Int
+    public internal(set) var batch: Int
+    public let height, width, inChannels: Int
     public let kernelH, kernelW, stride: Int
     public let outH, outW, padTop, padLeft: Int
 
@@ -24,6 +27,20 @@ public struct ConvGeometry: Sendable, Equatable {
     public var outPixels: Int { outH * outW }
     /// True when the im2col matrix is the input itself (1×1, stride 1).
     public var isPointwiseIdentity: Bool { kernelH == 1 && kernelW == 1 && stride == 1 }
+
+    /// im2col of one image (`outPixels × patchSize`, the C kernel equal to `im2col` below).
+    @inline(__always)
+    func im2col(_ x: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+        mien_t_im2col(x, Int32(height), Int32(width), Int32(inChannels), Int32(kernelH), Int32(kernelW), Int32(stride),
+                      Int32(padTop), Int32(padLeft), Int32(outH), Int32(outW), cols)
+    }
+
+    /// Adds one image's im2col-shaped gradient back into its NHWC gradient (`col2imAdd` below).
+    @inline(__always)
+    func col2imAdd(_ cols: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        mien_t_col2im_add(cols, Int32(height), Int32(width), Int32(inChannels), Int32(kernelH), Int32(kernelW), Int32(stride),
+                          Int32(padTop), Int32(padLeft), Int32(outH), Int32(outW), dx)
+    }
 }
 
 /// im2col for one NHWC image: writes `outH·outW` rows of `kh·kw·cin` values (zeros where the
@@ -52,33 +69,9 @@ func im2col(_ g: ConvGeometry, image x: UnsafePointer<Float>, cols: UnsafeMutabl
     }
 }
 
-/// col2im for one image: adds each row of `cols` back into the NHWC image gradient.
-@inline(__always)
-func col2imAdd(_ g: ConvGeometry, cols: UnsafePointer<Float>, image dx: UnsafeMutablePointer<Float>) {
-    let cin = g.inChannels
-    var row = cols
-    for oh in 0..<g.outH {
-        for ow in 0..<g.outW {
-            var src = row
-            for kh in 0..<g.kernelH {
-                let ih = oh * g.stride - g.padTop + kh
-                for kw in 0..<g.kernelW {
-                    let iw = ow * g.stride - g.padLeft + kw
-                    if ih >= 0 && ih < g.height && iw >= 0 && iw < g.width {
-                        let d = dx + (ih * g.width + iw) * cin
-                        for c in 0..<cin { d[c] += src[c] }
-                    }
-                    src += cin
-                }
-            }
-            row += g.patchSize
-        }
-    }
-}
-
 /// 2-D convolution, NHWC input `[n, h, w, cin]`, HWIO kernel `[kh, kw, cin, cout]`, optional
-/// bias `[cout]`, output `[n, outH, outW, cout]`. Computed as im2col + `cblas_sgemm`, one image at
-/// a time (the 1×1 stride-1 case is one GEMM over the whole batch). A 1×1 convolution is this
+/// bias `[cout]`, output `[n, outH, outW, cout]`. Computed as im2col + `cblas_sgemm`, one GEMM per
+/// chunk of images (`BatchChunks`; the 1×1 stride-1 case multiplies the input itself). A 1×1 convolution is this
 /// layer with `kh = kw = 1`.
 public final class Conv2D: Layer {
     public let kernel: Parameter
@@ -113,61 +106,93 @@ public final class Conv2D: Layer {
         return Conv2D.compute(x, kernel: kernel.value, bias: bias?.value, stride: stride, padding: padding)
     }
 
-    /// The convolution as a pure function (im2col + BLAS).
+    /// The convolution as a pure function: im2col + one GEMM per chunk of images (`BatchChunks`,
+    /// chunks in parallel); the 1×1 stride-1 case multiplies the input itself.
     public static func compute(_ x: Tensor, kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding) -> Tensor {
         let kh = kernel.shape[0], kw = kernel.shape[1], cout = kernel.shape[3]
         precondition(x.rank == 4 && x.shape[3] == kernel.shape[2],
                      "conv input \(x.shape) does not match kernel \(kernel.shape) (NHWC vs HWIO)")
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
-        var out = Tensor(shape: [g.batch, g.outH, g.outW, cout])
-        x.data.withUnsafeBufferPointer { xp in
-            kernel.data.withUnsafeBufferPointer { wp in
-                out.data.withUnsafeMutableBufferPointer { op in
-                    if let bias {
-                        bias.data.withUnsafeBufferPointer { bp in
-                            convForward(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: bp.baseAddress!, cout: cout, out: op.baseAddress!)
-                        }
-                    } else {
-                        convForward(g, x: xp.baseAddress!, w: wp.baseAddress!, bias: nil, cout: cout, out: op.baseAddress!)
+        var out = Tensor(uninitialized: [g.batch, g.outH, g.outW, cout])
+        let P = g.outPixels, K = g.patchSize, imageIn = g.height * g.width * g.inChannels
+        x.data.withUnsafeBufferPointer { xb in
+        kernel.data.withUnsafeBufferPointer { wb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let xp = UncheckedSendable(xb.baseAddress!), wp = wb.baseAddress!, op = UncheckedSendable(ob.baseAddress!)
+            let bias = bias?.data
+            BatchChunks.forEach(batch: g.batch) { _, images in
+                let rows = images.count * P
+                let o = op.value + images.lowerBound * P * cout
+                if g.isPointwiseIdentity {
+                    GEMM.blas(m: rows, n: cout, k: K, a: xp.value + images.lowerBound * imageIn, lda: K, b: wp, ldb: cout, c: o, ldc: cout)
+                } else {
+                    let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * K)
+                    defer { cols.deallocate() }
+                    for (i, n) in images.enumerated() { g.im2col(xp.value + n * imageIn, into: cols + i * P * K) }
+                    GEMM.blas(m: rows, n: cout, k: K, a: cols, lda: K, b: wp, ldb: cout, c: o, ldc: cout)
+                }
+                if let bias {
+                    bias.withUnsafeBufferPointer { bp in
+                        for r in 0..<rows { mien_t_add(o + r * cout, bp.baseAddress!, cout) }
                     }
                 }
             }
-        }
+        }}}
         return out
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
+        backward(gradOutput, inputGradient: true)
+    }
+
+    /// Back-propagation, per chunk of images: dW += colsᵀ·dOut (one GEMM per chunk, the chunks'
+    /// partials summed in order) and, when `inputGradient`, dx = col2im(dOut·Wᵀ). Without it the
+    /// returned tensor is empty (the layer reads the network's input).
+    public func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("Conv2D.backward called before a training forward") }
         let kh = kernel.value.shape[0], kw = kernel.value.shape[1], cout = kernel.value.shape[3]
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "Conv2D gradient shape \(gradOutput.shape) is wrong")
-        var dx = Tensor(shape: x.shape)
+        var dx = Tensor(shape: inputGradient ? x.shape : [0])
         let P = g.outPixels, K = g.patchSize
-        var cols = [Float](repeating: 0, count: P * K)
         let imageIn = g.height * g.width * g.inChannels, imageOut = P * cout
-        x.data.withUnsafeBufferPointer { xp in
-        gradOutput.data.withUnsafeBufferPointer { gp in
-        kernel.value.data.withUnsafeBufferPointer { wp in
-        kernel.grad.data.withUnsafeMutableBufferPointer { dwp in
-        dx.data.withUnsafeMutableBufferPointer { dxp in
-        cols.withUnsafeMutableBufferPointer { cp in
-            for n in 0..<g.batch {
-                let xi = xp.baseAddress! + n * imageIn, gi = gp.baseAddress! + n * imageOut
-                im2col(g, image: xi, cols: cp.baseAddress!)
-                // dW += colsᵀ · dOut
-                GEMM.blas(transA: true, m: K, n: cout, k: P, a: cp.baseAddress!, lda: K, b: gi, ldb: cout,
-                          beta: 1, c: dwp.baseAddress!, ldc: cout)
-                // dCols = dOut · Wᵀ, then scatter back.
-                GEMM.blas(transB: true, m: P, n: K, k: cout, a: gi, lda: cout, b: wp.baseAddress!, ldb: cout,
-                          c: cp.baseAddress!, ldc: K)
-                col2imAdd(g, cols: cp.baseAddress!, image: dxp.baseAddress! + n * imageIn)
-            }
-        }}}}}}
-        if let bias {
-            gradOutput.data.withUnsafeBufferPointer { gp in
-                for r in 0..<(gradOutput.count / cout) {
-                    for c in 0..<cout { bias.grad.data[c] += gp[r * cout + c] }
+        let wantsBias = bias != nil
+        let partialSize = K * cout + (wantsBias ? cout : 0)
+        let grads = x.data.withUnsafeBufferPointer { xb in
+        gradOutput.data.withUnsafeBufferPointer { gb in
+        kernel.value.data.withUnsafeBufferPointer { wb in
+        dx.data.withUnsafeMutableBufferPointer { dxb in
+            let xp = UncheckedSendable(xb.baseAddress!), gp = UncheckedSendable(gb.baseAddress!)
+            let wp = UncheckedSendable(wb.baseAddress!), dxp = UncheckedSendable(dxb.baseAddress)
+            return BatchChunks.sum(batch: g.batch, size: partialSize) { images, partial in
+                let rows = images.count * P
+                let go = gp.value + images.lowerBound * imageOut
+                let cols: UnsafeMutablePointer<Float>? = g.isPointwiseIdentity ? nil : .allocate(capacity: rows * K)
+                defer { cols?.deallocate() }
+                if let cols {
+                    for (i, n) in images.enumerated() { g.im2col(xp.value + n * imageIn, into: cols + i * P * K) }
                 }
+                let a = cols.map { UnsafePointer($0) } ?? xp.value + images.lowerBound * imageIn
+                // dW (this chunk) = colsᵀ · dOut
+                GEMM.blas(transA: true, m: K, n: cout, k: rows, a: a, lda: K, b: go, ldb: cout, c: partial, ldc: cout)
+                if wantsBias {
+                    for r in 0..<rows { mien_t_add(partial + K * cout, go + r * cout, cout) }
+                }
+                guard inputGradient, let dxBase = dxp.value else { return }
+                if let cols {
+                    // dCols = dOut · Wᵀ, then scattered back image by image.
+                    GEMM.blas(transB: true, m: rows, n: K, k: cout, a: go, lda: cout, b: wp.value, ldb: cout, c: cols, ldc: K)
+                    for (i, n) in images.enumerated() { g.col2imAdd(cols + i * P * K, into: dxBase + n * imageIn) }
+                } else {
+                    GEMM.blas(transB: true, m: rows, n: K, k: cout, a: go, lda: cout, b: wp.value, ldb: cout,
+                              c: dxBase + images.lowerBound * imageIn, ldc: K)
+                }
+            }
+        }}}}
+        kernel.grad.data.withUnsafeMutableBufferPointer { mien_t_add($0.baseAddress!, grads, K * cout) }
+        if let bias {
+            grads.withUnsafeBufferPointer { gp in
+                bias.grad.data.withUnsafeMutableBufferPointer { mien_t_add($0.baseAddress!, gp.baseAddress! + K * cout, cout) }
             }
         }
         return dx
@@ -250,26 +275,41 @@ public final class DepthwiseConv2D: Layer {
         return DepthwiseConv2D.compute(x, kernel: kernel.value, bias: bias?.value, stride: stride, padding: padding)
     }
 
+    /// The depthwise convolution as a pure function, chunks of images in parallel (the C kernel
+    /// for multiplier 1, `depthwiseForward` otherwise).
     public static func compute(_ x: Tensor, kernel: Tensor, bias: Tensor?, stride: Int, padding: Padding) -> Tensor {
         precondition(x.rank == 4 && x.shape[3] == kernel.shape[2],
                      "depthwise input \(x.shape) does not match kernel \(kernel.shape)")
         let g = ConvGeometry(inputShape: x.shape, kernelH: kernel.shape[0], kernelW: kernel.shape[1], stride: stride, padding: padding)
-        let m = kernel.shape[3]
-        var out = Tensor(shape: [g.batch, g.outH, g.outW, g.inChannels * m])
-        x.data.withUnsafeBufferPointer { xp in
-            kernel.data.withUnsafeBufferPointer { wp in
-                out.data.withUnsafeMutableBufferPointer { op in
-                    depthwiseForward(g, multiplier: m, x: xp.baseAddress!, w: wp.baseAddress!, out: op.baseAddress!)
+        let m = kernel.shape[3], cout = g.inChannels * m
+        var out = Tensor(uninitialized: [g.batch, g.outH, g.outW, cout])
+        let imageIn = g.height * g.width * g.inChannels, imageOut = g.outPixels * cout
+        x.data.withUnsafeBufferPointer { xb in
+        kernel.data.withUnsafeBufferPointer { wb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+            let xp = UncheckedSendable(xb.baseAddress!), wp = UncheckedSendable(wb.baseAddress!), op = UncheckedSendable(ob.baseAddress!)
+            BatchChunks.forEach(batch: g.batch) { _, images in
+                for n in images {
+                    if m == 1 {
+                        g.depthwiseForward(xp.value + n * imageIn, kernel: wp.value, into: op.value + n * imageOut)
+                    } else {
+                        depthwiseForward(g.single, multiplier: m, x: xp.value + n * imageIn, w: wp.value, out: op.value + n * imageOut)
+                    }
                 }
             }
-        }
+        }}}
         if let bias {
-            let c = bias.count
-            for r in 0..<(out.count / c) { for j in 0..<c { out.data[r * c + j] += bias.data[j] } }
+            out.data.withUnsafeMutableBufferPointer { ob in
+                bias.data.withUnsafeBufferPointer { bp in
+                    for r in 0..<(ob.count / cout) { mien_t_add(ob.baseAddress! + r * cout, bp.baseAddress!, cout) }
+                }
+            }
         }
         return out
     }
 
+    /// Back-propagation per chunk of images (the kernel gradient summed per chunk, then over
+    /// the chunks in order).
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("DepthwiseConv2D.backward called before a training forward") }
         let g = ConvGeometry(inputShape: x.shape, kernelH: kernel.value.shape[0], kernelW: kernel.value.shape[1],
@@ -277,44 +317,31 @@ public final class DepthwiseConv2D: Layer {
         let m = kernel.value.shape[3], cin = g.inChannels, cout = cin * m
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "DepthwiseConv2D gradient shape \(gradOutput.shape) is wrong")
         var dx = Tensor(shape: x.shape)
-        x.data.withUnsafeBufferPointer { xp in
-        gradOutput.data.withUnsafeBufferPointer { gp in
-        kernel.value.data.withUnsafeBufferPointer { wp in
-        kernel.grad.data.withUnsafeMutableBufferPointer { dwp in
-        dx.data.withUnsafeMutableBufferPointer { dxp in
-            for n in 0..<g.batch { for oh in 0..<g.outH { for ow in 0..<g.outW {
-                let go = gp.baseAddress! + ((n * g.outH + oh) * g.outW + ow) * cout
-                for i in 0..<g.kernelH {
-                    let ih = oh * g.stride - g.padTop + i
-                    if ih < 0 || ih >= g.height { continue }
-                    for j in 0..<g.kernelW {
-                        let iw = ow * g.stride - g.padLeft + j
-                        if iw < 0 || iw >= g.width { continue }
-                        let off = ((n * g.height + ih) * g.width + iw) * cin
-                        let xi = xp.baseAddress! + off, dxi = dxp.baseAddress! + off
-                        let wk = wp.baseAddress! + (i * g.kernelW + j) * cout
-                        let dwk = dwp.baseAddress! + (i * g.kernelW + j) * cout
-                        if m == 1 {
-                            // Channel-contiguous (what the mini-Xception uses): vectorisable.
-                            for c in 0..<cin {
-                                dwk[c] += xi[c] * go[c]
-                                dxi[c] += wk[c] * go[c]
-                            }
-                        } else {
-                            for c in 0..<cin {
-                                for q in 0..<m {
-                                    let o = c * m + q
-                                    dwk[o] += xi[c] * go[o]
-                                    dxi[c] += wk[o] * go[o]
-                                }
-                            }
-                        }
+        let taps = g.kernelH * g.kernelW * cout
+        let imageIn = g.height * g.width * cin, imageOut = g.outPixels * cout
+        let grads = x.data.withUnsafeBufferPointer { xb in
+        gradOutput.data.withUnsafeBufferPointer { gb in
+        kernel.value.data.withUnsafeBufferPointer { wb in
+        dx.data.withUnsafeMutableBufferPointer { dxb in
+            let xp = UncheckedSendable(xb.baseAddress!), gp = UncheckedSendable(gb.baseAddress!)
+            let wp = UncheckedSendable(wb.baseAddress!), dxp = UncheckedSendable(dxb.baseAddress!)
+            return BatchChunks.sum(batch: g.batch, size: taps + cout) { images, partial in
+                for n in images {
+                    let xi = xp.value + n * imageIn, go = gp.value + n * imageOut, dxi = dxp.value + n * imageIn
+                    if m == 1 {
+                        g.depthwiseBackward(xi, gradOutput: go, kernel: wp.value, kernelGrad: partial, inputGrad: dxi)
+                    } else {
+                        depthwiseBackwardMultiplier(g.single, multiplier: m, x: xi, dy: go, w: wp.value, dw: partial, dx: dxi)
                     }
+                    for r in 0..<g.outPixels { mien_t_add(partial + taps, go + r * cout, cout) }
                 }
-            }}}
-        }}}}}
+            }
+        }}}}
+        kernel.grad.data.withUnsafeMutableBufferPointer { mien_t_add($0.baseAddress!, grads, taps) }
         if let bias {
-            for r in 0..<(gradOutput.count / cout) { for c in 0..<cout { bias.grad.data[c] += gradOutput.data[r * cout + c] } }
+            grads.withUnsafeBufferPointer { gp in
+                bias.grad.data.withUnsafeMutableBufferPointer { mien_t_add($0.baseAddress!, gp.baseAddress! + taps, cout) }
+            }
         }
         return dx
     }
@@ -335,6 +362,54 @@ public final class DepthwiseConv2D: Layer {
         }}}}}
         return out
     }
+}
+
+extension ConvGeometry {
+    /// The same geometry for one image.
+    var single: ConvGeometry {
+        var g = self
+        g.batch = 1
+        return g
+    }
+
+    /// Depthwise forward of one image, multiplier 1 (C kernel; `depthwiseForward` is its reference).
+    @inline(__always)
+    func depthwiseForward(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        mien_t_depthwise_forward(x, Int32(height), Int32(width), Int32(inChannels), kernel, Int32(kernelH), Int32(kernelW),
+                                 Int32(stride), Int32(padTop), Int32(padLeft), Int32(outH), Int32(outW), out)
+    }
+
+    /// Depthwise gradients of one image, multiplier 1 (C kernel): accumulates into both.
+    @inline(__always)
+    func depthwiseBackward(_ x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+                           kernelGrad dk: UnsafeMutablePointer<Float>, inputGrad dx: UnsafeMutablePointer<Float>) {
+        mien_t_depthwise_backward(x, dy, Int32(height), Int32(width), Int32(inChannels), kernel, Int32(kernelH), Int32(kernelW),
+                                  Int32(stride), Int32(padTop), Int32(padLeft), Int32(outH), Int32(outW), dk, dx)
+    }
+}
+
+/// Depthwise gradients of one image with depth multiplier m (plain loops; accumulates into dw and dx).
+func depthwiseBackwardMultiplier(_ g: ConvGeometry, multiplier m: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                 w: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+    let cin = g.inChannels, cout = cin * m
+    for oh in 0..<g.outH { for ow in 0..<g.outW {
+        let go = dy + (oh * g.outW + ow) * cout
+        for i in 0..<g.kernelH {
+            let ih = oh * g.stride - g.padTop + i
+            if ih < 0 || ih >= g.height { continue }
+            for j in 0..<g.kernelW {
+                let iw = ow * g.stride - g.padLeft + j
+                if iw < 0 || iw >= g.width { continue }
+                let off = (ih * g.width + iw) * cin
+                let wk = w + (i * g.kernelW + j) * cout, dwk = dw + (i * g.kernelW + j) * cout
+                for c in 0..<cin { for q in 0..<m {
+                    let o = c * m + q
+                    dwk[o] += x[off + c] * go[o]
+                    dx[off + c] += wk[o] * go[o]
+                }}
+            }
+        }
+    }}
 }
 
 /// Depthwise forward on raw buffers; the multiplier-1 case is a channel-contiguous

@@ -1,3 +1,4 @@
+import CMienKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,9 @@ public final class BatchNorm: Layer {
     public var movingMean: Tensor
     public var movingVariance: Tensor
     public let epsilon: Float
-    public let momentum: Float
+    /// Weight of the old moving statistics in each training-mode update (may be changed between
+    /// batches, e.g. `1 − 1/k` to make them the exact mean over k batches).
+    public var momentum: Float
     public let name: String
     private var cachedNormalized: Tensor?
     private var cachedInvStd: [Float] = []
@@ -65,7 +68,7 @@ public final class BatchNorm: Layer {
         let c = channels
         precondition(x.shape.last == c, "batch norm \(name) expects \(c) channels last, got \(x.shape)")
         let rows = x.count / c
-        var y = Tensor(shape: x.shape)
+        var y = Tensor(uninitialized: x.shape)
         if !training {
             let (scale, shift) = inferenceScaleShift()
             x.data.withUnsafeBufferPointer { xp in
@@ -75,17 +78,23 @@ public final class BatchNorm: Layer {
             }
             return y
         }
-        // Raw-buffer loops (same arithmetic, same order as the indexed form; the indexed
-        // form spent most of CNN training time in bounds and uniqueness checks).
+        // Statistics per chunk of images in Double (`BatchChunks`: summed over the chunks in
+        // order, so independent of the thread count), then two passes: mean, centred squares.
+        let batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
         var mean = [Double](repeating: 0, count: c), variance = mean
         var invStd = [Float](repeating: 0, count: c), meanF = invStd
-        var xhat = Tensor(shape: x.shape)
-        x.data.withUnsafeBufferPointer { xp in
-            mean.withUnsafeMutableBufferPointer { mp in
-                for r in 0..<rows { for j in 0..<c { mp[j] += Double(xp[r * c + j]) } }
-                for j in 0..<c { mp[j] /= Double(rows) }
-                variance.withUnsafeMutableBufferPointer { vp in
-                    for r in 0..<rows { for j in 0..<c { let d = Double(xp[r * c + j]) - mp[j]; vp[j] += d * d } }
+        var xhat = Tensor(uninitialized: x.shape)
+        x.data.withUnsafeBufferPointer { xb in
+            let xp = UncheckedSendable(xb.baseAddress!)
+            mean = BatchChunks.sum(batch: batch, size: c) { images, partial in
+                mien_t_column_sums(xp.value + images.lowerBound * rowsPerImage * c, images.count * rowsPerImage, Int32(c), partial)
+            }
+            for j in 0..<c { mean[j] /= Double(rows) }
+            let meanP = UncheckedSendable(mean)
+            variance = BatchChunks.sum(batch: batch, size: c) { images, partial in
+                meanP.value.withUnsafeBufferPointer { mp in
+                    mien_t_column_centered_squares(xp.value + images.lowerBound * rowsPerImage * c, images.count * rowsPerImage,
+                                                   Int32(c), mp.baseAddress!, partial)
                 }
             }
         }
@@ -98,56 +107,57 @@ public final class BatchNorm: Layer {
             movingVariance.data[j] = momentum * movingVariance.data[j] + (1 - momentum) * Float(unbiased)
         }
         let g = gamma.value.data, b = beta.value.data
-        x.data.withUnsafeBufferPointer { xp in
-            xhat.data.withUnsafeMutableBufferPointer { hp in
-                y.data.withUnsafeMutableBufferPointer { yp in
-                    for r in 0..<rows { for j in 0..<c {
-                        let h = (xp[r * c + j] - meanF[j]) * invStd[j]
-                        hp[r * c + j] = h
-                        yp[r * c + j] = g[j] * h + b[j]
-                    }}
-                }
+        x.data.withUnsafeBufferPointer { xb in
+        xhat.data.withUnsafeMutableBufferPointer { hb in
+        y.data.withUnsafeMutableBufferPointer { yb in
+            let xp = UncheckedSendable(xb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!), yp = UncheckedSendable(yb.baseAddress!)
+            let v = UncheckedSendable((meanF, invStd, g, b))
+            BatchChunks.forEach(batch: batch) { _, images in
+                let off = images.lowerBound * rowsPerImage * c
+                mien_t_bn_normalize(xp.value + off, images.count * rowsPerImage, Int32(c), v.value.0, v.value.1, v.value.2, v.value.3,
+                                    hp.value + off, yp.value + off)
             }
-        }
+        }}}
         cachedNormalized = xhat
         cachedInvStd = invStd
         return y
     }
 
+    /// Back-propagation: Σ dy and Σ dy·x̂ per chunk in Double (summed in chunk order), then
+    /// ∂L/∂x per chunk.
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let xhat = cachedNormalized else { preconditionFailure("BatchNorm.backward called before a training forward") }
         let c = channels, rows = gradOutput.count / c
-        var sumDy = [Double](repeating: 0, count: c), sumDyXhat = sumDy
-        gradOutput.data.withUnsafeBufferPointer { gp in
-            xhat.data.withUnsafeBufferPointer { hp in
-                sumDy.withUnsafeMutableBufferPointer { sp in
-                    sumDyXhat.withUnsafeMutableBufferPointer { shp in
-                        for r in 0..<rows { for j in 0..<c {
-                            let dy = Double(gp[r * c + j])
-                            sp[j] += dy
-                            shp[j] += dy * Double(hp[r * c + j])
-                        }}
-                    }
+        let batch = gradOutput.shape[0], rowsPerImage = rows / max(batch, 1)
+        var sums = [Double]()
+        gradOutput.data.withUnsafeBufferPointer { gb in
+            xhat.data.withUnsafeBufferPointer { hb in
+                let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!)
+                sums = BatchChunks.sum(batch: batch, size: 2 * c) { images, partial in
+                    let off = images.lowerBound * rowsPerImage * c
+                    mien_t_bn_grad_sums(gp.value + off, hp.value + off, images.count * rowsPerImage, Int32(c), partial, partial + c)
                 }
             }
         }
         for j in 0..<c {
-            beta.grad.data[j] += Float(sumDy[j])
-            gamma.grad.data[j] += Float(sumDyXhat[j])
+            beta.grad.data[j] += Float(sums[j])
+            gamma.grad.data[j] += Float(sums[c + j])
         }
-        var dx = Tensor(shape: gradOutput.shape)
+        var dx = Tensor(uninitialized: gradOutput.shape)
         let m = Float(rows)
         let k = (0..<c).map { gamma.value.data[$0] * cachedInvStd[$0] / m }
-        let sDy = sumDy.map { Float($0) }, sDyXhat = sumDyXhat.map { Float($0) }
-        gradOutput.data.withUnsafeBufferPointer { gp in
-            xhat.data.withUnsafeBufferPointer { hp in
-                dx.data.withUnsafeMutableBufferPointer { dp in
-                    for r in 0..<rows { for j in 0..<c {
-                        dp[r * c + j] = k[j] * (m * gp[r * c + j] - sDy[j] - hp[r * c + j] * sDyXhat[j])
-                    }}
-                }
+        let sDy = sums[0..<c].map { Float($0) }, sDyXhat = sums[c...].map { Float($0) }
+        gradOutput.data.withUnsafeBufferPointer { gb in
+        xhat.data.withUnsafeBufferPointer { hb in
+        dx.data.withUnsafeMutableBufferPointer { db in
+            let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!), dp = UncheckedSendable(db.baseAddress!)
+            let v = UncheckedSendable((k, sDy, sDyXhat))
+            BatchChunks.forEach(batch: batch) { _, images in
+                let off = images.lowerBound * rowsPerImage * c
+                mien_t_bn_grad_input(gp.value + off, hp.value + off, images.count * rowsPerImage, Int32(c), v.value.0, m,
+                                     v.value.1, v.value.2, dp.value + off)
             }
-        }
+        }}}
         return dx
     }
 }

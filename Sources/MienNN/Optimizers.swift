@@ -1,3 +1,4 @@
+import CMienKernels
 /// Gradient-descent optimisers over `Parameter`s; `step` applies the accumulated gradients
 /// (the caller zeroes them between batches).
 public protocol Optimizer: AnyObject {
@@ -30,15 +31,26 @@ public final class SGD: Optimizer {
 
 /// Adam (Kingma & Ba) with Keras defaults: lr 0.001, β₁ 0.9, β₂ 0.999, ε 1e-7;
 /// `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, `θ ← θ − lr·m̂/(√v̂ + ε)` with bias-corrected m̂, v̂.
+/// With `weightDecay` > 0 it is AdamW (Loshchilov & Hutter): `θ ← θ − lr·(m̂/(√v̂ + ε) + wd·θ)`,
+/// the decay decoupled from the gradient. `learningRate` may change between steps (a schedule).
+/// The update runs in a C kernel (`mien_t_adam`) over each parameter's buffers in place.
 public final class Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
+    /// Decoupled weight decay per unit learning rate (0: plain Adam).
+    public var weightDecay: Float
     public private(set) var iterations = 0
-    private var moments: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+    /// A parameter's moments, held by reference so a step updates them in place.
+    private final class Moments {
+        var m: [Float], v: [Float]
+        init(m: [Float], v: [Float]) { self.m = m; self.v = v }
+    }
+    private var moments: [ObjectIdentifier: Moments] = [:]
 
-    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
+    public init(learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7, weightDecay: Float = 0) {
         self.learningRate = learningRate
         self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.weightDecay = weightDecay
     }
 
     public func step(_ parameters: [Parameter]) {
@@ -46,14 +58,18 @@ public final class Adam: Optimizer {
         let c1 = 1 - powf(beta1, Float(iterations)), c2 = 1 - powf(beta2, Float(iterations))
         for p in parameters {
             let key = ObjectIdentifier(p)
-            var (m, v) = moments[key] ?? ([Float](repeating: 0, count: p.value.count), [Float](repeating: 0, count: p.value.count))
-            for i in 0..<p.value.count {
-                let g = p.grad.data[i]
-                m[i] = beta1 * m[i] + (1 - beta1) * g
-                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                p.value.data[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
+            let state: Moments
+            if let s = moments[key] { state = s } else {
+                state = Moments(m: [Float](repeating: 0, count: p.value.count), v: [Float](repeating: 0, count: p.value.count))
+                moments[key] = state
             }
-            moments[key] = (m, v)
+            p.value.data.withUnsafeMutableBufferPointer { pp in
+            p.grad.data.withUnsafeBufferPointer { gp in
+            state.m.withUnsafeMutableBufferPointer { mp in
+            state.v.withUnsafeMutableBufferPointer { vp in
+                mien_t_adam(pp.baseAddress!, gp.baseAddress!, mp.baseAddress!, vp.baseAddress!, pp.count,
+                            learningRate, beta1, beta2, c1, c2, epsilon, weightDecay)
+            }}}}
         }
     }
 
@@ -74,12 +90,12 @@ public final class Adam: Optimizer {
     /// - Throws: `NNError.badInput` naming a parameter whose moments are missing or mis-shaped.
     public func restore(iterations: Int, m: [String: Tensor], v: [String: Tensor], parameters: [Parameter]) throws {
         guard iterations >= 0 else { throw NNError.badInput("Adam state: negative step count \(iterations)") }
-        var restored: [ObjectIdentifier: (m: [Float], v: [Float])] = [:]
+        var restored: [ObjectIdentifier: Moments] = [:]
         for p in parameters {
             guard let pm = m[p.name], let pv = v[p.name], pm.shape == p.value.shape, pv.shape == p.value.shape else {
                 throw NNError.badInput("Adam state: the moments of '\(p.name)' are missing or do not have shape \(p.value.shape)")
             }
-            restored[ObjectIdentifier(p)] = (pm.data, pv.data)
+            restored[ObjectIdentifier(p)] = Moments(m: pm.data, v: pv.data)
         }
         moments = restored
         self.iterations = iterations

@@ -1,3 +1,4 @@
+import CMienKernels
 /// Pooling on NHWC images.
 
 /// Max pooling with a square window, stride and Keras/TF padding; padded positions never win
@@ -15,19 +16,21 @@ public final class MaxPool2D: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let g = ConvGeometry(inputShape: x.shape, kernelH: size, kernelW: size, stride: stride, padding: padding)
-        var out = Tensor(shape: [g.batch, g.outH, g.outW, g.inChannels])
+        var out = Tensor(uninitialized: [g.batch, g.outH, g.outW, g.inChannels])
         var argmax = [Int32](repeating: 0, count: training ? out.count : 0)
-        x.data.withUnsafeBufferPointer { xp in
-            out.data.withUnsafeMutableBufferPointer { op in
-                if training {
-                    argmax.withUnsafeMutableBufferPointer { ap in
-                        maxPoolForward(g, x: xp.baseAddress!, out: op.baseAddress!, argmax: ap.baseAddress!)
-                    }
-                } else {
-                    maxPoolForward(g, x: xp.baseAddress!, out: op.baseAddress!, argmax: nil)
+        let imageIn = g.height * g.width * g.inChannels, imageOut = g.outPixels * g.inChannels
+        x.data.withUnsafeBufferPointer { xb in
+        out.data.withUnsafeMutableBufferPointer { ob in
+        argmax.withUnsafeMutableBufferPointer { ab in
+            let xp = UncheckedSendable(xb.baseAddress!), op = UncheckedSendable(ob.baseAddress!), ap = UncheckedSendable(training ? ab.baseAddress : nil)
+            BatchChunks.forEach(batch: g.batch) { _, images in
+                for n in images {
+                    mien_t_maxpool_forward(xp.value + n * imageIn, Int32(g.height), Int32(g.width), Int32(g.inChannels), Int32(size),
+                                           Int32(stride), Int32(g.padTop), Int32(g.padLeft), Int32(g.outH), Int32(g.outW),
+                                           op.value + n * imageOut, ap.value.map { $0 + n * imageOut }, Int32(n * imageIn))
                 }
             }
-        }
+        }}}
         if training { cachedInputShape = x.shape; cachedArgmax = argmax }
         return out
     }
@@ -35,7 +38,13 @@ public final class MaxPool2D: Layer {
     public func backward(_ gradOutput: Tensor) -> Tensor {
         precondition(gradOutput.count == cachedArgmax.count, "MaxPool2D.backward called before a matching training forward")
         var dx = Tensor(shape: cachedInputShape)
-        for i in 0..<gradOutput.count { dx.data[Int(cachedArgmax[i])] += gradOutput.data[i] }
+        dx.data.withUnsafeMutableBufferPointer { dp in
+            gradOutput.data.withUnsafeBufferPointer { gp in
+                cachedArgmax.withUnsafeBufferPointer { ap in
+                    for i in 0..<gp.count { dp[Int(ap[i])] += gp[i] }
+                }
+            }
+        }
         return dx
     }
 
@@ -100,7 +109,11 @@ public final class GlobalAveragePool: Layer {
         let hw = s[1] * s[2], c = s[3]
         var dx = Tensor(shape: s)
         let inv = 1 / Float(hw)
-        for n in 0..<s[0] { for p in 0..<hw { for k in 0..<c { dx.data[(n * hw + p) * c + k] = gradOutput.data[n * c + k] * inv } } }
+        dx.data.withUnsafeMutableBufferPointer { dp in
+            gradOutput.data.withUnsafeBufferPointer { gp in
+                for n in 0..<s[0] { for p in 0..<hw { for k in 0..<c { dp[(n * hw + p) * c + k] = gp[n * c + k] * inv } } }
+            }
+        }
         return dx
     }
 }

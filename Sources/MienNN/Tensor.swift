@@ -28,6 +28,15 @@ public struct Tensor: Sendable, Equatable {
         self.data = data
     }
 
+    /// A tensor of `shape` whose elements are not set: for outputs a kernel writes in full (it
+    /// skips the zero-fill, a pass over memory per layer and step). Read nothing before writing it.
+    public init(uninitialized shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape must be non-negative, got \(shape)")
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
+    }
+
     /// The number of elements.
     public var count: Int { data.count }
 

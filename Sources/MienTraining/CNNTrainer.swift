@@ -23,11 +23,69 @@ public final class CNNTrainer {
         public var augmentation = Augmentation()
         /// Images per inference batch when evaluating.
         public var evaluationBatch = 128
+        /// Decoupled weight decay (AdamW); 0 is Adam.
+        public var weightDecay: Float = 0
+        /// How the learning rate moves over the run (`epochs` steps' worth).
+        public var schedule = LearningRateSchedule.constant
+        /// Epochs of linear warm-up from lr/10 to lr before the schedule (0: none).
+        public var warmupEpochs = 0
+        /// How each class's examples weigh in the loss's gradient.
+        public var classWeighting = ClassWeighting.none
+        /// Label smoothing ε: targets (1 − ε)·one-hot + ε/classes.
+        public var labelSmoothing: Float = 0
+        /// What picks the kept epoch and drives early stopping.
+        public var selection = Selection.loss
+        /// Training images (unaugmented, the first ones) over which batch norm's moving statistics
+        /// are recomputed exactly after each epoch, before validation; 0 keeps Keras's moving
+        /// averages. From fresh weights the moving averages trail the quickly changing network
+        /// for many epochs, and inference-mode validation figures are then meaningless.
+        public var batchNormRecalibration = 0
         public init() {}
 
-        /// The settings that must not change across a resume (epochs may grow).
+        /// The settings that must not change across a resume (epochs may grow, except with a
+        /// schedule, which spans the planned epochs).
         var identity: String {
-            "batch \(batchSize) lr \(learningRate.bitPattern) patience \(patience) seed \(seed) augmentation \(augmentation)"
+            var s = "batch \(batchSize) lr \(learningRate.bitPattern) patience \(patience) seed \(seed) augmentation \(augmentation)"
+            if weightDecay != 0 { s += " wd \(weightDecay.bitPattern)" }
+            if schedule != .constant { s += " schedule \(schedule) epochs \(epochs)" }
+            if warmupEpochs != 0 { s += " warmup \(warmupEpochs)" }
+            if classWeighting != .none { s += " weights \(classWeighting)" }
+            if labelSmoothing != 0 { s += " smoothing \(labelSmoothing.bitPattern)" }
+            if selection != .loss { s += " select \(selection)" }
+            if batchNormRecalibration != 0 { s += " bn-recalibration \(batchNormRecalibration)" }
+            return s
+        }
+
+        /// The learning rate of optimiser step `step` (0-based) of a run of `stepsPerEpoch`.
+        func learningRate(step: Int, stepsPerEpoch: Int) -> Float {
+            let warm = warmupEpochs * stepsPerEpoch
+            if step < warm { return learningRate * (0.1 + 0.9 * Float(step) / Float(warm)) }
+            switch schedule {
+            case .constant: return learningRate
+            case .cosine:
+                let total = max(epochs * stepsPerEpoch - warm, 1)
+                let t = min(Double(step - warm) / Double(total), 1)
+                return learningRate * Float(0.5 * (1 + cos(Double.pi * t)))
+            }
+        }
+    }
+
+    public enum LearningRateSchedule: String, Sendable, CaseIterable { case constant, cosine }
+    /// `balanced`: weight N / (K·n_c) (Keras' "balanced"); `sqrt`: its square root, normalised
+    /// to mean 1 over the examples (a milder boost of rare classes such as disgust).
+    public enum ClassWeighting: String, Sendable, CaseIterable { case none, balanced, sqrt }
+    public enum Selection: String, Sendable, CaseIterable { case loss, accuracy }
+
+    /// Per-class weights for `counts` (examples per class) under `weighting`.
+    public static func classWeights(_ weighting: ClassWeighting, counts: [Int]) -> [Float] {
+        let n = Double(counts.reduce(0, +)), k = Double(counts.count)
+        switch weighting {
+        case .none: return counts.map { _ in 1 }
+        case .balanced: return counts.map { $0 > 0 ? Float(n / (k * Double($0))) : 0 }
+        case .sqrt:
+            let raw = counts.map { $0 > 0 ? (n / (k * Double($0))).squareRoot() : 0 }
+            let mean = zip(raw, counts).reduce(0) { $0 + $1.0 * Double($1.1) } / max(n, 1)
+            return raw.map { Float($0 / mean) }
         }
     }
 
@@ -72,12 +130,15 @@ public final class CNNTrainer {
         if let bad = (train.labels + validation.labels).first(where: { $0 < 0 || $0 >= classes }) {
             throw TrainingError("a label index \(bad) is outside the CNN's \(classes) classes")
         }
+        HeapTuning.keepFreedMemoryForReuse()
         let fingerprint = Self.fingerprint(train: train, validation: validation, config: config, startWeights: graph.namedTensors)
-        let adam = Adam(learningRate: config.learningRate)
+        let adam = Adam(learningRate: config.learningRate, weightDecay: config.weightDecay)
+        let weights = Self.classWeights(config.classWeighting, counts: train.classCounts(classes: classes))
+        let stepsPerEpoch = (train.count + config.batchSize - 1) / config.batchSize
         let parameters = graph.parameters
         var rng = SplitMix64(seed: config.seed ^ 0xC11_7A1_5EED)
         var history: [Epoch] = []
-        var best = (loss: Double.infinity, epoch: 0, tensors: graph.namedTensors)
+        var best = (loss: Double.infinity, epoch: 0, tensors: graph.namedTensors)   // loss: the selection score, lower is better
         var start = 0
         var stopped = false
 
@@ -112,21 +173,32 @@ public final class CNNTrainer {
             for first in stride(from: 0, to: order.count, by: config.batchSize) {
                 let batch = Array(order[first..<min(first + config.batchSize, order.count)])
                 let x = inputTensor(train, batch, augment: true, rng: &rng)
-                let targets = SoftmaxCrossEntropy.oneHot(batch.map { train.labels[$0] }, classes: classes)
+                var targets = SoftmaxCrossEntropy.oneHot(batch.map { train.labels[$0] }, classes: classes)
+                if config.labelSmoothing > 0 {
+                    let e = config.labelSmoothing
+                    for i in 0..<targets.count { targets.data[i] = targets.data[i] * (1 - e) + e / Float(classes) }
+                }
                 for p in parameters { p.zeroGrad() }
                 let logits = graph.forward(x, training: true).logits
-                let (loss, grad, probs) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)
+                let (loss, unweighted, probs) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)
+                var grad = unweighted
+                if config.classWeighting != .none {
+                    for (row, i) in batch.enumerated() { for j in 0..<classes { grad.data[row * classes + j] *= weights[train.labels[i]] } }
+                }
                 graph.backward(grad)
+                adam.learningRate = config.learningRate(step: adam.iterations, stepsPerEpoch: stepsPerEpoch)
                 adam.step(parameters)
                 lossSum += Double(loss) * Double(batch.count)
                 for (row, i) in batch.enumerated() where argmax(probs.data, row: row, classes: classes) == train.labels[i] { correct += 1 }
             }
+            if config.batchNormRecalibration > 0 { recalibrateBatchNorm(train, images: config.batchNormRecalibration) }
             let (valLoss, valAcc) = evaluate(validation)
             let record = Epoch(epoch: epoch, trainLoss: lossSum / Double(train.count), trainAccuracy: Double(correct) / Double(train.count),
                                validationLoss: valLoss, validationAccuracy: valAcc)
             history.append(record)
-            if valLoss < best.loss - 1e-6 {
-                best = (valLoss, epoch, graph.namedTensors)
+            let score = config.selection == .loss ? valLoss : -valAcc
+            if score < best.loss - 1e-6 {
+                best = (score, epoch, graph.namedTensors)
             } else if epoch - best.epoch >= config.patience {
                 stopped = true
             }
@@ -140,6 +212,26 @@ public final class CNNTrainer {
         }
         try graph.load(best.tensors, path: "best epoch \(best.epoch)")
         return Outcome(history: history, bestEpoch: best.epoch, resumedFrom: start, stoppedEarly: stopped)
+    }
+
+    /// Recomputes every batch norm's moving mean and variance as the exact average of its batch
+    /// statistics over the first `images` training images (unaugmented, in order, in batches of
+    /// `batchSize`): momentum 1 − 1/k at the k-th batch makes the moving value the mean of the k.
+    func recalibrateBatchNorm(_ data: FaceImageSet, images: Int) {
+        let norms = graph.nodes.compactMap { node -> BatchNorm? in
+            if case .batchNorm(let bn) = node.op { return bn }
+            return nil
+        }
+        let saved = norms.map(\.momentum)
+        defer { for (bn, m) in zip(norms, saved) { bn.momentum = m } }
+        var unused = SplitMix64(seed: 0)
+        var k = 0
+        for first in stride(from: 0, to: min(images, data.count), by: config.batchSize) {
+            k += 1
+            for bn in norms { bn.momentum = 1 - 1 / Float(k) }
+            let batch = Array(first..<min(first + config.batchSize, min(images, data.count)))
+            _ = graph.forward(inputTensor(data, batch, augment: false, rng: &unused), training: true)
+        }
     }
 
     /// Mean cross-entropy (nats) and accuracy of the graph on `data` in inference mode.

@@ -76,6 +76,11 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     public var brightness: Float = 0
     /// Largest contrast change either way as a fraction: factor in [1 − c, 1 + c] (0 = off).
     public var contrast: Float = 0
+    /// Largest shift as a fraction of the side, each axis (0: none).
+    public var shift: Double = 0
+    /// Probability of erasing one random rectangle (2–20 % of the image, aspect 0.3–3.3) with
+    /// random gray noise (Zhong et al. 2020, random erasing); 0: never.
+    public var erasing: Double = 0
 
     public init() {}
 
@@ -92,15 +97,17 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
             case "zoom": a.zoom = 0.1
             case "brightness": a.brightness = 25
             case "contrast": a.contrast = 0.2
+            case "shift": a.shift = 0.1
+            case "erasing": a.erasing = 0.5
             case "none", "": break
             case let other:
-                throw TrainingError("unknown augmentation \"\(other)\": choose from rotation, flip, zoom, brightness, contrast (comma-separated) or none")
+                throw TrainingError("unknown augmentation \"\(other)\": choose from rotation, flip, zoom, brightness, contrast, shift, erasing (comma-separated) or none")
             }
         }
         return a
     }
 
-    public var isIdentity: Bool { rotationDegrees == 0 && !flip && zoom == 0 && brightness == 0 && contrast == 0 }
+    public var isIdentity: Bool { rotationDegrees == 0 && !flip && zoom == 0 && brightness == 0 && contrast == 0 && shift == 0 && erasing == 0 }
 
     public var description: String {
         var parts: [String] = []
@@ -109,6 +116,8 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
         if zoom > 0 { parts.append("zoom ±\(Int(zoom * 100)) %") }
         if brightness > 0 { parts.append("brightness ±\(brightness)") }
         if contrast > 0 { parts.append("contrast ±\(Int(contrast * 100)) %") }
+        if shift > 0 { parts.append("shift ±\(Int(shift * 100)) %") }
+        if erasing > 0 { parts.append("erasing p \(erasing)") }
         return parts.isEmpty ? "none" : parts.joined(separator: ", ")
     }
 
@@ -117,16 +126,29 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     public func apply(_ image: [Float], side: Int, rng: inout SplitMix64) -> [Float] {
         func unit() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }   // [0, 1)
         let uRot = unit(), uFlip = unit(), uZoom = unit(), uBright = unit(), uContrast = unit()
+        // Draws of the later augmentations come after the first five, and only when enabled, so
+        // a run without them draws exactly what it did before they existed.
+        let uShiftX = shift > 0 ? unit() : 0.5, uShiftY = shift > 0 ? unit() : 0.5
         var x = image
-        if rotationDegrees > 0 || zoom > 0 {
+        if rotationDegrees > 0 || zoom > 0 || shift > 0 {
             let deg = (2 * uRot - 1) * rotationDegrees
             let scale = 1 + (2 * uZoom - 1) * zoom
-            x = ImageOps.affineWarp(x, side: side, forward: ImageOps.rotationZoom(degrees: deg, scale: scale, side: side))
+            var m = ImageOps.rotationZoom(degrees: deg, scale: scale, side: side)
+            m[2] += (2 * uShiftX - 1) * shift * Double(side)
+            m[5] += (2 * uShiftY - 1) * shift * Double(side)
+            x = ImageOps.affineWarp(x, side: side, forward: m)
         }
         if flip && uFlip < 0.5 { x = ImageOps.flipHorizontal(x, side: side) }
         if brightness > 0 || contrast > 0 {
             x = ImageOps.brightnessContrast(x, brightness: Float(2 * uBright - 1) * brightness,
                                             contrast: 1 + Float(2 * uContrast - 1) * contrast)
+        }
+        if erasing > 0 && unit() < erasing {
+            let area = (0.02 + 0.18 * unit()) * Double(side * side)
+            let aspect = exp(log(0.3) + (log(3.3) - log(0.3)) * unit())
+            let h = min(side, max(1, Int((area * aspect).squareRoot()))), w = min(side, max(1, Int((area / aspect).squareRoot())))
+            let top = Int(unit() * Double(side - h + 1)), left = Int(unit() * Double(side - w + 1))
+            for yy in top..<(top + h) { for xx in left..<(left + w) { x[yy * side + xx] = Float(unit() * 255) } }
         }
         return x
     }

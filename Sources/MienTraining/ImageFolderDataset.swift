@@ -51,4 +51,27 @@ public enum ImageFolderDataset {
         guard classFolders > 0 else { throw TrainingError("\(root) has no class folders: make one per class (\(labels.joined(separator: ", "))) holding face images") }
         return set
     }
+
+    /// A set that comes split: `root` holds `train/` and `validation/` (or `val/`), and optionally
+    /// `test/`, each a folder of class folders (FER2013's image release is laid out so). Nil when
+    /// `root` has no `train/` folder.
+    public static func readSplits(root: String, side: Int = 64, labels: [String] = ExpressionClass.labels) throws -> FaceImageSplits? {
+        let fm = FileManager.default
+        func folder(_ names: String...) -> String? {
+            for n in names {
+                let p = (root as NSString).appendingPathComponent(n)
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue { return p }
+            }
+            return nil
+        }
+        guard let train = folder("train") else { return nil }
+        guard let validation = folder("validation", "val") else {
+            throw TrainingError("\(root) has train/ but no validation/ (or val/): add the validation split beside it, or give the class folders' parent alone")
+        }
+        return FaceImageSplits(train: try read(root: train, side: side, labels: labels),
+                               validation: try read(root: validation, side: side, labels: labels),
+                               test: try folder("test").map { try read(root: $0, side: side, labels: labels) } ?? FaceImageSet(side: side),
+                               how: "the set's own split (train/, validation/\(folder("test") != nil ? ", test/" : ""))")
+    }
 }

@@ -15,6 +15,12 @@ struct Evaluate: ParsableCommand {
             F1 with macro and weighted averages and confusion matrices for both models at each level, \
             the paper's Table 1 on this data, training curves, and an expression timeline per video.
 
+            Without --labels, INPUT is a labelled set of still face images (a folder of class folders, or \
+            a CSV of path,label): every image is scored by the CNN of each bundle in --model (several may \
+            be given, comma-separated, to compare them on the same images), and OUT/metrics.json and \
+            OUT/metrics.md give accuracy, per-class precision / recall / F1, the confusion matrix and the \
+            CNN's time per face.
+
             Exit status: 0 when every input was labelled, 2 when some failed (listed in the report), \
             1 on a fatal error.
             """)
@@ -22,8 +28,8 @@ struct Evaluate: ParsableCommand {
     @Argument(help: "Test videos, frame folders, or folders to search.")
     var inputs: [String]
 
-    @Option(help: "Ground truth: labels.csv (video,label).")
-    var labels: String
+    @Option(help: "Ground truth of videos: labels.csv (video,label). Leave out for still images in class folders or a path,label CSV.")
+    var labels: String?
 
     @Option(name: .customLong("frame-labels"), help: "Per-frame ground truth: frames.csv (video,frame,track,label,x,y,w,h).")
     var frameLabels: String?
@@ -31,8 +37,11 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Output folder for metrics.json, metrics.md, report.html (and predictions/).")
     var out: String
 
-    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.")
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/ (still images: several, comma-separated).")
     var model = "synthetic"
+
+    @Flag(name: .customLong("flip-average"), help: "Still images: average each image's probabilities with its mirror image's (test-time augmentation; twice the CNN time).")
+    var flipAverage = false
 
     @Option(help: "What the test data is, shown beside every figure (e.g. \"synthetic: mien synth --seed 202\").")
     var data: String?
@@ -53,13 +62,14 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
         guard (batchFrames ?? 1) >= 1 else { throw ValidationError("--batch-frames must be at least 1") }
-        guard FileManager.default.fileExists(atPath: labels) else { throw ValidationError("--labels \(labels) does not exist: give the test set's labels.csv (video,label)") }
+        if let labels, !FileManager.default.fileExists(atPath: labels) { throw ValidationError("--labels \(labels) does not exist: give the test set's labels.csv (video,label)") }
         if let frameLabels, !FileManager.default.fileExists(atPath: frameLabels) {
             throw ValidationError("--frame-labels \(frameLabels) does not exist: give the test set's frames.csv, or leave the option out")
         }
     }
 
     func run() throws {
+        guard let labels else { return try runStills() }
         let bundle = try ModelBundleRef.resolve(model)
         let labelled = try LabelledInputs.load(inputs, labels: labels, frameLabels: frameLabels)
         let unlabelled = labelled.videos.filter { $0.groundTruth == nil }.map(\.id)

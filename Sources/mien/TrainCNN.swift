@@ -14,7 +14,8 @@ struct TrainCNN: ParsableCommand {
         discussion: """
             --data is one of: a FER2013 CSV file (emotion,pixels,Usage; Usage decides the split), a folder
             with one sub-folder of face images per class (angry, disgust, fear, happy, sad, surprise,
-            neutral), or a labelled video set as `mien synth` writes it (clips + labels.csv + frames.csv:
+            neutral), a folder holding train/ and validation/ (and optionally test/) such class folders
+            (the set's own split, as FER2013's image release), or a labelled video set as `mien synth` writes it (clips + labels.csv + frames.csv:
             faces are detected, aligned and cropped as at inference and labelled by box; split grouped by
             clip). Adam, cross-entropy, seeded augmentation, early stopping on validation loss (the best
             epoch is kept), a checkpoint after every epoch (--resume continues the last one exactly).
@@ -31,6 +32,11 @@ struct TrainCNN: ParsableCommand {
     @Flag(name: .customLong("from-scratch"), help: "Start from fresh (seeded Glorot) weights instead of --init's.")
     var fromScratch = false
 
+    @Option(help: "Train this architecture from scratch instead of --init's: vgg-<width> or xception-<width>, e.g. vgg-32 (docs/TRAINING.md).")
+    var architecture: String?
+    @Option(name: .customLong("input-size"), help: "Side of the square gray input of --architecture, in pixels.")
+    var inputSize = 48
+
     @Option(name: .customLong("init"), help: "CNN to fine-tune (folder with model.json, or a name under models/); with --from-scratch only its architecture is used.")
     var initModel = "fer2013"
 
@@ -42,16 +48,30 @@ struct TrainCNN: ParsableCommand {
     var lr: Float = 0.001
     @Option(help: "Epochs without a better validation loss before stopping.")
     var patience = 3
-    @Option(help: "Augmentations, comma-separated: rotation,flip,zoom,brightness,contrast (or none).")
+    @Option(help: "Augmentations, comma-separated: rotation, flip, zoom, brightness, contrast, shift, erasing (or none).")
     var augment = "rotation,flip,zoom,brightness,contrast"
+    @Option(name: .customLong("weight-decay"), help: "Decoupled weight decay (AdamW); 0 is Adam.")
+    var weightDecay: Float = 0
+    @Option(name: .customLong("lr-schedule"), help: "Learning-rate schedule over --epochs: constant or cosine.")
+    var lrSchedule = "constant"
+    @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up (from lr/10).")
+    var warmupEpochs = 0
+    @Option(name: .customLong("class-weights"), help: "Loss weight per class: none, balanced (N / (K·n_c)) or sqrt (its square root).")
+    var classWeights = "none"
+    @Option(name: .customLong("label-smoothing"), help: "Label smoothing ε (0 … 0.5).")
+    var labelSmoothing: Float = 0
+    @Option(name: .customLong("bn-recalibration"), help: "After each epoch, recompute batch norm's statistics exactly over this many training images before validating (0: keep the moving averages; useful from scratch).")
+    var bnRecalibration = 0
+    @Option(name: .customLong("select-on"), help: "What keeps the best epoch and stops early: loss or accuracy (validation).")
+    var selectOn = "loss"
     @Option(help: "Seed of the split, fresh weights, shuffling and augmentation.")
     var seed: UInt64 = 1
     @Option(name: .customLong("checkpoint-dir"), help: "Folder for per-epoch checkpoints (default: <out>.checkpoints).")
     var checkpointDir: String?
     @Flag(help: "Continue from the newest checkpoint in --checkpoint-dir.")
     var resume = false
-    @Option(help: "BLAS threads (results are reproducible for a given count; 1 is the tested setting).")
-    var threads = 1
+    @Option(help: "Threads that compute a batch's chunks of images (default: one per CPU). Results are the same, bit for bit, for every thread count.")
+    var threads = OpenCVInfo.cpusAvailable
     @Option(name: .customLong("train-fraction"), help: "Fraction of groups (videos or images) for training, for data without its own split.")
     var trainFraction = 0.7
     @Option(name: .customLong("validation-fraction"), help: "Fraction for validation (the rest is test).")
@@ -66,6 +86,13 @@ struct TrainCNN: ParsableCommand {
             throw ValidationError("--epochs, --batch-size, --patience, --threads and --frame-step must be positive")
         }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+        guard weightDecay >= 0, weightDecay.isFinite, warmupEpochs >= 0, labelSmoothing >= 0, labelSmoothing <= 0.5 else {
+            throw ValidationError("need --weight-decay ≥ 0, --warmup-epochs ≥ 0 and --label-smoothing in 0…0.5")
+        }
+        guard CNNTrainer.LearningRateSchedule(rawValue: lrSchedule) != nil else { throw ValidationError("--lr-schedule must be constant or cosine, got \(lrSchedule)") }
+        guard CNNTrainer.ClassWeighting(rawValue: classWeights) != nil else { throw ValidationError("--class-weights must be none, balanced or sqrt, got \(classWeights)") }
+        guard CNNTrainer.Selection(rawValue: selectOn) != nil else { throw ValidationError("--select-on must be loss or accuracy, got \(selectOn)") }
+        if architecture != nil && fromScratch { throw ValidationError("--architecture already trains from scratch: drop --from-scratch") }
         guard trainFraction > 0, validationFraction > 0, trainFraction + validationFraction <= 1 else {
             throw ValidationError("need --train-fraction > 0, --validation-fraction > 0 and their sum at most 1")
         }
@@ -74,11 +101,14 @@ struct TrainCNN: ParsableCommand {
 
     func run() throws {
         func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-        BLASThreads.set(threads)
+        // Chunks of each batch run in parallel (BatchChunks), each with single-threaded BLAS.
+        BLASThreads.set(1)
+        BatchChunks.threads = threads
         let labels = ExpressionClass.labels
-        let initDir = try resolveCNN(initModel)
+        let initDir = architecture == nil ? try resolveCNN(initModel) : "architecture \(architecture!)"
         let initJSON = (initDir as NSString).appendingPathComponent("model.json")
-        let description = try CNNDescription.read(path: initJSON)
+        let description = try architecture.map { try CNNArchitectures.description($0, side: inputSize, labels: labels) }
+            ?? CNNDescription.read(path: initJSON)
         guard description.labels == labels else {
             throw ValidationError("\(initJSON) has labels \(description.labels), Mien's are \(labels): give --init a CNN with Mien's classes in that order")
         }
@@ -96,20 +126,27 @@ struct TrainCNN: ParsableCommand {
         say("train cnn: \(kind): \(splits.how)")
         say("train cnn: train \(splits.train.count) (\(counts(splits.train))); validation \(splits.validation.count); test \(splits.test.count)")
 
-        let graph = fromScratch ? try CNNGraph.initialized(description, seed: seed) : try CNNGraph.load(modelJSON: initJSON)
+        let scratch = fromScratch || architecture != nil
+        let graph = scratch ? try CNNGraph.initialized(description, seed: seed) : try CNNGraph.load(modelJSON: initJSON)
         var config = CNNTrainer.Config()
         config.epochs = epochs; config.batchSize = batchSize; config.learningRate = lr; config.patience = patience
         config.seed = seed; config.augmentation = try Augmentation.parse(augment)
+        config.weightDecay = weightDecay; config.warmupEpochs = warmupEpochs; config.labelSmoothing = labelSmoothing
+        config.schedule = CNNTrainer.LearningRateSchedule(rawValue: lrSchedule)!
+        config.classWeighting = CNNTrainer.ClassWeighting(rawValue: classWeights)!
+        config.selection = CNNTrainer.Selection(rawValue: selectOn)!
+        config.batchNormRecalibration = bnRecalibration
         let checkpoints = checkpointDir ?? (out.hasSuffix("/") ? String(out.dropLast()) : out) + ".checkpoints"
         let trainer = CNNTrainer(graph: graph, config: config, checkpointDirectory: checkpoints)
         let initial = trainer.evaluate(splits.validation)
         say(String(format: "train cnn: %@ weights: validation loss %.4f acc %.3f; augmentation %@; checkpoints in %@",
-                   fromScratch ? "fresh" : "initial", initial.loss, initial.accuracy, config.augmentation.description, checkpoints))
+                   scratch ? "fresh" : "initial", initial.loss, initial.accuracy, config.augmentation.description, checkpoints))
         var last = Date()
         let outcome = try trainer.train(splits.train, validation: splits.validation, resume: resume, log: { e in
             let now = Date()
-            say(String(format: "epoch %3d  train loss %.4f acc %.3f  validation loss %.4f acc %.3f  (%.1f s)",
-                       e.epoch, e.trainLoss, e.trainAccuracy, e.validationLoss, e.validationAccuracy, now.timeIntervalSince(last)))
+            let seconds = now.timeIntervalSince(last)
+            say(String(format: "epoch %3d  train loss %.4f acc %.3f  validation loss %.4f acc %.3f  (%.1f s, %.0f training images/s with validation)",
+                       e.epoch, e.trainLoss, e.trainAccuracy, e.validationLoss, e.validationAccuracy, seconds, Double(splits.train.count) / seconds))
             last = now
         }, note: { say("train cnn: " + $0) })
         let test = splits.test.count > 0 ? trainer.evaluate(splits.test) : (loss: Double.nan, accuracy: Double.nan)
@@ -117,15 +154,17 @@ struct TrainCNN: ParsableCommand {
         let training: [String: Any] = [
             "command": "mien " + CommandLine.arguments.dropFirst().joined(separator: " "),
             "data": data, "data_kind": kind,
-            "init": fromScratch ? "from scratch (seeded Glorot-uniform, seed \(seed)); architecture of \(initDir)" : "fine-tuned from \(initDir) (weights sha256 \(try sha256Hex(file: (initDir as NSString).appendingPathComponent(description.weightsFile))))",
+            "init": scratch ? "from scratch (seeded Glorot-uniform, seed \(seed)); architecture of \(initDir)" : "fine-tuned from \(initDir) (weights sha256 \(try sha256Hex(file: (initDir as NSString).appendingPathComponent(description.weightsFile))))",
             "best_epoch": outcome.bestEpoch,
         ]
         let hash = try graph.save(to: out, training: training)
         var report: [String: Any] = [
             "model": "cnn", "data": data, "data_kind": kind, "split_method": splits.how,
-            "from_scratch": fromScratch, "init": initDir,
+            "from_scratch": scratch, "init": initDir, "architecture": description.architecture,
+            "weight_decay": Double(weightDecay), "lr_schedule": lrSchedule, "warmup_epochs": warmupEpochs,
+            "class_weights": classWeights, "label_smoothing": Double(labelSmoothing), "select_on": selectOn, "bn_recalibration": bnRecalibration,
             "epochs": epochs, "batch_size": batchSize, "learning_rate": Double(lr), "patience": patience,
-            "augmentation": config.augmentation.description, "seed": seed, "blas_threads": threads,
+            "augmentation": config.augmentation.description, "seed": seed, "threads": threads,
             "counts": ["train": splits.train.classCounts(classes: labels.count), "validation": splits.validation.classCounts(classes: labels.count),
                        "test": splits.test.classCounts(classes: labels.count), "labels": labels],
             "initial_validation_loss": initial.loss, "initial_validation_accuracy": initial.accuracy,
@@ -190,6 +229,9 @@ struct TrainCNN: ParsableCommand {
                           "detections": tally.detections, "labelled": tally.labelled, "unmatched": tally.unmatched, "unknown_label": tally.unknownLabel,
                           "frame_step": frameStep, "crop_mode": pipeline.options.cropMode.rawValue],
             ])
+        }
+        if let splits = try ImageFolderDataset.readSplits(root: data, side: side, labels: labels) {
+            return (splits, "image folders with their own split (train/, validation/\(splits.test.count > 0 ? ", test/" : ""))", [:])
         }
         let all = try ImageFolderDataset.read(root: data, side: side, labels: labels)
         return (FaceImageSplits.grouped(all, classNames: labels, fractions: fractions, seed: seed), "image folders", [:])

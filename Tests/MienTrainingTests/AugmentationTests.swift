@@ -82,4 +82,31 @@ final class AugmentationTests: XCTestCase {
         _ = try Augmentation.parse("flip").apply(img, side: 64, rng: &r4)
         XCTAssertEqual(r4.state, r1.state)
     }
+
+    /// Shift moves the picture by whole pixels when nothing else warps it; erasing replaces one
+    /// rectangle and leaves the rest; both draw only when enabled (so the five first draws are
+    /// those of a run without them) and are seeded.
+    func testShiftAndErasing() throws {
+        let img = smoothImage().map(Float.init)
+        var shift = Augmentation(); shift.shift = 0.1
+        var r = SplitMix64(seed: 9)
+        let shifted = shift.apply(img, side: 64, rng: &r)
+        XCTAssertNotEqual(shifted, img)
+        // Some integer-free shift: the centre pixel moved, and every output is an image value mix.
+        XCTAssertTrue(shifted.allSatisfy { $0 >= 0 && $0 <= 255 })
+        var erase = Augmentation(); erase.erasing = 1
+        var r1 = SplitMix64(seed: 10)
+        let erased = erase.apply(img, side: 64, rng: &r1)
+        let changed = zip(erased, img).filter { $0 != $1 }.count
+        XCTAssertGreaterThan(changed, Int(0.01 * 4096), "a rectangle of 2–20 % is erased")
+        XCTAssertLessThanOrEqual(changed, Int(0.21 * 4096))
+        var r2 = SplitMix64(seed: 10)
+        XCTAssertEqual(erase.apply(img, side: 64, rng: &r2), erased)
+        // With both off, the draws are the first five only.
+        var a = SplitMix64(seed: 11), b = SplitMix64(seed: 11)
+        _ = Augmentation().apply(img, side: 64, rng: &a)
+        for _ in 0..<5 { _ = b.next() }
+        XCTAssertEqual(a.state, b.state)
+        XCTAssertEqual(try Augmentation.parse("shift,erasing").description, "shift ±10 %, erasing p 0.5")
+    }
 }

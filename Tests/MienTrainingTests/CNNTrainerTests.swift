@@ -138,6 +138,46 @@ final class CNNTrainerTests: XCTestCase {
         XCTAssertGreaterThan(after.accuracy, 0.6, "three bar orientations should be learnt (chance 0.33); history \(out.history)")
         if out.stoppedEarly { XCTAssertEqual(out.history.count - out.bestEpoch, c.patience) }
     }
+
+    /// The training regression test of the from-scratch recipe: a VGG of `CNNArchitectures` with
+    /// every option of `mien train cnn` on (AdamW, cosine schedule with warm-up, sqrt class
+    /// weights, label smoothing, batch-norm recalibration, all seven augmentations), seeded, on
+    /// three bar orientations (chance 0.33). Fails if learning breaks in any of them.
+    func testFromScratchRecipeLearns() throws {
+        let train = Self.bars(60, classes: [0, 3, 5], seed: 21), val = Self.bars(21, classes: [0, 3, 5], seed: 22)
+        let d = try CNNArchitectures.description("vgg-4", side: 64, labels: ExpressionClass.labels)
+        let graph = try CNNGraph.initialized(d, seed: 2)
+        var c = config(epochs: 10)
+        c.patience = 10; c.learningRate = 0.01; c.weightDecay = 0.01; c.schedule = .cosine; c.warmupEpochs = 1
+        c.classWeighting = .sqrt; c.labelSmoothing = 0.1; c.batchNormRecalibration = 40; c.selection = .accuracy
+        c.augmentation = try Augmentation.parse("rotation,flip,zoom,brightness,contrast,shift,erasing")
+        let out = try CNNTrainer(graph: graph, config: c, checkpointDirectory: nil).train(train, validation: val, resume: false)
+        let best = out.history.max { $0.validationAccuracy < $1.validationAccuracy }!
+        XCTAssertGreaterThan(best.validationAccuracy, 0.7, "history \(out.history)")
+        XCTAssertEqual(out.bestEpoch, out.history.first { $0.validationAccuracy == best.validationAccuracy }!.epoch)
+    }
+
+    /// Every architecture family builds, has the embedding it names, and its fast inference form
+    /// (`FoldedCNN`, batch norm folded) equals the graph's inference within 1e-4.
+    func testArchitecturesBuildAndFoldExactly() throws {
+        for (name, side, embedding) in [("vgg-8", 48, 64), ("xception-8", 48, 64), ("xception-16", 64, 128)] {
+            let d = try CNNArchitectures.description(name, side: side, labels: ExpressionClass.labels)
+            let graph = try CNNGraph.initialized(d, seed: 9)
+            var rng = SeededRandom(seed: 3)
+            // Move the moving statistics away from 0/1 so folding is exercised.
+            for node in graph.nodes { if case .batchNorm(let bn) = node.op {
+                bn.movingMean = rng.uniformTensor([bn.channels], -0.2, 0.2); bn.movingVariance = rng.uniformTensor([bn.channels], 0.5, 1.5)
+            } }
+            let x = rng.uniformTensor([3, side, side, 1])
+            let slow = graph.predict(x)
+            let fast = try FoldedCNN(graph).predict(x)
+            XCTAssertEqual(slow.embedding.shape, [3, embedding], name)
+            XCTAssertLessThan(fast.probabilities.maxAbsDifference(slow.probabilities), 1e-4, name)
+            XCTAssertLessThan(fast.embedding.maxAbsDifference(slow.embedding), 1e-4, name)
+        }
+        XCTAssertThrowsError(try CNNArchitectures.description("resnet-18", side: 48, labels: ExpressionClass.labels))
+        XCTAssertThrowsError(try CNNArchitectures.description("vgg", side: 48, labels: ExpressionClass.labels))
+    }
 }
 
 extension SeededRandom {

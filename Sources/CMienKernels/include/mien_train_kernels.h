@@ -1,0 +1,76 @@
+#ifndef MIEN_TRAIN_KERNELS_H
+#define MIEN_TRAIN_KERNELS_H
+/*
+ * CPU kernels for MienNN's training passes (forward with batch statistics and backward) of the
+ * layers that are not matrix multiplies: depthwise convolution, im2col/col2im, batch
+ * normalisation, ReLU, global average pooling and the optimiser's update.
+ *
+ * Why C: Swift compiles for the x86-64 baseline (SSE2) and has no per-function target attribute.
+ * Each kernel here is compiled three times (AVX-512, AVX2+FMA, baseline) and the one the CPU
+ * supports is chosen at run time, so the same binary runs on the AMD and Intel machines and on
+ * CPUs without AVX. The loops are
+ * plain C written so that the compiler vectorises them over channels; the tests compare every
+ * kernel with MienNN's Double-precision references.
+ *
+ * Layouts are NHWC (channels innermost), float32, dense. Depthwise kernels are [kh, kw, c]
+ * (depth multiplier 1). "Accumulate" means the kernel adds into the output; otherwise it writes.
+ * Sums of statistics are in double, in a fixed order, so a result never depends on the thread
+ * that computed it.
+ */
+#include <stddef.h>
+
+/* What the CPU supports, decided once: 2 = AVX-512 (F, BW, DQ, VL), 1 = AVX2 + FMA, 0 = neither
+   (or not x86). */
+int mien_cpu_level(void);
+/* Caps the level the kernels use (tests run every path the CPU has; not for production use). */
+void mien_cpu_level_limit(int limit);
+
+/* Depthwise convolution of one image, multiplier 1: out[oh, ow, c] = Σ x[ih, iw, c]·k[i, j, c]
+   over the taps inside the image (zero padding). x [h, w, c], out [outH, outW, c] (written). */
+void mien_t_depthwise_forward(const float *x, int h, int w, int c, const float *k, int kh, int kw,
+                              int stride, int padTop, int padLeft, int outH, int outW, float *out);
+
+/* Its gradients for one image: dk += Σ x·dy (accumulate), dx += Σ k·dy (accumulate). */
+void mien_t_depthwise_backward(const float *x, const float *dy, int h, int w, int c, const float *k,
+                               int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW,
+                               float *dk, float *dx);
+
+/* im2col of one image: rows = outH·outW, columns = kh·kw·c in (kh, kw, c) order (written, zeros
+   in the padding). col2im_add adds such a matrix back into the image gradient (accumulate). */
+void mien_t_im2col(const float *x, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft,
+                   int outH, int outW, float *cols);
+void mien_t_col2im_add(const float *cols, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft,
+                       int outH, int outW, float *dx);
+
+/* Column sums of a rows × c matrix, added into sum[c] (double). */
+void mien_t_column_sums(const float *x, size_t rows, int c, double *sum);
+/* Σ (x − mean)² per column, added into out[c] (double). */
+void mien_t_column_centered_squares(const float *x, size_t rows, int c, const double *mean, double *out);
+/* Batch norm forward with given statistics: xhat = (x − mean)·invStd, y = gamma·xhat + beta. */
+void mien_t_bn_normalize(const float *x, size_t rows, int c, const float *mean, const float *invStd,
+                         const float *gamma, const float *beta, float *xhat, float *y);
+/* Σ dy and Σ dy·xhat per column, added into sumDy[c] and sumDyXhat[c] (double). */
+void mien_t_bn_grad_sums(const float *dy, const float *xhat, size_t rows, int c, double *sumDy, double *sumDyXhat);
+/* dx = k·(m·dy − sumDy − xhat·sumDyXhat) per column (written). */
+void mien_t_bn_grad_input(const float *dy, const float *xhat, size_t rows, int c, const float *k, float m,
+                          const float *sumDy, const float *sumDyXhat, float *dx);
+
+/* ReLU: y = max(x, 0) (written); backward dx = x > 0 ? dy : 0 (written). */
+void mien_t_relu(const float *x, size_t n, float *y);
+void mien_t_relu_backward(const float *x, const float *dy, size_t n, float *dx);
+
+/* Max pooling of one image, size×size windows, stride s, padding padTop/padLeft (padding never
+   wins): x [h, w, c], out [outH, outW, c] (written). When argmax is not NULL it receives, per
+   output, the index of the winning input element plus `base` (the image's offset in its batch). */
+void mien_t_maxpool_forward(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
+                            int outH, int outW, float *out, int *argmax, int base);
+
+/* out[i] += a[i] (accumulate), n elements. */
+void mien_t_add(float *out, const float *a, size_t n);
+
+/* Adam(W) update of n parameters: m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²;
+   p −= lr·((m / c1) / (sqrt(v / c2) + eps) + wd·p). wd = 0 is Adam. */
+void mien_t_adam(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                 float c1, float c2, float eps, float wd);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * Training kernels (see include/mien_train_kernels.h for why they exist and the layouts).
+ *
+ * Each kernel is written once as plain C (`..._impl`, always inlined) and compiled three times
+ * by DISPATCH: for AVX-512 (F, BW, DQ, VL), for AVX2+FMA and for the baseline; the public entry
+ * calls the one the CPU supports (`mien_cpu_level`, decided once). clang's `target_clones`
+ * would do this with an ifunc, but its resolver picked the baseline on the Intel Xeon machines
+ * (its CPU-feature bits come from libgcc there), so the choice is explicit.
+ */
+#include "mien_train_kernels.h"
+#include <math.h>
+#include <string.h>
+
+#define RESTRICT __restrict__
+#define IMPL static inline __attribute__((always_inline))
+
+#if defined(__x86_64__) || defined(__i386__)
+static int level = -1;
+
+void mien_cpu_level_limit(int limit) {
+    level = -1;
+    int l = mien_cpu_level();
+    level = limit < l ? limit : l;
+}
+
+int mien_cpu_level(void) {
+    if (level < 0) {
+        __builtin_cpu_init();
+        int l = 0;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) l = 1;
+        if (l == 1 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) l = 2;
+        level = l;
+    }
+    return level;
+}
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"), noinline))
+#define AVX2 __attribute__((target("avx2,fma"), noinline))
+#define DISPATCH(name, params, args) \
+    AVX512 static void name##_avx512 params { name##_impl args; } \
+    AVX2 static void name##_avx2 params { name##_impl args; } \
+    __attribute__((noinline)) static void name##_base params { name##_impl args; } \
+    void name params { \
+        switch (mien_cpu_level()) { \
+        case 2: name##_avx512 args; break; \
+        case 1: name##_avx2 args; break; \
+        default: name##_base args; \
+        } \
+    }
+#else
+int mien_cpu_level(void) { return 0; }
+void mien_cpu_level_limit(int limit) { (void)limit; }
+#define DISPATCH(name, params, args) void name params { name##_impl args; }
+#endif
+
+static inline int imax(int a, int b) { return a > b ? a : b; }
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+/* The valid tap range [lo, hi) of a window starting at `start` over an axis of length n. */
+static inline void taps(int start, int k, int n, int *lo, int *hi) {
+    *lo = imax(0, -start);
+    *hi = imin(k, n - start);
+}
+
+IMPL void mien_t_depthwise_forward_impl(const float *RESTRICT x, int h, int w, int c, const float *RESTRICT k, int kh, int kw,
+                              int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out) {
+    for (int oh = 0; oh < outH; oh++) {
+        int ih0 = oh * stride - padTop, i0, i1;
+        taps(ih0, kh, h, &i0, &i1);
+        for (int ow = 0; ow < outW; ow++) {
+            int iw0 = ow * stride - padLeft, j0, j1;
+            taps(iw0, kw, w, &j0, &j1);
+            float *RESTRICT o = out + ((size_t)oh * outW + ow) * c;
+            for (int ch = 0; ch < c; ch++) o[ch] = 0;
+            for (int i = i0; i < i1; i++) {
+                for (int j = j0; j < j1; j++) {
+                    const float *RESTRICT xi = x + ((size_t)(ih0 + i) * w + (iw0 + j)) * c;
+                    const float *RESTRICT ki = k + ((size_t)i * kw + j) * c;
+                    for (int ch = 0; ch < c; ch++) o[ch] += xi[ch] * ki[ch];
+                }
+            }
+        }
+    }
+}
+
+IMPL void mien_t_depthwise_backward_impl(const float *RESTRICT x, const float *RESTRICT dy, int h, int w, int c,
+                               const float *RESTRICT k, int kh, int kw, int stride, int padTop, int padLeft,
+                               int outH, int outW, float *RESTRICT dk, float *RESTRICT dx) {
+    for (int oh = 0; oh < outH; oh++) {
+        int ih0 = oh * stride - padTop, i0, i1;
+        taps(ih0, kh, h, &i0, &i1);
+        for (int ow = 0; ow < outW; ow++) {
+            int iw0 = ow * stride - padLeft, j0, j1;
+            taps(iw0, kw, w, &j0, &j1);
+            const float *RESTRICT g = dy + ((size_t)oh * outW + ow) * c;
+            for (int i = i0; i < i1; i++) {
+                for (int j = j0; j < j1; j++) {
+                    size_t off = ((size_t)(ih0 + i) * w + (iw0 + j)) * c;
+                    const float *RESTRICT xi = x + off;
+                    float *RESTRICT dxi = dx + off;
+                    const float *RESTRICT ki = k + ((size_t)i * kw + j) * c;
+                    float *RESTRICT dki = dk + ((size_t)i * kw + j) * c;
+                    for (int ch = 0; ch < c; ch++) {
+                        dki[ch] += xi[ch] * g[ch];
+                        dxi[ch] += ki[ch] * g[ch];
+                    }
+                }
+            }
+        }
+    }
+}
+
+IMPL void mien_t_im2col_impl(const float *RESTRICT x, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft,
+                   int outH, int outW, float *RESTRICT cols) {
+    size_t patch = (size_t)kh * kw * c;
+    for (int oh = 0; oh < outH; oh++) {
+        for (int ow = 0; ow < outW; ow++) {
+            float *RESTRICT dst = cols + ((size_t)oh * outW + ow) * patch;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * stride - padTop + i;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * stride - padLeft + j;
+                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+                        memcpy(dst, x + ((size_t)ih * w + iw) * c, sizeof(float) * (size_t)c);
+                    } else {
+                        memset(dst, 0, sizeof(float) * (size_t)c);
+                    }
+                    dst += c;
+                }
+            }
+        }
+    }
+}
+
+IMPL void mien_t_col2im_add_impl(const float *RESTRICT cols, int h, int w, int c, int kh, int kw, int stride, int padTop,
+                       int padLeft, int outH, int outW, float *RESTRICT dx) {
+    size_t patch = (size_t)kh * kw * c;
+    for (int oh = 0; oh < outH; oh++) {
+        for (int ow = 0; ow < outW; ow++) {
+            const float *RESTRICT src = cols + ((size_t)oh * outW + ow) * patch;
+            for (int i = 0; i < kh; i++) {
+                int ih = oh * stride - padTop + i;
+                for (int j = 0; j < kw; j++) {
+                    int iw = ow * stride - padLeft + j;
+                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+                        float *RESTRICT d = dx + ((size_t)ih * w + iw) * c;
+                        for (int ch = 0; ch < c; ch++) d[ch] += src[ch];
+                    }
+                    src += c;
+                }
+            }
+        }
+    }
+}
+
+IMPL void mien_t_column_sums_impl(const float *RESTRICT x, size_t rows, int c, double *RESTRICT sum) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *RESTRICT xr = x + r * (size_t)c;
+        for (int j = 0; j < c; j++) sum[j] += (double)xr[j];
+    }
+}
+
+IMPL void mien_t_column_centered_squares_impl(const float *RESTRICT x, size_t rows, int c, const double *RESTRICT mean,
+                                    double *RESTRICT out) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *RESTRICT xr = x + r * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            double d = (double)xr[j] - mean[j];
+            out[j] += d * d;
+        }
+    }
+}
+
+IMPL void mien_t_bn_normalize_impl(const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean,
+                         const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta,
+                         float *RESTRICT xhat, float *RESTRICT y) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *RESTRICT xr = x + r * (size_t)c;
+        float *RESTRICT hr = xhat + r * (size_t)c;
+        float *RESTRICT yr = y + r * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            float hv = (xr[j] - mean[j]) * invStd[j];
+            hr[j] = hv;
+            yr[j] = gamma[j] * hv + beta[j];
+        }
+    }
+}
+
+IMPL void mien_t_bn_grad_sums_impl(const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c,
+                         double *RESTRICT sumDy, double *RESTRICT sumDyXhat) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *RESTRICT gr = dy + r * (size_t)c;
+        const float *RESTRICT hr = xhat + r * (size_t)c;
+        for (int j = 0; j < c; j++) {
+            double g = (double)gr[j];
+            sumDy[j] += g;
+            sumDyXhat[j] += g * (double)hr[j];
+        }
+    }
+}
+
+IMPL void mien_t_bn_grad_input_impl(const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c,
+                          const float *RESTRICT k, float m, const float *RESTRICT sumDy,
+                          const float *RESTRICT sumDyXhat, float *RESTRICT dx) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *RESTRICT gr = dy + r * (size_t)c;
+        const float *RESTRICT hr = xhat + r * (size_t)c;
+        float *RESTRICT dr = dx + r * (size_t)c;
+        for (int j = 0; j < c; j++) dr[j] = k[j] * (m * gr[j] - sumDy[j] - hr[j] * sumDyXhat[j]);
+    }
+}
+
+IMPL void mien_t_maxpool_forward_impl(const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop,
+                                      int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base) {
+    for (int oh = 0; oh < outH; oh++) {
+        int h0 = imax(oh * stride - padTop, 0), h1 = imin(oh * stride - padTop + size, h);
+        for (int ow = 0; ow < outW; ow++) {
+            int w0 = imax(ow * stride - padLeft, 0), w1 = imin(ow * stride - padLeft + size, w);
+            size_t o = ((size_t)oh * outW + ow) * c;
+            float *RESTRICT op = out + o;
+            int first = 1;
+            for (int ih = h0; ih < h1; ih++) {
+                for (int iw = w0; iw < w1; iw++) {
+                    int at = (ih * w + iw) * c;
+                    const float *RESTRICT xi = x + at;
+                    if (first) {
+                        for (int k = 0; k < c; k++) op[k] = xi[k];
+                        if (argmax) for (int k = 0; k < c; k++) argmax[o + k] = base + at + k;
+                        first = 0;
+                    } else if (argmax) {
+                        for (int k = 0; k < c; k++) {
+                            int better = xi[k] > op[k];
+                            op[k] = better ? xi[k] : op[k];
+                            argmax[o + k] = better ? base + at + k : argmax[o + k];
+                        }
+                    } else {
+                        for (int k = 0; k < c; k++) op[k] = xi[k] > op[k] ? xi[k] : op[k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+IMPL void mien_t_relu_impl(const float *RESTRICT x, size_t n, float *RESTRICT y) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+IMPL void mien_t_relu_backward_impl(const float *RESTRICT x, const float *RESTRICT dy, size_t n, float *RESTRICT dx) {
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+}
+
+IMPL void mien_t_add_impl(float *RESTRICT out, const float *RESTRICT a, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] += a[i];
+}
+
+IMPL void mien_t_adam_impl(float *RESTRICT p, const float *RESTRICT g, float *RESTRICT m, float *RESTRICT v, size_t n,
+                 float lr, float b1, float b2, float c1, float c2, float eps, float wd) {
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + (1 - b1) * gi;
+        float vi = b2 * v[i] + (1 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float old = p[i];
+        p[i] = old - lr * (mi / c1) / (sqrtf(vi / c2) + eps) - lr * wd * old;
+    }
+}
+
+/* ---- the public entries ---- */
+
+DISPATCH(mien_t_depthwise_forward, (const float *RESTRICT x, int h, int w, int c, const float *RESTRICT k, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out), (x, h, w, c, k, kh, kw, stride, padTop, padLeft, outH, outW, out))
+DISPATCH(mien_t_depthwise_backward, (const float *RESTRICT x, const float *RESTRICT dy, int h, int w, int c, const float *RESTRICT k, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT dk, float *RESTRICT dx), (x, dy, h, w, c, k, kh, kw, stride, padTop, padLeft, outH, outW, dk, dx))
+DISPATCH(mien_t_im2col, (const float *RESTRICT x, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT cols), (x, h, w, c, kh, kw, stride, padTop, padLeft, outH, outW, cols))
+DISPATCH(mien_t_col2im_add, (const float *RESTRICT cols, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT dx), (cols, h, w, c, kh, kw, stride, padTop, padLeft, outH, outW, dx))
+DISPATCH(mien_t_column_sums, (const float *RESTRICT x, size_t rows, int c, double *RESTRICT sum), (x, rows, c, sum))
+DISPATCH(mien_t_column_centered_squares, (const float *RESTRICT x, size_t rows, int c, const double *RESTRICT mean, double *RESTRICT out), (x, rows, c, mean, out))
+DISPATCH(mien_t_bn_normalize, (const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta, float *RESTRICT xhat, float *RESTRICT y), (x, rows, c, mean, invStd, gamma, beta, xhat, y))
+DISPATCH(mien_t_bn_grad_sums, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, double *RESTRICT sumDy, double *RESTRICT sumDyXhat), (dy, xhat, rows, c, sumDy, sumDyXhat))
+DISPATCH(mien_t_bn_grad_input, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, const float *RESTRICT k, float m, const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx), (dy, xhat, rows, c, k, m, sumDy, sumDyXhat, dx))
+DISPATCH(mien_t_maxpool_forward, (const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base), (x, h, w, c, size, stride, padTop, padLeft, outH, outW, out, argmax, base))
+DISPATCH(mien_t_relu, (const float *RESTRICT x, size_t n, float *RESTRICT y), (x, n, y))
+DISPATCH(mien_t_relu_backward, (const float *RESTRICT x, const float *RESTRICT dy, size_t n, float *RESTRICT dx), (x, dy, n, dx))
+DISPATCH(mien_t_add, (float *RESTRICT out, const float *RESTRICT a, size_t n), (out, a, n))
+DISPATCH(mien_t_adam, (float *RESTRICT p, const float *RESTRICT g, float *RESTRICT m, float *RESTRICT v, size_t n, float lr, float b1, float b2, float c1, float c2, float eps, float wd), (p, g, m, v, n, lr, b1, b2, c1, c2, eps, wd))

@@ -1,0 +1,125 @@
+import Foundation
+import MienCore
+import MienNN
+import MienVision
+
+/// A labelled set of still face images, as `mien evaluate` scores them: a folder of class folders
+/// (`angry/`, `happy/`, …), or a CSV of `path,label` rows (paths relative to the CSV's folder).
+/// Each image is one face, cropped already (FER2013's photographs are).
+public struct LabelledStills: Sendable {
+    public struct Item: Sendable { public let path: String; public let label: Int }
+    public let items: [Item]
+    /// Where the set came from, for reports.
+    public let origin: String
+
+    /// Reads the set at `path` (class folders or a CSV); labels are indices into `labels`.
+    public static func read(_ path: String, labels: [String] = ExpressionClass.labels) throws -> LabelledStills {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw TrainingError("\(path) does not exist: give a folder of class folders or a CSV of path,label")
+        }
+        if isDir.boolValue { return try readFolders(path, labels: labels) }
+        return try readCSV(path, labels: labels)
+    }
+
+    static func readFolders(_ root: String, labels: [String]) throws -> LabelledStills {
+        let fm = FileManager.default
+        var items: [Item] = []
+        for name in try fm.contentsOfDirectory(atPath: root).filter({ !$0.hasPrefix(".") }).sorted() {
+            let dir = (root as NSString).appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw TrainingError("\(dir) is a file, but \(root) must hold only class folders (\(labels.joined(separator: ", ")))")
+            }
+            guard let label = labels.firstIndex(of: name) else {
+                throw TrainingError("\(dir): unknown class \"\(name)\"; class folders must be named one of \(labels.joined(separator: ", "))")
+            }
+            let files = try fm.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }
+                .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
+            for f in files where ImageFolderDataset.imageExtensions.contains((f as NSString).pathExtension.lowercased()) {
+                items.append(Item(path: (dir as NSString).appendingPathComponent(f), label: label))
+            }
+        }
+        guard !items.isEmpty else { throw TrainingError("\(root) holds no images in class folders (\(labels.joined(separator: ", ")))") }
+        return LabelledStills(items: items, origin: root)
+    }
+
+    static func readCSV(_ path: String, labels: [String]) throws -> LabelledStills {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TrainingError("cannot read \(path): \(error.localizedDescription)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        var items: [Item] = []
+        for (n, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if n == 0 && cells.first == "path" { continue }   // header
+            guard cells.count == 2 else { throw TrainingError("\(path):\(n + 1): expected path,label, got \"\(line)\"") }
+            guard let label = labels.firstIndex(of: cells[1]) else {
+                throw TrainingError("\(path):\(n + 1): unknown label \"\(cells[1])\" (one of \(labels.joined(separator: ", ")))")
+            }
+            items.append(Item(path: cells[0].hasPrefix("/") ? cells[0] : (base as NSString).appendingPathComponent(cells[0]), label: label))
+        }
+        guard !items.isEmpty else { throw TrainingError("\(path) has no path,label rows") }
+        return LabelledStills(items: items, origin: path)
+    }
+
+    /// What a CNN makes of the set.
+    public struct Scores: Sendable {
+        public var predicted: [Int]
+        /// Per image, per class (row-major, `classes` per image).
+        public var probabilities: [Float]
+        public var metrics: ClassificationMetrics
+        /// Images that could not be read: path and reason (not scored).
+        public var unreadable: [(path: String, reason: String)]
+        /// Mean CNN time per face (preprocessing and image decoding excluded), milliseconds.
+        public var msPerFace: Double
+    }
+
+    /// Classifies every image with `cnn` (gray, resized to the model's input with bilinear
+    /// interpolation as `mien classify --aligned` does), `batch` at a time; with `flipAverage`
+    /// the probabilities are the mean over the image and its mirror (test-time augmentation).
+    public func score(_ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64, flipAverage: Bool = false) throws -> Scores {
+        let side = d.inputWidth, classes = d.labels.count
+        var faces: [(label: Int, pixels: [UInt8])] = []
+        var unreadable: [(String, String)] = []
+        for item in items {
+            do {
+                let image = try GrayImage.read(path: item.path)
+                let face = image.width == side && image.height == d.inputHeight ? image
+                    : try image.resized(width: side, height: d.inputHeight, interpolation: .linear)
+                faces.append((item.label, face.pixels))
+            } catch {
+                unreadable.append((item.path, "\(error)"))
+            }
+        }
+        var probs: [Float] = []
+        var seconds = 0.0
+        for first in stride(from: 0, to: faces.count, by: batch) {
+            let chunk = faces[first..<min(first + batch, faces.count)]
+            var pixels = chunk.flatMap(\.pixels)
+            var x = try d.preprocess(pixels: pixels, count: chunk.count)
+            let start = Date()
+            var p = try cnn.predict(x).probabilities
+            if flipAverage {
+                pixels = chunk.flatMap { f in (0..<d.inputHeight).flatMap { y in f.pixels[(y * side)..<((y + 1) * side)].reversed() } }
+                x = try d.preprocess(pixels: pixels, count: chunk.count)
+                let q = try cnn.predict(x).probabilities
+                for i in 0..<p.count { p.data[i] = (p.data[i] + q.data[i]) / 2 }
+            }
+            seconds += Date().timeIntervalSince(start)
+            probs += p.data
+        }
+        let predicted = (0..<faces.count).map { i -> Int in
+            var best = 0
+            for j in 1..<classes where probs[i * classes + j] > probs[i * classes + best] { best = j }
+            return best
+        }
+        let metrics = ClassificationMetrics(truth: faces.map(\.label), predicted: predicted, classes: classes)
+        return Scores(predicted: predicted, probabilities: probs, metrics: metrics, unreadable: unreadable,
+                      msPerFace: faces.isEmpty ? 0 : seconds * 1000 / Double(faces.count))
+    }
+}

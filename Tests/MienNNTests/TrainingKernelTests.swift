@@ -1,0 +1,133 @@
+import CMienKernels
+import XCTest
+@testable import MienNN
+
+/// The training passes as they run in `mien train cnn`: batches cut into chunks (`BatchChunks`)
+/// on several threads, the C kernels at every instruction-set level this CPU has, OpenBLAS's
+/// corrected kernel choice, and AdamW.
+final class TrainingKernelTests: XCTestCase {
+    override func tearDown() {
+        BatchChunks.threads = 1
+        mien_cpu_level_limit(2)
+    }
+
+    /// Finite differences (`GradientCheck`, relative error ≤ 1e-3) on batches of 11 images: two
+    /// chunks, the second partial, run on two threads, so the per-chunk partial gradients and
+    /// statistics and their sum are checked, not only one chunk.
+    func testChunkedGradientsMatchFiniteDifferences() {
+        BatchChunks.threads = 2
+        var rng = SeededRandom(seed: 40)
+        for (k, s, p) in [(3, 1, Padding.same), (3, 2, .same), (1, 1, .valid), (1, 2, .same)] {
+            let layer = Conv2D(inChannels: 3, outChannels: 4, kernelSize: k, stride: s, padding: p, rng: &rng)
+            layer.bias!.value = rng.uniformTensor([4])
+            GradientCheck().check(layer, input: rng.uniformTensor([11, 5, 5, 3]), name: "chunked conv k\(k) s\(s) \(p)")
+        }
+        for (m, s) in [(1, 1), (1, 2), (2, 1)] {
+            let layer = DepthwiseConv2D(kernel: rng.uniformTensor([3, 3, 3, m]), bias: rng.uniformTensor([3 * m]), stride: s, padding: .same)
+            GradientCheck().check(layer, input: rng.uniformTensor([11, 5, 5, 3]), name: "chunked depthwise m\(m) s\(s)")
+        }
+        let bn = BatchNorm(gamma: rng.uniformTensor([3], 0.5, 1.5), beta: rng.uniformTensor([3]),
+                           movingMean: Tensor(shape: [3]), movingVariance: Tensor(shape: [3], repeating: 1))
+        GradientCheck().check(bn, input: rng.uniformTensor([11, 3, 3, 3]), name: "chunked batch norm")
+        let x = separatedTensor([11, 4, 4, 3], seed: 41)
+        GradientCheck(epsilon: 1e-3).check(MaxPool2D(size: 2, stride: 2, padding: .same), input: x, name: "chunked max pool 2×2")
+        GradientCheck(epsilon: 1e-3).check(ReLU(), input: x, name: "chunked relu")
+    }
+
+    /// One forward and backward pass of a small VGG-style graph on 20 images gives bit-identical
+    /// weight gradients, moving statistics and input gradient on 1 and on 2 threads: chunks are
+    /// fixed in size and summed in order, whichever thread computed them.
+    func testGradientsAreBitIdenticalOnOneAndTwoThreads() throws {
+        func pass(threads: Int) throws -> [String: Tensor] {
+            BatchChunks.threads = threads
+            let graph = try smallGraph()
+            var rng = SeededRandom(seed: 42)
+            let x = rng.uniformTensor([20, 16, 16, 1])
+            let targets = SoftmaxCrossEntropy.oneHot((0..<20).map { $0 % 7 }, classes: 7)
+            let logits = graph.forward(x, training: true).logits
+            let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)
+            graph.backward(g)
+            var out = graph.namedTensors
+            for p in graph.parameters { out["grad:" + p.name] = p.grad }
+            return out
+        }
+        let one = try pass(threads: 1), two = try pass(threads: 2)
+        XCTAssertEqual(one.keys.sorted(), two.keys.sorted())
+        for (name, t) in one {
+            XCTAssertEqual(t.data, two[name]!.data, "\(name) differs between 1 and 2 threads")
+        }
+        XCTAssertTrue(one.keys.contains { $0.hasPrefix("grad:") })
+    }
+
+    /// Every kernel level this CPU supports (AVX-512, AVX2+FMA, baseline) gives the Double
+    /// references' results within float rounding: a depthwise forward and backward (checked
+    /// against `DepthwiseConv2D.reference` and against each level's own finite differences through
+    /// `GradientCheck`), im2col against the Swift `im2col`, batch norm against its definition.
+    func testEveryInstructionSetLevelMatchesTheReferences() {
+        let top = Int(mien_cpu_level())
+        var rng = SeededRandom(seed: 43)
+        let x = rng.uniformTensor([3, 7, 6, 19]), k = rng.uniformTensor([3, 3, 19, 1])
+        let expected = DepthwiseConv2D.reference(x, kernel: k, stride: 2, padding: .same)
+        for level in 0...top {
+            mien_cpu_level_limit(Int32(level))
+            XCTAssertEqual(Int(mien_cpu_level()), level)
+            let got = DepthwiseConv2D.compute(x, kernel: k, bias: nil, stride: 2, padding: .same)
+            XCTAssertLessThan(got.maxAbsDifference(expected), 1e-5, "depthwise forward at level \(level)")
+            let layer = DepthwiseConv2D(kernel: rng.uniformTensor([3, 3, 9, 1]), bias: nil, stride: 2, padding: .same)
+            GradientCheck().check(layer, input: rng.uniformTensor([2, 5, 6, 9]), name: "depthwise at level \(level)")
+            let bn = BatchNorm(gamma: rng.uniformTensor([19], 0.5, 1.5), beta: rng.uniformTensor([19]),
+                               movingMean: Tensor(shape: [19]), movingVariance: Tensor(shape: [19], repeating: 1))
+            GradientCheck().check(bn, input: rng.uniformTensor([2, 3, 3, 19]), name: "batch norm at level \(level)")
+            let g = ConvGeometry(inputShape: x.shape, kernelH: 3, kernelW: 3, stride: 2, padding: .same)
+            var a = [Float](repeating: 0, count: g.outPixels * g.patchSize), b = a
+            x.data.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { im2col(g, image: xp.baseAddress!, cols: $0.baseAddress!) }
+                b.withUnsafeMutableBufferPointer { g.im2col(xp.baseAddress!, into: $0.baseAddress!) }
+            }
+            XCTAssertEqual(a, b, "im2col at level \(level)")
+        }
+    }
+
+    /// OpenBLAS's kernels are AVX2 or better wherever the CPU has AVX2 (an unknown CPU model made
+    /// Debian's OpenBLAS fall back to SSE3 "Prescott" kernels), and GEMM still equals the naive
+    /// reference after the switch.
+    func testOpenBLASRunsKernelsForThisCPU() {
+        let choice = BLASCore.selectForCPU()
+        if mien_cpu_level() >= 1 && ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
+            XCTAssertFalse(BLASCore.weakCores.contains(choice.after), "OpenBLAS runs \(choice.after) kernels on an AVX2 CPU (it chose \(choice.before))")
+        }
+        var rng = SeededRandom(seed: 44)
+        let a = rng.uniformTensor([67, 45]), b = rng.uniformTensor([45, 33])
+        XCTAssertLessThan(GEMM.matmul(a, b).maxAbsDifference(GEMM.matmul(a, b, reference: true)), 1e-4)
+    }
+
+    /// AdamW: with a zero gradient the only change is the decoupled decay, θ ← θ − lr·wd·θ.
+    func testAdamWDecayIsDecoupled() {
+        let p = Parameter(name: "w", value: Tensor(shape: [3], data: [1, -2, 4]))
+        let adam = Adam(learningRate: 0.1, weightDecay: 0.5)
+        adam.step([p])
+        XCTAssertEqual(p.value.data, [0.95, -1.9, 3.8].map { Float($0) })
+    }
+
+    private func smallGraph() throws -> CNNGraph {
+        let layers: [[String: Any]] = [
+            ["name": "input", "type": "InputLayer", "config": [:], "inputs": []],
+            ["name": "c1", "type": "Conv2D", "config": ["filters": 8, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "use_bias": false], "inputs": ["input"]],
+            ["name": "b1", "type": "BatchNormalization", "config": [:], "inputs": ["c1"]],
+            ["name": "r1", "type": "Activation", "config": ["activation": "relu"], "inputs": ["b1"]],
+            ["name": "p1", "type": "MaxPooling2D", "config": ["pool_size": [2, 2], "strides": [2, 2], "padding": "same"], "inputs": ["r1"]],
+            ["name": "s2", "type": "SeparableConv2D", "config": ["filters": 16, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "use_bias": false], "inputs": ["p1"]],
+            ["name": "b2", "type": "BatchNormalization", "config": [:], "inputs": ["s2"]],
+            ["name": "r2", "type": "Activation", "config": ["activation": "relu"], "inputs": ["b2"]],
+            ["name": "out", "type": "Conv2D", "config": ["filters": 7, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid", "use_bias": true], "inputs": ["r2"]],
+            ["name": "gap", "type": "GlobalAveragePooling2D", "config": [:], "inputs": ["out"]],
+            ["name": "softmax", "type": "Activation", "config": ["activation": "softmax"], "inputs": ["gap"]],
+        ]
+        let json: [String: Any] = [
+            "labels": ["a", "b", "c", "d", "e", "f", "g"], "input": ["height": 16, "width": 16, "channels": 1],
+            "preprocessing": ["scale": 1, "offset": 0, "multiplier": 1], "embedding": ["layer": "r2"],
+            "output": ["layer": "softmax"], "weights": ["file": "model.safetensors"], "layers": layers,
+        ]
+        return try CNNGraph.initialized(try CNNDescription.parse(json, origin: "test graph"), seed: 5)
+    }
+}
