@@ -267,12 +267,16 @@ public final class Aggregator: @unchecked Sendable {
                     }
                 }
                 metrics.windowsMerged.increment(by: preds.count)
-                let merged = Dictionary(uniqueKeysWithValues: merger.frameProbabilities().map { ($0.frame, $0.probs) })
+                // A track shorter than a window is labelled by the CNN (TrackLabelling).
+                let trackLabels: LabelledTrack
+                do {
+                    trackLabels = try TrackLabelling.label(frames: frameIndices, cnnProbs: tf.frames.map { $0.cnnProbs.probs.map(Double.init) },
+                                                          windows: merger, windowLength: Int(m.windowLength))
+                } catch {
+                    throw ClusterError.protocolViolation("video \(id) track \(track): \(error)")
+                }
                 var labelled: [(frame: UInt64, label: Int)] = []
-                for f in tf.frames {
-                    guard let probs = merged[f.frame] else {
-                        throw ClusterError.protocolViolation("video \(id) track \(track) frame \(f.frame) is in no window: the coordinator's windows do not cover the track")
-                    }
+                for (f, probs) in zip(tf.frames, trackLabels.probs) {
                     let label = argmax(probs)!
                     let cnnProbs = f.cnnProbs.probs.map(Double.init)
                     let cnnLabel = argmax(cnnProbs) ?? 0
@@ -300,12 +304,13 @@ public final class Aggregator: @unchecked Sendable {
                     line.add("box", numbers: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)])
                     line.add("label", labels[label])
                     line.add("probs", probs: probs, labels: labels)
+                    line.add("source", trackLabels.source.rawValue)
                     line.add("cnn_label", cnnProbs.isEmpty ? "" : labels[cnnLabel])
                     line.add("cnn_probs", probs: cnnProbs, labels: labels)
                     frameLines.append((f.frame, track, line.string))
                     try publish(.frameResult(.with {
                         $0.videoID = id; $0.frame = f.frame; $0.timeS = f.timeS; $0.trackID = track; $0.box = f.box
-                        $0.label = labels[label]; $0.probs = .with { $0.probs = probs.map(Float.init) }
+                        $0.label = labels[label]; $0.probs = .with { $0.probs = probs.map(Float.init) }; $0.source = trackLabels.source.rawValue
                         $0.cnnLabel = cnnProbs.isEmpty ? "" : labels[cnnLabel]; $0.cnnProbs = f.cnnProbs
                     }))
                 }

@@ -101,7 +101,8 @@ public final class Coordinator: @unchecked Sendable {
         public var inlineDecoder: (@Sendable () -> InlineFrameDecoding)?
         /// Process every k-th frame.
         public var sampleEvery = 1
-        /// BiLSTM window length T and stride (steps of a track).
+        /// BiLSTM window length T and stride (steps of a track). A track shorter than T gets
+        /// no window: the aggregator labels it by the CNN (`TrackLabelling`).
         public var windowLength = 16
         public var windowStride = 8
         /// Windows per sequence work item.
@@ -454,8 +455,13 @@ public final class Coordinator: @unchecked Sendable {
         }
 
         func endTrack(_ v: VideoState, _ track: UInt32) throws {
-            if var w = v.windowers.removeValue(forKey: track), let last = w.finish() { emit(v, track: track, last) }
             let frames = v.trackFrames.removeValue(forKey: track) ?? []
+            // A track shorter than a window (its one window would be padded) is labelled by the
+            // CNN, not the BiLSTM: it gets no window (TrackLabelling, the aggregator's rule).
+            if var w = v.windowers.removeValue(forKey: track), let last = w.finish(),
+               TrackLabelling.source(trackFrames: frames.count, windowLength: config.windowLength) == .bilstm {
+                emit(v, track: track, last)
+            }
             v.framesPerTrack[track] = UInt32(frames.count)
             try toAggregator(.trackFrames(.with {
                 $0.videoID = v.input.id
@@ -475,6 +481,7 @@ public final class Coordinator: @unchecked Sendable {
                 $0.height = UInt32(v.info.height)
                 $0.windowsPerTrack = error == nil ? v.windowsPerTrack : [:]
                 $0.framesPerTrack = error == nil ? v.framesPerTrack : [:]
+                $0.windowLength = UInt32(config.windowLength)
                 $0.groundTruthLabel = v.input.groundTruth ?? ""
                 $0.error = error ?? ""
             }))

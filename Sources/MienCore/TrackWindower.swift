@@ -28,7 +28,8 @@ public struct TrackWindow: Sendable, Equatable {
 /// Every step lands in at least one window: windows start at steps 0, s, 2s, …; when the
 /// track ends, a last window covering its final `length` steps is added if the regular ones
 /// missed its tail; a track shorter than `length` becomes one short window (`paddedFrom` =
-/// its length) rather than being dropped.
+/// its length) rather than being dropped. (The coordinator does not send that short window:
+/// such a track is labelled by the CNN, see `TrackLabelling`.)
 public struct TrackWindower: Sendable {
     public let length: Int
     public let stride: Int

@@ -94,6 +94,11 @@ public nonisolated struct Mien_V1_VideoManifest: Sendable {
   /// track id → frames in its TrackFrames
   public var framesPerTrack: Dictionary<UInt32,UInt32> = [:]
 
+  /// The BiLSTM's window length T the tracks were cut for (steps). A track with fewer frames
+  /// has no window and is labelled by the CNN (FrameResult.source "cnn"); 0 = unknown (the
+  /// BiLSTM labels every track).
+  public var windowLength: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -185,10 +190,10 @@ public nonisolated struct Mien_V1_FrameResult: Sendable {
   /// Clears the value of `box`. Subsequent reads from it will return its default value.
   public mutating func clearBox() {self._box = nil}
 
-  /// BiLSTM label (merged over windows)
+  /// the face's label: argmax of `probs`
   public var label: String = String()
 
-  /// merged BiLSTM probabilities
+  /// merged BiLSTM probabilities, or the CNN's (see `source`)
   public var probs: Mien_V1_ClassProbs {
     get {_probs ?? Mien_V1_ClassProbs()}
     set {_probs = newValue}
@@ -209,6 +214,10 @@ public nonisolated struct Mien_V1_FrameResult: Sendable {
   public var hasCnnProbs: Bool {self._cnnProbs != nil}
   /// Clears the value of `cnnProbs`. Subsequent reads from it will return its default value.
   public mutating func clearCnnProbs() {self._cnnProbs = nil}
+
+  /// Which model gave `label` and `probs`: "bilstm" (the windows covering the frame, merged)
+  /// or "cnn" (the track is shorter than one window: the mean of its frames' CNN probabilities).
+  public var source: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -400,7 +409,7 @@ nonisolated extension Mien_V1_VideoStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VideoManifest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}uri\0\u{1}fps\0\u{3}frame_count\0\u{1}width\0\u{1}height\0\u{3}windows_per_track\0\u{3}ground_truth_label\0\u{1}error\0\u{3}frames_per_track\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}uri\0\u{1}fps\0\u{3}frame_count\0\u{1}width\0\u{1}height\0\u{3}windows_per_track\0\u{3}ground_truth_label\0\u{1}error\0\u{3}frames_per_track\0\u{3}window_length\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -418,6 +427,7 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularStringField(value: &self.groundTruthLabel) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.error) }()
       case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufUInt32>.self, value: &self.framesPerTrack) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.windowLength) }()
       default: break
       }
     }
@@ -454,6 +464,9 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
     if !self.framesPerTrack.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufUInt32,SwiftProtobuf.ProtobufUInt32>.self, value: self.framesPerTrack, fieldNumber: 10)
     }
+    if self.windowLength != 0 {
+      try visitor.visitSingularUInt32Field(value: self.windowLength, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -468,6 +481,7 @@ nonisolated extension Mien_V1_VideoManifest: SwiftProtobuf.Message, SwiftProtobu
     if lhs.groundTruthLabel != rhs.groundTruthLabel {return false}
     if lhs.error != rhs.error {return false}
     if lhs.framesPerTrack != rhs.framesPerTrack {return false}
+    if lhs.windowLength != rhs.windowLength {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -569,7 +583,7 @@ nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Mien_V1_FrameResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FrameResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}frame\0\u{3}time_s\0\u{3}track_id\0\u{1}box\0\u{1}label\0\u{1}probs\0\u{3}cnn_label\0\u{3}cnn_probs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{1}frame\0\u{3}time_s\0\u{3}track_id\0\u{1}box\0\u{1}label\0\u{1}probs\0\u{3}cnn_label\0\u{3}cnn_probs\0\u{1}source\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -586,6 +600,7 @@ nonisolated extension Mien_V1_FrameResult: SwiftProtobuf.Message, SwiftProtobuf.
       case 7: try { try decoder.decodeSingularMessageField(value: &self._probs) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.cnnLabel) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._cnnProbs) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.source) }()
       default: break
       }
     }
@@ -623,6 +638,9 @@ nonisolated extension Mien_V1_FrameResult: SwiftProtobuf.Message, SwiftProtobuf.
     try { if let v = self._cnnProbs {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -636,6 +654,7 @@ nonisolated extension Mien_V1_FrameResult: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs._probs != rhs._probs {return false}
     if lhs.cnnLabel != rhs.cnnLabel {return false}
     if lhs._cnnProbs != rhs._cnnProbs {return false}
+    if lhs.source != rhs.source {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

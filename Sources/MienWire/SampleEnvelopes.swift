@@ -98,6 +98,7 @@ public enum SampleEnvelopes {
                 $0.groundTruthLabel = "happy"
                 $0.error = "none"
                 $0.framesPerTrack = [1: 240, 2: 31]
+                $0.windowLength = 16
             }),
             .frameResult(.with {
                 $0.videoID = "clips/a.mp4"
@@ -109,6 +110,7 @@ public enum SampleEnvelopes {
                 $0.probs = probs
                 $0.cnnLabel = "surprise"
                 $0.cnnProbs = .with { $0.probs = [0.1, 0, 0.1, 0.3, 0.1, 0.35, 0.05] }
+                $0.source = "bilstm"
             }),
             .segmentResult(.with {
                 $0.videoID = "clips/a.mp4"

@@ -66,12 +66,14 @@ final class EmbeddedJobTests: XCTestCase {
     }
 
     /// With `writeWindows` (mien evaluate) every window of every track is in windows.jsonl
-    /// once, as the windower cut it; without it there is no such file.
+    /// once, as the windower cut it (a track shorter than a window has none: the CNN labels
+    /// it); without it there is no such file.
     func testWindowsSinkHasEveryWindowOnce() throws {
         let out = temporaryDirectory("windows")
         _ = try job(FakeArchive.inputs([50, 37, 5]), out: out, windows: true).run(interval: 0.05)
         let frames = readLines(out, "frames.jsonl"), windows = readLines(out, "windows.jsonl")
-        let tracks = Dictionary(grouping: frames, by: { "\($0["video"]!)/\($0["track"]!)" })
+        let tracks = Dictionary(grouping: frames, by: { "\($0["video"]!)/\($0["track"]!)" }).filter { $0.value.count >= 6 }
+        XCTAssertEqual(tracks.count, 3, "video0/1, video1/1 and video1/2, not the 5 frames of video2/1")
         XCTAssertEqual(Set(windows.map { "\($0["video"]!)/\($0["track"]!)" }), Set(tracks.keys))
         for (key, fs) in tracks {
             let ws = windows.filter { "\($0["video"]!)/\($0["track"]!)" == key }
@@ -93,9 +95,38 @@ final class EmbeddedJobTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: plain + "/windows.jsonl"))
     }
 
-    /// Results do not depend on how many workers ran them.
+    /// A track shorter than a window (video2: 5 frames, T = 6) is labelled by the CNN — each
+    /// frame gets the mean of the track's CNN probabilities — and so are its segment and its
+    /// video; longer tracks by the BiLSTM. frames.jsonl says which in `source`.
+    func testTrackShorterThanAWindowIsLabelledByTheCNN() throws {
+        let out = temporaryDirectory("short-tracks")
+        _ = try job(FakeArchive.inputs([50, 37, 5]), out: out).run(interval: 0.05)
+        let frames = readLines(out, "frames.jsonl")
+        XCTAssertEqual(frames.count, 50 + 37 + 20 + 5)
+        for f in frames {
+            let key = "\(f["video"]!)/\(f["frame"]!)/\(f["track"]!)"
+            let short = f["video"] as! String == "video2"
+            XCTAssertEqual(f["source"] as? String, short ? "cnn" : "bilstm", key)
+            guard short else { continue }
+            XCTAssertEqual(f["label"] as? String, "fear", "\(key): the fake CNN's class for video2")
+            XCTAssertEqual(f["label"] as? String, f["cnn_label"] as? String, key)
+            let probs = f["probs"] as! [String: Double], cnn = f["cnn_probs"] as! [String: Double]
+            XCTAssertEqual(Set(probs.keys), Set(cnn.keys), key)
+            for (k, p) in probs { XCTAssertEqual(p, cnn[k]!, accuracy: 1e-6, "\(key) \(k)") }
+        }
+        // The BiLSTM's fake labels differ from the CNN's on the long tracks (so the check above means something).
+        XCTAssertTrue(frames.contains { $0["source"] as? String == "bilstm" && $0["label"] as? String != $0["cnn_label"] as? String })
+        let segments = readLines(out, "segments.jsonl").filter { $0["video"] as! String == "video2" }
+        XCTAssertEqual(segments.map { $0["label"] as! String }, ["fear"])
+        XCTAssertEqual(segments.map { [$0["start_frame"] as! Int, $0["end_frame"] as! Int] }, [[0, 4]])
+        let video2 = readLines(out, "videos.jsonl").first { $0["video"] as! String == "video2" }!
+        XCTAssertEqual(video2["label"] as? String, "fear")
+        XCTAssertEqual(video2["cnn_label"] as? String, "fear")
+    }
+
+    /// Results do not depend on how many workers ran them (a short track, labelled by the CNN, included).
     func testOutputsEqualAcrossWorkerCounts() throws {
-        let inputs = FakeArchive.inputs([40, 23, 33])
+        let inputs = FakeArchive.inputs([40, 23, 33, 5])
         let a = temporaryDirectory("one"), b = temporaryDirectory("two")
         _ = try job(inputs, out: a, fw: 1, sw: 1).run(interval: 0.05)
         _ = try job(inputs, out: b, fw: 3, sw: 2).run(interval: 0.05)
@@ -280,9 +311,9 @@ final class EmbeddedJobTests: XCTestCase {
     }
 
     /// The coordinator stops mid-job; a new run with resume finishes it: every video once,
-    /// frames equal to a fault-free run's.
+    /// frames equal to a fault-free run's (the last video's track is shorter than a window).
     func testResumeAfterCoordinatorStopRedoesNothingFinished() throws {
-        let inputs = FakeArchive.inputs([40, 40, 40, 40, 40])
+        let inputs = FakeArchive.inputs([40, 40, 40, 40, 5])
         let clean = temporaryDirectory("clean2"), out = temporaryDirectory("resume")
         _ = try job(inputs, out: clean, fw: 1, sw: 1).run(interval: 0.05)
         let first = job(inputs, out: out, fw: 1, sw: 1, featureDelay: 0.03)
