@@ -243,6 +243,53 @@ IMPL void mien_t_maxpool_forward_impl(const float *RESTRICT x, int h, int w, int
     }
 }
 
+/* Cephes' expf as MienNN's fastExp: clamp, k = round(x / ln 2), degree-6 polynomial, 2^k. */
+static inline __attribute__((always_inline)) float fast_exp(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float magic = 12582912.0f;
+    float k = (x * 1.44269504f + magic) - magic;
+    float r = x - k * 0.693359375f - k * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { unsigned u; float f; } scale = { .u = (unsigned)((int)k + 127) << 23 };
+    return p * scale.f;
+}
+static inline __attribute__((always_inline)) float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+static inline __attribute__((always_inline)) float fast_tanh(float x) { return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f); }
+
+IMPL void mien_t_lstm_cell_impl(float *RESTRICT z, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u) {
+    for (int j = 0; j < 2 * u; j++) z[j] = fast_sigmoid(z[j]);
+    for (int j = 2 * u; j < 3 * u; j++) z[j] = fast_tanh(z[j]);
+    for (int j = 3 * u; j < 4 * u; j++) z[j] = fast_sigmoid(z[j]);
+    for (int j = 0; j < u; j++) {
+        float cv = z[u + j] * (cPrev ? cPrev[j] : 0.0f) + z[j] * z[2 * u + j];
+        c[j] = cv;
+        h[j] = z[3 * u + j] * fast_tanh(cv);
+    }
+}
+
+IMPL void mien_t_lstm_cell_backward_impl(const float *RESTRICT g, const float *RESTRICT c, const float *RESTRICT cPrev,
+                                         const float *RESTRICT dy, const float *RESTRICT dh, float *RESTRICT dc,
+                                         float *RESTRICT dz, int u) {
+    for (int j = 0; j < u; j++) {
+        float ig = g[j], fg = g[u + j], gg = g[2 * u + j], og = g[3 * u + j];
+        float cp = cPrev ? cPrev[j] : 0.0f;
+        float tc = fast_tanh(c[j]);
+        float dhj = dy[j] + dh[j];
+        float dcj = dhj * og * (1 - tc * tc) + dc[j];
+        dz[j] = dcj * gg * ig * (1 - ig);
+        dz[u + j] = dcj * cp * fg * (1 - fg);
+        dz[2 * u + j] = dcj * ig * (1 - gg * gg);
+        dz[3 * u + j] = dhj * tc * og * (1 - og);
+        dc[j] = dcj * fg;
+    }
+}
+
 IMPL void mien_t_relu_impl(const float *RESTRICT x, size_t n, float *RESTRICT y) {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
@@ -280,6 +327,8 @@ DISPATCH(mien_t_bn_normalize, (const float *RESTRICT x, size_t rows, int c, cons
 DISPATCH(mien_t_bn_grad_sums, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, double *RESTRICT sumDy, double *RESTRICT sumDyXhat), (dy, xhat, rows, c, sumDy, sumDyXhat))
 DISPATCH(mien_t_bn_grad_input, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, const float *RESTRICT k, float m, const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx), (dy, xhat, rows, c, k, m, sumDy, sumDyXhat, dx))
 DISPATCH(mien_t_maxpool_forward, (const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base), (x, h, w, c, size, stride, padTop, padLeft, outH, outW, out, argmax, base))
+DISPATCH(mien_t_lstm_cell, (float *RESTRICT z, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u), (z, cPrev, c, h, u))
+DISPATCH(mien_t_lstm_cell_backward, (const float *RESTRICT g, const float *RESTRICT c, const float *RESTRICT cPrev, const float *RESTRICT dy, const float *RESTRICT dh, float *RESTRICT dc, float *RESTRICT dz, int u), (g, c, cPrev, dy, dh, dc, dz, u))
 DISPATCH(mien_t_relu, (const float *RESTRICT x, size_t n, float *RESTRICT y), (x, n, y))
 DISPATCH(mien_t_relu_backward, (const float *RESTRICT x, const float *RESTRICT dy, size_t n, float *RESTRICT dx), (x, dy, n, dx))
 DISPATCH(mien_t_add, (float *RESTRICT out, const float *RESTRICT a, size_t n), (out, a, n))

@@ -1,3 +1,4 @@
+import CMienKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -55,7 +56,6 @@ public final class LSTM: Layer {
         var z = [Float](repeating: 0, count: n * t * g4)
         var cells = [Float](repeating: 0, count: n * t * u)
         var h = Tensor(shape: [n, t, u])
-        var cPrevZero = [Float](repeating: 0, count: u)
         x.data.withUnsafeBufferPointer { xp in
         kernel.value.data.withUnsafeBufferPointer { wp in
         recurrentKernel.value.data.withUnsafeBufferPointer { rp in
@@ -63,7 +63,6 @@ public final class LSTM: Layer {
         z.withUnsafeMutableBufferPointer { zp in
         cells.withUnsafeMutableBufferPointer { cp in
         h.data.withUnsafeMutableBufferPointer { hp in
-        cPrevZero.withUnsafeMutableBufferPointer { c0 in
             let Z = zp.baseAddress!, H = hp.baseAddress!, C = cp.baseAddress!
             GEMM.blas(m: n * t, n: g4, k: inputSize, a: xp.baseAddress!, lda: inputSize, b: wp.baseAddress!, ldb: g4, c: Z, ldc: g4)
             for r in 0..<(n * t) { let zr = Z + r * g4; for j in 0..<g4 { zr[j] += bp[j] } }
@@ -76,17 +75,12 @@ public final class LSTM: Layer {
                               beta: 1, c: Z + step * g4, ldc: t * g4)
                 }
                 for b in 0..<n {
-                    let zr = Z + (b * t + step) * g4
-                    let cPrev = s > 0 ? UnsafePointer(C + (b * t + prev) * u) : UnsafePointer(c0.baseAddress!)
-                    let cNow = C + (b * t + step) * u, hNow = H + (b * t + step) * u
-                    // Gate activations in place, one simple loop each so they vectorise.
-                    sigmoidInPlace(zr, count: 2 * u)
-                    tanhInPlace(zr + 2 * u, count: u)
-                    sigmoidInPlace(zr + 3 * u, count: u)
-                    cellUpdate(gates: UnsafePointer(zr), cPrev: cPrev, cNow: cNow, hNow: hNow, units: u)
+                    // Gate activations in place and the cell update (C kernel, vectorised for this CPU).
+                    mien_t_lstm_cell(Z + (b * t + step) * g4, s > 0 ? UnsafePointer(C + (b * t + prev) * u) : nil,
+                                     C + (b * t + step) * u, H + (b * t + step) * u, Int32(u))
                 }
             }
-        }}}}}}}}
+        }}}}}}}
         if training { cache = (x, z, cells, h) }
         return h
     }
@@ -113,21 +107,9 @@ public final class LSTM: Layer {
                 let step = reverse ? t - 1 - s : s
                 let prev = reverse ? step + 1 : step - 1
                 for b in 0..<n {
-                    let gr = G + (b * t + step) * g4, dzr = DZ + (b * t + step) * g4
-                    let cNow = C + (b * t + step) * u
-                    let dy = dyp.baseAddress! + (b * t + step) * u
-                    for j in 0..<u {
-                        let ig = gr[j], fg = gr[u + j], gg = gr[2 * u + j], og = gr[3 * u + j]
-                        let cPrev: Float = s > 0 ? C[(b * t + prev) * u + j] : 0
-                        let tc = fastTanh(cNow[j])
-                        let dh = dy[j] + dhn[b * u + j]
-                        let dc = dh * og * (1 - tc * tc) + dcn[b * u + j]
-                        dzr[j] = dc * gg * ig * (1 - ig)
-                        dzr[u + j] = dc * cPrev * fg * (1 - fg)
-                        dzr[2 * u + j] = dc * ig * (1 - gg * gg)
-                        dzr[3 * u + j] = dh * tc * og * (1 - og)
-                        dcn[b * u + j] = dc * fg
-                    }
+                    mien_t_lstm_cell_backward(G + (b * t + step) * g4, C + (b * t + step) * u, s > 0 ? C + (b * t + prev) * u : nil,
+                                              dyp.baseAddress! + (b * t + step) * u, dhn.baseAddress! + b * u,
+                                              dcn.baseAddress! + b * u, DZ + (b * t + step) * g4, Int32(u))
                 }
                 if s > 0 {
                     // dh_{prev} = dZ_step · Rᵀ ; dR += H_prevᵀ · dZ_step
@@ -151,29 +133,6 @@ public final class LSTM: Layer {
         }}}}}
         for r in 0..<(n * t) { for j in 0..<g4 { bias.grad.data[j] += dz[r * g4 + j] } }
         return dx
-    }
-}
-
-/// `p[i] = σ(p[i])` for i < count.
-@inline(__always)
-func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { p[i] = fastSigmoid(p[i]) }
-}
-
-/// `p[i] = tanh(p[i])` for i < count.
-@inline(__always)
-func tanhInPlace(_ p: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { p[i] = fastTanh(p[i]) }
-}
-
-/// `c = f⊙c_prev + i⊙c̃`, `h = o⊙tanh(c)` from activated gates `[i | f | c̃ | o]` (U each).
-@inline(__always)
-func cellUpdate(gates g: UnsafePointer<Float>, cPrev: UnsafePointer<Float>, cNow: UnsafeMutablePointer<Float>,
-                hNow: UnsafeMutablePointer<Float>, units u: Int) {
-    for j in 0..<u {
-        let c = g[u + j] * cPrev[j] + g[j] * g[2 * u + j]
-        cNow[j] = c
-        hNow[j] = g[3 * u + j] * fastTanh(c)
     }
 }
 

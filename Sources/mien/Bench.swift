@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import MienCore
 import MienNN
+import MienTraining
 import MienVision
 
 /// `mien bench cnn|bilstm|landmarks|haar`: inference throughput of MienNN's models, the landmark
@@ -15,6 +17,12 @@ struct Bench: ParsableCommand {
                     on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
             bilstm: a BiLSTM classifier with seeded random (synthetic) weights, on seeded synthetic
                     windows [batch, window, embedding].
+            train-cnn: training steps (forward in training mode, cross-entropy, backward, Adam) of
+                    MODEL's CNN, or of --architecture from fresh weights, on seeded synthetic images
+                    and labels, --batch images a step on --threads threads (as mien train cnn runs
+                    them; no augmentation or image decoding). Prints training images/s.
+            train-bilstm: training steps of the BiLSTM classifier (as bilstm) on seeded synthetic
+                    windows and labels. Prints training windows/s.
             landmarks: fits of --landmark-model (default: the bundled 5-point model) to the faces
                     of seeded synthetic 640×480 frames (MienSynth, true boxes), --batch faces a
                     batch, by Mien's flat evaluator and by dlib's shape_predictor, batches
@@ -38,9 +46,12 @@ struct Bench: ParsableCommand {
             "search_opencv_ms","differing_full","differing_searches"}.
             """)
 
-    enum Model: String, ExpressibleByArgument, CaseIterable { case cnn, bilstm, landmarks, haar }
+    enum Model: String, ExpressibleByArgument, CaseIterable {
+        case cnn, bilstm, landmarks, haar
+        case trainCNN = "train-cnn", trainBiLSTM = "train-bilstm"
+    }
 
-    @Argument(help: "cnn, bilstm, landmarks or haar")
+    @Argument(help: "cnn, bilstm, train-cnn, train-bilstm, landmarks or haar")
     var model: Model
 
     @Option(name: .long, help: "Images (cnn), windows (bilstm), faces (landmarks) or frames (haar) per batch.")
@@ -57,6 +68,12 @@ struct Bench: ParsableCommand {
 
     @Option(name: .customLong("model-json"), help: "cnn: model description (weights file next to it).")
     var modelJSON: String = "models/fer2013/model.json"
+
+    @Option(name: .long, help: "train-cnn: an architecture of mien train cnn --architecture (e.g. vgg-24) instead of --model-json's CNN.")
+    var architecture: String?
+
+    @Option(name: .customLong("input-size"), help: "train-cnn: input side of --architecture.")
+    var inputSize = 48
 
     @Option(name: .long, help: "bilstm: window length T.")
     var window: Int = 16
@@ -110,7 +127,14 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        BLASThreads.set(threads)
+        if model == .trainCNN {
+            // As mien train cnn: chunks of the batch in parallel, each with one BLAS thread.
+            BLASThreads.set(1)
+            BatchChunks.threads = threads
+            HeapTuning.keepFreedMemoryForReuse()
+        } else {
+            BLASThreads.set(threads)
+        }
         var rng = SeededRandom(seed: 12345)
         let work: () throws -> Void
         switch model {
@@ -140,6 +164,33 @@ struct Bench: ParsableCommand {
                                                          dropout: 0, classes: 7), seed: 1)
             let x = rng.uniformTensor([batch, window, embedding])
             work = { _ = try clf.predict(x) }
+        case .trainCNN:
+            let graph: CNNGraph
+            if let architecture {
+                graph = try CNNGraph.initialized(try CNNArchitectures.description(architecture, side: inputSize, labels: ExpressionClass.labels), seed: 1)
+            } else {
+                do { graph = try CNNGraph.load(modelJSON: modelJSON) } catch let e as NNError {
+                    throw ValidationError("\(e.description) (pass --model-json PATH or run from the repository root)")
+                }
+            }
+            let d = graph.description, classes = d.labels.count
+            let x = rng.uniformTensor([batch, d.inputHeight, d.inputWidth, d.inputChannels])
+            let targets = SoftmaxCrossEntropy.oneHot((0..<batch).map { _ in Int(rng.next() % UInt64(classes)) }, classes: classes)
+            let adam = Adam()
+            let parameters = graph.parameters
+            work = {
+                for p in parameters { p.zeroGrad() }
+                let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: graph.forward(x, training: true).logits, targets: targets)
+                graph.backward(g)
+                adam.step(parameters)
+            }
+        case .trainBiLSTM:
+            let clf = try BiLSTMClassifier(config: .init(window: window, inputSize: embedding, units: units, layers: layers,
+                                                         dropout: 0, classes: 7), seed: 1)
+            let x = rng.uniformTensor([batch, window, embedding])
+            let targets = SoftmaxCrossEntropy.oneHot((0..<batch).map { _ in Int(rng.next() % 7) }, classes: 7)
+            let adam = Adam()
+            work = { _ = clf.trainStep(x, targets: targets, optimizer: adam) }
         case .landmarks:
             return try runLandmarks()
         case .haar:
@@ -157,17 +208,30 @@ struct Bench: ParsableCommand {
         }
         let perSecond = Double(count * batch) / elapsed
         let msPerBatch = elapsed / Double(count) * 1000
-        let unit = model == .cnn ? "images/s" : "windows/s"
+        let unit = model == .cnn || model == .trainCNN ? "images/s" : "windows/s"
         if json {
             var obj: [String: Any] = ["model": model.rawValue, "batch": batch, "threads": threads,
                                       "per_s": (perSecond * 10).rounded() / 10, "ms_per_batch": (msPerBatch * 1000).rounded() / 1000,
                                       "iterations": count]
-            if model == .bilstm { obj["window"] = window; obj["embedding"] = embedding; obj["units"] = units; obj["layers"] = layers }
+            obj["cpu"] = CPUName.current; obj["blas_core"] = BLASCore.name
+            if let architecture, model == .trainCNN { obj["architecture"] = architecture }
+            if model == .bilstm || model == .trainBiLSTM { obj["window"] = window; obj["embedding"] = embedding; obj["units"] = units; obj["layers"] = layers }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(String(format: "%@ batch %d, %d thread(s): %.1f %@ (%.3f ms per batch, %d batches)",
-                         model.rawValue, batch, threads, perSecond, unit, msPerBatch, count))
+            print(String(format: "%@ batch %d, %d thread(s): %.1f %@ (%.3f ms per batch, %d batches; %@, OpenBLAS %@)",
+                         model.rawValue, batch, threads, perSecond, unit, msPerBatch, count, CPUName.current, BLASCore.name))
         }
     }
+}
+
+/// The CPU's model name (/proc/cpuinfo), printed beside every figure: figures are comparable
+/// only on one machine kind, side by side.
+enum CPUName {
+    static let current: String = {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let colon = line.firstIndex(of: ":") else { return "unknown CPU" }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }()
 }
