@@ -1,5 +1,6 @@
 import XCTest
 import MienCore
+import MienNN
 import MienSynth
 import MienVision
 @testable import MienTraining
@@ -189,5 +190,43 @@ final class DatasetLoaderTests: XCTestCase {
         XCTAssertThrowsError(try LabelledVideoCrops.read(videos: videos, frameTruth: [:], pipeline: pipeline)) { e in
             XCTAssertTrue("\(e)".contains(videos[0].path) && "\(e)".contains("frames.csv"), "\(e)")
         }
+    }
+
+    /// Labelled stills (what `mien evaluate` scores without --labels): class folders and a
+    /// path,label CSV give the same items; the scores count every readable image once, an
+    /// unreadable one is reported and not scored, and flip averaging of a mirror-symmetric image
+    /// gives exactly its own probabilities.
+    func testLabelledStillsFromFoldersAndCSVAndTheirScores() throws {
+        let root = dir + "/stills"
+        for (c, n) in [("happy", 3), ("sad", 2)] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(c)", withIntermediateDirectories: true)
+            for k in 0..<n {
+                // Mirror-symmetric 48×48 faces (value depends on |x − 23.5| and y only).
+                let px = (0..<(48 * 48)).map { (i: Int) -> UInt8 in
+                    let fromCentre: Double = abs(Double(i % 48) - 23.5)
+                    let value: Double = fromCentre * 5 + Double(i / 48) * 2 + Double(k * 9)
+                    return UInt8(value.truncatingRemainder(dividingBy: 256))
+                }
+                try GrayImage(width: 48, height: 48, pixels: px).write(path: "\(root)/\(c)/\(k).png")
+            }
+        }
+        let folders = try LabelledStills.read(root)
+        XCTAssertEqual(folders.items.count, 5)
+        XCTAssertEqual(folders.items.map(\.label), [3, 3, 3, 4, 4])   // happy = 3, sad = 4 in Mien's order
+        let csv = try write("path,label\nstills/happy/0.png,happy\nstills/sad/1.png,sad\nstills/missing.png,sad\n", "stills.csv")
+        let listed = try LabelledStills.read(csv)
+        XCTAssertEqual(listed.items.map(\.label), [3, 4, 4])
+        XCTAssertEqual(listed.items[0].path, root + "/happy/0.png")
+        XCTAssertThrowsError(try LabelledStills.read(try write("a.png,joy\n", "bad.csv"))) { e in XCTAssertTrue("\(e)".contains("joy"), "\(e)") }
+        XCTAssertThrowsError(try LabelledStills.read(try write("a.png\n", "short.csv"))) { e in XCTAssertTrue("\(e)".contains("path,label"), "\(e)") }
+
+        let d = try CNNArchitectures.description("vgg-4", side: 48, labels: ExpressionClass.labels)
+        let cnn = FoldedCNN(try CNNGraph.initialized(d, seed: 1))
+        let scores = try listed.score(cnn, description: d, batch: 2)
+        XCTAssertEqual(scores.metrics.count, 2)
+        XCTAssertEqual(scores.unreadable.map(\.path), [dir + "/stills/missing.png"])
+        let plain = try folders.score(cnn, description: d), flipped = try folders.score(cnn, description: d, flipAverage: true)
+        XCTAssertEqual(plain.metrics.count, 5)
+        for (a, b) in zip(plain.probabilities, flipped.probabilities) { XCTAssertEqual(a, b, accuracy: 1e-6) }
     }
 }
