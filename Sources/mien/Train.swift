@@ -8,7 +8,7 @@ import MienTraining
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train Mien's models.",
-        subcommands: [TrainCNN.self, TrainBiLSTM.self])
+        subcommands: [TrainCNN.self, TrainBiLSTM.self, TrainSequences.self])
 }
 
 /// `mien train bilstm`: a BiLSTM on ordered windows of CNN embeddings from `mien extract`.
@@ -52,6 +52,8 @@ struct TrainBiLSTM: ParsableCommand {
     var trainFraction = 0.7
     @Option(name: .customLong("validation-fraction"), help: "Fraction of videos for validation (the rest is test).")
     var validationFraction = 0.15
+    @Option(name: .customLong("test-cache"), help: "Also score the kept model on every window of this embeddings.jsonl (e.g. sequences of held-out photographs from `mien train sequences`), beside the CNN's own window label (argmax of the mean of its frames' CNN probabilities).")
+    var testCache: String?
 
     func validate() throws {
         guard window >= 1, stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
@@ -85,7 +87,7 @@ struct TrainBiLSTM: ParsableCommand {
         let test = testSet.count > 0 ? try trainer.evaluate(model, testSet, inputSize: inputSize, classes: labels.count) : (loss: .nan, accuracy: .nan)
         var bundle = try BiLSTMBundle(classifier: model, labels: labels, preprocessing: ["input": "CNN embeddings (global average of add_4), \(inputSize) values per frame", "window_stride": String(stride)])
         try bundle.save(to: out)
-        let report: [String: Any] = [
+        var report: [String: Any] = [
             "cache": cache,
             "window": window, "stride": stride, "units": units, "layers": layers, "dropout": Double(dropout),
             "learning_rate": Double(learningRate), "batch_size": batchSize, "seed": seed,
@@ -95,8 +97,39 @@ struct TrainBiLSTM: ParsableCommand {
             "test_window_accuracy": test.accuracy, "test_window_loss": test.loss,
             "content_hash": bundle.contentHash,
         ]
+        if let testCache {
+            let external = try Self.compareWithCNN(model, trainer: trainer, cache: testCache, window: window, stride: stride, inputSize: inputSize, labels: labels)
+            report["test_cache"] = ["path": testCache, "windows": external.windows, "bilstm_window_accuracy": external.bilstm, "cnn_window_accuracy": external.cnn]
+            FileHandle.standardError.write(Data(String(format: "train bilstm: %@: %d windows, BiLSTM %.4f, CNN (window mean) %.4f\n",
+                                                       testCache, external.windows, external.bilstm, external.cnn).utf8))
+        }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("training.json")))
         FileHandle.standardError.write(Data(String(format: "train bilstm: test window accuracy %.3f (%d windows); bundle in %@\n", test.accuracy, testSet.count, out).utf8))
+    }
+
+    /// Window accuracy of `model` and of the CNN alone on every window of `cache`: the same
+    /// windows (cut by `TrackWindower`), the CNN's label the argmax of its frames' mean probabilities.
+    static func compareWithCNN(_ model: BiLSTMClassifier, trainer: BiLSTMTrainer, cache: String, window: Int, stride: Int,
+                               inputSize: Int, labels: [String]) throws -> (windows: Int, bilstm: Double, cnn: Double) {
+        let tracks = try EmbeddingCache.read(cache)
+        guard tracks.first?.embeddings.first?.count == inputSize else {
+            throw ValidationError("\(cache): embeddings are not \(inputSize) values: make them with the same CNN")
+        }
+        let set = try WindowDataset(tracks: tracks, length: window, stride: stride, labels: labels)
+        var asProbs = tracks
+        for i in asProbs.indices { asProbs[i].embeddings = asProbs[i].cnnProbs }
+        let probs = try WindowDataset(tracks: asProbs, length: window, stride: stride, labels: labels)
+        let predicted = try trainer.predictions(model, set, inputSize: inputSize, classes: labels.count)
+        var bilstm = 0, cnn = 0
+        for w in 0..<set.count {
+            if predicted[w] == set.labels[w] { bilstm += 1 }
+            var mean = [Float](repeating: 0, count: labels.count)
+            for frame in probs.windows[w] { for c in 0..<labels.count { mean[c] += frame[c] } }
+            if mean.indices.max(by: { mean[$0] < mean[$1] }) == set.labels[w] { cnn += 1 }
+        }
+        let n = Double(max(set.count, 1))
+        return (set.count, Double(bilstm) / n, Double(cnn) / n)
+
     }
 }
