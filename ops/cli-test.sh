@@ -8,6 +8,7 @@
 #     (happy, p = 0.998 in Tests/MienNNTests/Fixtures/fer2013_README.md);
 #   - `mien run` on a photo (a one-frame track, shorter than any window) labels the face by the
 #     CNN ("source":"cnn"): the smiling astronaut is `happy` with --model fer2013;
+#   - `mien evaluate` on labelled still images (class folders; a CSV with a bad label fails clearly);
 #   - the vision CLI checks (ops/vision/cli_test.sh).
 #   ops/cli-test.sh [path/to/mien]
 set -euo pipefail
@@ -89,6 +90,30 @@ for model in ("fer2013", "synthetic"):
         assert f["label"] == "happy", f
     print(f"cli-test: photo, --model {model}: {f['label']} p={f['probs'][f['label']]:.3f} (source {f['source']})")
 PY
+
+echo "cli-test: mien evaluate on labelled still images (class folders, a path,label CSV, errors)"
+stills="$work/stills"
+mkdir -p "$stills/happy" "$stills/neutral"
+cp Tests/MienNNTests/Fixtures/astronaut_face_64.png "$stills/happy/a.png"
+cp Tests/MienNNTests/Fixtures/astronaut_face_64.png "$stills/neutral/b.png"
+"$mien" evaluate "$stills" --model fer2013,synthetic --data "test: one real face, filed under two classes" --out "$work/eval-stills" > "$work/eval-stills.txt" ||
+  fail "mien evaluate on still images failed"
+python3 - "$work/eval-stills" <<'PY'
+import json, sys
+m = json.load(open(f"{sys.argv[1]}/metrics.json"))
+assert m["kind"] == "still images" and [x["bundle"] for x in m["models"]] == ["fer2013", "synthetic"], m
+fer = m["models"][0]["metrics"]
+# The same happy face under happy/ and neutral/: fer2013 (happy, p 0.998) gets exactly one right.
+assert fer["count"] == 2 and fer["accuracy"] == 0.5, fer
+assert fer["confusion"][3][3] == 1 and fer["confusion"][6][3] == 1, fer["confusion"]
+print(f"cli-test: still images: fer2013 accuracy {fer['accuracy']}, {m['models'][0]['ms_per_face']:.3f} ms/face")
+PY
+grep -q "Confusion matrix" "$work/eval-stills/metrics.md" || fail "metrics.md has no confusion matrix"
+printf 'path,label\nstills/happy/a.png,joy\n' > "$work/bad.csv"
+status=0
+"$mien" evaluate "$work/bad.csv" --model fer2013 --out "$work/eval-bad" 2>"$work/eval-bad.log" || status=$?
+[ "$status" -ne 0 ] && grep -q 'bad.csv:2: unknown label "joy"' "$work/eval-bad.log" ||
+  { cat "$work/eval-bad.log"; fail "a CSV with an unknown label must fail naming the file, line and label"; }
 
 ops/vision/cli_test.sh "$mien"
 echo "cli-test: all passed"
