@@ -9,7 +9,7 @@
 # FER2013_ARCHIVE: ../shared/data/fer2013/fer2013-train-validation.tar.gz (train/ and validation/
 # class folders of 48×48 JPEGs); OUT_BUNDLE: the bundle folder to write; WORK: scratch folder
 # (default /tmp/fer2013-mien-work). On the 2-core machines: the CNN ~12 minutes, the sequences
-# ~5, the BiLSTM ~2.
+# ~2, the BiLSTM ~3.
 set -euo pipefail
 mien=$1 archive=$2 out=$3 work=${4:-/tmp/fer2013-mien-work}
 mkdir -p "$work" "$out"
@@ -25,9 +25,9 @@ fi
   --augment rotation,flip,zoom,shift,brightness,contrast,erasing --seed 1 \
   $( [[ -d $work/cnn.checkpoints ]] && echo --resume )
 
-# 2. Sequences of real faces through that CNN (mien train sequences): 700 training photographs
+# 2. Sequences of real faces through that CNN (mien train sequences): 2 000 training photographs
 #    per class (all 436 of disgust) to train the BiLSTM on, every validation photograph to test it.
-"$mien" train sequences --faces "$work/fer2013/train" --cnn "$out" --out "$work/seq-train" --limit-per-class 700 --length 24 --seed 1
+"$mien" train sequences --faces "$work/fer2013/train" --cnn "$out" --out "$work/seq-train" --limit-per-class 2000 --length 24 --seed 1
 "$mien" train sequences --faces "$work/fer2013/validation" --cnn "$out" --out "$work/seq-validation" --length 24 --seed 2
 
 # 3. The BiLSTM on windows of those sequences (its own split of the training photographs selects
