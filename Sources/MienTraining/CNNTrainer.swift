@@ -2,16 +2,17 @@ import Foundation
 import MienCore
 import MienNN
 
-/// Training of the CNN (the mini-Xception of `models/fer2013`, fine-tuned from its weights or
-/// trained from fresh ones) on labelled face crops: Adam, softmax cross-entropy, seeded
-/// shuffling and augmentation, early stopping on validation loss (the best epoch's weights are
+/// Training of a CNN graph (fine-tuned from its weights, or from fresh ones of any architecture
+/// `CNNArchitectures` writes) on labelled face crops: Adam or AdamW with a learning-rate
+/// schedule, softmax cross-entropy (class weights, label smoothing), seeded shuffling and
+/// augmentation, early stopping on validation loss or accuracy (the best epoch's weights are
 /// kept), a checkpoint after every epoch and exact resumption from it.
 ///
-/// Determinism: with the same data, settings, seed and BLAS thread count, a run resumed from a
-/// checkpoint ends with the same weights, bit for bit, as a run that was never interrupted —
-/// everything that evolves during training (weights, batch-norm statistics, Adam's moments and
-/// step count, the generator that shuffles and augments, the early-stopping state) is in the
-/// checkpoint, and every loop runs in a fixed order on one thread.
+/// Determinism: with the same data, settings and seed, a run resumed from a checkpoint ends with
+/// the same weights, bit for bit, as a run that was never interrupted, whatever the thread count
+/// (`BatchChunks` fixes the chunking and the order of every sum) — everything that evolves during
+/// training (weights, batch-norm statistics, Adam's moments and step count, the generator that
+/// shuffles and augments, the early-stopping state) is in the checkpoint.
 public final class CNNTrainer {
     public struct Config: Sendable {
         public var epochs = 10
