@@ -63,7 +63,7 @@ public enum BatchChunks {
 }
 
 /// A value handed to threads that only read it or write disjoint parts of what it points to.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+public struct UncheckedSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }

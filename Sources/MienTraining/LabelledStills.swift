@@ -79,23 +79,41 @@ public struct LabelledStills: Sendable {
         public var msPerFace: Double
     }
 
-    /// Classifies every image with `cnn` (gray, resized to the model's input with bilinear
-    /// interpolation as `mien classify --aligned` does), `batch` at a time; with `flipAverage`
-    /// the probabilities are the mean over the image and its mirror (test-time augmentation).
-    public func score(_ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64, flipAverage: Bool = false) throws -> Scores {
-        let side = d.inputWidth, classes = d.labels.count
-        var faces: [(label: Int, pixels: [UInt8])] = []
-        var unreadable: [(String, String)] = []
+    /// The set's images read once (gray), for scoring by one CNN or several.
+    public struct Decoded: Sendable {
+        public var images: [(label: Int, image: GrayImage)]
+        /// Images that could not be read: path and reason (not scored).
+        public var unreadable: [(path: String, reason: String)]
+    }
+
+    /// Reads every image of the set as gray.
+    public func decode() -> Decoded {
+        var out = Decoded(images: [], unreadable: [])
         for item in items {
-            do {
-                let image = try GrayImage.read(path: item.path)
-                let face = image.width == side && image.height == d.inputHeight ? image
-                    : try image.resized(width: side, height: d.inputHeight, interpolation: .linear)
-                faces.append((item.label, face.pixels))
-            } catch {
-                unreadable.append((item.path, "\(error)"))
+            do { out.images.append((item.label, try GrayImage.read(path: item.path))) } catch {
+                out.unreadable.append((item.path, "\(error)"))
             }
         }
+        return out
+    }
+
+    /// Classifies every image with `cnn` (decoding them first).
+    public func score(_ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64, flipAverage: Bool = false) throws -> Scores {
+        try Self.score(decode(), cnn, description: d, batch: batch, flipAverage: flipAverage)
+    }
+
+    /// Classifies every decoded image with `cnn` (resized to the model's input with bilinear
+    /// interpolation as `mien classify --aligned` does), `batch` at a time; with `flipAverage`
+    /// the probabilities are the mean over the image and its mirror (test-time augmentation).
+    public static func score(_ decoded: Decoded, _ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64,
+                             flipAverage: Bool = false) throws -> Scores {
+        let side = d.inputWidth, classes = d.labels.count
+        let faces = try decoded.images.map { (label, image) -> (label: Int, pixels: [UInt8]) in
+            let face = image.width == side && image.height == d.inputHeight ? image
+                : try image.resized(width: side, height: d.inputHeight, interpolation: .linear)
+            return (label, face.pixels)
+        }
+        let unreadable = decoded.unreadable
         var probs: [Float] = []
         var seconds = 0.0
         for first in stride(from: 0, to: faces.count, by: batch) {

@@ -23,14 +23,15 @@ extension Evaluate {
                                   alignments: [.left, .left] + Array(repeating: .right, count: 4 + names.count))
         var jsonModels: [String] = []
         var details = ""
+        let decoded = set.decode()   // once, whatever the number of bundles
+        for (path, reason) in decoded.unreadable { FileHandle.standardError.write(Data("mien evaluate: not scored: \(path): \(reason)\n".utf8)) }
         for name in model.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
             let bundle = try ModelBundleRef.resolve(name)
             let graph = try CNNGraph.load(modelJSON: (bundle.cnnDirectory as NSString).appendingPathComponent("model.json"))
             guard graph.description.labels == names else {
                 throw ValidationError("\(bundle.cnnDirectory) has labels \(graph.description.labels), Mien's are \(names)")
             }
-            let s = try set.score(FoldedCNN(graph), description: graph.description, flipAverage: flipAverage)
-            for (path, reason) in s.unreadable { FileHandle.standardError.write(Data("mien evaluate: not scored: \(path): \(reason)\n".utf8)) }
+            let s = try LabelledStills.score(decoded, FoldedCNN(graph), description: graph.description, flipAverage: flipAverage)
             let m = s.metrics
             table.add([bundle.name, graph.description.architecture, "\(m.count)", String(format: "%.2f %%", m.accuracy * 100),
                        String(format: "%.4f", m.macroF1)] + m.perClass.map { String(format: "%.1f %%", $0.recall * 100) }

@@ -85,7 +85,7 @@ struct TrainSequences: ParsableCommand {
                 jobs.append((i, k, generator.frames(of: Array(set.image(i)), side: side, length: length, rng: &rng).flatMap { $0 }))
             } }
             let results = ResultSlots(count: jobs.count)
-            let shared = UncheckedBox((jobs, cnns, d, length))
+            let shared = UncheckedSendable((jobs, cnns, d, length))
             DispatchQueue.concurrentPerform(iterations: min(threads, jobs.count)) { w in
                 let (jobs, cnns, d, length) = shared.value
                 var j = w
@@ -129,9 +129,4 @@ private final class ResultSlots: @unchecked Sendable {
     init(count: Int) { slots = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ r: Result<(probabilities: Tensor, embedding: Tensor), Error>) { lock.lock(); slots[i] = r; lock.unlock() }
     func get(_ i: Int) throws -> (probabilities: Tensor, embedding: Tensor) { try slots[i]!.get() }
-}
-
-private struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
