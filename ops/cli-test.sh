@@ -102,11 +102,22 @@ cp Tests/MienNNTests/Fixtures/astronaut_face_64.png "$stills/neutral/b.png"
 python3 - "$work/eval-stills" <<'PY'
 import json, sys
 m = json.load(open(f"{sys.argv[1]}/metrics.json"))
-assert m["kind"] == "still images" and [x["bundle"] for x in m["models"]] == ["fer2013", "synthetic"], m
+assert m["kind"] == "still images" and [x["bundle"] for x in m["models"]][:2] == ["fer2013", "synthetic"], m
 fer = m["models"][0]["metrics"]
 # The same happy face under happy/ and neutral/: fer2013 (happy, p 0.998) gets exactly one right.
 assert fer["count"] == 2 and fer["accuracy"] == 0.5, fer
 assert fer["confusion"][3][3] == 1 and fer["confusion"][6][3] == 1, fer["confusion"]
+# Two bundles: their ensemble (mean probabilities) is scored too, and every model's per-image
+# predictions are written with probabilities summing to one.
+assert m["models"][2]["bundle"] == "mean of fer2013 + synthetic", m["models"][2]["bundle"]
+assert m["models"][2]["metrics"]["count"] == 2
+import csv
+for name in ("fer2013", "synthetic", "ensemble"):
+    rows = list(csv.DictReader(open(f"{sys.argv[1]}/predictions-{name}.csv")))
+    assert [r["truth"] for r in rows] == ["happy", "neutral"], rows
+    for r in rows:
+        p = {k[2:]: float(v) for k, v in r.items() if k.startswith("p_")}
+        assert abs(sum(p.values()) - 1) < 1e-3 and r["predicted"] == max(p, key=p.get), r
 print(f"cli-test: still images: fer2013 accuracy {fer['accuracy']}, {m['models'][0]['ms_per_face']:.3f} ms/face")
 PY
 grep -q "Confusion matrix" "$work/eval-stills/metrics.md" || fail "metrics.md has no confusion matrix"

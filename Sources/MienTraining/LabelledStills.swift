@@ -77,11 +77,24 @@ public struct LabelledStills: Sendable {
         public var unreadable: [(path: String, reason: String)]
         /// Mean CNN time per face (preprocessing and image decoding excluded), milliseconds.
         public var msPerFace: Double
+
+        /// Scores from per-image probabilities (`classes` per image) and the true labels.
+        init(probabilities: [Float], classes: Int, truth: [Int], unreadable: [(path: String, reason: String)], msPerFace: Double) {
+            predicted = (0..<truth.count).map { i -> Int in
+                var best = 0
+                for j in 1..<classes where probabilities[i * classes + j] > probabilities[i * classes + best] { best = j }
+                return best
+            }
+            self.probabilities = probabilities
+            metrics = ClassificationMetrics(truth: truth, predicted: predicted, classes: classes)
+            self.unreadable = unreadable
+            self.msPerFace = msPerFace
+        }
     }
 
     /// The set's images read once (gray), for scoring by one CNN or several.
     public struct Decoded: Sendable {
-        public var images: [(label: Int, image: GrayImage)]
+        public var images: [(path: String, label: Int, image: GrayImage)]
         /// Images that could not be read: path and reason (not scored).
         public var unreadable: [(path: String, reason: String)]
     }
@@ -90,7 +103,7 @@ public struct LabelledStills: Sendable {
     public func decode() -> Decoded {
         var out = Decoded(images: [], unreadable: [])
         for item in items {
-            do { out.images.append((item.label, try GrayImage.read(path: item.path))) } catch {
+            do { out.images.append((item.path, item.label, try GrayImage.read(path: item.path))) } catch {
                 out.unreadable.append((item.path, "\(error)"))
             }
         }
@@ -108,7 +121,7 @@ public struct LabelledStills: Sendable {
     public static func score(_ decoded: Decoded, _ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64,
                              flipAverage: Bool = false) throws -> Scores {
         let side = d.inputWidth, classes = d.labels.count
-        let faces = try decoded.images.map { (label, image) -> (label: Int, pixels: [UInt8]) in
+        let faces = try decoded.images.map { (_, label, image) -> (label: Int, pixels: [UInt8]) in
             let face = image.width == side && image.height == d.inputHeight ? image
                 : try image.resized(width: side, height: d.inputHeight, interpolation: .linear)
             return (label, face.pixels)
@@ -131,13 +144,18 @@ public struct LabelledStills: Sendable {
             seconds += Date().timeIntervalSince(start)
             probs += p.data
         }
-        let predicted = (0..<faces.count).map { i -> Int in
-            var best = 0
-            for j in 1..<classes where probs[i * classes + j] > probs[i * classes + best] { best = j }
-            return best
-        }
-        let metrics = ClassificationMetrics(truth: faces.map(\.label), predicted: predicted, classes: classes)
-        return Scores(predicted: predicted, probabilities: probs, metrics: metrics, unreadable: unreadable,
+        return Scores(probabilities: probs, classes: classes, truth: faces.map(\.label), unreadable: unreadable,
                       msPerFace: faces.isEmpty ? 0 : seconds * 1000 / Double(faces.count))
+    }
+
+    /// The scores of an ensemble: per image, the mean of the members' probabilities (members
+    /// scored on the same decoded images); its time per face is the sum of the members'.
+    public static func mean(of members: [Scores], truth: [Int]) -> Scores {
+        precondition(!members.isEmpty && members.allSatisfy { $0.probabilities.count == members[0].probabilities.count })
+        let classes = members[0].metrics.confusion.count
+        var probs = [Float](repeating: 0, count: members[0].probabilities.count)
+        for m in members { for i in probs.indices { probs[i] += m.probabilities[i] / Float(members.count) } }
+        return Scores(probabilities: probs, classes: classes, truth: truth, unreadable: members[0].unreadable,
+                      msPerFace: members.map(\.msPerFace).reduce(0, +))
     }
 }

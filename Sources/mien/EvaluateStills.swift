@@ -8,7 +8,9 @@ import MienTraining
 
 /// `mien evaluate` on labelled still images (no `--labels`): each image is one cropped face,
 /// scored per image by the CNN of every bundle given to `--model` (comma-separated, so bundles
-/// are compared in one run on the same images).
+/// are compared in one run on the same images). With several bundles, their ensemble (the mean of
+/// their probabilities per image) is scored too. Each model's per-image predictions go to
+/// OUT/predictions-<name>.csv.
 extension Evaluate {
     func runStills() throws {
         guard inputs.count == 1 else {
@@ -19,12 +21,10 @@ extension Evaluate {
         let dataNote = data ?? "not described (pass --data to say what these images are)"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         BLASThreads.set(1)
-        var table = MarkdownTable(header: ["model", "CNN", "images", "accuracy", "macro-F1"] + names.map { "\($0) recall" } + ["ms/face"],
-                                  alignments: [.left, .left] + Array(repeating: .right, count: 4 + names.count))
-        var jsonModels: [String] = []
-        var details = ""
+        var report = StillsReport(labels: names, flipAverage: flipAverage)
         let decoded = set.decode()   // once, whatever the number of bundles
         for (path, reason) in decoded.unreadable { FileHandle.standardError.write(Data("mien evaluate: not scored: \(path): \(reason)\n".utf8)) }
+        var members: [LabelledStills.Scores] = []
         for name in model.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
             let bundle = try ModelBundleRef.resolve(name)
             let graph = try CNNGraph.load(modelJSON: (bundle.cnnDirectory as NSString).appendingPathComponent("model.json"))
@@ -32,25 +32,71 @@ extension Evaluate {
                 throw ValidationError("\(bundle.cnnDirectory) has labels \(graph.description.labels), Mien's are \(names)")
             }
             let s = try LabelledStills.score(decoded, FoldedCNN(graph), description: graph.description, flipAverage: flipAverage)
-            let m = s.metrics
-            table.add([bundle.name, graph.description.architecture, "\(m.count)", String(format: "%.2f %%", m.accuracy * 100),
-                       String(format: "%.4f", m.macroF1)] + m.perClass.map { String(format: "%.1f %%", $0.recall * 100) }
-                      + [String(format: "%.3f", s.msPerFace)])
-            jsonModels.append("{\"bundle\":\(JSONText.quote(bundle.name)),\"cnn\":\(JSONText.quote(bundle.cnnDirectory)),"
-                              + "\"architecture\":\(JSONText.quote(graph.description.architecture)),\"flip_average\":\(flipAverage),"
-                              + "\"ms_per_face\":\(JSONText.number(s.msPerFace)),\"unreadable\":\(s.unreadable.count),"
-                              + "\"metrics\":\(m.json(labels: names))}")
-            var confusion = MarkdownTable(header: ["truth \\ predicted"] + names)
-            for (i, row) in m.confusion.enumerated() { confusion.add([names[i]] + row.map(String.init)) }
-            details += "\n## \(bundle.name) (\(graph.description.architecture))\n\nConfusion matrix (rows: truth):\n\n" + confusion.markdown
+            members.append(s)
+            report.add(name: bundle.name, cnn: bundle.cnnDirectory, architecture: graph.description.architecture, scores: s)
+            try writePredictions(s, of: decoded, name: bundle.name)
+        }
+        if members.count > 1 {
+            let ensemble = LabelledStills.mean(of: members, truth: decoded.images.map(\.label))
+            let name = "mean of " + report.names.joined(separator: " + ")
+            report.add(name: name, cnn: "", architecture: "ensemble (mean probabilities)", scores: ensemble)
+            try writePredictions(ensemble, of: decoded, name: "ensemble")
         }
         let header = "# Still-image evaluation\n\nImages: \(set.origin) (\(set.items.count)); data: \(dataNote)\n"
             + "Per image, one face each, resized to the CNN's input (bilinear)\(flipAverage ? ", probabilities averaged with the mirror image" : "").\n"
             + "Command: " + (["mien"] + CommandLine.arguments.dropFirst().map(Evaluate.shellQuoted)).joined(separator: " ") + "\n\n"
-        try (header + table.markdown + details).write(toFile: (out as NSString).appendingPathComponent("metrics.md"), atomically: true, encoding: .utf8)
-        let json = "{\"kind\":\"still images\",\"images\":\(JSONText.quote(set.origin)),\"data\":\(JSONText.quote(dataNote)),\"models\":[" + jsonModels.joined(separator: ",") + "]}\n"
+        try (header + report.table.markdown + report.details).write(toFile: (out as NSString).appendingPathComponent("metrics.md"), atomically: true, encoding: .utf8)
+        let json = "{\"kind\":\"still images\",\"images\":\(JSONText.quote(set.origin)),\"data\":\(JSONText.quote(dataNote)),\"models\":[" + report.json.joined(separator: ",") + "]}\n"
         try json.write(toFile: (out as NSString).appendingPathComponent("metrics.json"), atomically: true, encoding: .utf8)
         print("Per image (\(set.items.count) images; data: \(dataNote))")
-        print(table.markdown, terminator: "")
+        print(report.table.markdown, terminator: "")
+    }
+
+    /// OUT/predictions-<name>.csv: path, truth, predicted, then one probability per class.
+    private func writePredictions(_ s: LabelledStills.Scores, of decoded: LabelledStills.Decoded, name: String) throws {
+        let labels = ExpressionClass.labels, k = labels.count
+        var text = "path,truth,predicted," + labels.map { "p_\($0)" }.joined(separator: ",") + "\n"
+        for (i, image) in decoded.images.enumerated() {
+            let p = s.probabilities[(i * k)..<((i + 1) * k)].map { String(format: "%.5f", $0) }
+            text += "\(Evaluate.csvField(image.path)),\(labels[image.label]),\(labels[s.predicted[i]]),\(p.joined(separator: ","))\n"
+        }
+        let file = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        try text.write(toFile: (out as NSString).appendingPathComponent("predictions-\(String(file)).csv"), atomically: true, encoding: .utf8)
+    }
+
+    static func csvField(_ s: String) -> String {
+        s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+}
+
+/// The tables and JSON of a still-image evaluation, one row per model.
+private struct StillsReport {
+    let labels: [String]
+    let flipAverage: Bool
+    var names: [String] = []
+    var table: MarkdownTable
+    var json: [String] = []
+    var details = ""
+
+    init(labels: [String], flipAverage: Bool) {
+        self.labels = labels
+        self.flipAverage = flipAverage
+        table = MarkdownTable(header: ["model", "CNN", "images", "accuracy", "macro-F1"] + labels.map { "\($0) recall" } + ["ms/face"],
+                              alignments: [.left, .left] + Array(repeating: .right, count: 4 + labels.count))
+    }
+
+    mutating func add(name: String, cnn: String, architecture: String, scores s: LabelledStills.Scores) {
+        let m = s.metrics
+        names.append(name)
+        table.add([name, architecture, "\(m.count)", String(format: "%.2f %%", m.accuracy * 100),
+                   String(format: "%.4f", m.macroF1)] + m.perClass.map { String(format: "%.1f %%", $0.recall * 100) }
+                  + [String(format: "%.3f", s.msPerFace)])
+        json.append("{\"bundle\":\(JSONText.quote(name)),\"cnn\":\(JSONText.quote(cnn)),"
+                    + "\"architecture\":\(JSONText.quote(architecture)),\"flip_average\":\(flipAverage),"
+                    + "\"ms_per_face\":\(JSONText.number(s.msPerFace)),\"unreadable\":\(s.unreadable.count),"
+                    + "\"metrics\":\(m.json(labels: labels))}")
+        var confusion = MarkdownTable(header: ["truth \\ predicted"] + labels)
+        for (i, row) in m.confusion.enumerated() { confusion.add([labels[i]] + row.map(String.init)) }
+        details += "\n## \(name) (\(architecture))\n\nConfusion matrix (rows: truth):\n\n" + confusion.markdown
     }
 }

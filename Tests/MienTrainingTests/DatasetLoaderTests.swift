@@ -228,5 +228,18 @@ final class DatasetLoaderTests: XCTestCase {
         let plain = try folders.score(cnn, description: d), flipped = try folders.score(cnn, description: d, flipAverage: true)
         XCTAssertEqual(plain.metrics.count, 5)
         for (a, b) in zip(plain.probabilities, flipped.probabilities) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+
+        // An ensemble's scores: per image the mean of its members' probabilities (checked in
+        // Double), its label their argmax, its time the members' sum.
+        let other = FoldedCNN(try CNNGraph.initialized(d, seed: 2))
+        let second = try folders.score(other, description: d)
+        let ensemble = LabelledStills.mean(of: [plain, second], truth: folders.items.map(\.label))
+        XCTAssertEqual(ensemble.msPerFace, plain.msPerFace + second.msPerFace, accuracy: 1e-12)
+        for i in 0..<5 {
+            let p = (0..<7).map { j in (Double(plain.probabilities[i * 7 + j]) + Double(second.probabilities[i * 7 + j])) / 2 }
+            for j in 0..<7 { XCTAssertEqual(Double(ensemble.probabilities[i * 7 + j]), p[j], accuracy: 1e-6) }
+            XCTAssertEqual(ensemble.predicted[i], p.indices.max { p[$0] < p[$1] })
+        }
+        XCTAssertEqual(ensemble.metrics.count, 5)
     }
 }
