@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN", "CMienKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "MienVisionTests", dependencies: ["MienVision", "MienSynth"], exclude: ["Fixtures"]),
-        .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienWire", "MienProto", "MienTransport", "MienTestKit",
+        .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienNN", "MienWire", "MienProto", "MienTransport", "MienTestKit",
                                                              .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                              .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MienTelemetryTests", dependencies: ["MienTelemetry", .product(name: "Prometheus", package: "swift-prometheus"),

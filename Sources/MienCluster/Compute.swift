@@ -147,12 +147,14 @@ public final class SequenceCompute: WorkerCompute {
             throw WorkError(.badMessage, "a sequence worker takes window batches, not \(work.kind)")
         }
         let started = DispatchTime.now()
-        let d = bundle.classifier.config.inputSize
+        let d = bundle.classifier.config.inputSize, classes = bundle.classifier.config.classes
+        let usesPrior = bundle.classifier.config.cnnPrior
         var probs = [[Float]](repeating: [], count: batch.windows.count)
         let byLength = Dictionary(grouping: batch.windows.indices, by: { batch.windows[$0].steps.count })
         for (t, indices) in byLength {
             guard t >= 1 else { throw WorkError(.badMessage, "window of \(batch.windows[indices[0]].videoID) has no steps") }
             var x = [Float](); x.reserveCapacity(indices.count * t * d)
+            var prior = [Float]()
             for i in indices {
                 for step in batch.windows[i].steps {
                     guard step.embedding.count == d else {
@@ -160,8 +162,16 @@ public final class SequenceCompute: WorkerCompute {
                     }
                     x += step.embedding
                 }
+                if usesPrior {
+                    let steps = batch.windows[i].steps
+                    guard steps.allSatisfy({ $0.cnnProbs.count == classes }) else {
+                        throw WorkError(.badMessage, "a window of \(batch.windows[i].videoID) lacks the CNN probabilities this BiLSTM refines (\(classes) per step): the coordinator is older than the bundle; update it")
+                    }
+                    prior += BiLSTMClassifier.prior(ofSteps: steps.map(\.cnnProbs), classes: classes)
+                }
             }
-            let p = try bundle.classifier.predict(Tensor(shape: [indices.count, t, d], data: x))
+            let p = try bundle.classifier.predict(Tensor(shape: [indices.count, t, d], data: x),
+                                                  prior: usesPrior ? Tensor(shape: [indices.count, classes], data: prior) : nil)
             let k = p.shape[1]
             for (row, i) in indices.enumerated() { probs[i] = Array(p.data[(row * k)..<((row + 1) * k)]) }
         }

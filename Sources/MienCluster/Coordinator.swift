@@ -448,7 +448,7 @@ public final class Coordinator: @unchecked Sendable {
                 $0.videoID = v.input.id
                 $0.trackID = track
                 $0.windowIndex = w.index
-                $0.steps = w.steps.map { st in .with { $0.frame = st.frame; $0.embedding = st.embedding } }
+                $0.steps = w.steps.map { st in .with { $0.frame = st.frame; $0.embedding = st.embedding; $0.cnnProbs = st.cnnProbs } }
                 $0.paddedFrom = w.paddedFrom
                 $0.modelHash = sequenceHash
             })
@@ -619,7 +619,7 @@ public final class Coordinator: @unchecked Sendable {
                         if v.windowers[track] == nil {
                             v.windowers[track] = TrackWindower(length: config.windowLength, stride: config.windowStride)
                         }
-                        if let w = v.windowers[track]!.append(TrackStep(frame: frame.index, embedding: face.embedding)) {
+                        if let w = v.windowers[track]!.append(TrackStep(frame: frame.index, embedding: face.embedding, cnnProbs: face.cnnProbs.probs)) {
                             emit(v, track: track, w)
                         }
                     }

@@ -1,11 +1,14 @@
-/// One step of a face track: the frame it was seen in and its embedding.
+/// One step of a face track: the frame it was seen in, its embedding and the CNN's class
+/// probabilities for it (empty when not known).
 public struct TrackStep: Sendable, Equatable {
     public var frame: UInt64
     public var embedding: [Float]
+    public var cnnProbs: [Float]
 
-    public init(frame: UInt64, embedding: [Float]) {
+    public init(frame: UInt64, embedding: [Float], cnnProbs: [Float] = []) {
         self.frame = frame
         self.embedding = embedding
+        self.cnnProbs = cnnProbs
     }
 }
 

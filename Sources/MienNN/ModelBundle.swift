@@ -5,7 +5,8 @@ import Foundation
 /// - `model.safetensors`: the tensors of `BiLSTMClassifier` (names in its doc comment), F32;
 /// - `model.json`: `{"format_version": 1, "architecture": "bilstm-classifier", "labels": [...],
 ///   "input": {"window": T, "embedding_size": D, "layout": "N×T×D"}, "preprocessing": {...},
-///   "bilstm": {"units": U, "layers": L, "dropout": p}, "weights": {"file": "model.safetensors",
+///   "bilstm": {"units": U, "layers": L, "dropout": p, "cnn_prior": bool (absent = false)},
+///   "weights": {"file": "model.safetensors",
 ///   "sha256": hex}, "content_hash": hex}` where `content_hash` = SHA-256 of the safetensors file
 ///   (the model identity that travels in messages).
 public struct BiLSTMBundle {
@@ -45,7 +46,7 @@ public struct BiLSTMBundle {
             "input": ["window": c.window, "embedding_size": c.inputSize, "layout": "N×T×D"],
             "preprocessing": preprocessing,
             "bilstm": ["units": c.units, "layers": c.layers, "dropout": Double(c.dropout), "gate_order": "i,f,c,o",
-                       "final_state": "forward h after step T-1 ‖ backward h after step 0"],
+                       "final_state": "forward h after step T-1 ‖ backward h after step 0", "cnn_prior": c.cnnPrior],
             "weights": ["file": "model.safetensors", "sha256": contentHash, "dtype": "float32"],
             "content_hash": contentHash,
         ]
@@ -86,7 +87,8 @@ public struct BiLSTMBundle {
             units: try need(lstm["units"] as? Int, "bilstm.units"),
             layers: try need(lstm["layers"] as? Int, "bilstm.layers"),
             dropout: try need((lstm["dropout"] as? NSNumber)?.floatValue, "bilstm.dropout"),
-            classes: labels.count)
+            classes: labels.count,
+            cnnPrior: (lstm["cnn_prior"] as? Bool) ?? false)
         let weightsPath = (directory as NSString).appendingPathComponent(try need(weights["file"] as? String, "weights.file"))
         let bytes: [UInt8]
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: weightsPath))) } catch {

@@ -34,6 +34,10 @@ public nonisolated struct Mien_V1_WindowStep: Sendable {
   /// CNN embedding of the track's face in that frame
   public var embedding: [Float] = []
 
+  /// The CNN's class probabilities for that face (label order of the bundle). A BiLSTM whose
+  /// bundle has `cnn_prior` adds the log of their window mean to its logits; others ignore them.
+  public var cnnProbs: [Float] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -146,7 +150,7 @@ fileprivate nonisolated let _protobuf_package = "mien.v1"
 
 nonisolated extension Mien_V1_WindowStep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WindowStep"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0\u{1}embedding\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}frame\0\u{1}embedding\0\u{3}cnn_probs\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -156,6 +160,7 @@ nonisolated extension Mien_V1_WindowStep: SwiftProtobuf.Message, SwiftProtobuf._
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.frame) }()
       case 2: try { try decoder.decodeRepeatedFloatField(value: &self.embedding) }()
+      case 3: try { try decoder.decodeRepeatedFloatField(value: &self.cnnProbs) }()
       default: break
       }
     }
@@ -168,12 +173,16 @@ nonisolated extension Mien_V1_WindowStep: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.embedding.isEmpty {
       try visitor.visitPackedFloatField(value: self.embedding, fieldNumber: 2)
     }
+    if !self.cnnProbs.isEmpty {
+      try visitor.visitPackedFloatField(value: self.cnnProbs, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Mien_V1_WindowStep, rhs: Mien_V1_WindowStep) -> Bool {
     if lhs.frame != rhs.frame {return false}
     if lhs.embedding != rhs.embedding {return false}
+    if lhs.cnnProbs != rhs.cnnProbs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

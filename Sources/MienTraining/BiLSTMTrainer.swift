@@ -4,7 +4,10 @@ import MienNN
 
 /// Training of the BiLSTM classifier on ordered windows of CNN embeddings: Adam,
 /// categorical cross-entropy, seeded shuffling, early stopping on validation loss (the
-/// weights of the best epoch are kept).
+/// weights of the best epoch are kept). With `cnnPrior` the classifier refines the CNN's window
+/// mean (see `BiLSTMClassifier`); the untrained model, which is exactly that mean, is then epoch 0
+/// of the history and a candidate like any other epoch, so training keeps it unless an epoch does
+/// better on validation.
 public struct BiLSTMTrainer {
     public struct Config: Sendable {
         public var units = 64
@@ -16,6 +19,8 @@ public struct BiLSTMTrainer {
         /// Epochs without a better validation loss before stopping.
         public var patience = 5
         public var seed: UInt64 = 1
+        /// Refine the CNN's window mean instead of replacing it (needs CNN probabilities in the data).
+        public var cnnPrior = false
         public init() {}
     }
 
@@ -36,13 +41,24 @@ public struct BiLSTMTrainer {
     public func train(_ train: WindowDataset, validation: WindowDataset, window: Int, inputSize: Int, classes: Int,
                       log: (Epoch) -> Void = { _ in }) throws -> (BiLSTMClassifier, [Epoch]) {
         guard train.count > 0 else { throw TrainingError("no training windows: extract more videos or lower the window length") }
+        if config.cnnPrior, let bare = [train, validation].first(where: { $0.priors.contains(where: \.isEmpty) }) {
+            throw TrainingError("a BiLSTM with a CNN prior needs the CNN's probabilities of every frame; \(bare.count) windows include frames without them (make the cache again with this version of mien)")
+        }
         let model = try BiLSTMClassifier(config: .init(window: window, inputSize: inputSize, units: config.units,
-                                                       layers: config.layers, dropout: config.dropout, classes: classes),
+                                                       layers: config.layers, dropout: config.dropout, classes: classes,
+                                                       cnnPrior: config.cnnPrior),
                                          seed: config.seed)
         let optimizer = Adam(learningRate: config.learningRate)
         var rng = SplitMix64(seed: config.seed &+ 7)
         var history: [Epoch] = []
         var best = (loss: Double.infinity, tensors: model.namedTensors, epoch: 0)
+        if config.cnnPrior {
+            let (trainLoss, trainAcc) = try evaluate(model, train, inputSize: inputSize, classes: classes)
+            let (valLoss, valAcc) = validation.count > 0 ? try evaluate(model, validation, inputSize: inputSize, classes: classes) : (trainLoss, trainAcc)
+            history.append(Epoch(epoch: 0, trainLoss: trainLoss, trainAccuracy: trainAcc, validationLoss: valLoss, validationAccuracy: valAcc))
+            log(history[0])
+            best.loss = valLoss
+        }
         for epoch in 1...config.epochs {
             var order = Array(0..<train.count)
             order.shuffle(using: &rng)
@@ -56,8 +72,8 @@ public struct BiLSTMTrainer {
             batches.shuffle(using: &rng)
             var lossSum = 0.0
             for b in batches {
-                let (x, y) = tensors(train, b, inputSize: inputSize, classes: classes)
-                lossSum += Double(model.trainStep(x, targets: y, optimizer: optimizer)) * Double(b.count)
+                let (x, prior, y) = tensors(train, b, inputSize: inputSize, classes: classes)
+                lossSum += Double(model.trainStep(x, prior: prior, targets: y, optimizer: optimizer)) * Double(b.count)
             }
             let (trainLoss, trainAcc) = try evaluate(model, train, inputSize: inputSize, classes: classes)
             let (valLoss, valAcc) = validation.count > 0 ? try evaluate(model, validation, inputSize: inputSize, classes: classes) : (trainLoss, trainAcc)
@@ -102,21 +118,27 @@ public struct BiLSTMTrainer {
         for (_, idx) in byLength {
             for start in stride(from: 0, to: idx.count, by: 256) {
                 let b = Array(idx[start..<min(start + 256, idx.count)])
-                let (x, _) = tensors(data, b, inputSize: inputSize, classes: classes)
-                let p = try model.predict(x)
+                let (x, prior, _) = tensors(data, b, inputSize: inputSize, classes: classes)
+                let p = try model.predict(x, prior: prior)
                 for (row, i) in b.enumerated() { body(i, p.data[(row * classes)..<((row + 1) * classes)]) }
             }
         }
     }
 
-    private func tensors(_ data: WindowDataset, _ idx: [Int], inputSize: Int, classes: Int) -> (Tensor, Tensor) {
+    /// Windows `idx` of `data` as model input `[n, T, D]`, their priors `[n, classes]` when
+    /// every one has its prior (else nil), and one-hot targets `[n, classes]`.
+    private func tensors(_ data: WindowDataset, _ idx: [Int], inputSize: Int, classes: Int) -> (Tensor, Tensor?, Tensor) {
         let t = data.windows[idx[0]].count
         var x = [Float](); x.reserveCapacity(idx.count * t * inputSize)
         var y = [Float](repeating: 0, count: idx.count * classes)
+        var prior = [Float](); prior.reserveCapacity(idx.count * classes)
         for (row, i) in idx.enumerated() {
             for step in data.windows[i] { x += step }
             y[row * classes + data.labels[i]] = 1
+            prior += data.priors[i]
         }
-        return (Tensor(shape: [idx.count, t, inputSize], data: x), Tensor(shape: [idx.count, classes], data: y))
+        return (Tensor(shape: [idx.count, t, inputSize], data: x),
+                prior.count == idx.count * classes ? Tensor(shape: [idx.count, classes], data: prior) : nil,
+                Tensor(shape: [idx.count, classes], data: y))
     }
 }

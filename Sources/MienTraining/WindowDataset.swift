@@ -1,9 +1,13 @@
 import MienCore
+import MienNN
 
 /// Ordered windows of T embeddings cut from tracks (frame order preserved), each labelled
 /// with the ground truth of its centre frame.
 public struct WindowDataset: Sendable {
     public var windows: [[[Float]]]
+    /// Per window, `BiLSTMClassifier.prior(ofSteps:)` of its steps' CNN probabilities; empty
+    /// when the tracks carry none.
+    public var priors: [[Float]]
     public var labels: [Int]
     /// The video each window comes from (for grouped splits).
     public var videos: [String]
@@ -14,12 +18,13 @@ public struct WindowDataset: Sendable {
     /// exactly the windows inference will (tracks shorter than T give one short window).
     public init(tracks: [TrackSequence], length: Int, stride: Int, labels classNames: [String]) throws {
         let index = Dictionary(uniqueKeysWithValues: classNames.enumerated().map { ($1, $0) })
-        windows = []; labels = []; videos = []
+        windows = []; priors = []; labels = []; videos = []
         for t in tracks {
             var w = TrackWindower(length: length, stride: stride)
             var cut: [TrackWindow] = []
             for (i, f) in t.frames.enumerated() {
-                if let win = w.append(TrackStep(frame: UInt64(f), embedding: t.embeddings[i])) { cut.append(win) }
+                let probs = i < t.cnnProbs.count ? t.cnnProbs[i] : []
+                if let win = w.append(TrackStep(frame: UInt64(f), embedding: t.embeddings[i], cnnProbs: probs)) { cut.append(win) }
             }
             if let last = w.finish() { cut.append(last) }
             let position = Dictionary(uniqueKeysWithValues: t.frames.enumerated().map { (UInt64($1), $0) })
@@ -29,14 +34,17 @@ public struct WindowDataset: Sendable {
                     throw TrainingError("track \(t.track) of \(t.video) has no known label at frame \(t.frames[centre]) (\"\(t.labels[centre])\"): extract with --labels")
                 }
                 windows.append(win.steps.map(\.embedding))
+                priors.append(win.steps.allSatisfy { $0.cnnProbs.count == classNames.count }
+                              ? BiLSTMClassifier.prior(ofSteps: win.steps.map(\.cnnProbs), classes: classNames.count) : [])
                 labels.append(label)
                 videos.append(t.video)
             }
         }
     }
 
-    init(windows: [[[Float]]], labels: [Int], videos: [String]) {
+    init(windows: [[[Float]]], priors: [[Float]], labels: [Int], videos: [String]) {
         self.windows = windows
+        self.priors = priors
         self.labels = labels
         self.videos = videos
     }
@@ -44,7 +52,7 @@ public struct WindowDataset: Sendable {
     /// The windows whose video is in `keep`.
     public func subset(videos keep: Set<String>) -> WindowDataset {
         let idx = videos.indices.filter { keep.contains(videos[$0]) }
-        return WindowDataset(windows: idx.map { windows[$0] }, labels: idx.map { labels[$0] }, videos: idx.map { videos[$0] })
+        return WindowDataset(windows: idx.map { windows[$0] }, priors: idx.map { priors[$0] }, labels: idx.map { labels[$0] }, videos: idx.map { videos[$0] })
     }
 }
 

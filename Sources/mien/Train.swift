@@ -55,6 +55,9 @@ struct TrainBiLSTM: ParsableCommand {
     @Option(name: .customLong("test-cache"), help: "Also score the kept model on every window of this embeddings.jsonl (e.g. sequences of held-out photographs from `mien train sequences`), beside the CNN's own window label (argmax of the mean of its frames' CNN probabilities).")
     var testCache: String?
 
+    @Flag(name: .customLong("cnn-prior"), help: "Refine the CNN instead of replacing it: the BiLSTM's logits add the log of the window's mean CNN probabilities (scaled by a learned factor), and it starts as exactly that mean (epoch 0), kept unless training beats it on validation.")
+    var cnnPrior = false
+
     func validate() throws {
         guard window >= 1, stride >= 1, stride <= window else { throw ValidationError("need 1 ≤ --stride ≤ --window") }
         guard units >= 1, layers >= 1, epochs >= 1, batchSize >= 1 else { throw ValidationError("--units, --layers, --epochs and --batch-size must be positive") }
@@ -78,7 +81,7 @@ struct TrainBiLSTM: ParsableCommand {
         FileHandle.standardError.write(Data("train bilstm: \(tracks.count) tracks of \(videoLabels.count) videos; windows train \(trainSet.count), validation \(valSet.count), test \(testSet.count)\n".utf8))
         var c = BiLSTMTrainer.Config()
         c.units = units; c.layers = layers; c.dropout = dropout; c.learningRate = learningRate
-        c.epochs = epochs; c.batchSize = batchSize; c.patience = patience; c.seed = seed
+        c.epochs = epochs; c.batchSize = batchSize; c.patience = patience; c.seed = seed; c.cnnPrior = cnnPrior
         let trainer = BiLSTMTrainer(config: c)
         let (model, history) = try trainer.train(trainSet, validation: valSet, window: window, inputSize: inputSize, classes: labels.count) { e in
             FileHandle.standardError.write(Data(String(format: "epoch %3d  train loss %.4f acc %.3f  validation loss %.4f acc %.3f\n",
@@ -89,7 +92,7 @@ struct TrainBiLSTM: ParsableCommand {
         try bundle.save(to: out)
         var report: [String: Any] = [
             "cache": cache,
-            "window": window, "stride": stride, "units": units, "layers": layers, "dropout": Double(dropout),
+            "window": window, "stride": stride, "units": units, "layers": layers, "dropout": Double(dropout), "cnn_prior": cnnPrior,
             "learning_rate": Double(learningRate), "batch_size": batchSize, "seed": seed,
             "split": ["train": split.train.sorted(), "validation": split.validation.sorted(), "test": split.test.sorted()],
             "history": history.map { ["epoch": $0.epoch, "train_loss": $0.trainLoss, "train_accuracy": $0.trainAccuracy,

@@ -88,6 +88,58 @@ final class BiLSTMTests: XCTestCase {
         XCTAssertLessThanOrEqual(relativeError(num, ana), 1e-3)
     }
 
+    /// With a CNN prior: the untrained classifier's probabilities are exactly the window mean of
+    /// the CNN's probabilities (checked in Double, 1e-6); gradients of every weight and of the
+    /// prior's scale match central finite differences (relative error ≤ 1e-3); the bundle keeps
+    /// the prior through save and load; a window without CNN probabilities is refused by name.
+    func testCNNPriorStartsAtTheCNNMeanAndItsGradientsCheck() throws {
+        let clf = try BiLSTMClassifier(config: .init(window: 4, inputSize: 3, units: 3, layers: 1, dropout: 0, classes: 4, cnnPrior: true), seed: 5)
+        var rng = SeededRandom(seed: 6)
+        let x = rng.uniformTensor([2, 4, 3])
+        let cnn: [[[Float]]] = (0..<2).map { _ in (0..<4).map { _ in
+            let r = (0..<4).map { _ in Float.random(in: 0.05...1, using: &rng) }
+            return r.map { $0 / r.reduce(0, +) }
+        } }
+        let prior = Tensor(shape: [2, 4], data: cnn.flatMap { BiLSTMClassifier.prior(ofSteps: $0, classes: 4) })
+        let p = try clf.predict(x, prior: prior)
+        for w in 0..<2 {
+            for c in 0..<4 {
+                let mean = cnn[w].map { Double($0[c]) }.reduce(0, +) / 4
+                XCTAssertEqual(Double(p.data[w * 4 + c]), mean, accuracy: 1e-6)
+            }
+        }
+        // Gradients, with a dense layer moved away from zero so that every path carries some.
+        for i in 0..<clf.dense.kernel.value.count { clf.dense.kernel.value.data[i] = Float.random(in: -0.5...0.5, using: &rng) }
+        clf.priorScale!.value.data[0] = 0.8
+        let targets = SoftmaxCrossEntropy.oneHot([1, 3], classes: 4)
+        func loss() -> Double { Double(SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, prior: prior, training: true), targets: targets).loss) }
+        for q in clf.parameters { q.zeroGrad() }
+        clf.backward(SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, prior: prior, training: true), targets: targets).gradient)
+        var num: [Double] = [], ana: [Double] = []
+        let eps: Float = 1e-2
+        for q in clf.parameters {
+            for i in stride(from: 0, to: q.value.count, by: max(1, q.value.count / 6)) {
+                let v = q.value.data[i]
+                q.value.data[i] = v + eps; let lp = loss()
+                q.value.data[i] = v - eps; let lm = loss()
+                q.value.data[i] = v
+                num.append((lp - lm) / Double(2 * eps)); ana.append(Double(q.grad.data[i]))
+            }
+        }
+        XCTAssertEqual(clf.parameters.last?.name, "cnn_prior/scale")
+        XCTAssertNotEqual(clf.priorScale!.grad.data[0], 0)
+        XCTAssertLessThanOrEqual(relativeError(num, ana), 1e-3)
+
+        var bundle = try BiLSTMBundle(classifier: clf, labels: ["a", "b", "c", "d"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-bilstm-prior-\(UUID().uuidString)").path
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try bundle.save(to: dir)
+        let back = try BiLSTMBundle.load(directory: dir)
+        XCTAssertTrue(back.classifier.config.cnnPrior)
+        XCTAssertEqual(try back.classifier.predict(x, prior: prior), try clf.predict(x, prior: prior))
+        XCTAssertThrowsError(try back.classifier.predict(x)) { XCTAssertTrue("\($0)".contains("CNN's probabilities"), "\($0)") }
+    }
+
     /// A 1-layer BiLSTM classifier overfits 12 synthetic sequences of 4 classes to 100 % training accuracy with Adam.
     func testOverfitsTinyDatasetToFullAccuracy() throws {
         let clf = try BiLSTMClassifier(config: .init(window: 6, inputSize: 5, units: 8, layers: 1, dropout: 0.1, classes: 4), seed: 1)

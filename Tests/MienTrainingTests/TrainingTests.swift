@@ -35,6 +35,34 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(loss, best.validationLoss, accuracy: 1e-5, "the returned weights are the best epoch's")
     }
 
+    /// With a CNN prior, epoch 0 is the untrained model, whose validation figures are the CNN
+    /// window mean's; here the CNN leans to "happy" for every window (50 % right), and training
+    /// learns the order on top of it (100 %). The kept model is never worse on validation loss than
+    /// epoch 0, and data without CNN probabilities is refused with the reason.
+    func testCNNPriorStartsAtTheCNNMeanAndLearnsWhatOrderAdds() throws {
+        let labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+        func leaning(_ t: [TrackSequence]) -> [TrackSequence] {
+            t.map { var s = $0; s.cnnProbs = Array(repeating: [0.05, 0.05, 0.05, 0.4, 0.3, 0.1, 0.05], count: 24); return s }
+        }
+        let train = try WindowDataset(tracks: leaning(tracks(20, seed: 1)), length: 8, stride: 4, labels: labels)
+        let val = try WindowDataset(tracks: leaning(tracks(6, seed: 2)), length: 8, stride: 4, labels: labels)
+        var c = BiLSTMTrainer.Config()
+        c.units = 8; c.epochs = 40; c.learningRate = 0.01; c.dropout = 0; c.patience = 40; c.cnnPrior = true
+        let trainer = BiLSTMTrainer(config: c)
+        let (model, history) = try trainer.train(train, validation: val, window: 8, inputSize: 3, classes: 7)
+        XCTAssertEqual(history.first?.epoch, 0)
+        XCTAssertEqual(history[0].validationAccuracy, 0.5, accuracy: 1e-9, "the untrained model is the CNN's window mean: always happy")
+        XCTAssertEqual(history[0].validationLoss, -(log(0.4) + log(0.3)) / 2, accuracy: 1e-5, "cross-entropy of the mean's probabilities")
+        let (loss, accuracy) = try trainer.evaluate(model, val, inputSize: 3, classes: 7)
+        XCTAssertEqual(accuracy, 1, "order tells rising from falling; the prior alone cannot")
+        XCTAssertLessThanOrEqual(loss, history[0].validationLoss)
+
+        let bare = try WindowDataset(tracks: tracks(4, seed: 3).map { var s = $0; s.cnnProbs = []; return s }, length: 8, stride: 4, labels: labels)
+        XCTAssertThrowsError(try trainer.train(bare, validation: val, window: 8, inputSize: 3, classes: 7)) {
+            XCTAssertTrue("\($0)".contains("CNN's probabilities"), "\($0)")
+        }
+    }
+
     func testWindowsMatchTheCoordinatorsAndLabelTheCentreFrame() throws {
         var t = tracks(1, seed: 3)[0]
         t.labels = (0..<24).map { $0 < 12 ? "neutral" : "happy" }
