@@ -65,6 +65,23 @@ final class BiLSTMTests: XCTestCase {
         }
     }
 
+    /// Relative error between the accumulated gradients of (about six entries of) each parameter and
+    /// central finite differences of `loss` (step 1e-2).
+    func finiteDifferenceError(_ parameters: [Parameter], _ loss: () -> Double) -> Double {
+        var num: [Double] = [], ana: [Double] = []
+        let eps: Float = 1e-2
+        for p in parameters {
+            for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 6)) {
+                let v = p.value.data[i]
+                p.value.data[i] = v + eps; let lp = loss()
+                p.value.data[i] = v - eps; let lm = loss()
+                p.value.data[i] = v
+                num.append((lp - lm) / Double(2 * eps)); ana.append(Double(p.grad.data[i]))
+            }
+        }
+        return relativeError(num, ana)
+    }
+
     func testClassifierGradientCheck() {
         let clf = try! BiLSTMClassifier(config: .init(window: 4, inputSize: 3, units: 3, layers: 2, dropout: 0, classes: 4), seed: 5)
         var rng = SeededRandom(seed: 6)
@@ -74,18 +91,7 @@ final class BiLSTMTests: XCTestCase {
         for p in clf.parameters { p.zeroGrad() }
         let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, training: true), targets: targets)
         clf.backward(g)
-        var num: [Double] = [], ana: [Double] = []
-        let eps: Float = 1e-2
-        for p in clf.parameters {
-            for i in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 6)) {
-                let v = p.value.data[i]
-                p.value.data[i] = v + eps; let lp = loss()
-                p.value.data[i] = v - eps; let lm = loss()
-                p.value.data[i] = v
-                num.append((lp - lm) / Double(2 * eps)); ana.append(Double(p.grad.data[i]))
-            }
-        }
-        XCTAssertLessThanOrEqual(relativeError(num, ana), 1e-3)
+        XCTAssertLessThanOrEqual(finiteDifferenceError(clf.parameters, loss), 1e-3)
     }
 
     /// With a CNN prior: the untrained classifier's probabilities are exactly the window mean of
@@ -115,20 +121,9 @@ final class BiLSTMTests: XCTestCase {
         func loss() -> Double { Double(SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, prior: prior, training: true), targets: targets).loss) }
         for q in clf.parameters { q.zeroGrad() }
         clf.backward(SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, prior: prior, training: true), targets: targets).gradient)
-        var num: [Double] = [], ana: [Double] = []
-        let eps: Float = 1e-2
-        for q in clf.parameters {
-            for i in stride(from: 0, to: q.value.count, by: max(1, q.value.count / 6)) {
-                let v = q.value.data[i]
-                q.value.data[i] = v + eps; let lp = loss()
-                q.value.data[i] = v - eps; let lm = loss()
-                q.value.data[i] = v
-                num.append((lp - lm) / Double(2 * eps)); ana.append(Double(q.grad.data[i]))
-            }
-        }
         XCTAssertEqual(clf.parameters.last?.name, "cnn_prior/scale")
         XCTAssertNotEqual(clf.priorScale!.grad.data[0], 0)
-        XCTAssertLessThanOrEqual(relativeError(num, ana), 1e-3)
+        XCTAssertLessThanOrEqual(finiteDifferenceError(clf.parameters, loss), 1e-3)
 
         var bundle = try BiLSTMBundle(classifier: clf, labels: ["a", "b", "c", "d"])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-bilstm-prior-\(UUID().uuidString)").path
