@@ -68,6 +68,48 @@ read -r units window stride < <(python3 -c 'import json,sys; r=json.load(open(sy
   --learning-rate 0.01 --dropout 0 --epochs 6 --patience 3 --batch-size 8 --seed 2 2>"$work/train.log" || { cat "$work/train.log"; fail "train bilstm"; }
 cmp "$work/trained/model.safetensors" "$work/a/best/model.safetensors" || fail "mien tune's best weights differ from mien train bilstm's with the same configuration"
 
+echo "tune-test: mien train bilstm --cnn-prior --validation-cache: epoch 0 is the CNN's window mean, selection on the given cache"
+# The cache's CNN probabilities are uniform: give each frame some that lean to happy early in a
+# track and to sad late, so that the window mean is right on some windows and wrong on others.
+python3 - "$work/cache.jsonl" "$work/prior-cache.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        t = json.loads(line)
+        n = len(t["frames"])
+        t["cnn_probs"] = [[0.05, 0.05, 0.05, 0.5 - 0.4 * i / n, 0.1 + 0.4 * i / n, 0.1, 0.15] for i in range(n)]
+        out.write(json.dumps(t) + "\n")
+PY
+"$mien" train bilstm --cache "$work/cache.jsonl" --validation-cache "$work/prior-cache.jsonl" --cnn-prior --out "$work/prior" --units 8 \
+  --window "$window" --stride "$stride" --learning-rate 0.01 --dropout 0 --epochs 3 --patience 3 --batch-size 8 --seed 2 \
+  2>"$work/prior.log" || { cat "$work/prior.log"; fail "train bilstm --cnn-prior"; }
+python3 - "$work/prior" "$work/prior-cache.jsonl" "$window" "$stride" <<'PY' || { cat "$work/prior.log"; fail "train bilstm --cnn-prior: wrong history or bundle"; }
+import json, sys
+out, cache, T, S = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+r = json.load(open(f"{out}/training.json"))
+m = json.load(open(f"{out}/model.json"))
+assert m["bilstm"]["cnn_prior"] is True and r["cnn_prior"] is True and r["validation_cache"] == cache, (m["bilstm"], r["validation_cache"])
+assert [h["epoch"] for h in r["history"]] == [0, 1, 2, 3] and r["test_window_accuracy"] is None, r["history"]
+# Epoch 0's validation accuracy is the CNN's window label (argmax of the mean of its frames'
+# probabilities, centre frame's truth) on the windows TrackWindower cuts, computed here anew.
+L = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+right = total = 0
+for line in open(cache):
+    t = json.loads(line)
+    n = len(t["frames"])
+    starts = list(range(0, n - T + 1, S)) if n >= T else [0]
+    if n >= T and starts[-1] + T < n: starts.append(n - T)
+    for s in starts:
+        idx = range(s, min(s + T, n))
+        mean = [sum(t["cnn_probs"][i][c] for i in idx) for c in range(7)]
+        centre = list(idx)[len(idx) // 2]
+        right += L[max(range(7), key=lambda c: mean[c])] == t["labels"][centre]
+        total += 1
+acc = r["history"][0]["validation_accuracy"]
+assert 0 < right < total and abs(acc - right / total) < 1e-9, (acc, right, total)
+print(f"tune-test: --cnn-prior epoch 0 validation accuracy {acc:.4f} = the CNN's window mean over {total} windows")
+PY
+
 echo "tune-test: the same command gives the same table"
 "$mien" tune "${args[@]}" --out "$work/b" 2>"$work/b.log" || { cat "$work/b.log"; fail "second run exited with $?"; }
 cut -d, -f1-16 "$work/a/results.csv" > "$work/a.cut"; cut -d, -f1-16 "$work/b/results.csv" > "$work/b.cut"

@@ -55,6 +55,9 @@ struct TrainBiLSTM: ParsableCommand {
     @Option(name: .customLong("test-cache"), help: "Also score the kept model on every window of this embeddings.jsonl (e.g. sequences of held-out photographs from `mien train sequences`), beside the CNN's own window label (argmax of the mean of its frames' CNN probabilities).")
     var testCache: String?
 
+    @Option(name: .customLong("validation-cache"), help: "Select the kept epoch on every window of this embeddings.jsonl instead of on a split of --cache (which is then all training data): e.g. sequences of real held-out photographs when --cache mixes in synthetic clips, so that no synthetic figure chooses the model.")
+    var validationCache: String?
+
     @Flag(name: .customLong("cnn-prior"), help: "Refine the CNN instead of replacing it: the BiLSTM's logits add the log of the window's mean CNN probabilities (scaled by a learned factor), and it starts as exactly that mean (epoch 0), kept unless training beats it on validation.")
     var cnnPrior = false
 
@@ -75,9 +78,18 @@ struct TrainBiLSTM: ParsableCommand {
         }
         // Video label = the most frequent frame label of its tracks' non-neutral frames, else neutral.
         let videoLabels = VideoLabels.majority(of: tracks)
-        let split = GroupedSplit.split(videoLabels: videoLabels, fractions: (trainFraction, validationFraction), seed: seed)
+        let split = validationCache == nil
+            ? GroupedSplit.split(videoLabels: videoLabels, fractions: (trainFraction, validationFraction), seed: seed)
+            : (train: Set(videoLabels.keys), validation: [], test: [])
         let all = try WindowDataset(tracks: tracks, length: window, stride: stride, labels: labels)
-        let trainSet = all.subset(videos: split.train), valSet = all.subset(videos: split.validation), testSet = all.subset(videos: split.test)
+        let trainSet = all.subset(videos: split.train), testSet = all.subset(videos: split.test)
+        let valSet = try validationCache.map { path -> WindowDataset in
+            let held = try EmbeddingCache.read(path)
+            guard held.first?.embeddings.first?.count == inputSize else {
+                throw ValidationError("\(path): embeddings are not \(inputSize) values like \(cache)'s: make both with the same CNN")
+            }
+            return try WindowDataset(tracks: held, length: window, stride: stride, labels: labels)
+        } ?? all.subset(videos: split.validation)
         FileHandle.standardError.write(Data("train bilstm: \(tracks.count) tracks of \(videoLabels.count) videos; windows train \(trainSet.count), validation \(valSet.count), test \(testSet.count)\n".utf8))
         var c = BiLSTMTrainer.Config()
         c.units = units; c.layers = layers; c.dropout = dropout; c.learningRate = learningRate
@@ -95,9 +107,10 @@ struct TrainBiLSTM: ParsableCommand {
             "window": window, "stride": stride, "units": units, "layers": layers, "dropout": Double(dropout), "cnn_prior": cnnPrior,
             "learning_rate": Double(learningRate), "batch_size": batchSize, "seed": seed,
             "split": ["train": split.train.sorted(), "validation": split.validation.sorted(), "test": split.test.sorted()],
+            "validation_cache": validationCache ?? NSNull(),
             "history": history.map { ["epoch": $0.epoch, "train_loss": $0.trainLoss, "train_accuracy": $0.trainAccuracy,
                                        "validation_loss": $0.validationLoss, "validation_accuracy": $0.validationAccuracy] },
-            "test_window_accuracy": test.accuracy, "test_window_loss": test.loss,
+            "test_window_accuracy": testSet.count > 0 ? test.accuracy : NSNull(), "test_window_loss": testSet.count > 0 ? test.loss : NSNull(),
             "content_hash": bundle.contentHash,
         ]
         if let testCache {
@@ -108,7 +121,8 @@ struct TrainBiLSTM: ParsableCommand {
         }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: (out as NSString).appendingPathComponent("training.json")))
-        FileHandle.standardError.write(Data(String(format: "train bilstm: test window accuracy %.3f (%d windows); bundle in %@\n", test.accuracy, testSet.count, out).utf8))
+        let testNote = testSet.count > 0 ? String(format: "test window accuracy %.3f (%d windows)", test.accuracy, testSet.count) : "no test split (--validation-cache)"
+        FileHandle.standardError.write(Data("train bilstm: \(testNote); bundle in \(out)\n".utf8))
     }
 
     /// Window accuracy of `model` and of the CNN alone on every window of `cache`: the same
