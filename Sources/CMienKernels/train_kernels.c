@@ -262,10 +262,17 @@ static inline __attribute__((always_inline)) float fast_exp(float x) {
 static inline __attribute__((always_inline)) float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
 static inline __attribute__((always_inline)) float fast_tanh(float x) { return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f); }
 
-IMPL void mien_t_lstm_cell_impl(float *RESTRICT z, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u) {
-    for (int j = 0; j < 2 * u; j++) z[j] = fast_sigmoid(z[j]);
-    for (int j = 2 * u; j < 3 * u; j++) z[j] = fast_tanh(z[j]);
-    for (int j = 3 * u; j < 4 * u; j++) z[j] = fast_sigmoid(z[j]);
+IMPL void mien_t_lstm_cell_impl(float *RESTRICT z, const float *RESTRICT bias, const float *RESTRICT cPrev, float *RESTRICT c,
+                                float *RESTRICT h, int u) {
+    if (bias) {
+        for (int j = 0; j < 2 * u; j++) z[j] = fast_sigmoid(z[j] + bias[j]);
+        for (int j = 2 * u; j < 3 * u; j++) z[j] = fast_tanh(z[j] + bias[j]);
+        for (int j = 3 * u; j < 4 * u; j++) z[j] = fast_sigmoid(z[j] + bias[j]);
+    } else {
+        for (int j = 0; j < 2 * u; j++) z[j] = fast_sigmoid(z[j]);
+        for (int j = 2 * u; j < 3 * u; j++) z[j] = fast_tanh(z[j]);
+        for (int j = 3 * u; j < 4 * u; j++) z[j] = fast_sigmoid(z[j]);
+    }
     for (int j = 0; j < u; j++) {
         float cv = z[u + j] * (cPrev ? cPrev[j] : 0.0f) + z[j] * z[2 * u + j];
         c[j] = cv;
@@ -327,7 +334,7 @@ DISPATCH(mien_t_bn_normalize, (const float *RESTRICT x, size_t rows, int c, cons
 DISPATCH(mien_t_bn_grad_sums, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, double *RESTRICT sumDy, double *RESTRICT sumDyXhat), (dy, xhat, rows, c, sumDy, sumDyXhat))
 DISPATCH(mien_t_bn_grad_input, (const float *RESTRICT dy, const float *RESTRICT xhat, size_t rows, int c, const float *RESTRICT k, float m, const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx), (dy, xhat, rows, c, k, m, sumDy, sumDyXhat, dx))
 DISPATCH(mien_t_maxpool_forward, (const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base), (x, h, w, c, size, stride, padTop, padLeft, outH, outW, out, argmax, base))
-DISPATCH(mien_t_lstm_cell, (float *RESTRICT z, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u), (z, cPrev, c, h, u))
+DISPATCH(mien_t_lstm_cell, (float *RESTRICT z, const float *RESTRICT bias, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u), (z, bias, cPrev, c, h, u))
 DISPATCH(mien_t_lstm_cell_backward, (const float *RESTRICT g, const float *RESTRICT c, const float *RESTRICT cPrev, const float *RESTRICT dy, const float *RESTRICT dh, float *RESTRICT dc, float *RESTRICT dz, int u), (g, c, cPrev, dy, dh, dc, dz, u))
 DISPATCH(mien_t_relu, (const float *RESTRICT x, size_t n, float *RESTRICT y), (x, n, y))
 DISPATCH(mien_t_relu_backward, (const float *RESTRICT x, const float *RESTRICT dy, size_t n, float *RESTRICT dx), (x, dy, n, dx))

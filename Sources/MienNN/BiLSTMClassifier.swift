@@ -142,19 +142,29 @@ public final class BiLSTMClassifier {
     /// `cnnPrior`, `prior` `[N, classes]` (`prior(ofSteps:classes:)` of each window) is required.
     public func forward(_ x: Tensor, prior: Tensor? = nil, training: Bool) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == config.inputSize, "BiLSTM classifier expects N×T×\(config.inputSize), got \(x.shape)")
-        var h = x
-        for (layer, drop) in zip(recurrent, dropouts) {
-            h = drop.forward(layer.forward(h, training: training), training: training)
-        }
-        let n = h.shape[0], t = h.shape[1], u = config.units
-        var last = Tensor(shape: [n, 2 * u])
-        for b in 0..<n {
-            for j in 0..<u {
-                last.data[b * 2 * u + j] = h.data[(b * t + t - 1) * 2 * u + j]
-                last.data[b * 2 * u + u + j] = h.data[(b * t) * 2 * u + u + j]
+        let n = x.shape[0], u = config.units
+        var last: Tensor
+        if training {
+            var h = x
+            for (layer, drop) in zip(recurrent, dropouts) {
+                h = drop.forward(layer.forward(h, training: true), training: true)
             }
+            let t = h.shape[1]
+            last = Tensor(uninitialized: [n, 2 * u])
+            for b in 0..<n {
+                for j in 0..<u {
+                    last.data[b * 2 * u + j] = h.data[(b * t + t - 1) * 2 * u + j]
+                    last.data[b * 2 * u + u + j] = h.data[(b * t) * 2 * u + u + j]
+                }
+            }
+            lastShape = h.shape
+        } else {
+            // Inference: dropout is the identity, and the last layer's final states are all the
+            // dense layer reads.
+            var h = x
+            for layer in recurrent.dropLast() { h = layer.forward(h, training: false) }
+            last = recurrent.last!.finalStates(h)
         }
-        if training { lastShape = h.shape }
         var logits = dense.forward(last, training: training)
         if let priorScale {
             guard let prior, prior.shape == [n, config.classes] else {

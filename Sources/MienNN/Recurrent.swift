@@ -52,10 +52,12 @@ public final class LSTM: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rank == 3 && x.shape[2] == inputSize, "LSTM expects N×T×\(inputSize), got \(x.shape)")
         let n = x.shape[0], t = x.shape[1], u = units, g4 = 4 * u
-        // Input projection for every (n, t) at once: Z = X·W + b, [N·T, 4U].
-        var z = [Float](repeating: 0, count: n * t * g4)
-        var cells = [Float](repeating: 0, count: n * t * u)
-        var h = Tensor(shape: [n, t, u])
+        // Input projection for every (n, t) at once: Z = X·W, [N·T, 4U] (the bias is added by the
+        // cell kernel as it activates the gates). Every element of z, cells and h is written
+        // before it is read, so none is zeroed first.
+        var z = [Float](unsafeUninitializedCapacity: n * t * g4) { _, count in count = n * t * g4 }
+        var cells = [Float](unsafeUninitializedCapacity: n * t * u) { _, count in count = n * t * u }
+        var h = Tensor(uninitialized: [n, t, u])
         x.data.withUnsafeBufferPointer { xp in
         kernel.value.data.withUnsafeBufferPointer { wp in
         recurrentKernel.value.data.withUnsafeBufferPointer { rp in
@@ -65,7 +67,6 @@ public final class LSTM: Layer {
         h.data.withUnsafeMutableBufferPointer { hp in
             let Z = zp.baseAddress!, H = hp.baseAddress!, C = cp.baseAddress!
             GEMM.blas(m: n * t, n: g4, k: inputSize, a: xp.baseAddress!, lda: inputSize, b: wp.baseAddress!, ldb: g4, c: Z, ldc: g4)
-            for r in 0..<(n * t) { let zr = Z + r * g4; for j in 0..<g4 { zr[j] += bp[j] } }
             for s in 0..<t {
                 let step = reverse ? t - 1 - s : s
                 let prev = reverse ? step + 1 : step - 1
@@ -76,7 +77,7 @@ public final class LSTM: Layer {
                 }
                 for b in 0..<n {
                     // Gate activations in place and the cell update (C kernel, vectorised for this CPU).
-                    mien_t_lstm_cell(Z + (b * t + step) * g4, s > 0 ? UnsafePointer(C + (b * t + prev) * u) : nil,
+                    mien_t_lstm_cell(Z + (b * t + step) * g4, bp.baseAddress!, s > 0 ? UnsafePointer(C + (b * t + prev) * u) : nil,
                                      C + (b * t + step) * u, H + (b * t + step) * u, Int32(u))
                 }
             }
@@ -170,6 +171,21 @@ public final class BiLSTM: Layer {
             }
         }
         return y
+    }
+
+    /// Inference only: the final states `[N, 2U]` = `[forward h after step T−1 ‖ backward h after
+    /// step 0]`, what a classifier on the last layer reads, without building the `[N, T, 2U]` output.
+    public func finalStates(_ x: Tensor) -> Tensor {
+        let f = forwardLSTM.forward(x, training: false), b = backwardLSTM.forward(x, training: false)
+        let n = x.shape[0], t = x.shape[1], u = units
+        var out = Tensor(uninitialized: [n, 2 * u])
+        for r in 0..<n {
+            for j in 0..<u {
+                out.data[r * 2 * u + j] = f.data[(r * t + t - 1) * u + j]
+                out.data[r * 2 * u + u + j] = b.data[(r * t) * u + j]
+            }
+        }
+        return out
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {

@@ -88,6 +88,9 @@ final class BiLSTMTests: XCTestCase {
         let x = rng.uniformTensor([2, 4, 3])
         let targets = SoftmaxCrossEntropy.oneHot([1, 3], classes: 4)
         func loss() -> Double { Double(SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, training: true), targets: targets).loss) }
+        // Without dropout, inference (final states only, no [N, T, 2U] output) gives exactly the
+        // training path's logits.
+        XCTAssertEqual(clf.forward(x, training: false).data, clf.forward(x, training: true).data)
         for p in clf.parameters { p.zeroGrad() }
         let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: clf.forward(x, training: true), targets: targets)
         clf.backward(g)

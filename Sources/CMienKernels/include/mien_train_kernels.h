@@ -65,10 +65,10 @@ void mien_t_relu_backward(const float *x, const float *dy, size_t n, float *dx);
 void mien_t_maxpool_forward(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
                             int outH, int outW, float *out, int *argmax, int base);
 
-/* One LSTM step for one sequence: z = [i | f | c̃ | o] pre-activations (4u, activated in place:
-   σ, σ, tanh, σ), c = f·cPrev + i·c̃ (cPrev NULL: zeros), h = o·tanh(c). exp is Cephes' expf,
-   the same polynomial as MienNN's `fastExp`. */
-void mien_t_lstm_cell(float *z, const float *cPrev, float *c, float *h, int u);
+/* One LSTM step for one sequence: z = [i | f | c̃ | o] pre-activations (4u) to which bias (4u;
+   NULL: none) is added, then activated in place (σ, σ, tanh, σ); c = f·cPrev + i·c̃ (cPrev NULL:
+   zeros), h = o·tanh(c). exp is Cephes' expf, the same polynomial as MienNN's `fastExp`. */
+void mien_t_lstm_cell(float *z, const float *bias, const float *cPrev, float *c, float *h, int u);
 /* Its backward for one sequence: from the activated gates g, this step's cell c and the previous
    one (NULL: zeros), dy (∂L/∂h from above) plus dh (from the next step) and dc (in: from the next
    step, out: to the previous one), writes dz (∂L/∂ pre-activations, 4u). */
