@@ -63,6 +63,23 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// The embedding cache reader: blank lines skipped, values as written, and the first bad line
+    /// in file order named (lines are decoded in parallel).
+    func testEmbeddingCacheReadsTracksAndNamesTheFirstBadLine() throws {
+        let good = #"{"video":"a.mp4","track":2,"frames":[4,5],"labels":["happy","sad"],"cnn_probs":[[0.25,0.75],[1,0]],"embeddings":[[0.5,-1.5],[3,1e-3]]}"#
+        let tracks = try EmbeddingCache.parse("\(good)\n\n  \n\(good.replacingOccurrences(of: "a.mp4", with: "b.mp4"))\n", path: "c.jsonl")
+        XCTAssertEqual(tracks.map(\.video), ["a.mp4", "b.mp4"])
+        XCTAssertEqual(tracks[0], TrackSequence(video: "a.mp4", track: 2, frames: [4, 5], labels: ["happy", "sad"],
+                                                cnnProbs: [[0.25, 0.75], [1, 0]], embeddings: [[0.5, -1.5], [3, 0.001]]))
+        let lines = [good, "", "{\"video\":1}", good, "not json"]
+        XCTAssertThrowsError(try EmbeddingCache.parse(lines.joined(separator: "\n"), path: "c.jsonl")) {
+            XCTAssertEqual("\($0)", "c.jsonl line 3 is not a track record of `mien extract`: re-run the extraction")
+        }
+        XCTAssertThrowsError(try EmbeddingCache.read("/nonexistent/embeddings.jsonl")) {
+            XCTAssertTrue("\($0)".contains("run `mien extract` first"), "\($0)")
+        }
+    }
+
     func testWindowsMatchTheCoordinatorsAndLabelTheCentreFrame() throws {
         var t = tracks(1, seed: 3)[0]
         t.labels = (0..<24).map { $0 < 12 ? "neutral" : "happy" }
