@@ -8,6 +8,7 @@
  * bias and ReLU applied on the way out.
  */
 #include "mien_kernels.h"
+#include "mien_train_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -16,6 +17,15 @@ int mien_kernels_avx2_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+/* The pointwise rows have an AVX-512 variant (32 channels a tile, defined after the AVX2 code);
+   both compute every output channel with the same fused multiply-adds in the same order, so they
+   give identical results. */
+#define AVX512_TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
+__attribute__((target("avx2,fma"))) static void pw_cols8(const float *x, ptrdiff_t xs, int n, int cin, const float *k,
+                                                         int cout, const float *bias, int relu, float *out);
+AVX512_TARGET static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float *k, int cout,
+                                    const float *bias, int relu, float *out);
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 
@@ -65,25 +75,35 @@ static void pw_row(const float *x, ptrdiff_t xs, int n, int cin, const float *k,
             switch (imin(6, n - p)) { PW_CASE(6, 2) PW_CASE(5, 2) PW_CASE(4, 2) PW_CASE(3, 2) PW_CASE(2, 2) PW_CASE(1, 2) }
         }
     }
-    if (cb < cout) {  /* 8 channels left */
-        const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
-        for (int p = 0; p < n; p += 6) {
-            const float *xp = x + p * xs;
-            float *op = out + (ptrdiff_t)p * cout + cb;
-            switch (imin(6, n - p)) { PW_CASE(6, 1) PW_CASE(5, 1) PW_CASE(4, 1) PW_CASE(3, 1) PW_CASE(2, 1) PW_CASE(1, 1) }
-        }
+    if (cb < cout) pw_cols8(x, xs, n, cin, k + cb, cout, bias ? bias + cb : NULL, relu, out + cb);  /* 8 left */
+}
+
+/* The last 8 output channels of n pixels: k, bias and out already offset to them. */
+static void pw_cols8(const float *x, ptrdiff_t xs, int n, int cin, const float *kc, int cout,
+                     const float *bc, int relu, float *out) {
+    for (int p = 0; p < n; p += 6) {
+        const float *xp = x + p * xs;
+        float *op = out + (ptrdiff_t)p * cout;
+        switch (imin(6, n - p)) { PW_CASE(6, 1) PW_CASE(5, 1) PW_CASE(4, 1) PW_CASE(3, 1) PW_CASE(2, 1) PW_CASE(1, 1) }
     }
+}
+
+/* n pixels × all channels with the widest vectors the CPU has (mien_cpu_level: 2 = AVX-512). */
+static void pw_rows(const float *x, ptrdiff_t xs, int n, int cin, const float *k, int cout,
+                    const float *bias, int relu, float *out) {
+    if (mien_cpu_level() >= 2) pw_row512(x, xs, n, cin, k, cout, bias, relu, out);
+    else pw_row(x, xs, n, cin, k, cout, bias, relu, out);
 }
 
 void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, int outW,
                   const float *k, int cout, const float *bias, int relu, float *out, float *scratch) {
     if (stride == 1) {
-        pw_row(x, cin, h * w, cin, k, cout, bias, relu, out);
+        pw_rows(x, cin, h * w, cin, k, cout, bias, relu, out);
         return;
     }
     if (outW >= 24) {  /* wide rows: tiles of strided pixels straight from x */
         for (int oh = 0; oh < outH; oh++)
-            pw_row(x + (ptrdiff_t)oh * stride * w * cin, (ptrdiff_t)stride * cin, outW, cin, k, cout, bias, relu,
+            pw_rows(x + (ptrdiff_t)oh * stride * w * cin, (ptrdiff_t)stride * cin, outW, cin, k, cout, bias, relu,
                    out + (ptrdiff_t)oh * outW * cout);
         return;
     }
@@ -94,7 +114,7 @@ void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, i
             float *dst = scratch + ((ptrdiff_t)oh * outW + ow) * cin;
             for (int ci = 0; ci < cin; ci++) dst[ci] = src[ci];
         }
-    pw_row(scratch, cin, outH * outW, cin, k, cout, bias, relu, out);
+    pw_rows(scratch, cin, outH * outW, cin, k, cout, bias, relu, out);
 }
 
 /* ---- direct convolution, stride 1, no padding: P pixels of a row × 8 output channels ---- */
@@ -287,7 +307,7 @@ void mien_separable(const float *x, int h, int w, int cin,
         else
             for (int r = 0; r < nr; r++)
                 dw_row(x, h, w, cin, dw, kh, kw, stride, padTop, padLeft, oh + r, outW, scratch + (ptrdiff_t)r * outW * cin);
-        pw_row(scratch, cin, nr * outW, cin, pw, cout, bias, relu, out + (ptrdiff_t)oh * outW * cout);
+        pw_rows(scratch, cin, nr * outW, cin, pw, cout, bias, relu, out + (ptrdiff_t)oh * outW * cout);
     }
 }
 
@@ -342,6 +362,57 @@ void mien_maxpool(const float *x, int h, int w, int c, int size, int stride, int
             }
         }
     }
+}
+
+#pragma clang attribute pop
+
+/* ---- AVX-512 pointwise tiles: P pixels × 16·NB output channels ---- */
+
+#pragma clang attribute push(AVX512_TARGET, apply_to = function)
+
+INLINE void pw_tile512(const float *x, ptrdiff_t xs, int P, int cin, const float *k, int cout, int NB,
+                       const float *bias, int relu, float *out) {
+    __m512 acc[6][2];
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < NB; b++)
+            acc[p][b] = bias ? _mm512_loadu_ps(bias + 16 * b) : _mm512_setzero_ps();
+    for (int ci = 0; ci < cin; ci++) {
+        const float *kr = k + (ptrdiff_t)ci * cout;
+        __m512 w0 = _mm512_loadu_ps(kr);
+        __m512 w1 = NB > 1 ? _mm512_loadu_ps(kr + 16) : w0;
+        for (int p = 0; p < P; p++) {
+            __m512 xv = _mm512_set1_ps(x[p * xs + ci]);
+            acc[p][0] = _mm512_fmadd_ps(xv, w0, acc[p][0]);
+            if (NB > 1) acc[p][1] = _mm512_fmadd_ps(xv, w1, acc[p][1]);
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < NB; b++) {
+            __m512 v = relu ? _mm512_max_ps(acc[p][b], _mm512_setzero_ps()) : acc[p][b];
+            _mm512_storeu_ps(out + (ptrdiff_t)p * cout + 16 * b, v);
+        }
+}
+
+#define PW512_CASE(P, NB) case P: pw_tile512(xp, xs, P, cin, kc, cout, NB, bc, relu, op); break;
+
+static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float *k, int cout,
+                      const float *bias, int relu, float *out) {
+    int cb = 0;
+    for (; cb + 16 <= cout; ) {
+        int nb = cb + 32 <= cout ? 2 : 1;
+        const float *kc = k + cb, *bc = bias ? bias + cb : NULL;
+        for (int p = 0; p < n; p += 6) {
+            const float *xp = x + p * xs;
+            float *op = out + (ptrdiff_t)p * cout + cb;
+            if (nb == 2) {
+                switch (imin(6, n - p)) { PW512_CASE(6, 2) PW512_CASE(5, 2) PW512_CASE(4, 2) PW512_CASE(3, 2) PW512_CASE(2, 2) PW512_CASE(1, 2) }
+            } else {
+                switch (imin(6, n - p)) { PW512_CASE(6, 1) PW512_CASE(5, 1) PW512_CASE(4, 1) PW512_CASE(3, 1) PW512_CASE(2, 1) PW512_CASE(1, 1) }
+            }
+        }
+        cb += 16 * nb;
+    }
+    if (cb < cout) pw_cols8(x, xs, n, cin, k + cb, cout, bias ? bias + cb : NULL, relu, out + cb);  /* 8 left */
 }
 
 #pragma clang attribute pop

@@ -32,19 +32,29 @@ final class NativeKernelTests: XCTestCase {
         }
     }
 
+    /// Every vector width the CPU has (AVX2: 16-channel tiles; AVX-512: 32): each matches the
+    /// reference, and the two give bit-identical outputs (same fused multiply-adds per channel).
     func testPointwiseConvolutionMatchesReference() {
         var rng = SeededRandom(seed: 41)
-        for (h, w, cin, cout, s) in [(8, 8, 16, 16, 2), (9, 7, 8, 40, 2), (5, 6, 32, 8, 1), (4, 4, 128, 128, 1), (60, 60, 16, 32, 2)] {
+        defer { mien_cpu_level_limit(2) }
+        for (h, w, cin, cout, s) in [(8, 8, 16, 16, 2), (9, 7, 8, 40, 2), (5, 6, 32, 8, 1), (4, 4, 128, 128, 1), (60, 60, 16, 32, 2),
+                                     (7, 5, 16, 56, 1)] {
             let x = rng.uniformTensor([1, h, w, cin]), kernel = rng.uniformTensor([1, 1, cin, cout]), bias = rng.uniformTensor([cout])
             let expected = Conv2D.reference(x, kernel: kernel, bias: bias, stride: s, padding: .valid)
-            var out = Tensor(shape: expected.shape), scratch = [Float](repeating: 0, count: expected.count / cout * cin)
-            x.data.withUnsafeBufferPointer { xp in kernel.data.withUnsafeBufferPointer { kp in bias.data.withUnsafeBufferPointer { bp in
-                out.data.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
-                    mien_conv1x1(xp.baseAddress!, Int32(h), Int32(w), Int32(cin), Int32(s), Int32(expected.shape[1]), Int32(expected.shape[2]),
-                                 kp.baseAddress!, Int32(cout), bp.baseAddress!, 0, op.baseAddress!, sp.baseAddress!)
-                }}
-            }}}
-            XCTAssertLessThan(out.maxAbsDifference(expected), 1e-5, "1×1 \(h)×\(w)×\(cin) → \(cout), stride \(s)")
+            var outputs: [Tensor] = []
+            for level in 1...max(1, Int(mien_cpu_level())) {
+                mien_cpu_level_limit(Int32(level))
+                var out = Tensor(shape: expected.shape), scratch = [Float](repeating: 0, count: expected.count / cout * cin)
+                x.data.withUnsafeBufferPointer { xp in kernel.data.withUnsafeBufferPointer { kp in bias.data.withUnsafeBufferPointer { bp in
+                    out.data.withUnsafeMutableBufferPointer { op in scratch.withUnsafeMutableBufferPointer { sp in
+                        mien_conv1x1(xp.baseAddress!, Int32(h), Int32(w), Int32(cin), Int32(s), Int32(expected.shape[1]), Int32(expected.shape[2]),
+                                     kp.baseAddress!, Int32(cout), bp.baseAddress!, 0, op.baseAddress!, sp.baseAddress!)
+                    }}
+                }}}
+                XCTAssertLessThan(out.maxAbsDifference(expected), 1e-5, "1×1 \(h)×\(w)×\(cin) → \(cout), stride \(s), CPU level \(level)")
+                outputs.append(out)
+            }
+            for out in outputs.dropFirst() { XCTAssertEqual(out.data, outputs[0].data, "AVX-512 and AVX2 differ: 1×1 \(h)×\(w)×\(cin) → \(cout)") }
         }
     }
 
