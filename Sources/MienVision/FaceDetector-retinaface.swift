@@ -1,0 +1,47 @@
+/// `FaceDetector`'s `.retinaface` backend: full-frame scans at the scale `minSize` asks for, and
+/// the follower's searches around a face's last box.
+extension FaceDetector {
+    /// Longest side of the network input for a still scanned at full resolution; larger photos
+    /// are scaled down to it (a 16-Mpixel photo takes ~2 s at full size on one core).
+    static let retinaMaxInputSide = 4096
+
+    /// Network input side of a follower search region (its scaled region, ~77 px with the
+    /// default schedule, fits; one fixed input shape keeps cv::dnn from re-planning).
+    static let retinaSearchInput = 96
+
+    /// The whole image: at full resolution (`fullResolution`, stills), else scaled so that a face of
+    /// `minSize` px is `RetinaFace.workingFaceSide` px (never enlarged; at most `maxSide` on the
+    /// longer side when that is set). Boxes in Haar's framing, smaller than `minSize` dropped
+    /// (unless at full resolution), best first.
+    func retinaDetect(_ retina: RetinaFace, _ image: GrayImage, fullResolution: Bool) throws -> [FaceBox] {
+        let longer = Double(max(image.width, image.height))
+        var scale = 1.0
+        if !fullResolution {
+            scale = min(1, Double(RetinaFace.workingFaceSide) / Double(max(1, options.minSize)))
+            if options.maxSide > 0 { scale = min(scale, Double(options.maxSide) / longer) }
+        }
+        scale = min(scale, Double(Self.retinaMaxInputSide) / longer)
+        let whole = RetinaFace.Region(x: 0, y: 0, width: image.width, height: image.height)
+        let boxes = try retina.detect(image, region: whole, scale: scale, threshold: options.minFaceProbability)
+            .map { RetinaFace.haarFramed($0.box) }
+        return boxes.filter { b in
+            (fullResolution || b.width + 0.5 >= Float(options.minSize)) && (options.maxSize == 0 || b.width - 0.5 <= Float(options.maxSize))
+        }
+    }
+
+    /// Faces of side `sizes` (Haar framing, pixels of `image`) inside `region`: the region scaled
+    /// so that the smallest accepted face is ~40 px high at the network's input (at most 2×
+    /// enlarged), on the network's second slot.
+    func retinaSearch(_ retina: RetinaFace, _ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>) throws -> [FaceBox] {
+        let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
+        let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
+        let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
+        guard x1 - x0 >= max(1, sizes.lowerBound / 2), y1 - y0 >= max(1, sizes.lowerBound / 2) else { return [] }
+        let scale = min(2, 36 / Double(max(1, sizes.lowerBound)))
+        let side = Self.retinaSearchInput
+        let found = try retina.detect(image, region: RetinaFace.Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale,
+                                      threshold: options.minFaceProbability, slot: 1, minInput: (side, side))
+        return found.map { RetinaFace.haarFramed($0.box) }
+            .filter { $0.width + 0.5 >= Float(sizes.lowerBound) && $0.width - 0.5 <= Float(sizes.upperBound) }
+    }
+}
