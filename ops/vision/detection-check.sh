@@ -47,11 +47,12 @@ run() {  # BINARY OUT DETECTOR-ARGS...
   local bin=$1 out=$2; shift 2
   python3 -c "import json; d=json.load(open('$fixture')); [print(v['file'], v['every']) for v in d['videos']]" |
   while read -r file every; do
-    "$bin" detect "$work/media/$file" --every "$every" --detect-every 1 --json "$@"
+    [[ $file == /* ]] || file="$work/media/$file"
+    "$bin" detect "$file" --every "$every" --detect-every 1 --full-scan-every 1 --json "$@"
   done > "$out"
   local images=()
   while read -r f; do [[ $f == /* ]] && images+=("$f") || images+=("$work/media/$f"); done < <(python3 -c "import json; d=json.load(open('$fixture')); [print(i['file']) for i in d['images']]")
-  "$bin" detect "${images[@]}" --detect-every 1 --json "$@" >> "$out"
+  "$bin" detect "${images[@]}" --detect-every 1 --full-scan-every 1 --json "$@" >> "$out"
 }
 run "$mien" "$work/retinaface.jsonl" --detector retinaface --min-size 40 --max-side 0
 run "$mien" "$work/haar.jsonl" --detector haar --min-size 30 --max-side 320 --scale-factor 1.2 --min-neighbors 3
@@ -80,7 +81,7 @@ photos=("/usr/share/doc/opencv-doc/examples/data/messi5.jpg" "$work/media/astron
 "$mien" run "${photos[@]}" --out "$work/run" > "$work/run.txt" 2>"$work/run.log" || { cat "$work/run.log"; fail "mien run on the photographs failed"; }
 python3 - "$work/run/frames.jsonl" <<'PY'
 import collections, json, sys
-faces = collections.Counter(json.loads(l)["video"] for l in open(sys.argv[1]))
+faces = collections.Counter(json.loads(l)["video"].rsplit("/", 1)[-1] for l in open(sys.argv[1]))
 need = {"messi5.jpg": (1, 1), "astronaut.jpg": (1, 1), "multi_face.jpg": (4, 5)}
 for video, (low, high) in need.items():
     n = faces.get(video, 0)
