@@ -5,15 +5,15 @@ extension FaceDetector {
     /// are scaled down to it (a 16-Mpixel photo takes ~2 s at full size on one core).
     static let retinaMaxInputSide = 4096
 
-    /// Network input side of a follower search region (its scaled region, ~107 px with the
-    /// default schedule, fits; one fixed input shape keeps cv::dnn from re-planning).
-    static let retinaSearchInput = 128
+    /// Network input side of a follower search region: the region (the last box grown by 30 %
+    /// on every side, `DetectionSchedule.searchMargin`) is scaled to fit it, so the face is ~40 px
+    /// at the network's input. One fixed shape keeps cv::dnn from re-planning; 64 px costs ~1 ms,
+    /// against ~3.8 ms at 128 (docs/BENCHMARKS.md, "Face detectors on real frames").
+    static let retinaSearchInput = 64
 
-    /// A search region is scaled so that the smallest face sought (Haar side) is this many
-    /// pixels at the network's input, i.e. ~70 px high in RetinaFace's framing: the size at
-    /// which a face cut off by the region's edges is still found (at ~40 px a third of the
-    /// searches for a face filling a 640×360 frame failed).
-    static let retinaSearchFaceSide = 50.0
+    /// Face probability a box found by a search needs: the region around the last box is a
+    /// strong prior, and a face cut by the region's edges or turning away scores lower there.
+    static let retinaSearchThreshold: Float = 0.5
 
     /// The whole image: at full resolution (`fullResolution`, stills), else scaled so that a face of
     /// `minSize` px is `RetinaFace.workingFaceSide` px (never enlarged; at most `maxSide` on the
@@ -36,17 +36,17 @@ extension FaceDetector {
     }
 
     /// Faces of side `sizes` (Haar framing, pixels of `image`) inside `region`: the region scaled
-    /// so that the smallest accepted face is `retinaSearchFaceSide` px (at most 2× enlarged), on
-    /// the network's second slot.
+    /// to fit `retinaSearchInput` (at most 2× enlarged), on the network's second slot.
     func retinaSearch(_ retina: RetinaFace, _ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>) throws -> [FaceBox] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
         let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
         let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
         guard x1 - x0 >= max(1, sizes.lowerBound / 2), y1 - y0 >= max(1, sizes.lowerBound / 2) else { return [] }
-        let scale = min(2, Self.retinaSearchFaceSide / Double(max(1, sizes.lowerBound)))
+        let scale = min(2, Double(Self.retinaSearchInput) / Double(max(x1 - x0, y1 - y0)))
         let side = Self.retinaSearchInput
         let found = try retina.detect(image, region: RetinaFace.Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale,
-                                      threshold: options.minFaceProbability, slot: 1, minInput: (side, side))
+                                      threshold: min(options.minFaceProbability, Self.retinaSearchThreshold), slot: 1,
+                                      minInput: (side, side))
         return found.map { RetinaFace.haarFramed($0.box) }
             .filter { $0.width + 0.5 >= Float(sizes.lowerBound) && $0.width - 0.5 <= Float(sizes.upperBound) }
     }

@@ -144,7 +144,8 @@ struct Detect: ParsableCommand {
                           keyframeSearchMinNeighbors: followKeyframeMinNeighbors,
                           searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
                           sceneChangeThreshold: sceneChangeThreshold, follow: follow,
-                          templateSide: templateSide, templateMinScore: templateMinScore)
+                          templateSide: templateSide, templateMinScore: templateMinScore,
+                          refreshSearch: detector != FaceDetector.Backend.retinaface.rawValue)
     }
 
     struct FaceRecord: Encodable {

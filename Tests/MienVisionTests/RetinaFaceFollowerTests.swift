@@ -65,6 +65,25 @@ final class RetinaFaceFollowerTests: XCTestCase {
         XCTAssertEqual(follower.losses, 0)
     }
 
+    /// Keyframes without a full scan re-find faces by their templates (`refreshSearch` false, as
+    /// `mien run` schedules RetinaFace): the face is kept through them, the template stays the
+    /// one the detector confirmed (a face moved further than the drift bound is searched for by
+    /// the detector and kept), and a face that vanishes is dropped at the next frame.
+    func testRefreshesByTemplateKeepFacesAndDropVanishedOnes() throws {
+        let image = try astronaut()
+        let schedule = DetectionSchedule(keyframeInterval: 5, fullScanInterval: 40, refreshSearch: false)
+        let follower = try FaceFollower(pipeline: try pipeline(), schedule: schedule)
+        var counts: [Int] = []
+        for i in 0..<24 {
+            let frame = i < 12 ? image : (i < 17 ? shifted(image, dx: 40) : GrayImage(width: 512, height: 512, pixels: .init(repeating: 90, count: 512 * 512)))
+            counts.append(try follower.process(frame, frameIndex: i).faces.count)
+        }
+        XCTAssertEqual(counts, Array(repeating: 1, count: 17) + Array(repeating: 0, count: 7), "kept through refreshes and the jump, dropped when gone")
+        XCTAssertGreaterThanOrEqual(follower.refreshes, 2, "frames 5 and 10 re-found the face by its template")
+        XCTAssertGreaterThanOrEqual(follower.fallbacks, 1, "the 40-px jump at frame 12 is beyond the drift bound: the detector's search decided")
+        XCTAssertEqual(follower.losses, 1, "frame 17: the template fails and the search finds nothing")
+    }
+
     /// A face smaller than the video's minimum is not looked for in video frames, but a still is
     /// scanned at full resolution whatever the minimum: the astronaut shrunk to 192 px (a ~34-px face).
     func testStillsAreScannedAtFullResolution() throws {
