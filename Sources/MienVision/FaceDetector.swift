@@ -14,8 +14,10 @@ import CMienVision
 /// - `.retinaface`: RetinaFace-MobileNet0.25, a CNN run by OpenCV's `cv::dnn` (`RetinaFace`;
 ///   the bundled model in `models/retinaface/`). Frontal faces and profiles from ~16 px at its
 ///   input scale; the frame is scaled so that a face of `minSize` is ~20 px (never enlarged).
-///   Score = face probability (kept above `minFaceProbability`). Boxes are reframed as Haar frames
-///   a face (`RetinaFace.haarFramed`), so crops and tracking see the boxes they were made for.
+///   Score = face probability (kept above `minFaceProbability`). Each face is framed as the Haar
+///   cascade frames it — the cascade's box where its search around the face finds one, else
+///   `RetinaFace.haarFramed` — so crops and tracking see the boxes they were made for; the
+///   follower's searches try the cascade first and the network only when it finds nothing.
 ///
 /// Large frames are detected on a copy downscaled (pixel-area averaging) so that the longer
 /// side is `maxSide`; boxes are always returned in the coordinates of the image passed in.
@@ -134,7 +136,10 @@ public final class FaceDetector {
             retina = nil
         case .retinaface:
             retina = try RetinaFace(modelPath: options.modelPath)
-            haar = nil
+            try checked(path: options.cascadePath) { err, len in
+                mien_haar_create(options.cascadePath, &handle, err, len)
+            }
+            haar = handle  // frames RetinaFace's faces as the cascade does (FaceDetector-retinaface.swift)
             hog = nil
         }
     }
@@ -174,7 +179,17 @@ public final class FaceDetector {
     /// Boxes are in `image`'s coordinates.
     public func detect(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int = 48,
                        minNeighbors: Int? = nil, scaleFactor: Double? = nil) throws -> [FaceBox] {
-        if let retina { return try retinaSearch(retina, image, in: region, sizes: sizes) }
+        if let retina {
+            return try retinaSearch(retina, image, in: region, sizes: sizes, workingFaceSide: workingFaceSide,
+                                    minNeighbors: minNeighbors, scaleFactor: scaleFactor)
+        }
+        return try cascadeSearch(image, in: region, sizes: sizes, workingFaceSide: workingFaceSide,
+                                 minNeighbors: minNeighbors, scaleFactor: scaleFactor)
+    }
+
+    /// `detect(_:in:sizes:…)` by the Haar cascade or HOG (`.retinaface`: its Haar cascade).
+    func cascadeSearch(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int,
+                       minNeighbors: Int?, scaleFactor: Double?) throws -> [FaceBox] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
         let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
         let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
@@ -186,7 +201,7 @@ public final class FaceDetector {
         if let scaleFactor { p.scale_factor = scaleFactor }
         // Downscale so that the smallest face sought is ~workingFaceSide px, never below what the
         // detector can see: Haar's window is 24 px, dlib's HOG window 80 px (40 after upsampling).
-        let floor = options.backend == .haar ? 24 : (options.upsample == 1 ? 40 : 80)
+        let floor = options.backend != .hog ? 24 : (options.upsample == 1 ? 40 : 80)
         let longer = max(x1 - x0, y1 - y0)
         let shrink = Double(max(sizes.lowerBound, 1)) / Double(max(workingFaceSide, floor))
         p.max_side = shrink > 1 ? Int32(max(32, Int((Double(longer) / shrink).rounded(.up)))) : 0
@@ -240,15 +255,13 @@ public final class FaceDetector {
             try boxes.withUnsafeMutableBufferPointer { out in
                 try checked(path: nil) { err, len in
                     switch options.backend {
-                    case .haar:
+                    case .haar, .retinaface:
                         let detect = usesOpenCVReference ? mien_haar_detect_reference : mien_haar_detect
                         return detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
                                                 out.baseAddress, Int32(capacity), &count, err, len)
                     case .hog:
                         return mien_hog_detect(hog, gray, Int32(width), Int32(height), rowBytes, &p,
                                                out.baseAddress, Int32(capacity), &count, err, len)
-                    case .retinaface:
-                        preconditionFailure("RetinaFace detects through retinaDetect")
                     }
                 }
             }

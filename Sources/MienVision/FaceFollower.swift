@@ -63,14 +63,6 @@ public struct DetectionSchedule: Sendable, Equatable {
     /// `.template`: the lowest normalised cross-correlation (−1…1) that still counts as the same
     /// face; below it the face is dropped and the next frame is a keyframe.
     public var templateMinScore: Float
-    /// A keyframe without a full scan re-finds each face with the detector's region search
-    /// (true), or (false, `.template` only) with the face's template when the match passes its
-    /// checks — the template cut where the detector last confirmed the face, so drift stays
-    /// bounded by `searchMargin` from that box — the search only when it fails. False suits a
-    /// detector whose search costs more than the template match many times over (RetinaFace: ~1.2
-    /// ms a search against ~0.05 ms); every face is still confirmed by a full scan within
-    /// `fullScanInterval` frames.
-    public var refreshSearch: Bool
 
     /// Following a face between keyframes.
     public enum FollowMethod: String, Sendable, CaseIterable {
@@ -95,7 +87,7 @@ public struct DetectionSchedule: Sendable, Equatable {
                 workingFaceSide: Int = 24, landmarksEveryFrame: Bool = false, searchMinNeighbors: Int = 1,
                 keyframeSearchMinNeighbors: Int = 3, searchScaleFactor: Double = 1.1, fullScanInterval: Int = 100,
                 sceneChangeThreshold: Float = 8, follow: FollowMethod = .template, templateSide: Int = 24,
-                templateInset: Float = 0.15, templateMinScore: Float = 0.6, refreshSearch: Bool = true) {
+                templateInset: Float = 0.15, templateMinScore: Float = 0.6) {
         self.keyframeInterval = keyframeInterval
         self.searchMargin = searchMargin
         self.sizeRange = sizeRange
@@ -110,7 +102,6 @@ public struct DetectionSchedule: Sendable, Equatable {
         self.templateSide = templateSide
         self.templateInset = templateInset
         self.templateMinScore = templateMinScore
-        self.refreshSearch = refreshSearch
     }
 
     /// Detect on every frame: no following.
@@ -231,11 +222,9 @@ public final class FaceFollower {
                                        frameIndex: frameIndex, timestamp: timestamp)
         // A keyframe cuts new templates from the faces the cascade confirmed; in between each
         // face keeps its keyframe's template (matched against that, the box cannot drift), or the
-        // one cut where the cascade re-found it after a failed match. So does a keyframe that
-        // re-found its faces by their templates (`refreshSearch` false).
-        let searched = keyframe && schedule.refreshSearch
-        return try remember(faces, cutFrom: searched ? image : nil,
-                            templates: searched ? [] : found.map { ($0.box, $0.template) })
+        // one cut where the cascade re-found it after a failed match.
+        return try remember(faces, cutFrom: keyframe ? image : nil,
+                            templates: keyframe ? [] : found.map { ($0.box, $0.template) })
     }
 
     private enum KeyframeKind {
@@ -302,7 +291,7 @@ public final class FaceFollower {
         for previous in followed {
             var best: FaceBox?
             var template = previous.template
-            if !keyframe || !schedule.refreshSearch, schedule.follow == .template, let t = previous.template {
+            if !keyframe, schedule.follow == .template, let t = previous.template {
                 if let m = try t.find(in: image, around: previous.box, margin: schedule.searchMargin),
                    m.score >= schedule.templateMinScore, t.drift(to: m.box) <= schedule.searchMargin {
                     best = m.box

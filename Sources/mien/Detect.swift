@@ -144,8 +144,7 @@ struct Detect: ParsableCommand {
                           keyframeSearchMinNeighbors: followKeyframeMinNeighbors,
                           searchScaleFactor: followScaleFactor, fullScanInterval: fullScanEvery,
                           sceneChangeThreshold: sceneChangeThreshold, follow: follow,
-                          templateSide: templateSide, templateMinScore: templateMinScore,
-                          refreshSearch: detector != FaceDetector.Backend.retinaface.rawValue)
+                          templateSide: templateSide, templateMinScore: templateMinScore)
     }
 
     struct FaceRecord: Encodable {

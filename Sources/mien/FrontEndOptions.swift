@@ -53,12 +53,7 @@ struct FrontEndOptions: ParsableArguments {
         guard detectMinNeighbors >= 0 else { throw ValidationError("--detect-min-neighbors must be ≥ 0, got \(detectMinNeighbors)") }
     }
 
-    /// RetinaFace's region search costs ~25× a template match: its keyframes without a full scan
-    /// re-find faces by their templates (`DetectionSchedule.refreshSearch`), Haar's by its search.
-    var schedule: DetectionSchedule {
-        DetectionSchedule(keyframeInterval: detectEvery, fullScanInterval: fullScanEvery, follow: follow,
-                          refreshSearch: detector != .retinaface)
-    }
+    var schedule: DetectionSchedule { DetectionSchedule(keyframeInterval: detectEvery, fullScanInterval: fullScanEvery, follow: follow) }
 
     /// The full scans' pyramid step and neighbour threshold for video. Coarser than OpenCV's 1.1 / 5
     /// (which `mien detect` keeps): a full scan only has to find a face, whose box the follower's

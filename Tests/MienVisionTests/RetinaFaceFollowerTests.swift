@@ -3,8 +3,8 @@ import XCTest
 @testable import MienVision
 
 /// The keyframe schedule, follower and scene-change gate with RetinaFace as the detector (the
-/// default of `mien run`): its region search serves the keyframe refreshes and the template's
-/// fallback, and stills are scanned whole at full resolution.
+/// default of `mien run`): its region search (the cascade's, then the network's) serves the
+/// keyframe refreshes and the template's fallback, and stills are scanned whole at full resolution.
 final class RetinaFaceFollowerTests: XCTestCase {
     private func astronaut() throws -> GrayImage {
         try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
@@ -63,25 +63,6 @@ final class RetinaFaceFollowerTests: XCTestCase {
         XCTAssertEqual(follower.keyframes, 2, "frame 0, and frame 20 (the full-scan bound)")
         XCTAssertEqual(follower.refreshes, 3, "frames 5, 10, 15: the region search re-found the face")
         XCTAssertEqual(follower.losses, 0)
-    }
-
-    /// Keyframes without a full scan re-find faces by their templates (`refreshSearch` false, as
-    /// `mien run` schedules RetinaFace): the face is kept through them, the template stays the
-    /// one the detector confirmed (a face moved further than the drift bound is searched for by
-    /// the detector and kept), and a face that vanishes is dropped at the next frame.
-    func testRefreshesByTemplateKeepFacesAndDropVanishedOnes() throws {
-        let image = try astronaut()
-        let schedule = DetectionSchedule(keyframeInterval: 5, fullScanInterval: 40, refreshSearch: false)
-        let follower = try FaceFollower(pipeline: try pipeline(), schedule: schedule)
-        var counts: [Int] = []
-        for i in 0..<24 {
-            let frame = i < 12 ? image : (i < 17 ? shifted(image, dx: 40) : GrayImage(width: 512, height: 512, pixels: .init(repeating: 90, count: 512 * 512)))
-            counts.append(try follower.process(frame, frameIndex: i).faces.count)
-        }
-        XCTAssertEqual(counts, Array(repeating: 1, count: 17) + Array(repeating: 0, count: 7), "kept through refreshes and the jump, dropped when gone")
-        XCTAssertGreaterThanOrEqual(follower.refreshes, 2, "frames 5 and 10 re-found the face by its template")
-        XCTAssertGreaterThanOrEqual(follower.fallbacks, 1, "the 40-px jump at frame 12 is beyond the drift bound: the detector's search decided")
-        XCTAssertEqual(follower.losses, 1, "frame 17: the template fails and the search finds nothing")
     }
 
     /// A face smaller than the video's minimum is not looked for in video frames, but a still is
