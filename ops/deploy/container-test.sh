@@ -8,6 +8,8 @@
 #      CURVE keys of ops/deploy/make-keys.sh as podman secrets and the videos mounted
 #      read-only: outputs equal to `mien run`'s, on the bundled samples and on a synthetic
 #      archive, with a feature-worker container killed mid-job (`podman kill`) and without;
+#   3. the Kubernetes manifests (ops/deploy/k8s) played by `podman kube play`, as far as podman
+#      4.3 plays them (ops/deploy/podman/kube-for-podman.py says what it changes): same outputs;
 # Where podman cannot run containers it prints "container-test: skipped: REASON" and exits 0.
 #   ops/deploy/container-test.sh [path/to/mien]      (MIEN_KEEP=1 keeps the work folder)
 set -euo pipefail
@@ -43,8 +45,10 @@ ops/deploy/build-image.sh --binary "$mien" || fail "the image did not build or d
 say "1. images built and checked ($(elapsed "$step_start") s)"
 
 source ops/deploy/podman/cluster.sh
+source ops/deploy/podman/kube.sh
 make_fixtures
 run_cluster samples "$work/samples" kill
 run_cluster synthetic "$work/synthetic" kill
 run_cluster samples-nokill "$work/samples" none
+run_kube
 say "all passed ($(elapsed "$step_start") s)"
