@@ -10,6 +10,7 @@
 #      archive, with a feature-worker container killed mid-job (`podman kill`) and without;
 #   3. the Kubernetes manifests (ops/deploy/k8s) played by `podman kube play`, as far as podman
 #      4.3 plays them (ops/deploy/podman/kube-for-podman.py says what it changes): same outputs;
+#   4. ops/deploy/compose.yaml run by podman-compose: same outputs, its consumer included.
 # Where podman cannot run containers it prints "container-test: skipped: REASON" and exits 0.
 #   ops/deploy/container-test.sh [path/to/mien]      (MIEN_KEEP=1 keeps the work folder)
 set -euo pipefail
@@ -17,8 +18,6 @@ cd "$(dirname "$0")/../.."
 script_name=container-test
 source ops/deploy/podman/lib.sh
 mien=$(realpath "${1:-$(swift build -c release -Xswiftc -enable-testing --show-bin-path)/mien}")
-work=$(mktemp -d /tmp/mien-container-test.XXXXXX)
-chmod 0755 "$work"
 run_id=mien-ct-$$
 fail() { say "FAILED: $*"; exit 1; }
 skip() { echo "container-test: skipped: $*"; exit 0; }
@@ -28,6 +27,9 @@ cleanup() {
   ids=$(podman ps -aq --filter "label=$run_id" 2>/dev/null || true)
   [ -z "$ids" ] || podman rm -f -t 0 $ids >/dev/null 2>&1 || true
   [ ! -f "$work/kube.yaml" ] || podman kube down "$work/kube.yaml" >/dev/null 2>&1 || true
+  ids=$(podman ps -aq --filter "label=io.podman.compose.project=$run_id-compose" 2>/dev/null || true)
+  [ -z "$ids" ] || podman rm -f -t 0 $ids >/dev/null 2>&1 || true
+  podman network rm -f "$run_id-compose_mien" >/dev/null 2>&1 || true
   podman secret ls --format '{{.Name}}' 2>/dev/null | grep "^$run_id-" | xargs -r podman secret rm >/dev/null 2>&1 || true
   podman network rm -f "$run_id" >/dev/null 2>&1 || true
   if [ -n "${MIEN_KEEP:-}" ]; then say "kept $work"; else rm -rf "$work"; fi
@@ -38,6 +40,8 @@ ensure_podman_packages || skip "apt-get could not install ${podman_packages[*]}"
 make_base_image || skip "no Debian 12 base image could be made (debootstrap failed; see above)"
 reason=$(podman_cannot_run)
 [ -z "$reason" ] || skip "$reason"
+work=$(mktemp -d /tmp/mien-container-test.XXXXXX)
+chmod 0755 "$work"  # the containers' non-root user reaches the folders mounted from it
 trap cleanup EXIT
 
 step_start=$(now)
@@ -46,9 +50,11 @@ say "1. images built and checked ($(elapsed "$step_start") s)"
 
 source ops/deploy/podman/cluster.sh
 source ops/deploy/podman/kube.sh
+source ops/deploy/podman/compose.sh
 make_fixtures
 run_cluster samples "$work/samples" kill
 run_cluster synthetic "$work/synthetic" kill
 run_cluster samples-nokill "$work/samples" none
 run_kube
+run_compose
 say "all passed ($(elapsed "$step_start") s)"
