@@ -11,7 +11,8 @@
 #   3. the Kubernetes manifests (ops/deploy/k8s) played by `podman kube play`, as far as podman
 #      4.3 plays them (ops/deploy/podman/kube-for-podman.py says what it changes): same outputs;
 #   4. ops/deploy/compose.yaml run by podman-compose: same outputs, its consumer included.
-# Where podman cannot run containers it prints "container-test: skipped: REASON" and exits 0.
+# Where podman cannot run containers it prints "container-test: skipped: REASON" and exits 0;
+# likewise with MIEN_SKIP_CONTAINERS=1 (e.g. a machine where apt-get must not install podman).
 #   ops/deploy/container-test.sh [path/to/mien]      (MIEN_KEEP=1 keeps the work folder)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +37,7 @@ cleanup() {
 }
 
 # --- preconditions: podman installed and able to start a container, else skip -----------------
+[ -z "${MIEN_SKIP_CONTAINERS:-}" ] || skip "MIEN_SKIP_CONTAINERS is set"
 ensure_podman_packages || skip "apt-get could not install ${podman_packages[*]}"
 make_base_image || skip "no Debian 12 base image could be made (debootstrap failed; see above)"
 reason=$(podman_cannot_run)
