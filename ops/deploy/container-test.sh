@@ -10,7 +10,10 @@
 #      archive, with a feature-worker container killed mid-job (`podman kill`) and without;
 #   3. the Kubernetes manifests (ops/deploy/k8s) played by `podman kube play`, as far as podman
 #      4.3 plays them (ops/deploy/podman/kube-for-podman.py says what it changes): same outputs;
-#   4. ops/deploy/compose.yaml run by podman-compose: same outputs, its consumer included.
+#   4. ops/deploy/compose.yaml run by podman-compose: same outputs, its consumer included;
+#   5. the systemd units under systemd as init in three container "hosts", the example env files
+#      as shipped but for the addresses; the coordinator and a feature worker SIGKILLed mid-job
+#      and restarted by systemd: same outputs, and the workers up again for the next job.
 # Where podman cannot run containers it prints "container-test: skipped: REASON" and exits 0;
 # likewise with MIEN_SKIP_CONTAINERS=1 (e.g. a machine where apt-get must not install podman).
 #   ops/deploy/container-test.sh [path/to/mien]      (MIEN_KEEP=1 keeps the work folder)
@@ -32,7 +35,7 @@ cleanup() {
   [ -z "$ids" ] || podman rm -f -t 0 $ids >/dev/null 2>&1 || true
   podman network rm -f "$run_id-compose_mien" >/dev/null 2>&1 || true
   podman secret ls --format '{{.Name}}' 2>/dev/null | grep "^$run_id-" | xargs -r podman secret rm >/dev/null 2>&1 || true
-  podman network rm -f "$run_id" >/dev/null 2>&1 || true
+  podman network rm -f "$run_id" "$run_id-hosts" >/dev/null 2>&1 || true
   if [ -n "${MIEN_KEEP:-}" ]; then say "kept $work"; else rm -rf "$work"; fi
 }
 
@@ -53,10 +56,12 @@ say "1. images built and checked ($(elapsed "$step_start") s)"
 source ops/deploy/podman/cluster.sh
 source ops/deploy/podman/kube.sh
 source ops/deploy/podman/compose.sh
+source ops/deploy/podman/systemd.sh
 make_fixtures
 run_cluster samples "$work/samples" kill
 run_cluster synthetic "$work/synthetic" kill
 run_cluster samples-nokill "$work/samples" none
 run_kube
 run_compose
+run_systemd
 say "all passed ($(elapsed "$step_start") s)"
