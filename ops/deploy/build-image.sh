@@ -37,6 +37,10 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$binary" ] || [ -x "$binary" ] || { say "--binary $binary is not an executable file (build mien first: swift build -c release --product mien)"; exit 2; }
 
+# Build steps (apt-get in the Dockerfile) use the host's network: on some hosts containers on
+# podman's networks reach nothing outside (sandboxes without NAT egress); the host always can.
+build=(podman build -q --network host)
+
 # localhost/mien-swift:bookworm from the toolchain of the `swift` on PATH (see podman/swift.Containerfile).
 make_swift_image() {
   local name=localhost/mien-swift:bookworm toolchain mounts=()
@@ -64,10 +68,6 @@ stage_binary() {
   done < <(ldd "$binary" | sed -n 's/^\s*\(\S*\) => \(\/\S*\) .*/\1 \2/p')
   say "staged $binary with ${#owned[@]} libraries no Debian package provides: ${owned[*]:-none}"
 }
-
-# Build steps (apt-get in the Dockerfile) use the host's network: on some hosts containers on
-# podman's networks reach nothing outside (sandboxes without NAT egress); the host always can.
-build=(podman build -q --network host)
 
 image_size() { podman image inspect --format '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
 
