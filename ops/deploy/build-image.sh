@@ -96,8 +96,10 @@ build_consumer() {
 }
 
 ensure_podman_packages
+reason=$(podman_cannot)
+[ -z "$reason" ] || { say "$reason"; exit 1; }
 t=$(now); make_base_image; say "base image $base_image ready ($(elapsed "$t") s)"
-reason=$(podman_cannot_run)
+reason=$(podman_cannot run)
 [ -z "$reason" ] || { say "$reason"; exit 1; }
 build_runtime
 [ -z "$consumer_tag" ] || build_consumer

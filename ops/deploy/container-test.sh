@@ -42,8 +42,10 @@ cleanup() {
 # --- preconditions: podman installed and able to start a container, else skip -----------------
 [ -z "${MIEN_SKIP_CONTAINERS:-}" ] || skip "MIEN_SKIP_CONTAINERS is set"
 ensure_podman_packages || skip "apt-get could not install ${podman_packages[*]}"
-make_base_image || skip "no Debian 12 base image could be made (debootstrap failed; see above)"
-reason=$(podman_cannot_run)
+reason=$(podman_cannot)
+[ -z "$reason" ] || skip "$reason"
+make_base_image || skip "no Debian 12 base image could be made (see the message above)"
+reason=$(podman_cannot run)
 [ -z "$reason" ] || skip "$reason"
 work=$(mktemp -d /tmp/mien-container-test.XXXXXX)
 chmod 0755 "$work"  # the containers' non-root user reaches the folders mounted from it

@@ -53,18 +53,24 @@ make_base_image() {
   local rc=0
   tar -C "$rootfs" -c . | podman import -q \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["bash"]' - "$base_image" >/dev/null || rc=1
+    --change 'CMD ["bash"]' - "$base_image" >/dev/null || { say "podman import of the debootstrap tree failed"; rc=1; }
   rm -rf "$rootfs" "$rootfs.log"
   return $rc
 }
 
-# Why podman cannot run a container here (empty when it can): the reason a caller prints
-# as "skipped: …". Needs the base image.
-podman_cannot_run() {
+# Why podman is unusable here (empty when it works): the reason a caller prints as
+# "skipped: …". Without an argument, whether podman runs at all; with "run", whether it can
+# start a container of the base image.
+podman_cannot() {
   local err
   command -v podman >/dev/null || { echo "podman is not installed (apt-get install ${podman_packages[*]})"; return; }
-  err=$(podman run --rm --network none "$base_image" true 2>&1) && return
-  echo "podman cannot start a container on this machine: $(echo "$err" | tail -1)"
+  if [ "${1:-}" = run ]; then
+    err=$(podman run --rm --network none "$base_image" true 2>&1) && return
+    echo "podman cannot start a container on this machine: $(echo "$err" | grep -v syslog | tail -1)"
+  else
+    err=$(podman info 2>&1 >/dev/null) && return
+    echo "podman does not work on this machine: $(echo "$err" | grep -v syslog | tail -1)"
+  fi
 }
 
 # Seconds since the epoch with milliseconds, for timings.
