@@ -44,8 +44,8 @@ debian_mirror() {
 # PATH and CMD a pulled image has (`podman kube play` needs PATH set in the image).
 make_base_image() {
   if podman image exists "$base_image"; then return 0; fi
-  local rootfs mirror
-  rootfs=$(mktemp -d) mirror=$(debian_mirror)
+  local rootfs mirror t
+  rootfs=$(mktemp -d) mirror=$(debian_mirror) t=$(now)
   say "making $base_image: debootstrap --variant=minbase bookworm from $mirror"
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
     || { say "debootstrap failed (log: $rootfs.log); set MIEN_DEBIAN_MIRROR to a reachable Debian mirror"; rm -rf "$rootfs"; return 1; }
@@ -55,6 +55,7 @@ make_base_image() {
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' - "$base_image" >/dev/null || { say "podman import of the debootstrap tree failed"; rc=1; }
   rm -rf "$rootfs" "$rootfs.log"
+  [ $rc != 0 ] || say "made $base_image in $(elapsed "$t") s"
   return $rc
 }
 
