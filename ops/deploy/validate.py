@@ -3,8 +3,8 @@
 
     validate.py --mien PATH [--deploy DIR] [--context DIR] [--k8s-version 1.30.0]
 
-No container engine and no Kubernetes cluster run where the test suite runs, so the container,
-compose and Kubernetes files are checked without running them:
+Checks the container, compose, Kubernetes and systemd files without running them (they are run
+with podman by ops/deploy/container-test.sh, as far as podman plays them):
 
 * every file parses (YAML, systemd units and their environment files, the Dockerfile);
 * schemas: compose.yaml against the compose-spec JSON schema (vendored by check-jsonschema),
