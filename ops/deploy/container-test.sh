@@ -63,6 +63,7 @@ make_fixtures
 run_cluster samples "$work/samples" kill
 run_cluster synthetic "$work/synthetic" kill
 run_cluster samples-nokill "$work/samples" none
+run_cluster synthetic-nokill "$work/synthetic" none
 run_kube
 run_compose
 run_systemd
