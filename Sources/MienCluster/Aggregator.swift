@@ -19,13 +19,21 @@ public final class Aggregator: @unchecked Sendable {
         public var resume = false
         /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
         public var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
-        /// CURVE server side of the intake and the result stream (the coordinator and the
-        /// consumers must be on its allow-list).
+        /// CURVE server side of the intake: its allow-list holds the coordinator's key, never a
+        /// consumer's (a consumer on it could say hello as coordinator).
         public var security = ClusterSecurity.none
+        /// CURVE server side of the result stream: a ZAP domain of its own whose allow-list holds
+        /// the consumers' keys. Required when the intake uses CURVE (`start` throws without it).
+        public var streamSecurity: CurveServer?
+        /// While the coordinator was heard from (any message, heartbeats included) within this
+        /// time, a hello from another peer as coordinator is refused and logged; after it, the
+        /// new one takes over (a coordinator restarted with `--resume`), ms.
+        public var coordinatorExpiryMs = Liveness().expiryMs
         /// Largest message a peer may send to the intake, bytes (ZMQ_MAXMSGSIZE; also caps
         /// subscription messages on the stream).
         public var maxMessageBytes = ProtocolConstants.maxMessageBytes
-        public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Applied to the intake and the stream before they bind. A test seam: internal.
+        var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
         /// ground truth to `embeddings.jsonl` instead of labelling frames.
         public var extractOnly = false
@@ -66,6 +74,9 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Binds its sockets and opens the sinks (errors thrown here), then runs on its own thread.
     public func start() throws {
+        if config.security.server != nil && config.streamSecurity == nil {
+            throw ClusterError.job("the aggregator's intake uses CURVE but its result stream has no allow-list of its own: give the consumers' keys (--curve-allow-consumers)")
+        }
         let intake = try ZMQSocket(context, .router)
         try intake.setMaxMessageSize(Int64(config.maxMessageBytes))
         try config.security.server?.apply(to: intake)
@@ -75,7 +86,7 @@ public final class Aggregator: @unchecked Sendable {
         try stream.setXPubVerbose(true)
         try stream.setSendHighWaterMark(100_000)
         try stream.setMaxMessageSize(Int64(config.maxMessageBytes))
-        try config.security.server?.apply(to: stream)
+        try config.streamSecurity?.apply(to: stream)
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
         let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
@@ -147,7 +158,7 @@ public final class Aggregator: @unchecked Sendable {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         var videos: [String: VideoState] = [:]
         var done = Set(sinks.completed.keys)
-        var coordinator: [UInt8]?
+        var seat = CoordinatorSeat<[UInt8]>(expiryMs: config.coordinatorExpiryMs)
         var sequence: UInt64 = 0
         var scores = Scores(classes: labels.count)
         var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
@@ -171,7 +182,7 @@ public final class Aggregator: @unchecked Sendable {
             }
         }
         func reply(_ body: Envelope.OneOf_Body) throws {
-            guard let id = coordinator else { return }
+            guard let id = seat.holder else { return }
             _ = try intake.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 1_000)
         }
 
@@ -183,26 +194,31 @@ public final class Aggregator: @unchecked Sendable {
             return true
         }
 
+        /// Writes, publishes and acknowledges a video as failed with `error` (the manifest's, or
+        /// what made its results unusable here).
+        func finaliseFailed(_ id: String, _ m: Mien_V1_VideoManifest, error: String) throws {
+            var videoLine = JSONLine()
+            videoLine.add("video", id)
+            videoLine.add("status", "error")
+            videoLine.add("error", error)
+            videoLine.add("frames", m.frameCount)
+            videoLine.add("faces", 0)
+            if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+            try sinks.write(frames: [], segments: [], video: videoLine.string)
+            try publish(.videoResult(.with {
+                $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = error; $0.frames = m.frameCount
+            }))
+            videosFailed += 1
+            metrics.finalised["error"]!.increment()
+            logger.info("video finalised with its error", metadata: ["video": .string(id)])
+            try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(error)" }))
+        }
+
         func finalise(_ id: String, _ v: VideoState) throws {
             let m = v.manifest!
             var videoLine = JSONLine()
             videoLine.add("video", id)
-            if !m.error.isEmpty {
-                videoLine.add("status", "error")
-                videoLine.add("error", m.error)
-                videoLine.add("frames", m.frameCount)
-                videoLine.add("faces", 0)
-                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
-                try sinks.write(frames: [], segments: [], video: videoLine.string)
-                try publish(.videoResult(.with {
-                    $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = m.error; $0.frames = m.frameCount
-                }))
-                videosFailed += 1
-                metrics.finalised["error"]!.increment()
-                logger.info("video finalised with its error", metadata: ["video": .string(id)])
-                try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(m.error)" }))
-                return
-            }
+            if !m.error.isEmpty { return try finaliseFailed(id, m, error: m.error) }
             if config.extractOnly {
                 var lines: [String] = []
                 var faces = 0
@@ -242,17 +258,35 @@ public final class Aggregator: @unchecked Sendable {
             var faces = 0
             var bilstmFrameLabels: [Int] = [], cnnFrameLabels: [Int] = []
             let truthIndex = index[m.groundTruthLabel]
+            // Every track is labelled before anything is written or published: a video whose
+            // windows do not cover a track (a bad manifest) fails alone, with that error, and
+            // the aggregator goes on with the other videos.
+            var labelledTracks: [UInt32: LabelledTrack] = [:]
+            for track in v.tracks.keys.sorted() {
+                let tf = v.tracks[track]!
+                let frameIndices = tf.frames.map(\.frame)
+                var merger = TrackMerger(classes: labels.count)
+                for p in (v.predictions[track] ?? [:]).values.sorted(by: { $0.windowIndex < $1.windowIndex }) {
+                    merger.add(window: p.windowIndex, frames: Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)]), probs: p.probs.probs)
+                }
+                do {
+                    labelledTracks[track] = try TrackLabelling.label(frames: frameIndices, cnnProbs: tf.frames.map { $0.cnnProbs.probs.map(Double.init) },
+                                                                     windows: merger, windowLength: Int(m.windowLength))
+                } catch {
+                    metrics.errors.count("bad_manifest")
+                    logger.warning("video failed: its results do not fit its manifest: track \(track): \(error)", metadata: ["video": .string(id)])
+                    return try finaliseFailed(id, m, error: "track \(track): \(error)")
+                }
+            }
             for track in v.tracks.keys.sorted() {
                 let tf = v.tracks[track]!
                 let preds = (v.predictions[track] ?? [:]).values.sorted { $0.windowIndex < $1.windowIndex }
-                var merger = TrackMerger(classes: labels.count)
                 let frameIndices = tf.frames.map(\.frame)
                 for p in preds {
                     // Frames are ascending: find the window's span by binary search, not a scan
                     // (a long track has thousands of windows and frames).
-                    let covered = Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)])
-                    merger.add(window: p.windowIndex, frames: covered, probs: p.probs.probs)
                     if config.writeWindows {
+                        let covered = frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)]
                         let probs = p.probs.probs.map(Double.init)
                         var line = JSONLine()
                         line.add("video", id)
@@ -268,13 +302,7 @@ public final class Aggregator: @unchecked Sendable {
                 }
                 metrics.windowsMerged.increment(by: preds.count)
                 // A track shorter than a window is labelled by the CNN (TrackLabelling).
-                let trackLabels: LabelledTrack
-                do {
-                    trackLabels = try TrackLabelling.label(frames: frameIndices, cnnProbs: tf.frames.map { $0.cnnProbs.probs.map(Double.init) },
-                                                          windows: merger, windowLength: Int(m.windowLength))
-                } catch {
-                    throw ClusterError.protocolViolation("video \(id) track \(track): \(error)")
-                }
+                let trackLabels = labelledTracks[track]!
                 var labelled: [(frame: UInt64, label: Int)] = []
                 for (f, probs) in zip(tf.frames, trackLabels.probs) {
                     let label = argmax(probs)!
@@ -385,11 +413,8 @@ public final class Aggregator: @unchecked Sendable {
         }
 
         // One log line per misbehaving peer and kind per 10 s (a flood must not flood the log).
-        var peerLog = LogThrottle<String>(intervalMs: 10_000)
-        func peerEvent(_ key: String, _ line: String) {
-            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
-            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
-        }
+        var peerLog = PeerEventLog(intervalMs: 10_000, logger: logger)
+        func peerEvent(_ key: String, _ line: @autoclosure () -> String) { peerLog.record(key, line()) }
 
         var poller = ZMQPoller()
         poller.add(intake)
@@ -411,12 +436,25 @@ public final class Aggregator: @unchecked Sendable {
                     peerEvent("malformed|\(frames.first ?? [])", "ignored a malformed message from \(describePeer(frames.first ?? [], peer)): \(error)")
                     continue
                 }
+                let now = Clock.nowMs()
                 if case .hello(let h) = message.body, h.role == .coordinator {
-                    coordinator = id
-                    logger.info("coordinator connected")
+                    switch seat.hello(from: id, nowMs: now) {
+                    case .accepted:
+                        logger.info("coordinator connected", metadata: ["peer": .string(describePeer(id, peer))])
+                    case .replaced(let silentMs):
+                        logger.notice("coordinator replaced: the previous one was silent for \(silentMs) ms", metadata: ["peer": .string(describePeer(id, peer))])
+                    case .refused(let heardMsAgo):
+                        metrics.errors.count("second_coordinator")
+                        peerEvent("coordinator|\(id)", "refused a coordinator hello from \(describePeer(id, peer)): this aggregator's coordinator was heard from \(heardMsAgo) ms ago")
+                        _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
+                            $0.code = .unknownPeer; $0.message = "refused: this aggregator serves another coordinator, alive (heard from \(heardMsAgo) ms ago); asking again is refused until it has been silent for \(config.coordinatorExpiryMs) ms"
+                        }))), timeoutMs: 0)
+                        continue
+                    }
+                    try reply(.ack(.with { $0.sequence = message.sequence; $0.detail = "hello accepted" }))
                     continue
                 }
-                guard id == coordinator else {
+                guard seat.heard(from: id, nowMs: now) else {
                     metrics.errors.count("unknown_peer")
                     peerEvent("unknown|\(id)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer))")
                     _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
@@ -449,6 +487,8 @@ public final class Aggregator: @unchecked Sendable {
                     videos[m.videoID] = v
                     v.manifest = m
                     touched.append(m.videoID)
+                case .heartbeat:
+                    continue  // the coordinator is alive (`seat.heard` above)
                 case .shutdown:
                     let (json, job) = metricsJSON()
                     try sinks.writeMetrics(json)
