@@ -89,13 +89,16 @@ public final class Aggregator: @unchecked Sendable {
         try config.streamSecurity?.apply(to: stream)
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
+        let restored = RestoredScores(labels: config.labels, frameTruth: config.frameTruth)
         let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
                               framesFile: config.extractOnly ? "embeddings.jsonl" : "frames.jsonl",
-                              windowsFile: config.writeWindows && !config.extractOnly ? "windows.jsonl" : nil)
-        let owned = HandOff((intake, stream, sinks))
+                              windowsFile: config.writeWindows && !config.extractOnly ? "windows.jsonl" : nil,
+                              keptFrameLine: config.extractOnly ? nil : { restored.addFrame(line: $0, completed: $1) })
+        restored.addVideos(sinks.completed)
+        let owned = HandOff((intake, stream, sinks, restored))
         let thread = Thread { [self] in
-            let (intake, stream, sinks) = owned.value
-            do { try run(intake: intake, stream: stream, sinks: sinks) } catch let e as ZMQError where e.isTerminated {
+            let (intake, stream, sinks, restored) = owned.value
+            do { try run(intake: intake, stream: stream, sinks: sinks, restored: restored) } catch let e as ZMQError where e.isTerminated {
             } catch {
                 lock.withLock { failure = error }
                 config.metrics.errors.count("fatal")
@@ -127,44 +130,17 @@ public final class Aggregator: @unchecked Sendable {
         var predictions: [UInt32: [UInt32: Mien_V1_WindowPrediction]] = [:]
     }
 
-    /// Frame-level and video-level confusion counts for the metrics: constant memory however
-    /// many frames an archive has.
-    private struct Scores {
-        var frameBiLSTM: [[Int]]
-        var frameCNN: [[Int]]
-        var videoBiLSTM: [[Int]]
-        var videoCNN: [[Int]]
-        var frames = 0
-
-        init(classes: Int) {
-            let zero = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-            (frameBiLSTM, frameCNN, videoBiLSTM, videoCNN) = (zero, zero, zero, zero)
-        }
-
-        mutating func addFrame(truth: Int, bilstm: Int, cnn: Int) {
-            frameBiLSTM[truth][bilstm] += 1
-            frameCNN[truth][cnn] += 1
-            frames += 1
-        }
-
-        mutating func addVideo(truth: Int, bilstm: Int, cnn: Int) {
-            videoBiLSTM[truth][bilstm] += 1
-            videoCNN[truth][cnn] += 1
-        }
-    }
-
-    private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks) throws {
+    private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks, restored: RestoredScores) throws {
         let labels = config.labels
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         var videos: [String: VideoState] = [:]
         var done = Set(sinks.completed.keys)
         var seat = CoordinatorSeat<[UInt8]>(expiryMs: config.coordinatorExpiryMs)
         var sequence: UInt64 = 0
-        var scores = Scores(classes: labels.count)
-        var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
+        var scores = restored.scores
+        var videosOK = restored.videosOK, videosFailed = restored.videosFailed, framesDone = restored.frames
         let started = Date()
         let metrics = config.metrics
-        restoreScores(sinks: sinks, index: index, into: &scores, ok: &videosOK, failed: &videosFailed, frames: &framesDone)
 
         func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
             sequence += 1
@@ -197,14 +173,9 @@ public final class Aggregator: @unchecked Sendable {
         /// Writes, publishes and acknowledges a video as failed with `error` (the manifest's, or
         /// what made its results unusable here).
         func finaliseFailed(_ id: String, _ m: Mien_V1_VideoManifest, error: String) throws {
-            var videoLine = JSONLine()
-            videoLine.add("video", id)
-            videoLine.add("status", "error")
-            videoLine.add("error", error)
-            videoLine.add("frames", m.frameCount)
-            videoLine.add("faces", 0)
-            if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
-            try sinks.write(frames: [], segments: [], video: videoLine.string)
+            let record = VideoRecord(video: id, status: "error", error: error, frames: m.frameCount, faces: 0,
+                                     groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
+            try sinks.write(frames: [], segments: [], video: record.jsonLine(labels: labels))
             try publish(.videoResult(.with {
                 $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = error; $0.frames = m.frameCount
             }))
@@ -216,8 +187,6 @@ public final class Aggregator: @unchecked Sendable {
 
         func finalise(_ id: String, _ v: VideoState) throws {
             let m = v.manifest!
-            var videoLine = JSONLine()
-            videoLine.add("video", id)
             if !m.error.isEmpty { return try finaliseFailed(id, m, error: m.error) }
             if config.extractOnly {
                 var lines: [String] = []
@@ -237,12 +206,9 @@ public final class Aggregator: @unchecked Sendable {
                     line.add("embeddings", raw: "[" + tf.frames.map { "[" + $0.embedding.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
                     lines.append(line.string)
                 }
-                videoLine.add("status", "ok")
-                videoLine.add("frames", m.frameCount)
-                videoLine.add("faces", faces)
-                videoLine.add("tracks", v.tracks.count)
-                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
-                try sinks.write(frames: lines, segments: [], video: videoLine.string)
+                let record = VideoRecord(video: id, status: "ok", frames: m.frameCount, faces: faces, tracks: v.tracks.count,
+                                         groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
+                try sinks.write(frames: lines, segments: [], video: record.jsonLine(labels: labels))
                 videosOK += 1
                 framesDone += m.frameCount
                 metrics.finalised["ok"]!.increment()
@@ -288,16 +254,9 @@ public final class Aggregator: @unchecked Sendable {
                     if config.writeWindows {
                         let covered = frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)]
                         let probs = p.probs.probs.map(Double.init)
-                        var line = JSONLine()
-                        line.add("video", id)
-                        line.add("track", track)
-                        line.add("window", p.windowIndex)
-                        line.add("start_frame", p.startFrame)
-                        line.add("end_frame", p.endFrame)
-                        line.add("frames", covered.count)
-                        line.add("label", labels[argmax(probs) ?? 0])
-                        line.add("probs", probs: probs, labels: labels)
-                        windowLines.append(line.string)
+                        windowLines.append(WindowRecord.line(video: id, track: track, window: p.windowIndex, startFrame: p.startFrame,
+                                                             endFrame: p.endFrame, frames: covered.count, label: labels[argmax(probs) ?? 0],
+                                                             probs: probs, labels: labels))
                     }
                 }
                 metrics.windowsMerged.increment(by: preds.count)
@@ -324,18 +283,11 @@ public final class Aggregator: @unchecked Sendable {
                     if let truth {
                         scores.addFrame(truth: truth, bilstm: label, cnn: cnnLabel)
                     }
-                    var line = JSONLine()
-                    line.add("video", id)
-                    line.add("frame", f.frame)
-                    line.add("time_s", f.timeS)
-                    line.add("track", track)
-                    line.add("box", numbers: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)])
-                    line.add("label", labels[label])
-                    line.add("probs", probs: probs, labels: labels)
-                    line.add("source", trackLabels.source.rawValue)
-                    line.add("cnn_label", cnnProbs.isEmpty ? "" : labels[cnnLabel])
-                    line.add("cnn_probs", probs: cnnProbs, labels: labels)
-                    frameLines.append((f.frame, track, line.string))
+                    let line = FrameRecord.line(video: id, frame: f.frame, timeS: f.timeS, track: track,
+                                                box: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)],
+                                                label: labels[label], probs: probs, source: trackLabels.source.rawValue,
+                                                cnnLabel: cnnProbs.isEmpty ? "" : labels[cnnLabel], cnnProbs: cnnProbs, labels: labels)
+                    frameLines.append((f.frame, track, line))
                     try publish(.frameResult(.with {
                         $0.videoID = id; $0.frame = f.frame; $0.timeS = f.timeS; $0.trackID = track; $0.box = f.box
                         $0.label = labels[label]; $0.probs = .with { $0.probs = probs.map(Float.init) }; $0.source = trackLabels.source.rawValue
@@ -345,15 +297,9 @@ public final class Aggregator: @unchecked Sendable {
                 let step = zip(frameIndices.dropFirst(), frameIndices).map { $0 - $1 }.min() ?? 1
                 let timeOf = Dictionary(uniqueKeysWithValues: tf.frames.map { ($0.frame, $0.timeS) })
                 for seg in Segmenter.segments(labelled, maxGap: step) {
-                    var line = JSONLine()
-                    line.add("video", id)
-                    line.add("track", track)
-                    line.add("start_frame", seg.startFrame)
-                    line.add("end_frame", seg.endFrame)
-                    line.add("start_s", timeOf[seg.startFrame] ?? 0)
-                    line.add("end_s", timeOf[seg.endFrame] ?? 0)
-                    line.add("label", labels[seg.label])
-                    segmentLines.append(line.string)
+                    segmentLines.append(SegmentRecord(video: id, track: track, startFrame: seg.startFrame, endFrame: seg.endFrame,
+                                                      startS: timeOf[seg.startFrame] ?? 0, endS: timeOf[seg.endFrame] ?? 0,
+                                                      label: labels[seg.label]).jsonLine)
                     try publish(.segmentResult(.with {
                         $0.videoID = id; $0.trackID = track; $0.startFrame = seg.startFrame; $0.endFrame = seg.endFrame
                         $0.startS = timeOf[seg.startFrame] ?? 0; $0.endS = timeOf[seg.endFrame] ?? 0; $0.label = labels[seg.label]
@@ -366,16 +312,12 @@ public final class Aggregator: @unchecked Sendable {
             if let truthIndex {
                 scores.addVideo(truth: truthIndex, bilstm: videoLabel, cnn: cnnVideoLabel)
             }
-            videoLine.add("status", "ok")
-            videoLine.add("label", labels[videoLabel])
-            videoLine.add("probs", probs: videoProbs, labels: labels)
-            videoLine.add("cnn_label", labels[cnnVideoLabel])
-            videoLine.add("frames", m.frameCount)
-            videoLine.add("faces", faces)
-            videoLine.add("tracks", v.tracks.count)
-            if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+            let videoRecord = VideoRecord(video: id, status: "ok", label: labels[videoLabel], cnnLabel: labels[cnnVideoLabel],
+                                          frames: m.frameCount, faces: faces, tracks: v.tracks.count,
+                                          groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
             frameLines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, windows: windowLines, video: videoLine.string)
+            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, windows: windowLines,
+                            video: videoRecord.jsonLine(probs: videoProbs, labels: labels))
             try publish(.videoResult(.with {
                 $0.videoID = id; $0.uri = m.uri; $0.status = .ok; $0.label = labels[videoLabel]
                 $0.probs = .with { $0.probs = videoProbs.map(Float.init) }; $0.frames = m.frameCount; $0.faces = UInt64(faces)
@@ -509,31 +451,6 @@ public final class Aggregator: @unchecked Sendable {
                 }
                 metrics.videosPending.set(videos.count)
             }
-        }
-    }
-
-    /// Rebuilds metric inputs of videos completed by an interrupted run (resume).
-    private func restoreScores(sinks: Sinks, index: [String: Int], into scores: inout Scores, ok: inout Int, failed: inout Int, frames: inout UInt64) {
-        guard !sinks.completed.isEmpty else { return }
-        for (_, v) in sinks.completed {
-            if (v["status"] as? String) == "ok" { ok += 1 } else { failed += 1 }
-            frames += UInt64((v["frames"] as? Int) ?? 0)
-            if let t = (v["ground_truth"] as? String).flatMap({ index[$0] }), (v["status"] as? String) == "ok",
-               let l = (v["label"] as? String).flatMap({ index[$0] }), let c = (v["cnn_label"] as? String).flatMap({ index[$0] }) {
-                scores.addVideo(truth: t, bilstm: l, cnn: c)
-            }
-        }
-        let truths = sinks.completed.compactMapValues { ($0["ground_truth"] as? String).flatMap { index[$0] } }
-        for line in Sinks.lines((config.outputDirectory as NSString).appendingPathComponent("frames.jsonl")) {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let vid = obj["video"] as? String, let frame = obj["frame"] as? Int,
-                  let b = obj["box"] as? [Double], b.count == 4,
-                  let l = (obj["label"] as? String).flatMap({ index[$0] }),
-                  let c = (obj["cnn_label"] as? String).flatMap({ index[$0] }) else { continue }
-            let box = Box(x: b[0], y: b[1], width: b[2], height: b[3])
-            let truth = config.frameTruth[vid].map { $0[UInt64(frame)].flatMap { FaceTruth.label(for: box, among: $0) }.flatMap { index[$0] } } ?? truths[vid]
-            guard let t = truth else { continue }
-            scores.addFrame(truth: t, bilstm: l, cnn: c)
         }
     }
 
