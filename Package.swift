@@ -7,12 +7,11 @@
 // Pure targets never import an I/O target.
 import PackageDescription
 
-/// OpenCV's headers live under /usr/include/opencv4 on Debian; only the modules the shim uses are
-/// linked (linking all ~55 via pkg-config costs ~0.3 s and 130 MB at start-up). imgcodecs (image
-/// files) and videoio (writer.cpp's cv::VideoWriter) pull in GDAL and GStreamer, which costs every
-/// process start (docs/BENCHMARKS.md "Process start"); they are linked all the same: the lazy
-/// dlopen + mangled-name dlsym that avoided it was undefined behaviour (CMienVision/opencv_io.hpp).
-let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_objdetect", "opencv_imgcodecs", "opencv_videoio"]
+/// OpenCV's headers live under /usr/include/opencv4 on Debian; only the modules the shim uses on
+/// every run are linked (linking all ~55 via pkg-config costs ~0.3 s and 130 MB at start-up).
+/// imgcodecs (image files) and videoio (writer.cpp's cv::VideoWriter) are opened on first use
+/// instead: they pull in GDAL and GStreamer, ~0.09 s of every start (CMienVision/opencv_io.hpp).
+let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_objdetect"]
 /// FFmpeg 5.1 (Debian's libav*-dev): video.cpp decodes with libavformat + libavcodec directly
 /// (gray straight from the luma plane, decoder thread control); swscale for BGR and odd formats.
 let ffmpegLibraries = ["avformat", "avcodec", "avutil", "swscale"]
