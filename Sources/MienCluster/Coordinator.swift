@@ -372,6 +372,9 @@ public final class Coordinator: @unchecked Sendable {
                             decoder: config.inlineDecoder ?? { VideoRangeDecoder(keepOpen: maxActive) })
             : nil
         defer { decoder?.stop() }
+        // Probing (libavformat) runs on a thread of its own: slow storage never stalls this loop.
+        let prober = try VideoProber(capacity: inputs.count, probe: probe)
+        defer { prober.stop() }
         var decoding: [UInt64: FeatureItem] = [:]
         // By-reference mode: which batch each worker gets next (contiguous runs per worker).
         // Batches are made when a worker has credit for them, not queued ahead.
@@ -510,18 +513,29 @@ public final class Coordinator: @unchecked Sendable {
             planner.remove(video: id)
         }
 
-        func startVideos() throws {
+        /// Takes up videos, in input order, while under the active-video and unacknowledged-video
+        /// bounds: each goes to the probe thread first (`startProbed` starts it).
+        func startVideos() {
             guard aggregatorAccepted else { return }
             // Inline, the coordinator's decoder goes through the videos in order: more at once
             // would not help it.
             let limit = decoder == nil ? max(config.maxActiveVideos, featureWorkers.count + 1) : config.maxActiveVideos
-            while active.count < limit, awaitingAck.count < config.maxUnacknowledgedVideos,
+            while active.count + prober.pending < limit, awaitingAck.count < config.maxUnacknowledgedVideos,
                   let input = pending.popFirst() {
                 lock.withLock { _progress.videosStarted += 1 }
+                prober.submit(input)
+            }
+        }
+
+        /// Starts the videos the probe thread finished (a probe error fails its video).
+        func startProbed() throws {
+            for probed in prober.collect() {
+                let input = probed.input
                 let info: VideoProbe
-                do {
-                    info = try probe(input)
-                } catch {
+                switch probed.result {
+                case .success(let p):
+                    info = p
+                case .failure(let error):
                     let v = VideoState(input: input, info: VideoProbe(fps: 0, frameCount: 0, width: 0, height: 0),
                                        batchFrames: config.batchFrames, tracker: config.tracker)
                     try sendManifest(v, error: "\(error)")
@@ -834,13 +848,14 @@ public final class Coordinator: @unchecked Sendable {
         poller.add(s.features)
         poller.add(s.sequences)
         poller.add(s.aggregator)
-        if let decoder { poller.add(fileDescriptor: decoder.wake.readFD) }
+        poller.add(fileDescriptor: prober.wake.readFD)  // events[3]
+        if let decoder { poller.add(fileDescriptor: decoder.wake.readFD) }  // events[4]
         while true {
             if lock.withLock({ stopRequested }) && !shutdownSent {
-                logger.notice("stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
+                logger.notice("stopping on request; \(active.count + prober.pending + pending.count) video(s) unfinished (resume with --resume)")
                 break
             }
-            try startVideos()
+            startVideos()
             topUpFeatureWork()
             var budget = config.maxOutstandingBatches - featureWork.queuedCount - featureWork.inFlightCount - decoding.count
             // Work a worker's queue had no room for goes back to the front of the queue with the
@@ -903,7 +918,7 @@ public final class Coordinator: @unchecked Sendable {
             metrics.workers[.feature]!.set(featureWork.liveWorkers)
             metrics.workers[.sequence]!.set(sequenceWork.liveWorkers)
             // Everything handed out, finished and acknowledged: the job is done.
-            if pending.isEmpty && active.isEmpty && awaitingAck.isEmpty && !shutdownSent && aggregatorAccepted {
+            if pending.isEmpty && prober.pending == 0 && active.isEmpty && awaitingAck.isEmpty && !shutdownSent && aggregatorAccepted {
                 if sequenceWork.queuedCount + sequenceWork.inFlightCount == 0 {
                     try toAggregator(.shutdown(.with { $0.reason = "job complete"; $0.graceMs = 10_000 }))
                     shutdownSent = true
@@ -924,7 +939,8 @@ public final class Coordinator: @unchecked Sendable {
                     try handleWorkerMessage(s.sequences, frames: frames, peer: peer, feature: false)
                 }
             }
-            if events.count > 3, events[3].contains(.readable) { try collectDecoded() }
+            if events[3].contains(.readable) { try startProbed() }
+            if events.count > 4, events[4].contains(.readable) { try collectDecoded() }
             if events[2].contains(.readable) {
                 var done = false
                 while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }
