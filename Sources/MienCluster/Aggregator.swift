@@ -219,10 +219,9 @@ public final class Aggregator: @unchecked Sendable {
             var frameLines: [(UInt64, UInt32, String)] = []
             var segmentLines: [String] = []
             var windowLines: [String] = []
-            var videoSum = [Double](repeating: 0, count: labels.count)
-            var videoCNNSum = [Double](repeating: 0, count: labels.count)
+            // The video's label, by the BiLSTM and by the CNN: running state, not the frames.
+            var bilstmVideo = VideoLabelling(labels: labels), cnnVideo = VideoLabelling(labels: labels)
             var faces = 0
-            var bilstmFrameLabels: [Int] = [], cnnFrameLabels: [Int] = []
             let truthIndex = index[m.groundTruthLabel]
             // Every track is labelled before anything is written or published: a video whose
             // windows do not cover a track (a bad manifest) fails alone, with that error, and
@@ -268,13 +267,9 @@ public final class Aggregator: @unchecked Sendable {
                     let cnnProbs = f.cnnProbs.probs.map(Double.init)
                     let cnnLabel = argmax(cnnProbs) ?? 0
                     labelled.append((f.frame, label))
-                    bilstmFrameLabels.append(label)
-                    cnnFrameLabels.append(cnnLabel)
+                    bilstmVideo.add(label: label, probabilities: probs)
+                    cnnVideo.add(label: cnnLabel, probabilities: cnnProbs)
                     faces += 1
-                    for c in 0..<labels.count {
-                        videoSum[c] += probs[c]
-                        if c < cnnProbs.count { videoCNNSum[c] += cnnProbs[c] }
-                    }
                     // Per-frame truth matched by box when frames.csv is given (a detection that
                     // matches no true face is left out of the metrics), else the video's label.
                     let truth = config.frameTruth[id].map { byFrame in
@@ -306,9 +301,9 @@ public final class Aggregator: @unchecked Sendable {
                     }))
                 }
             }
-            let videoProbs = videoSum.map { $0 / Double(max(faces, 1)) }
-            let videoLabel = Aggregator.videoLabel(probs: videoProbs, frameLabels: bilstmFrameLabels, labels: labels)
-            let cnnVideoLabel = Aggregator.videoLabel(probs: videoCNNSum, frameLabels: cnnFrameLabels, labels: labels)
+            let videoProbs = bilstmVideo.meanProbabilities
+            let videoLabel = bilstmVideo.label(probabilities: videoProbs)
+            let cnnVideoLabel = cnnVideo.label(probabilities: cnnVideo.probabilitySums)
             if let truthIndex {
                 scores.addVideo(truth: truthIndex, bilstm: videoLabel, cnn: cnnVideoLabel)
             }
@@ -452,19 +447,6 @@ public final class Aggregator: @unchecked Sendable {
                 metrics.videosPending.set(videos.count)
             }
         }
-    }
-
-    /// The video's label: its dominant expression. When at least `minExpressiveShare` of its
-    /// face-frames carry an expression other than neutral, the non-neutral class with the
-    /// highest mean probability; otherwise neutral. (A mostly-neutral interview with a
-    /// recurring smile is "happy", which is what a user asks of a video-level label.)
-    static func videoLabel(probs: [Double], frameLabels: [Int], labels: [String], minExpressiveShare: Double = 0.1) -> Int {
-        guard let neutral = labels.firstIndex(of: "neutral"), !frameLabels.isEmpty else { return argmax(probs) ?? 0 }
-        let expressive = Double(frameLabels.filter { $0 != neutral }.count) / Double(frameLabels.count)
-        guard expressive >= minExpressiveShare else { return neutral }
-        var p = probs
-        p[neutral] = -1
-        return argmax(p)!
     }
 
     /// The index range of the values in `[lo, hi]` of an ascending array.
