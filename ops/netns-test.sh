@@ -128,7 +128,7 @@ job() {
   local sec_a=() sec_c=() sec_f=() sec_s=() sec_x=()
   if [ "$mode" = curve ]; then
     local k="$work/keys"
-    sec_a=(--curve-secret-key "$k/secret/aggregator.key" --curve-allow "$k/allow-aggregator")
+    sec_a=(--curve-secret-key "$k/secret/aggregator.key" --curve-allow "$k/allow-aggregator" --curve-allow-consumers "$k/allow-consumers")
     sec_c=(--curve-secret-key "$k/secret/coordinator.key" --curve-allow "$k/allow-coordinator" --curve-server-key "$k/public/aggregator.pub")
     sec_f=(--curve-secret-key "$k/secret/feature-worker.key" --curve-server-key "$k/public/coordinator.pub")
     sec_s=(--curve-secret-key "$k/secret/sequence-worker.key" --curve-server-key "$k/public/coordinator.pub")

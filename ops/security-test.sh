@@ -5,7 +5,9 @@
 #      bind needs CURVE or --insecure-bind;
 #   a. a CURVE-secured cluster (every role with keys, coordinator and aggregator with
 #      allow-lists) gives the same outputs as `mien run`; a Python consumer with an allowed key
-#      receives the secured result stream, one with an unknown key receives nothing;
+#      receives the secured result stream, one with an unknown key receives nothing; the
+#      consumer's key (on the stream's --curve-allow-consumers, not the intake's --curve-allow)
+#      is refused on the aggregator's intake, so it cannot pose as the coordinator;
 #   b. a feature worker whose key is not on the coordinator's allow-list gets no work: the job
 #      completes with the allowed worker, and the refusal (address + key) is in the coordinator's log
 #      (this job runs with --frames inline: the decoded frames travel CURVE-encrypted);
@@ -49,9 +51,10 @@ assert public.decode() == open(sys.argv[2]).read().strip() and len(secret) == 40
 EOF
 if "$mien" keys generate --out "$keys" --name fw1 2>"$work/err.txt"; then fail "keys generate overwrote fw1"; fi
 grep -q "fw1.pub exists already" "$work/err.txt" || fail "overwrite refusal does not name the file: $(cat "$work/err.txt")"
-mkdir -p "$work/allow-coordinator" "$work/allow-aggregator"
+mkdir -p "$work/allow-coordinator" "$work/allow-aggregator" "$work/allow-consumers"
 cp "$keys"/{fw1,fw2,sw1,attacker}.pub "$work/allow-coordinator/"
-cp "$keys"/{coordinator,consumer}.pub "$work/allow-aggregator/"
+cp "$keys"/coordinator.pub "$work/allow-aggregator/"
+cp "$keys"/consumer.pub "$work/allow-consumers/"
 
 expect_refusal() {  # expected-text command…: the command must fail and print expected-text
   local want=$1; shift
@@ -77,7 +80,7 @@ start_roles() {
   local base=$1 out=$2
   mkdir -p "$out"
   "$mien" aggregator --bind tcp://127.0.0.1:$((base + 2)) --publish tcp://127.0.0.1:$((base + 3)) --out "$out" \
-    --curve-secret-key "$keys/aggregator.key" --curve-allow "$work/allow-aggregator" --max-message-bytes 16777216 \
+    --curve-secret-key "$keys/aggregator.key" --curve-allow "$work/allow-aggregator" --curve-allow-consumers "$work/allow-consumers" --max-message-bytes 16777216 \
     2>"$out.aggregator.log" &
   aggregator=$!; pids+=($aggregator)
   workers=()
@@ -116,8 +119,24 @@ consumer=$!; pids+=($consumer)
 python3 examples/python/mien_consumer.py tcp://127.0.0.1:6103 --count 1 --timeout 1000 \
   --curve-server-key "$keys/aggregator.pub" --curve-secret-key "$keys/stranger.key" > "$work/stranger-consumer.jsonl" 2>/dev/null &
 stranger_consumer=$!; pids+=($stranger_consumer)
+# The consumer's key on the intake, posing as a coordinator: refused at the CURVE handshake.
+python3 - "$keys/consumer.key" "$keys/aggregator.pub" tcp://127.0.0.1:6102 <<'EOF' > "$work/intruder.txt" 2>&1 &
+import sys, zmq, zmq.auth
+public, secret = zmq.auth.load_certificate(sys.argv[1])
+s = zmq.Context().socket(zmq.DEALER)
+s.curve_publickey, s.curve_secretkey = public, secret
+s.curve_serverkey = open(sys.argv[2]).read().strip().encode()
+s.connect(sys.argv[3])
+s.send(b"hello as coordinator")
+print("answered" if s.poll(5000) else "no answer")
+EOF
+intruder=$!; pids+=($intruder)
 sleep 1  # subscriptions in place before the first result
 run_coordinator 6100 "$out"
+wait $intruder || true
+grep -qx "no answer" "$work/intruder.txt" || fail "the consumer's key on the intake got an answer: $(cat "$work/intruder.txt")"
+grep -qF "refused CURVE client key $(cat "$keys/consumer.pub") from 127.0.0.1 in mien.aggregator" "$out.aggregator.log" \
+  || fail "the aggregator did not refuse (and log) the consumer's key on its intake"
 clean=$elapsed
 same "$out" "a. CURVE on every role"
 wait $consumer || fail "the allowed Python consumer did not receive the 4 video results: $(cat "$work/consumer.err")"
@@ -133,7 +152,7 @@ done
 [ ! -s "$work/stranger-consumer.jsonl" ] || fail "a consumer with an unknown key received results"
 grep -qF "refused CURVE client key $(cat "$keys/stranger.pub")" "$out.aggregator.log" || fail "the aggregator did not log the stranger consumer's refusal"
 kill $stranger_consumer 2>/dev/null || true
-echo "security-test: a. secured stream reached the allowed Python and C consumers (4 video results each), not the unknown one (refusal logged); clean job ${clean} s"
+echo "security-test: a. secured stream reached the allowed Python and C consumers (4 video results each), not the unknown one (refusal logged); the consumer's key was refused on the intake; clean job ${clean} s"
 
 # ---- b. a feature worker with a key not on the allow-list (and --frames inline over CURVE)
 out="$work/stranger"

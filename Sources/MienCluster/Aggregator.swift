@@ -19,13 +19,21 @@ public final class Aggregator: @unchecked Sendable {
         public var resume = false
         /// Frame-level ground truth (video → frame → label) from a `frames.csv`, when given.
         public var frameTruth: [String: [UInt64: [FaceTruth]]] = [:]
-        /// CURVE server side of the intake and the result stream (the coordinator and the
-        /// consumers must be on its allow-list).
+        /// CURVE server side of the intake: its allow-list holds the coordinator's key, never a
+        /// consumer's (a consumer on it could say hello as coordinator).
         public var security = ClusterSecurity.none
+        /// CURVE server side of the result stream: a ZAP domain of its own whose allow-list holds
+        /// the consumers' keys. Required when the intake uses CURVE (`start` throws without it).
+        public var streamSecurity: CurveServer?
+        /// While the coordinator was heard from (any message, heartbeats included) within this
+        /// time, a hello from another peer as coordinator is refused and logged; after it, the
+        /// new one takes over (a coordinator restarted with `--resume`), ms.
+        public var coordinatorExpiryMs = Liveness().expiryMs
         /// Largest message a peer may send to the intake, bytes (ZMQ_MAXMSGSIZE; also caps
         /// subscription messages on the stream).
         public var maxMessageBytes = ProtocolConstants.maxMessageBytes
-        public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Applied to the intake and the stream before they bind. A test seam: internal.
+        var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Feature extraction only (`mien extract`): write each track's frames, embeddings and
         /// ground truth to `embeddings.jsonl` instead of labelling frames.
         public var extractOnly = false
@@ -66,6 +74,9 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Binds its sockets and opens the sinks (errors thrown here), then runs on its own thread.
     public func start() throws {
+        if config.security.server != nil && config.streamSecurity == nil {
+            throw ClusterError.job("the aggregator's intake uses CURVE but its result stream has no allow-list of its own: give the consumers' keys (--curve-allow-consumers)")
+        }
         let intake = try ZMQSocket(context, .router)
         try intake.setMaxMessageSize(Int64(config.maxMessageBytes))
         try config.security.server?.apply(to: intake)
@@ -75,16 +86,19 @@ public final class Aggregator: @unchecked Sendable {
         try stream.setXPubVerbose(true)
         try stream.setSendHighWaterMark(100_000)
         try stream.setMaxMessageSize(Int64(config.maxMessageBytes))
-        try config.security.server?.apply(to: stream)
+        try config.streamSecurity?.apply(to: stream)
         try config.configureServerSocket(stream)
         try stream.bind(config.endpoints.results)
+        let restored = RestoredScores(labels: config.labels, frameTruth: config.frameTruth)
         let sinks = try Sinks(directory: config.outputDirectory, resume: config.resume,
                               framesFile: config.extractOnly ? "embeddings.jsonl" : "frames.jsonl",
-                              windowsFile: config.writeWindows && !config.extractOnly ? "windows.jsonl" : nil)
-        let owned = HandOff((intake, stream, sinks))
+                              windowsFile: config.writeWindows && !config.extractOnly ? "windows.jsonl" : nil,
+                              keptFrameLine: config.extractOnly ? nil : { restored.addFrame(line: $0, completed: $1) })
+        restored.addVideos(sinks.completed)
+        let owned = HandOff((intake, stream, sinks, restored))
         let thread = Thread { [self] in
-            let (intake, stream, sinks) = owned.value
-            do { try run(intake: intake, stream: stream, sinks: sinks) } catch let e as ZMQError where e.isTerminated {
+            let (intake, stream, sinks, restored) = owned.value
+            do { try run(intake: intake, stream: stream, sinks: sinks, restored: restored) } catch let e as ZMQError where e.isTerminated {
             } catch {
                 lock.withLock { failure = error }
                 config.metrics.errors.count("fatal")
@@ -116,44 +130,17 @@ public final class Aggregator: @unchecked Sendable {
         var predictions: [UInt32: [UInt32: Mien_V1_WindowPrediction]] = [:]
     }
 
-    /// Frame-level and video-level confusion counts for the metrics: constant memory however
-    /// many frames an archive has.
-    private struct Scores {
-        var frameBiLSTM: [[Int]]
-        var frameCNN: [[Int]]
-        var videoBiLSTM: [[Int]]
-        var videoCNN: [[Int]]
-        var frames = 0
-
-        init(classes: Int) {
-            let zero = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-            (frameBiLSTM, frameCNN, videoBiLSTM, videoCNN) = (zero, zero, zero, zero)
-        }
-
-        mutating func addFrame(truth: Int, bilstm: Int, cnn: Int) {
-            frameBiLSTM[truth][bilstm] += 1
-            frameCNN[truth][cnn] += 1
-            frames += 1
-        }
-
-        mutating func addVideo(truth: Int, bilstm: Int, cnn: Int) {
-            videoBiLSTM[truth][bilstm] += 1
-            videoCNN[truth][cnn] += 1
-        }
-    }
-
-    private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks) throws {
+    private func run(intake: ZMQSocket, stream: ZMQSocket, sinks: Sinks, restored: RestoredScores) throws {
         let labels = config.labels
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         var videos: [String: VideoState] = [:]
         var done = Set(sinks.completed.keys)
-        var coordinator: [UInt8]?
+        var seat = CoordinatorSeat<[UInt8]>(expiryMs: config.coordinatorExpiryMs)
         var sequence: UInt64 = 0
-        var scores = Scores(classes: labels.count)
-        var videosOK = 0, videosFailed = 0, framesDone: UInt64 = 0
+        var scores = restored.scores
+        var videosOK = restored.videosOK, videosFailed = restored.videosFailed, framesDone = restored.frames
         let started = Date()
         let metrics = config.metrics
-        restoreScores(sinks: sinks, index: index, into: &scores, ok: &videosOK, failed: &videosFailed, frames: &framesDone)
 
         func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
             sequence += 1
@@ -171,7 +158,7 @@ public final class Aggregator: @unchecked Sendable {
             }
         }
         func reply(_ body: Envelope.OneOf_Body) throws {
-            guard let id = coordinator else { return }
+            guard let id = seat.holder else { return }
             _ = try intake.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 1_000)
         }
 
@@ -183,26 +170,24 @@ public final class Aggregator: @unchecked Sendable {
             return true
         }
 
+        /// Writes, publishes and acknowledges a video as failed with `error` (the manifest's, or
+        /// what made its results unusable here).
+        func finaliseFailed(_ id: String, _ m: Mien_V1_VideoManifest, error: String) throws {
+            let record = VideoRecord(video: id, status: "error", error: error, frames: m.frameCount, faces: 0,
+                                     groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
+            try sinks.write(frames: [], segments: [], video: record.jsonLine(labels: labels))
+            try publish(.videoResult(.with {
+                $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = error; $0.frames = m.frameCount
+            }))
+            videosFailed += 1
+            metrics.finalised["error"]!.increment()
+            logger.info("video finalised with its error", metadata: ["video": .string(id)])
+            try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(error)" }))
+        }
+
         func finalise(_ id: String, _ v: VideoState) throws {
             let m = v.manifest!
-            var videoLine = JSONLine()
-            videoLine.add("video", id)
-            if !m.error.isEmpty {
-                videoLine.add("status", "error")
-                videoLine.add("error", m.error)
-                videoLine.add("frames", m.frameCount)
-                videoLine.add("faces", 0)
-                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
-                try sinks.write(frames: [], segments: [], video: videoLine.string)
-                try publish(.videoResult(.with {
-                    $0.videoID = id; $0.uri = m.uri; $0.status = .error; $0.error = m.error; $0.frames = m.frameCount
-                }))
-                videosFailed += 1
-                metrics.finalised["error"]!.increment()
-                logger.info("video finalised with its error", metadata: ["video": .string(id)])
-                try reply(.ack(.with { $0.videoID = id; $0.detail = "error: \(m.error)" }))
-                return
-            }
+            if !m.error.isEmpty { return try finaliseFailed(id, m, error: m.error) }
             if config.extractOnly {
                 var lines: [String] = []
                 var faces = 0
@@ -221,12 +206,9 @@ public final class Aggregator: @unchecked Sendable {
                     line.add("embeddings", raw: "[" + tf.frames.map { "[" + $0.embedding.map { JSONLine.number(Double($0)) }.joined(separator: ",") + "]" }.joined(separator: ",") + "]")
                     lines.append(line.string)
                 }
-                videoLine.add("status", "ok")
-                videoLine.add("frames", m.frameCount)
-                videoLine.add("faces", faces)
-                videoLine.add("tracks", v.tracks.count)
-                if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
-                try sinks.write(frames: lines, segments: [], video: videoLine.string)
+                let record = VideoRecord(video: id, status: "ok", frames: m.frameCount, faces: faces, tracks: v.tracks.count,
+                                         groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
+                try sinks.write(frames: lines, segments: [], video: record.jsonLine(labels: labels))
                 videosOK += 1
                 framesDone += m.frameCount
                 metrics.finalised["ok"]!.increment()
@@ -237,57 +219,57 @@ public final class Aggregator: @unchecked Sendable {
             var frameLines: [(UInt64, UInt32, String)] = []
             var segmentLines: [String] = []
             var windowLines: [String] = []
-            var videoSum = [Double](repeating: 0, count: labels.count)
-            var videoCNNSum = [Double](repeating: 0, count: labels.count)
+            // The video's label, by the BiLSTM and by the CNN: running state, not the frames.
+            var bilstmVideo = VideoLabelling(labels: labels), cnnVideo = VideoLabelling(labels: labels)
             var faces = 0
-            var bilstmFrameLabels: [Int] = [], cnnFrameLabels: [Int] = []
             let truthIndex = index[m.groundTruthLabel]
+            // Every track is labelled before anything is written or published: a video whose
+            // windows do not cover a track (a bad manifest) fails alone, with that error, and
+            // the aggregator goes on with the other videos.
+            var labelledTracks: [UInt32: LabelledTrack] = [:]
+            for track in v.tracks.keys.sorted() {
+                let tf = v.tracks[track]!
+                let frameIndices = tf.frames.map(\.frame)
+                var merger = TrackMerger(classes: labels.count)
+                for p in (v.predictions[track] ?? [:]).values.sorted(by: { $0.windowIndex < $1.windowIndex }) {
+                    merger.add(window: p.windowIndex, frames: Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)]), probs: p.probs.probs)
+                }
+                do {
+                    labelledTracks[track] = try TrackLabelling.label(frames: frameIndices, cnnProbs: tf.frames.map { $0.cnnProbs.probs.map(Double.init) },
+                                                                     windows: merger, windowLength: Int(m.windowLength))
+                } catch {
+                    metrics.errors.count("bad_manifest")
+                    logger.warning("video failed: its results do not fit its manifest: track \(track): \(error)", metadata: ["video": .string(id)])
+                    return try finaliseFailed(id, m, error: "track \(track): \(error)")
+                }
+            }
             for track in v.tracks.keys.sorted() {
                 let tf = v.tracks[track]!
                 let preds = (v.predictions[track] ?? [:]).values.sorted { $0.windowIndex < $1.windowIndex }
-                var merger = TrackMerger(classes: labels.count)
                 let frameIndices = tf.frames.map(\.frame)
                 for p in preds {
                     // Frames are ascending: find the window's span by binary search, not a scan
                     // (a long track has thousands of windows and frames).
-                    let covered = Array(frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)])
-                    merger.add(window: p.windowIndex, frames: covered, probs: p.probs.probs)
                     if config.writeWindows {
+                        let covered = frameIndices[Aggregator.span(of: frameIndices, from: p.startFrame, through: p.endFrame)]
                         let probs = p.probs.probs.map(Double.init)
-                        var line = JSONLine()
-                        line.add("video", id)
-                        line.add("track", track)
-                        line.add("window", p.windowIndex)
-                        line.add("start_frame", p.startFrame)
-                        line.add("end_frame", p.endFrame)
-                        line.add("frames", covered.count)
-                        line.add("label", labels[argmax(probs) ?? 0])
-                        line.add("probs", probs: probs, labels: labels)
-                        windowLines.append(line.string)
+                        windowLines.append(WindowRecord.line(video: id, track: track, window: p.windowIndex, startFrame: p.startFrame,
+                                                             endFrame: p.endFrame, frames: covered.count, label: labels[argmax(probs) ?? 0],
+                                                             probs: probs, labels: labels))
                     }
                 }
                 metrics.windowsMerged.increment(by: preds.count)
                 // A track shorter than a window is labelled by the CNN (TrackLabelling).
-                let trackLabels: LabelledTrack
-                do {
-                    trackLabels = try TrackLabelling.label(frames: frameIndices, cnnProbs: tf.frames.map { $0.cnnProbs.probs.map(Double.init) },
-                                                          windows: merger, windowLength: Int(m.windowLength))
-                } catch {
-                    throw ClusterError.protocolViolation("video \(id) track \(track): \(error)")
-                }
+                let trackLabels = labelledTracks[track]!
                 var labelled: [(frame: UInt64, label: Int)] = []
                 for (f, probs) in zip(tf.frames, trackLabels.probs) {
                     let label = argmax(probs)!
                     let cnnProbs = f.cnnProbs.probs.map(Double.init)
                     let cnnLabel = argmax(cnnProbs) ?? 0
                     labelled.append((f.frame, label))
-                    bilstmFrameLabels.append(label)
-                    cnnFrameLabels.append(cnnLabel)
+                    bilstmVideo.add(label: label, probabilities: probs)
+                    cnnVideo.add(label: cnnLabel, probabilities: cnnProbs)
                     faces += 1
-                    for c in 0..<labels.count {
-                        videoSum[c] += probs[c]
-                        if c < cnnProbs.count { videoCNNSum[c] += cnnProbs[c] }
-                    }
                     // Per-frame truth matched by box when frames.csv is given (a detection that
                     // matches no true face is left out of the metrics), else the video's label.
                     let truth = config.frameTruth[id].map { byFrame in
@@ -296,18 +278,11 @@ public final class Aggregator: @unchecked Sendable {
                     if let truth {
                         scores.addFrame(truth: truth, bilstm: label, cnn: cnnLabel)
                     }
-                    var line = JSONLine()
-                    line.add("video", id)
-                    line.add("frame", f.frame)
-                    line.add("time_s", f.timeS)
-                    line.add("track", track)
-                    line.add("box", numbers: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)])
-                    line.add("label", labels[label])
-                    line.add("probs", probs: probs, labels: labels)
-                    line.add("source", trackLabels.source.rawValue)
-                    line.add("cnn_label", cnnProbs.isEmpty ? "" : labels[cnnLabel])
-                    line.add("cnn_probs", probs: cnnProbs, labels: labels)
-                    frameLines.append((f.frame, track, line.string))
+                    let line = FrameRecord.line(video: id, frame: f.frame, timeS: f.timeS, track: track,
+                                                box: [Double(f.box.x), Double(f.box.y), Double(f.box.width), Double(f.box.height)],
+                                                label: labels[label], probs: probs, source: trackLabels.source.rawValue,
+                                                cnnLabel: cnnProbs.isEmpty ? "" : labels[cnnLabel], cnnProbs: cnnProbs, labels: labels)
+                    frameLines.append((f.frame, track, line))
                     try publish(.frameResult(.with {
                         $0.videoID = id; $0.frame = f.frame; $0.timeS = f.timeS; $0.trackID = track; $0.box = f.box
                         $0.label = labels[label]; $0.probs = .with { $0.probs = probs.map(Float.init) }; $0.source = trackLabels.source.rawValue
@@ -317,37 +292,27 @@ public final class Aggregator: @unchecked Sendable {
                 let step = zip(frameIndices.dropFirst(), frameIndices).map { $0 - $1 }.min() ?? 1
                 let timeOf = Dictionary(uniqueKeysWithValues: tf.frames.map { ($0.frame, $0.timeS) })
                 for seg in Segmenter.segments(labelled, maxGap: step) {
-                    var line = JSONLine()
-                    line.add("video", id)
-                    line.add("track", track)
-                    line.add("start_frame", seg.startFrame)
-                    line.add("end_frame", seg.endFrame)
-                    line.add("start_s", timeOf[seg.startFrame] ?? 0)
-                    line.add("end_s", timeOf[seg.endFrame] ?? 0)
-                    line.add("label", labels[seg.label])
-                    segmentLines.append(line.string)
+                    segmentLines.append(SegmentRecord(video: id, track: track, startFrame: seg.startFrame, endFrame: seg.endFrame,
+                                                      startS: timeOf[seg.startFrame] ?? 0, endS: timeOf[seg.endFrame] ?? 0,
+                                                      label: labels[seg.label]).jsonLine)
                     try publish(.segmentResult(.with {
                         $0.videoID = id; $0.trackID = track; $0.startFrame = seg.startFrame; $0.endFrame = seg.endFrame
                         $0.startS = timeOf[seg.startFrame] ?? 0; $0.endS = timeOf[seg.endFrame] ?? 0; $0.label = labels[seg.label]
                     }))
                 }
             }
-            let videoProbs = videoSum.map { $0 / Double(max(faces, 1)) }
-            let videoLabel = Aggregator.videoLabel(probs: videoProbs, frameLabels: bilstmFrameLabels, labels: labels)
-            let cnnVideoLabel = Aggregator.videoLabel(probs: videoCNNSum, frameLabels: cnnFrameLabels, labels: labels)
+            let videoProbs = bilstmVideo.meanProbabilities
+            let videoLabel = bilstmVideo.label(probabilities: videoProbs)
+            let cnnVideoLabel = cnnVideo.label(probabilities: cnnVideo.probabilitySums)
             if let truthIndex {
                 scores.addVideo(truth: truthIndex, bilstm: videoLabel, cnn: cnnVideoLabel)
             }
-            videoLine.add("status", "ok")
-            videoLine.add("label", labels[videoLabel])
-            videoLine.add("probs", probs: videoProbs, labels: labels)
-            videoLine.add("cnn_label", labels[cnnVideoLabel])
-            videoLine.add("frames", m.frameCount)
-            videoLine.add("faces", faces)
-            videoLine.add("tracks", v.tracks.count)
-            if !m.groundTruthLabel.isEmpty { videoLine.add("ground_truth", m.groundTruthLabel) }
+            let videoRecord = VideoRecord(video: id, status: "ok", label: labels[videoLabel], cnnLabel: labels[cnnVideoLabel],
+                                          frames: m.frameCount, faces: faces, tracks: v.tracks.count,
+                                          groundTruth: m.groundTruthLabel.isEmpty ? nil : m.groundTruthLabel)
             frameLines.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, windows: windowLines, video: videoLine.string)
+            try sinks.write(frames: frameLines.map(\.2), segments: segmentLines, windows: windowLines,
+                            video: videoRecord.jsonLine(probs: videoProbs, labels: labels))
             try publish(.videoResult(.with {
                 $0.videoID = id; $0.uri = m.uri; $0.status = .ok; $0.label = labels[videoLabel]
                 $0.probs = .with { $0.probs = videoProbs.map(Float.init) }; $0.frames = m.frameCount; $0.faces = UInt64(faces)
@@ -385,11 +350,8 @@ public final class Aggregator: @unchecked Sendable {
         }
 
         // One log line per misbehaving peer and kind per 10 s (a flood must not flood the log).
-        var peerLog = LogThrottle<String>(intervalMs: 10_000)
-        func peerEvent(_ key: String, _ line: String) {
-            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
-            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
-        }
+        var peerLog = PeerEventLog(intervalMs: 10_000, logger: logger)
+        func peerEvent(_ key: String, _ line: @autoclosure () -> String) { peerLog.record(key, line()) }
 
         var poller = ZMQPoller()
         poller.add(intake)
@@ -411,12 +373,25 @@ public final class Aggregator: @unchecked Sendable {
                     peerEvent("malformed|\(frames.first ?? [])", "ignored a malformed message from \(describePeer(frames.first ?? [], peer)): \(error)")
                     continue
                 }
+                let now = Clock.nowMs()
                 if case .hello(let h) = message.body, h.role == .coordinator {
-                    coordinator = id
-                    logger.info("coordinator connected")
+                    switch seat.hello(from: id, nowMs: now) {
+                    case .accepted:
+                        logger.info("coordinator connected", metadata: ["peer": .string(describePeer(id, peer))])
+                    case .replaced(let silentMs):
+                        logger.notice("coordinator replaced: the previous one was silent for \(silentMs) ms", metadata: ["peer": .string(describePeer(id, peer))])
+                    case .refused(let heardMsAgo):
+                        metrics.errors.count("second_coordinator")
+                        peerEvent("coordinator|\(id)", "refused a coordinator hello from \(describePeer(id, peer)): this aggregator's coordinator was heard from \(heardMsAgo) ms ago")
+                        _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
+                            $0.code = .unknownPeer; $0.message = "refused: this aggregator serves another coordinator, alive (heard from \(heardMsAgo) ms ago); asking again is refused until it has been silent for \(config.coordinatorExpiryMs) ms"
+                        }))), timeoutMs: 0)
+                        continue
+                    }
+                    try reply(.ack(.with { $0.sequence = message.sequence; $0.detail = "hello accepted" }))
                     continue
                 }
-                guard id == coordinator else {
+                guard seat.heard(from: id, nowMs: now) else {
                     metrics.errors.count("unknown_peer")
                     peerEvent("unknown|\(id)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer))")
                     _ = try? intake.send(try Framing.routed(to: id, envelope(.error(.with {
@@ -449,6 +424,8 @@ public final class Aggregator: @unchecked Sendable {
                     videos[m.videoID] = v
                     v.manifest = m
                     touched.append(m.videoID)
+                case .heartbeat:
+                    continue  // the coordinator is alive (`seat.heard` above)
                 case .shutdown:
                     let (json, job) = metricsJSON()
                     try sinks.writeMetrics(json)
@@ -470,44 +447,6 @@ public final class Aggregator: @unchecked Sendable {
                 metrics.videosPending.set(videos.count)
             }
         }
-    }
-
-    /// Rebuilds metric inputs of videos completed by an interrupted run (resume).
-    private func restoreScores(sinks: Sinks, index: [String: Int], into scores: inout Scores, ok: inout Int, failed: inout Int, frames: inout UInt64) {
-        guard !sinks.completed.isEmpty else { return }
-        for (_, v) in sinks.completed {
-            if (v["status"] as? String) == "ok" { ok += 1 } else { failed += 1 }
-            frames += UInt64((v["frames"] as? Int) ?? 0)
-            if let t = (v["ground_truth"] as? String).flatMap({ index[$0] }), (v["status"] as? String) == "ok",
-               let l = (v["label"] as? String).flatMap({ index[$0] }), let c = (v["cnn_label"] as? String).flatMap({ index[$0] }) {
-                scores.addVideo(truth: t, bilstm: l, cnn: c)
-            }
-        }
-        let truths = sinks.completed.compactMapValues { ($0["ground_truth"] as? String).flatMap { index[$0] } }
-        for line in Sinks.lines((config.outputDirectory as NSString).appendingPathComponent("frames.jsonl")) {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let vid = obj["video"] as? String, let frame = obj["frame"] as? Int,
-                  let b = obj["box"] as? [Double], b.count == 4,
-                  let l = (obj["label"] as? String).flatMap({ index[$0] }),
-                  let c = (obj["cnn_label"] as? String).flatMap({ index[$0] }) else { continue }
-            let box = Box(x: b[0], y: b[1], width: b[2], height: b[3])
-            let truth = config.frameTruth[vid].map { $0[UInt64(frame)].flatMap { FaceTruth.label(for: box, among: $0) }.flatMap { index[$0] } } ?? truths[vid]
-            guard let t = truth else { continue }
-            scores.addFrame(truth: t, bilstm: l, cnn: c)
-        }
-    }
-
-    /// The video's label: its dominant expression. When at least `minExpressiveShare` of its
-    /// face-frames carry an expression other than neutral, the non-neutral class with the
-    /// highest mean probability; otherwise neutral. (A mostly-neutral interview with a
-    /// recurring smile is "happy", which is what a user asks of a video-level label.)
-    static func videoLabel(probs: [Double], frameLabels: [Int], labels: [String], minExpressiveShare: Double = 0.1) -> Int {
-        guard let neutral = labels.firstIndex(of: "neutral"), !frameLabels.isEmpty else { return argmax(probs) ?? 0 }
-        let expressive = Double(frameLabels.filter { $0 != neutral }.count) / Double(frameLabels.count)
-        guard expressive >= minExpressiveShare else { return neutral }
-        var p = probs
-        p[neutral] = -1
-        return argmax(p)!
     }
 
     /// The index range of the values in `[lo, hi]` of an ascending array.

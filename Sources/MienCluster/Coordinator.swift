@@ -86,8 +86,10 @@ public final class Coordinator: @unchecked Sendable {
     public struct Config: Sendable {
         public var endpoints: ClusterEndpoints
         public var liveness = Liveness()
-        /// Frames per feature batch.
-        public var batchFrames = 32
+        /// Frames per feature batch: by default the by-reference default (100); give the
+        /// transport's `FrameTransport.defaultBatchFrames` when changing `frames`, as the command
+        /// line does (32 inline).
+        public var batchFrames = FrameTransport.reference.defaultBatchFrames
         /// By reference (workers open the videos) or inline (the coordinator decodes each video
         /// once and ships GRAY8 frames; workers need no access to the videos).
         public var frames = FrameTransport.reference
@@ -97,8 +99,8 @@ public final class Coordinator: @unchecked Sendable {
         /// of the message.
         public var maxInlineBatchBytes = ProtocolConstants.maxMessageBytes - (1 << 20)
         /// Inline mode: makes the decoder used on the decoder thread (nil: video files, frame
-        /// folders and images through MienVision; tests substitute synthetic frames).
-        public var inlineDecoder: (@Sendable () -> InlineFrameDecoding)?
+        /// folders and images through MienVision). A test seam (synthetic frames): internal.
+        var inlineDecoder: (@Sendable () -> InlineFrameDecoding)?
         /// Process every k-th frame.
         public var sampleEvery = 1
         /// BiLSTM window length T and stride (steps of a track). A track shorter than T gets
@@ -163,10 +165,11 @@ public final class Coordinator: @unchecked Sendable {
         public var peerRateLimit: Double?
         /// At most one log line per misbehaving peer and kind of misbehaviour per interval, ms.
         public var peerLogIntervalMs: UInt64 = 10_000
-        /// Applied to bound sockets (e.g. CURVE server keys).
-        public var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
-        /// Applied to the socket connecting to the aggregator.
-        public var configureClientSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Applied to the bound worker sockets before they bind. A test seam (extra endpoints,
+        /// small high-water marks): internal.
+        var configureServerSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
+        /// Applied to the socket connecting to the aggregator. A test seam: internal.
+        var configureClientSocket: @Sendable (ZMQSocket) throws -> Void = { _ in }
         /// Instruments (Prometheus in the command line; no-op by default).
         public var metrics = CoordinatorMetrics()
         /// Names the job in logs and `/status` (a fresh one per coordinator start).
@@ -369,6 +372,9 @@ public final class Coordinator: @unchecked Sendable {
                             decoder: config.inlineDecoder ?? { VideoRangeDecoder(keepOpen: maxActive) })
             : nil
         defer { decoder?.stop() }
+        // Probing (libavformat) runs on a thread of its own: slow storage never stalls this loop.
+        let prober = try VideoProber(capacity: inputs.count, probe: probe)
+        defer { prober.stop() }
         var decoding: [UInt64: FeatureItem] = [:]
         // By-reference mode: which batch each worker gets next (contiguous runs per worker).
         // Batches are made when a worker has credit for them, not queued ahead.
@@ -380,6 +386,10 @@ public final class Coordinator: @unchecked Sendable {
         var nextBatchID: UInt64 = Clock.unixMs() << 12
         var sequence: UInt64 = 0
         var lastHeartbeat: UInt64 = 0
+        // No video starts before the aggregator accepted this coordinator's hello: while another
+        // live coordinator holds it (a crashed predecessor not yet expired), the hello is asked
+        // again every heartbeat and nothing is sent that it would drop.
+        var aggregatorAccepted = false
         var shutdownSent = false
         var roundRobin = 0
         let metrics = config.metrics
@@ -391,8 +401,7 @@ public final class Coordinator: @unchecked Sendable {
         // Protection from misbehaving peers: a token bucket per ROUTER identity, and one log
         // line per peer and kind of trouble per interval (counts carried in the next line).
         var limiter = config.peerRateLimit.map { PeerRateLimiter<[UInt8]>(config: .init(ratePerSecond: $0)) }
-        var peerLog = LogThrottle<String>(intervalMs: config.peerLogIntervalMs)
-        var peerLogLines: [String: String] = [:]  // throttle key → the line last logged, for the summaries
+        var peerLog = PeerEventLog(intervalMs: config.peerLogIntervalMs, logger: logger)
 
         let journal = try config.journalPath.map { try Journal(path: $0) }
         if let journal {
@@ -414,16 +423,21 @@ public final class Coordinator: @unchecked Sendable {
             _ = try s.aggregator.send(try Framing.direct(envelope(body)))
         }
         /// Logs a peer's misbehaviour, at most once per peer and kind per interval.
-        func peerEvent(_ key: String, _ line: String) {
-            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
-            if peerLogLines.count >= 4_096 { peerLogLines.removeAll() }  // bounded; summaries then fall back to the key
-            peerLogLines[key] = line
-            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
-        }
-        func send(_ socket: ZMQSocket, to id: [UInt8], _ body: Envelope.OneOf_Body) {
-            do { _ = try socket.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) } catch {
+        func peerEvent(_ key: String, _ line: @autoclosure () -> String) { peerLog.record(key, line()) }
+        /// Sends to a worker without waiting. A message its queue had no room for (`.full`) or
+        /// that could not go at all (`.failed`: the peer is gone) is logged; work is then taken
+        /// back by the caller (`WorkDispatcher.withdraw`), never left to its deadline.
+        @discardableResult
+        func send(_ socket: ZMQSocket, to id: [UInt8], _ body: Envelope.OneOf_Body) -> Delivery {
+            do {
+                if try socket.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) { return .sent }
+                metrics.errors.count("send_queue_full")
+                peerEvent("full|\(id)", "the queue to \(describePeer(id, nil)) is full: \(body.kind) kept to send again")
+                return .full
+            } catch {
                 metrics.errors.count("send_failed")
                 peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
+                return .failed
             }
         }
 
@@ -499,17 +513,29 @@ public final class Coordinator: @unchecked Sendable {
             planner.remove(video: id)
         }
 
-        func startVideos() throws {
+        /// Takes up videos, in input order, while under the active-video and unacknowledged-video
+        /// bounds: each goes to the probe thread first (`startProbed` starts it).
+        func startVideos() {
+            guard aggregatorAccepted else { return }
             // Inline, the coordinator's decoder goes through the videos in order: more at once
             // would not help it.
             let limit = decoder == nil ? max(config.maxActiveVideos, featureWorkers.count + 1) : config.maxActiveVideos
-            while active.count < limit, awaitingAck.count < config.maxUnacknowledgedVideos,
+            while active.count + prober.pending < limit, awaitingAck.count < config.maxUnacknowledgedVideos,
                   let input = pending.popFirst() {
                 lock.withLock { _progress.videosStarted += 1 }
+                prober.submit(input)
+            }
+        }
+
+        /// Starts the videos the probe thread finished (a probe error fails its video).
+        func startProbed() throws {
+            for probed in prober.collect() {
+                let input = probed.input
                 let info: VideoProbe
-                do {
-                    info = try probe(input)
-                } catch {
+                switch probed.result {
+                case .success(let p):
+                    info = p
+                case .failure(let error):
                     let v = VideoState(input: input, info: VideoProbe(fps: 0, frameCount: 0, width: 0, height: 0),
                                        batchFrames: config.batchFrames, tracker: config.tracker)
                     try sendManifest(v, error: "\(error)")
@@ -792,6 +818,12 @@ public final class Coordinator: @unchecked Sendable {
                 logger.debug("video results written and published", metadata: ["video": .string(a.videoID), "status": .string(failed ? "error" : "ok")])
             case .ack(let a) where a.detail == "shutdown":
                 return true
+            case .ack(let a) where a.detail == "hello accepted":
+                if !aggregatorAccepted { logger.debug("the aggregator accepted this coordinator") }
+                aggregatorAccepted = true
+            case .error(let e) where !aggregatorAccepted:
+                metrics.errors.count("aggregator_refused")
+                peerEvent("aggregator-refused", "the aggregator refused this coordinator (asking again every heartbeat): \(e.message)")
             case .error(let e):
                 metrics.errors.count("aggregator_error")
                 logger.warning("aggregator reported: \(e.message)", metadata: ["video": .string(e.videoID)])
@@ -803,44 +835,52 @@ public final class Coordinator: @unchecked Sendable {
 
         logger.info("job started", metadata: ["videos": "\(inputs.count)", "pending": "\(pending.count)", "frames": .string(config.frames.rawValue)])
         // Introduce ourselves to the aggregator (it answers acks on this connection).
-        try toAggregator(.hello(.with {
-            $0.role = .coordinator
-            $0.workerID = "coordinator"
-            $0.softwareVersion = ProtocolConstants.softwareVersion
-        }))
+        func helloToAggregator() throws {
+            try toAggregator(.hello(.with {
+                $0.role = .coordinator
+                $0.workerID = "coordinator"
+                $0.softwareVersion = ProtocolConstants.softwareVersion
+            }))
+        }
+        try helloToAggregator()
 
         var poller = ZMQPoller()
         poller.add(s.features)
         poller.add(s.sequences)
         poller.add(s.aggregator)
-        if let decoder { poller.add(fileDescriptor: decoder.wake.readFD) }
+        poller.add(fileDescriptor: prober.wake.readFD)  // events[3]
+        if let decoder { poller.add(fileDescriptor: decoder.wake.readFD) }  // events[4]
         while true {
             if lock.withLock({ stopRequested }) && !shutdownSent {
-                logger.notice("stopping on request; \(active.count + pending.count) video(s) unfinished (resume with --resume)")
+                logger.notice("stopping on request; \(active.count + prober.pending + pending.count) video(s) unfinished (resume with --resume)")
                 break
             }
-            try startVideos()
+            startVideos()
             topUpFeatureWork()
             var budget = config.maxOutstandingBatches - featureWork.queuedCount - featureWork.inFlightCount - decoding.count
+            // Work a worker's queue had no room for goes back to the front of the queue with the
+            // worker's credit (sent again next turn); work for a peer that is gone goes to others.
             for a in featureWork.assign(nowMs: Clock.nowMs(), produce: { referenceBatch(for: $0, budget: &budget) }) {
-                if let id = featureWorkers[a.worker] { send(s.features, to: id, .frameBatch(a.item.batch)) }
+                let delivery = featureWorkers[a.worker].map { send(s.features, to: $0, .frameBatch(a.item.batch)) } ?? .failed
+                guard delivery == .sent else { featureWork.withdraw(itemID: a.itemID, restoreCredit: delivery == .full); continue }
                 metrics.dispatched[.feature]!.increment()
                 handedOut[a.itemID] = nowNs()
             }
             for a in sequenceWork.assign(nowMs: Clock.nowMs()) {
-                if let id = sequenceWorkers[a.worker] { send(s.sequences, to: id, .windowBatch(a.item.batch)) }
+                let delivery = sequenceWorkers[a.worker].map { send(s.sequences, to: $0, .windowBatch(a.item.batch)) } ?? .failed
+                guard delivery == .sent else { sequenceWork.withdraw(itemID: a.itemID, restoreCredit: delivery == .full); continue }
                 metrics.dispatched[.sequence]!.increment()
                 handedOut[a.itemID] = nowNs()
             }
             let now = Clock.nowMs()
             if now - lastHeartbeat >= config.liveness.heartbeatMs {
                 lastHeartbeat = now
+                // The aggregator refuses another coordinator's hello while this one is heard from.
+                if aggregatorAccepted { try toAggregator(.heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) } else { try helloToAggregator() }
                 for id in featureWorkers.values { send(s.features, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
                 for id in sequenceWorkers.values { send(s.sequences, to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
                 let requeuedBefore = (featureWork.requeued, sequenceWork.requeued)
-                for (key, skipped) in peerLog.due(nowMs: now) {
-                    logger.warning("\(peerLogLines[key] ?? key) (\(skipped) more like it since the last report)")
-                }
+                peerLog.flush(nowMs: now)
                 for dead in featureWork.expire(nowMs: now) {
                     featureWorkers.removeValue(forKey: dead)
                     planner.release(worker: dead)
@@ -878,7 +918,7 @@ public final class Coordinator: @unchecked Sendable {
             metrics.workers[.feature]!.set(featureWork.liveWorkers)
             metrics.workers[.sequence]!.set(sequenceWork.liveWorkers)
             // Everything handed out, finished and acknowledged: the job is done.
-            if pending.isEmpty && active.isEmpty && awaitingAck.isEmpty && !shutdownSent {
+            if pending.isEmpty && prober.pending == 0 && active.isEmpty && awaitingAck.isEmpty && !shutdownSent && aggregatorAccepted {
                 if sequenceWork.queuedCount + sequenceWork.inFlightCount == 0 {
                     try toAggregator(.shutdown(.with { $0.reason = "job complete"; $0.graceMs = 10_000 }))
                     shutdownSent = true
@@ -899,16 +939,15 @@ public final class Coordinator: @unchecked Sendable {
                     try handleWorkerMessage(s.sequences, frames: frames, peer: peer, feature: false)
                 }
             }
-            if events.count > 3, events[3].contains(.readable) { try collectDecoded() }
+            if events[3].contains(.readable) { try startProbed() }
+            if events.count > 4, events[4].contains(.readable) { try collectDecoded() }
             if events[2].contains(.readable) {
                 var done = false
                 while let frames = try s.aggregator.receive(timeoutMs: 0) { done = try handleAggregatorMessage(frames) || done }
                 if done { break }
             }
         }
-        for (key, skipped) in peerLog.due(nowMs: UInt64.max / 2) {
-            logger.warning("\(peerLogLines[key] ?? key) (\(skipped) more like it since the last report)")
-        }
+        peerLog.flush(nowMs: UInt64.max / 2)
         let p = progress
         if p.messagesRateLimited + p.messagesMalformed > 0 {
             logger.warning("protection: \(p.messagesRateLimited) message(s) dropped over the per-peer rate limit, \(p.messagesMalformed) undecodable message(s) dropped")

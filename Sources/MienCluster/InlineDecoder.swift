@@ -15,14 +15,7 @@ final class InlineDecoder: @unchecked Sendable {
         var error: String?
     }
 
-    /// Readable when results are waiting (poll `wake.readFD`).
-    let wake: WakePipe
-    private let requests: WorkQueue<Mien_V1_FrameBatch>
-    private let results: WorkQueue<Decoded>
-    private let stopped = DispatchSemaphore(value: 0)
-    private let capacity: Int
-    /// Submitted and not yet collected (the coordinator's thread only).
-    private var pending = 0
+    private let helper: LoopHelper<Mien_V1_FrameBatch, Decoded>
 
     /// - Parameters:
     ///   - capacity: batches submitted and not yet collected, at most (the coordinator's bound).
@@ -30,46 +23,23 @@ final class InlineDecoder: @unchecked Sendable {
     ///     message limit (ZMQ_MAXMSGSIZE), and libzmq would drop the connection, not the batch.
     ///   - decoder: made on the decoder thread, used only there.
     init(capacity: Int, maxBatchBytes: Int, decoder: @escaping @Sendable () -> InlineFrameDecoding) throws {
-        self.capacity = capacity
-        wake = try WakePipe()
-        requests = WorkQueue(capacity: capacity)
-        results = WorkQueue(capacity: capacity)
-        let (requests, results, wake, stopped) = (requests, results, wake, stopped)
-        let thread = Thread {
+        helper = try LoopHelper(name: "mien.coordinator.decode", capacity: capacity) {
             let decoder = decoder()
-            while !requests.isClosed {
-                guard let batch = requests.take(timeout: 0.5) else { continue }
-                results.put(InlineDecoder.decode(batch, with: decoder, maxBatchBytes: maxBatchBytes))
-                wake.wake()
-            }
-            stopped.signal()
+            return { batch in InlineDecoder.decode(batch, with: decoder, maxBatchBytes: maxBatchBytes) }
         }
-        thread.name = "mien.coordinator.decode"
-        thread.start()
     }
 
-    /// Queues a by-reference batch for decoding. Over `capacity` the put would block the
-    /// caller's loop for good (the results it waits for are collected by that loop): a bug, so stop.
-    func submit(_ batch: Mien_V1_FrameBatch) {
-        precondition(pending < capacity, "inline decoder: more than \(capacity) batches submitted and not collected")
-        pending += 1
-        requests.put(batch)
-    }
+    /// Readable when results are waiting (poll `wake.readFD`).
+    var wake: WakePipe { helper.wake }
+
+    /// Queues a by-reference batch for decoding (at most `capacity` uncollected).
+    func submit(_ batch: Mien_V1_FrameBatch) { helper.submit(batch) }
 
     /// The batches decoded so far, in submission order.
-    func collect() -> [Decoded] {
-        wake.drain()
-        let out = results.drain()
-        pending -= out.count
-        return out
-    }
+    func collect() -> [Decoded] { helper.collect() }
 
     /// Ends the thread after the batch it is decoding (if any); waits for it.
-    func stop() {
-        requests.close()
-        results.close()
-        stopped.wait()
-    }
+    func stop() { helper.stop(wait: true) }
 
     static func decode(_ batch: Mien_V1_FrameBatch, with decoder: InlineFrameDecoding, maxBatchBytes: Int) -> Decoded {
         guard case .reference(let range) = batch.frames else { return Decoded(batch: batch) }

@@ -1,4 +1,5 @@
 import Foundation
+import MienCore
 
 /// The job's output files in `--out DIR`: frames.jsonl, segments.jsonl, videos.jsonl (and
 /// metrics.json at the end; windows.jsonl when asked for). A video's lines are written
@@ -11,13 +12,19 @@ final class Sinks {
     private let videos: FileHandle
     private let windows: FileHandle?
     /// Videos already complete in the sinks (from an interrupted run being resumed).
-    private(set) var completed: [String: [String: Any]] = [:]
+    private(set) var completed: [String: VideoRecord] = [:]
+
+    /// The one field every per-video line has.
+    private struct VideoOfLine: Decodable { var video: String }
 
     /// - Parameter resume: keep the results of videos completed by an earlier run, dropping
     ///   any partial lines of videos that did not complete; otherwise start empty.
     /// - Parameter framesFile: the per-frame sink's name (`embeddings.jsonl` when extracting).
     /// - Parameter windowsFile: the per-window sink's name, when window predictions are kept.
-    init(directory: String, resume: Bool, framesFile: String = "frames.jsonl", windowsFile: String? = nil) throws {
+    /// - Parameter keptFrameLine: on resume, called with each line of the frames file that is
+    ///   kept (its video completed) and the completed videos, so the file is read once.
+    init(directory: String, resume: Bool, framesFile: String = "frames.jsonl", windowsFile: String? = nil,
+         keptFrameLine: ((String, [String: VideoRecord]) -> Void)? = nil) throws {
         self.directory = directory
         let fm = FileManager.default
         do {
@@ -28,19 +35,18 @@ final class Sinks {
         let names = [framesFile, "segments.jsonl", "videos.jsonl"] + (windowsFile.map { [$0] } ?? [])
         let paths = names.map { (directory as NSString).appendingPathComponent($0) }
         let perVideo = [paths[0], paths[1]] + paths.dropFirst(3)
-        var completed: [String: [String: Any]] = [:]
+        var completed: [String: VideoRecord] = [:]
         if resume {
+            let decoder = JSONDecoder()
             for line in Sinks.lines(paths[2]) {
-                if let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let v = obj["video"] as? String {
-                    completed[v] = obj
-                }
+                if let record = try? decoder.decode(VideoRecord.self, from: Data(line.utf8)) { completed[record.video] = record }
             }
             // Keep only the lines of completed videos (a crash can leave a partial video behind).
             for p in perVideo {
                 let kept = Sinks.lines(p).filter { line in
-                    guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                          let v = obj["video"] as? String else { return false }
-                    return completed[v] != nil
+                    guard let v = try? decoder.decode(VideoOfLine.self, from: Data(line.utf8)), completed[v.video] != nil else { return false }
+                    if p == paths[0] { keptFrameLine?(line, completed) }
+                    return true
                 }
                 try Sinks.replace(p, with: kept)
             }

@@ -126,17 +126,15 @@ public final class TrialWorker: @unchecked Sendable {
 
     // MARK: socket thread
 
+    /// The session with tune (`WorkerSession`): hello with the cache this worker holds; the
+    /// cache arrives in chunks (checked against its SHA-256) or is the one held; then credit
+    /// for `parallel` trials, each run on a thread of its own and answered with its result,
+    /// its bundle's files and fresh credit. Stopped by a signal, it says goodbye so that tune
+    /// hands its trials to others at once.
     private func socketLoop() {
-        var attempt = 0
-        var connection = 0
-        var sequence: UInt64 = 0
         var generation = 0
         var search: Search?
         var download: Download?
-        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
-            sequence += 1
-            return Envelope(body, senderID: workerID, sequence: sequence, sentUnixMs: Clock.unixMs())
-        }
         func fail(_ message: String) {
             lock.withLock { failure = TrainingError(message) }
             logger.error("\(message)")
@@ -162,168 +160,107 @@ public final class TrialWorker: @unchecked Sendable {
         }
         /// Sets up a search on a complete, yet unchecked cache and asks for trials; false when
         /// the cache is bad or the executors cannot be made (tune is told; the worker stops).
-        func begin(_ d: Download, on socket: ZMQSocket) throws -> Bool {
+        func begin(_ d: Download, on channel: WorkerSession.Channel) throws -> Bool {
             abandonSearch()
             do {
                 search = try setUp(d, generation: generation)
             } catch {
-                _ = try? socket.send(try Framing.direct(envelope(.error(.with { $0.code = .badMessage; $0.message = "\(workerID): \(error)" }))), timeoutMs: 1_000)
+                _ = try? channel.send(.error(.with { $0.code = .badMessage; $0.message = "\(workerID): \(error)" }), timeoutMs: 1_000)
                 fail("\(error)")
                 return false
             }
             logger.info("cache \(d.setup.cacheName) ready (\(d.data.count) bytes, SHA-256 verified); asking for \(parallel) trial(s)")
-            try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(parallel) }))))
+            try channel.send(.ready(.with { $0.credit = UInt32(parallel) }))
             return true
         }
-        var lastHeard: UInt64 = 0, lastSent: UInt64 = 0
-        func backOff() {
-            Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
-            attempt += 1
-        }
-        /// Sends a heartbeat when due; true when tune has been silent too long (reconnect).
-        func tuneSilent(_ socket: ZMQSocket) throws -> Bool {
-            let now = Clock.nowMs()
-            if now - lastSent >= liveness.heartbeatMs {
-                // Not waiting: with no connection a heartbeat has nowhere to go, and the expiry below must still run.
-                try socket.send(try Framing.direct(envelope(.heartbeat(.with { $0.sentUnixMs = Clock.unixMs() }))), timeoutMs: 0)
-                lastSent = now
+        /// Finished trials go out, each with its bundle's files and followed by fresh credit.
+        func sendFinished(on channel: WorkerSession.Channel) throws {
+            for f in outbox.drain() where f.generation == generation {
+                search?.free.append(f.slot)
+                let directory = TuningLayout.trialDirectory(search?.out ?? scratch, f.result.trial)
+                var files: [(name: String, data: Data)] = []
+                var r = f.result
+                if r.status == .ok {
+                    do { files = try trialFiles(in: directory) } catch {
+                        r.status = .failed
+                        r.error = "tune worker \(workerID) cannot read the trial's bundle in \(directory): \(error)"
+                    }
+                }
+                try? FileManager.default.removeItem(atPath: directory)
+                guard r.status == .ok || r.status == .failed else { continue }  // interrupted: tune re-queues it
+                try channel.send(.trialResult(Mien_V1_TrialResult(r, files: files)))
+                try channel.send(.ready(.with { $0.credit = 1 }))
+                logger.info("trial \(r.trial) \(r.params.summary): \(r.status.rawValue) in \(String(format: "%.1f", r.seconds)) s")
             }
-            guard now - lastHeard > liveness.expiryMs else { return false }
-            logger.warning("tune silent for \(now - lastHeard) ms (not up yet, or gone); reconnecting")
-            return true
+        }
+        func handle(_ message: Envelope, on channel: WorkerSession.Channel) throws -> WorkerSession.Verdict {
+            switch message.body {
+            case .trialSetup(let setup):
+                if let s = search, s.setup.sameSearch(setup) {
+                    // Reconnected to the same search: go on with the slots that are free.
+                    try channel.send(.ready(.with { $0.credit = UInt32(s.free.count) }))
+                } else if setup.chunks > 0 {
+                    download = Download(setup: setup)
+                } else if let held = search?.cache, search?.setup.cacheSha256 == setup.cacheSha256 {
+                    // Another search on the cache this worker holds (tune restarted with other settings).
+                    if try !begin(Download(setup: setup, data: held), on: channel) { return .stop }
+                } else {
+                    fail("tune sent no cache although this worker does not hold \(setup.cacheSha256.prefix(16))…")
+                    return .stop
+                }
+            case .trialDataChunk(let chunk):
+                guard var d = download, chunk.index == d.next else {
+                    logger.warning("ignored an unexpected cache chunk \(chunk.index) from tune")
+                    return .goOn
+                }
+                d.data.append(chunk.data)
+                d.next += 1
+                download = d
+                guard d.next == d.setup.chunks else { return .goOn }
+                download = nil
+                if try !begin(d, on: channel) { return .stop }
+            case .trialRequest(let request):
+                if !run(request) {
+                    logger.warning("tune sent trial \(request.trial) beyond this worker's credit; refused")
+                    try channel.send(.error(.with {
+                        $0.code = .badMessage
+                        $0.message = "\(workerID) has no free slot for trial \(request.trial) (credit \(parallel))"
+                        $0.sequence = message.sequence
+                    }))
+                }
+            case .shutdown(let s):
+                logger.info("tune says the search is over (\(s.reason))")
+                return .stop
+            case .error(let e):
+                logger.warning("tune reported: \(e.message)")
+            default:
+                logger.warning("ignored unexpected \(message.kind) from tune")
+            }
+            return .goOn
         }
 
-        var handshakes = HandshakeReport(server: "tune")
-        outer: while !shouldStop {
-            connection += 1
-            let socket: ZMQSocket
-            var monitor: HandshakeMonitor?
-            defer { monitor?.close() }
-            do {
-                (socket, monitor) = try connectWorkerSocket(context: context, endpoint: endpoint, routingID: "\(workerID)#\(connection)",
-                                                            security: security)
-                try socket.send(try Framing.direct(envelope(.trialWorkerHello(.with {
+        let session = WorkerSession(workerID: workerID, context: context, endpoint: endpoint, security: security,
+                                    liveness: liveness, logger: logger, wake: wake)
+        let role = WorkerSession.Role(
+            server: "tune",
+            hello: { [self] in
+                .trialWorkerHello(.with {
                     $0.workerID = workerID
                     $0.hostname = ProcessInfo.processInfo.hostName
                     $0.parallel = UInt32(parallel)
                     $0.softwareVersion = ProtocolConstants.softwareVersion
                     $0.cacheSha256 = search?.setup.cacheSha256 ?? ""
-                }))), timeoutMs: 1_000)
-            } catch let e as ZMQError where e.isTerminated {
-                break outer
-            } catch {
-                logger.warning("cannot connect to \(endpoint): \(error)")
-                backOff()
-                continue
-            }
-            lastHeard = Clock.nowMs(); lastSent = lastHeard
-            var poller = ZMQPoller()
-            poller.add(socket)
-            poller.add(fileDescriptor: wake.readFD)
-            if let monitor { poller.add(monitor.socket) }
-            download = nil
-            do {
-                while !shouldStop {
-                    let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
-                    if events[1].contains(.readable) { wake.drain() }
-                    if let monitor, events.count > 2, events[2].contains(.readable) {
-                        try handshakes.read(monitor, key: security?.keyPair.publicKey.z85 ?? "", logger: logger)
-                    }
-                    // Finished trials go out first, each followed by fresh credit.
-                    for f in outbox.drain() where f.generation == generation {
-                        search?.free.append(f.slot)
-                        let directory = TuningLayout.trialDirectory(search?.out ?? scratch, f.result.trial)
-                        var files: [(name: String, data: Data)] = []
-                        var r = f.result
-                        if r.status == .ok {
-                            do { files = try trialFiles(in: directory) } catch {
-                                r.status = .failed
-                                r.error = "tune worker \(workerID) cannot read the trial's bundle in \(directory): \(error)"
-                            }
-                        }
-                        try? FileManager.default.removeItem(atPath: directory)
-                        guard r.status == .ok || r.status == .failed else { continue }  // interrupted: tune re-queues it
-                        try socket.send(try Framing.direct(envelope(.trialResult(Mien_V1_TrialResult(r, files: files)))))
-                        try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = 1 }))))
-                        lastSent = Clock.nowMs()
-                        logger.info("trial \(r.trial) \(r.params.summary): \(r.status.rawValue) in \(String(format: "%.1f", r.seconds)) s")
-                    }
-                    while events[0].contains(.readable), let frames = try socket.receive(timeoutMs: 0) {
-                        lastHeard = Clock.nowMs()
-                        attempt = 0
-                        let message: Envelope
-                        do { message = try Framing.decodeDirect(frames) } catch {
-                            logger.warning("ignored a malformed message from tune: \(error)")
-                            continue
-                        }
-                        switch message.body {
-                        case .trialSetup(let setup):
-                            if let s = search, s.setup.sameSearch(setup) {
-                                // Reconnected to the same search: go on with the slots that are free.
-                                try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(s.free.count) }))))
-                            } else if setup.chunks > 0 {
-                                download = Download(setup: setup)
-                            } else if let held = search?.cache, search?.setup.cacheSha256 == setup.cacheSha256 {
-                                // Another search on the cache this worker holds (tune restarted with other settings).
-                                if try !begin(Download(setup: setup, data: held), on: socket) { break outer }
-                            } else {
-                                fail("tune sent no cache although this worker does not hold \(setup.cacheSha256.prefix(16))…")
-                                break outer
-                            }
-                        case .trialDataChunk(let chunk):
-                            guard var d = download, chunk.index == d.next else {
-                                logger.warning("ignored an unexpected cache chunk \(chunk.index) from tune")
-                                continue
-                            }
-                            d.data.append(chunk.data)
-                            d.next += 1
-                            download = d
-                            guard d.next == d.setup.chunks else { continue }
-                            download = nil
-                            if try !begin(d, on: socket) { break outer }
-                        case .trialRequest(let request):
-                            if !run(request) {
-                                logger.warning("tune sent trial \(request.trial) beyond this worker's credit; refused")
-                                try socket.send(try Framing.direct(envelope(.error(.with {
-                                    $0.code = .badMessage
-                                    $0.message = "\(workerID) has no free slot for trial \(request.trial) (credit \(parallel))"
-                                    $0.sequence = message.sequence
-                                }))))
-                            }
-                        case .shutdown(let s):
-                            logger.info("tune says the search is over (\(s.reason))")
-                            break outer
-                        case .error(let e) where e.code == .unknownPeer:
-                            logger.notice("tune does not know this worker (restarted?); reconnecting")
-                            socket.close()
-                            continue outer
-                        case .error(let e):
-                            logger.warning("tune reported: \(e.message)")
-                        case .heartbeat:
-                            break
-                        default:
-                            logger.warning("ignored unexpected \(message.kind) from tune")
-                        }
-                    }
-                    if try tuneSilent(socket) {
-                        socket.close()
-                        backOff()
-                        continue outer
-                    }
-                }
+                })
+            },
+            connected: { _ in download = nil },
+            turn: { try sendFinished(on: $0) },
+            message: { try handle($0, on: $1) },
+            stopping: { channel in
                 // Stopped by a signal: say goodbye so that tune hands this worker's trials to others now.
-                _ = try? socket.send(try Framing.direct(envelope(.shutdown(.with { $0.reason = "tune worker stopping" }))), timeoutMs: 0)
-                try? socket.setLinger(1_000)
-            } catch let e as ZMQError where e.isTerminated {
-                break outer
-            } catch {
-                logger.warning("\(error); reconnecting")
-                socket.close()
-                backOff()
-                continue outer
-            }
-            socket.close()
-        }
+                _ = try? channel.send(.shutdown(.with { $0.reason = "tune worker stopping" }), timeoutMs: 0)
+                try? channel.setLinger(1_000)
+            })
+        session.run(role, shouldStop: { [self] in shouldStop })
         abandonSearch()
         stopping.requestStop()
         outbox.close()

@@ -155,24 +155,26 @@ public final class TuningSearch: @unchecked Sendable {
         var remotes: [String: [UInt8]] = [:]  // remote worker (routing id as text) → routing id
         var unreachable: Set<String> = []     // remote workers the ROUTER found disconnected
         var sequence: UInt64 = 0
-        var peerLog = LogThrottle<String>(intervalMs: 10_000)
-        func peerEvent(_ key: String, _ line: String) {
-            guard let skipped = peerLog.record(key, nowMs: Clock.nowMs()) else { return }
-            logger.warning("\(skipped > 0 ? "\(line) (and \(skipped) more like it since the last report)" : line)")
-        }
-        func send(to id: [UInt8], _ body: Envelope.OneOf_Body, timeoutMs: Int32 = 0) {
-            guard let socket = live else { return }
+        var peerLog = PeerEventLog(intervalMs: 10_000, logger: logger)
+        func peerEvent(_ key: String, _ line: @autoclosure () -> String) { peerLog.record(key, line()) }
+        /// Sends without waiting (or up to `timeoutMs`); a trial that did not go is taken back by
+        /// the caller (`WorkDispatcher.withdraw`), not left to the worker's expiry.
+        @discardableResult
+        func send(to id: [UInt8], _ body: Envelope.OneOf_Body, timeoutMs: Int32 = 0) -> Delivery {
+            guard let socket = live else { return .failed }
             sequence += 1
             let envelope = Envelope(body, senderID: "tune", sequence: sequence, sentUnixMs: Clock.unixMs())
             do {
-                if try !socket.send(try Framing.routed(to: id, envelope), timeoutMs: timeoutMs) {
-                    peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): its queue is full")
-                }
+                if try socket.send(try Framing.routed(to: id, envelope), timeoutMs: timeoutMs) { return .sent }
+                peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): its queue is full")
+                return .full
             } catch let error as ZMQError where error.code == EHOSTUNREACH {
                 // Its connection is gone (kill -9, network): no need to wait for the heartbeat expiry.
                 unreachable.insert(String(decoding: id, as: UTF8.self))
+                return .failed
             } catch {
                 peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
+                return .failed
             }
         }
         func sendSetup(to id: [UInt8], _ hello: Mien_V1_TrialWorkerHello) {
@@ -278,7 +280,8 @@ public final class TuningSearch: @unchecked Sendable {
                         localBusy += 1
                         inbox.put(a.item)
                     } else if let id = remotes[a.worker] {
-                        send(to: id, .trialRequest(.with { $0.trial = UInt32(a.itemID); $0.params = Mien_V1_TrialParams(trials[a.item]) }))
+                        let delivery = send(to: id, .trialRequest(.with { $0.trial = UInt32(a.itemID); $0.params = Mien_V1_TrialParams(trials[a.item]) }))
+                        guard delivery == .sent else { work.withdraw(itemID: a.itemID, restoreCredit: delivery == .full); continue }
                         logger.debug("trial \(a.itemID) to tune worker \(a.worker)")
                     }
                 }
@@ -294,7 +297,7 @@ public final class TuningSearch: @unchecked Sendable {
                     let requeued = work.requeued - before
                     logger.warning("tune worker(s) \(dead.joined(separator: ", ")) stopped heartbeating (gone, killed or cut off)\(requeued > 0 ? "; their \(requeued) running trial(s) go to other workers" : "")")
                 }
-                for (key, skipped) in peerLog.due(nowMs: now) { logger.warning("\(key): \(skipped) more event(s) like the last one logged") }
+                peerLog.flush(nowMs: now)
             }
             do {
                 let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))

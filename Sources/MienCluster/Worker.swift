@@ -152,25 +152,18 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: socket thread
 
+    /// The session with the coordinator (`WorkerSession`): hello with this worker's model and
+    /// credit for `prefetch` items (less those still computing from a previous connection);
+    /// each turn, finished results go out first, each followed by fresh credit; work beyond the
+    /// credit granted, or for another model, is refused with an error naming it.
     private func socketLoop() {
-        var attempt = 0
-        var connection = 0
-        var sequence: UInt64 = 0
         var held = 0  // items received and not yet answered (in the inbox or computing)
-        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
-            sequence += 1
-            return Envelope(body, senderID: workerID, sequence: sequence, sentUnixMs: Clock.unixMs())
-        }
-        var handshakes = HandshakeReport(server: "the coordinator")
-        outer: while !shouldStop {
-            connection += 1
-            let socket: ZMQSocket
-            var monitor: HandshakeMonitor?
-            defer { monitor?.close() }
-            do {
-                (socket, monitor) = try connectWorkerSocket(context: context, endpoint: endpoint, routingID: "\(workerID)#\(connection)",
-                                                            security: security, configure: configureSocket)
-                try socket.send(try Framing.direct(envelope(.hello(.with {
+        let session = WorkerSession(workerID: workerID, context: context, endpoint: endpoint, security: security,
+                                    liveness: liveness, logger: logger, wake: wake, configure: configureSocket)
+        let role = WorkerSession.Role(
+            server: "coordinator",
+            hello: { [self] in
+                .hello(.with {
                     $0.role = compute.role
                     $0.workerID = workerID
                     $0.hostname = ProcessInfo.processInfo.hostName
@@ -178,134 +171,64 @@ public final class Worker: @unchecked Sendable {
                     $0.capabilities = compute.capabilities
                     $0.modelHash = compute.modelHash
                     $0.softwareVersion = ProtocolConstants.softwareVersion
-                }))), timeoutMs: 1_000)
+                })
+            },
+            connected: { [self] channel in
                 // Items still computing from a previous connection keep their credit slots.
-                if held < prefetch {
-                    try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = UInt32(prefetch - held) }))), timeoutMs: 1_000)
+                if held < prefetch { try channel.send(.ready(.with { $0.credit = UInt32(prefetch - held) }), timeoutMs: 1_000) }
+                setState(.connected)
+            },
+            turn: { [self] channel in
+                for result in outbox.drain() {
+                    try channel.send(result)
+                    try channel.send(.ready(.with { $0.credit = 1 }))
+                    lock.withLock { itemsDone += 1 }
+                    held -= 1
+                    metrics.itemsHeld.decrement()
                 }
-            } catch let e as ZMQError where e.isTerminated {
-                break outer
-            } catch {
-                metrics.errors.count("connect_failed")
-                logger.warning("cannot connect to \(endpoint): \(error)")
-                Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
-                attempt += 1
-                continue
-            }
-            setState(.connected)
-            var lastHeard = Clock.nowMs()
-            var lastSent = Clock.nowMs()
-            var poller = ZMQPoller()
-            poller.add(socket)
-            poller.add(fileDescriptor: wake.readFD)
-            if let monitor { poller.add(monitor.socket) }
-            do {
-                while !shouldStop {
-                    let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
-                    if events[1].contains(.readable) { wake.drain() }
-                    if let monitor, events.count > 2, events[2].contains(.readable) {
-                        try handshakes.read(monitor, key: security?.keyPair.publicKey.z85 ?? "", logger: logger)
+            },
+            message: { [self] message, channel in
+                switch message.body {
+                case .shutdown(let s):
+                    logger.info("shutdown requested (\(s.reason))")
+                    return .stop
+                case .error(let e) where e.code == .modelMismatch || e.code == .versionMismatch:
+                    metrics.errors.count("refused")
+                    logger.error("refused by the coordinator: \(e.message)")
+                    return .stop
+                case .heartbeat, .ack, .error, .none:
+                    return .goOn
+                case let body?:
+                    if let refusal = refusal(of: body, held: held) {
+                        try channel.send(.error(.with {
+                            $0.code = refusal.code
+                            $0.message = refusal.message
+                            $0.videoID = body.videoID ?? ""
+                            $0.batchID = body.batchID ?? 0
+                            $0.sequence = message.sequence
+                        }))
+                        // A model mismatch answers the item: its credit comes back.
+                        if refusal.code == .modelMismatch { try channel.send(.ready(.with { $0.credit = 1 })) }
+                    } else {
+                        held += 1
+                        metrics.itemsHeld.increment()
+                        inbox.put((message.sequence, body))
                     }
-                    // Results from the compute thread go out first, each followed by fresh credit.
-                    for result in outbox.drain() {
-                        try socket.send(try Framing.direct(envelope(result)))
-                        try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = 1 }))))
-                        lock.withLock { itemsDone += 1 }
-                        held -= 1
-                        metrics.itemsHeld.decrement()
-                        lastSent = Clock.nowMs()
-                    }
-                    if events[0].contains(.readable) {
-                        while let frames = try socket.receive(timeoutMs: 0) {
-                            lastHeard = Clock.nowMs()
-                            attempt = 0
-                            let message: Envelope
-                            do { message = try Framing.decodeDirect(frames) } catch {
-                                metrics.errors.count("malformed_message")
-                                logger.warning("ignored a message from the coordinator: \(error)")
-                                continue
-                            }
-                            switch message.body {
-                            case .shutdown(let s):
-                                logger.info("shutdown requested (\(s.reason))")
-                                break outer
-                            case .error(let e) where e.code == .modelMismatch || e.code == .versionMismatch:
-                                metrics.errors.count("refused")
-                                logger.error("refused by the coordinator: \(e.message)")
-                                break outer
-                            case .error(let e) where e.code == .unknownPeer:
-                                // The coordinator restarted and does not know this connection: say hello again.
-                                metrics.reconnects.increment()
-                                logger.notice("the coordinator does not know this worker (restarted?); reconnecting")
-                                setState(.reconnecting)
-                                socket.close()
-                                continue outer
-                            case .heartbeat, .ack, .error, .none:
-                                break
-                            case let body?:
-                                if let expected = body.modelHash, !expected.isEmpty, expected != compute.modelHash {
-                                    try socket.send(try Framing.direct(envelope(.error(.with {
-                                        $0.code = .modelMismatch
-                                        $0.message = "\(workerID) has model \(compute.modelHash.prefix(12)) but the work asks for \(expected.prefix(12)): start the worker with the job's model"
-                                        $0.videoID = body.videoID ?? ""
-                                        $0.batchID = body.batchID ?? 0
-                                        $0.sequence = message.sequence
-                                    }))))
-                                    try socket.send(try Framing.direct(envelope(.ready(.with { $0.credit = 1 }))))
-                                    metrics.errors.count("model_mismatch")
-                                } else if held >= prefetch {
-                                    metrics.errors.count("over_credit")
-                                    logger.warning("the coordinator sent more work than the credit granted; refused")
-                                    try socket.send(try Framing.direct(envelope(.error(.with {
-                                        $0.code = .badMessage
-                                        $0.message = "\(workerID) holds \(held) items, its credit is \(prefetch): work beyond credit refused"
-                                        $0.videoID = body.videoID ?? ""
-                                        $0.batchID = body.batchID ?? 0
-                                        $0.sequence = message.sequence
-                                    }))))
-                                } else {
-                                    held += 1
-                                    metrics.itemsHeld.increment()
-                                    inbox.put((message.sequence, body))
-                                }
-                            }
-                        }
-                    }
-                    let now = Clock.nowMs()
-                    if now - lastSent >= liveness.heartbeatMs {
-                        let done = lock.withLock { itemsDone }
-                        // Not waiting: with no connection (e.g. refused by the coordinator's
-                        // CURVE allow-list) a heartbeat has nowhere to go, and the expiry below
-                        // must still run.
-                        try socket.send(try Framing.direct(envelope(.heartbeat(.with {
-                            $0.sentUnixMs = Clock.unixMs()
-                            $0.itemsDone = done
-                        }))), timeoutMs: 0)
-                        lastSent = now
-                    }
-                    if now - lastHeard > liveness.expiryMs {
-                        metrics.reconnects.increment()
-                        logger.warning("coordinator silent for \(now - lastHeard) ms, reconnecting")
-                        setState(.reconnecting)
-                        socket.close()
-                        Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
-                        attempt += 1
-                        continue outer
-                    }
+                    return .goOn
                 }
-            } catch let e as ZMQError where e.isTerminated {
-                break outer
-            } catch {
+            },
+            heartbeat: { [self] in
+                let done = lock.withLock { itemsDone }
+                return .with { $0.sentUnixMs = Clock.unixMs(); $0.itemsDone = done }
+            },
+            reconnecting: { [self] in
                 metrics.reconnects.increment()
-                metrics.errors.count("socket")
-                logger.warning("\(error); reconnecting")
-                socket.close()
-                Thread.sleep(forTimeInterval: Double(ProtocolConstants.reconnectDelayMs(attempt: attempt)) / 1000)
-                attempt += 1
-                continue outer
-            }
-            socket.close()
-        }
+                setState(.reconnecting)
+            },
+            failed: { [self] in metrics.errors.count("socket") },
+            connectFailed: { [self] in metrics.errors.count("connect_failed") },
+            malformed: { [self] in metrics.errors.count("malformed_message") })
+        session.run(role, shouldStop: { [self] in shouldStop })
         stopping.requestStop()  // before the queues close: the compute loop reads it on wake-up
         inbox.close()
         outbox.close()
@@ -313,6 +236,21 @@ public final class Worker: @unchecked Sendable {
         let done = lock.withLock { itemsDone }
         logger.debug("worker stopped", metadata: compute.summary.merging(["items": "\(done)"]) { mine, _ in mine })
         stopping.markEnded()
+    }
+
+    /// Why a work item is refused, if it is: it asks for another model, or it is beyond the
+    /// credit granted (`held` items are in the inbox or computing).
+    private func refusal(of body: Envelope.OneOf_Body, held: Int) -> (code: Mien_V1_ErrorCode, message: String)? {
+        if let expected = body.modelHash, !expected.isEmpty, expected != compute.modelHash {
+            metrics.errors.count("model_mismatch")
+            return (.modelMismatch, "\(workerID) has model \(compute.modelHash.prefix(12)) but the work asks for \(expected.prefix(12)): start the worker with the job's model")
+        }
+        if held >= prefetch {
+            metrics.errors.count("over_credit")
+            logger.warning("the coordinator sent more work than the credit granted; refused")
+            return (.badMessage, "\(workerID) holds \(held) items, its credit is \(prefetch): work beyond credit refused")
+        }
+        return nil
     }
 }
 

@@ -157,6 +157,23 @@ public struct WorkDispatcher<Item: Sendable>: Sendable {
         return .completed(f.item)
     }
 
+    /// Takes back an item handed out by `assign` that never reached its worker (the send to it
+    /// failed: its queue was full, or it is gone): the item goes back to the *front* of the
+    /// queue, so the next `assign` hands it out first, and with `restoreCredit` the worker gets
+    /// back the credit it spent (it asked for an item and did not get one). False when the item
+    /// is not in flight (already answered or re-queued).
+    @discardableResult
+    public mutating func withdraw(itemID: UInt64, restoreCredit: Bool) -> Bool {
+        guard let f = inFlight.removeValue(forKey: itemID) else { return false }
+        if workers[f.worker] != nil {
+            workers[f.worker]!.inFlight.remove(itemID)
+            if restoreCredit { workers[f.worker]!.credit += 1 }
+        }
+        compactQueue()
+        queue.insert((itemID, f.item), at: queueHead)
+        return true
+    }
+
     /// Drops workers not heard from in time and re-queues their items and any item past its
     /// deadline (front of the queue, original order). Returns the workers dropped.
     public mutating func expire(nowMs: UInt64) -> [String] {

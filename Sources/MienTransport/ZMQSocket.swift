@@ -36,8 +36,10 @@ public enum SocketKind: Sendable, CustomStringConvertible {
 }
 
 /// One ZeroMQ socket. **Not thread-safe**: exactly one thread owns a socket for its whole
-/// life (zguide). Use `SocketThread` to give a socket its own thread and talk to it from
-/// async code. Blocking calls take a timeout; none blocks without a way out.
+/// life (zguide): each role's loop owns its sockets on a thread of its own. `send` and
+/// `receive` take a timeout whose default, -1, waits until the message goes or arrives — or
+/// until the context is terminated, which ends every wait with an error; the role loops poll
+/// with a timeout and call them with 0 (never block).
 public final class ZMQSocket {
     /// The libzmq handle; nil once closed.
     private(set) var handle: UnsafeMutableRawPointer?

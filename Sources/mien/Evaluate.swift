@@ -151,16 +151,17 @@ enum PredictionFiles {
         var timelines: [EvaluationReport.Video] = []
     }
 
-    static func objects(_ path: String) throws -> [[String: Any]] {
+    /// The records of one output file (`MienCore.OutputRecords`), in file order.
+    static func records<Record: Decodable>(_ path: String, as: Record.Type) throws -> [Record] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ValidationError("cannot read \(path): the job did not write it (see the log above)")
         }
-        var out: [[String: Any]] = []
+        let decoder = JSONDecoder()
+        var out: [Record] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                throw ValidationError("\(path) line \(n + 1) is not a JSON object: the file is damaged; run mien evaluate again without --resume")
+            do { out.append(try decoder.decode(Record.self, from: Data(line.utf8))) } catch {
+                throw ValidationError("\(path) line \(n + 1) is not a \(Record.self) line (\(error)): the file is damaged; run mien evaluate again without --resume")
             }
-            out.append(obj)
         }
         return out
     }
@@ -169,15 +170,14 @@ enum PredictionFiles {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         let videoTruth = Dictionary(inputs.videos.map { ($0.id, $0.groundTruth) }, uniquingKeysWith: { a, _ in a })
         func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
-        func probs(_ any: Any?, _ what: @autoclosure () -> String) throws -> [Double] {
-            guard let d = any as? [String: Any] else { throw ValidationError("\(what()): no probabilities") }
-            return try labels.map { l in
-                guard let p = (d[l] as? NSNumber)?.doubleValue else { throw ValidationError("\(what()): no probability for \(l)") }
-                return p
+        func probs(_ d: [String: Double], _ what: @autoclosure () -> String) throws -> [Double] {
+            guard let p = OutputRecords.probabilities(d, labels: labels) else {
+                throw ValidationError("\(what()): no probability for \(labels.filter { d[$0] == nil }.joined(separator: ", "))")
             }
+            return p
         }
-        func label(_ any: Any?, _ what: @autoclosure () -> String) throws -> Int {
-            guard let s = any as? String, let i = index[s] else { throw ValidationError("\(what()): unknown label \(String(describing: any))") }
+        func label(_ s: String?, _ what: @autoclosure () -> String) throws -> Int {
+            guard let s, let i = index[s] else { throw ValidationError("\(what()): unknown label \(s ?? "(none)")") }
             return i
         }
 
@@ -185,13 +185,10 @@ enum PredictionFiles {
         var framesByVideo: [String: [EvaluatedFrame]] = [:]
         var fps: [String: Double] = [:]
         let framesPath = path("frames.jsonl")
-        for (n, o) in try objects(framesPath).enumerated() {
+        for (n, o) in try records(framesPath, as: FrameRecord.self).enumerated() {
             let at = "\(framesPath) line \(n + 1)"
-            guard let video = o["video"] as? String, let frame = (o["frame"] as? NSNumber)?.uint64Value,
-                  let track = (o["track"] as? NSNumber)?.uint32Value, let b = o["box"] as? [NSNumber], b.count == 4 else {
-                throw ValidationError("\(at): expected video, frame, track and box")
-            }
-            let box = Box(x: b[0].doubleValue, y: b[1].doubleValue, width: b[2].doubleValue, height: b[3].doubleValue)
+            let (video, frame, track) = (o.video, o.frame, o.track)
+            guard let box = o.boxValue else { throw ValidationError("\(at): the box has \(o.box.count) numbers, not 4") }
             let truthName: String?
             if let byFrame = inputs.frameTruth[video] {
                 truthName = byFrame[frame].flatMap { FaceTruth.label(for: box, among: $0) }
@@ -200,33 +197,29 @@ enum PredictionFiles {
             }
             let truth = truthName.flatMap { index[$0] }
             let f = EvaluatedFrame(video: video, track: track, frame: frame, truth: truth,
-                                   bilstm: try label(o["label"], at), cnnProbs: try probs(o["cnn_probs"], at), cnn: try label(o["cnn_label"], at))
+                                   bilstm: try label(o.label, at), cnnProbs: try probs(o.cnnProbs, at), cnn: try label(o.cnnLabel, at))
             r.frames.append(f)
             framesByVideo[video, default: []].append(f)
-            if fps[video] == nil, frame > 0, let t = (o["time_s"] as? NSNumber)?.doubleValue, t > 0 { fps[video] = Double(frame) / t }
+            if fps[video] == nil, frame > 0, o.timeS > 0 { fps[video] = Double(frame) / o.timeS }
         }
         let windowsPath = path("windows.jsonl")
-        for (n, o) in try objects(windowsPath).enumerated() {
+        for (n, o) in try records(windowsPath, as: WindowRecord.self).enumerated() {
             let at = "\(windowsPath) line \(n + 1)"
-            guard let video = o["video"] as? String, let track = (o["track"] as? NSNumber)?.uint32Value,
-                  let w = (o["window"] as? NSNumber)?.uint32Value, let s = (o["start_frame"] as? NSNumber)?.uint64Value,
-                  let e = (o["end_frame"] as? NSNumber)?.uint64Value else {
-                throw ValidationError("\(at): expected video, track, window, start_frame and end_frame")
-            }
-            r.windows.append(EvaluatedWindow(video: video, track: track, index: w, startFrame: s, endFrame: e, probs: try probs(o["probs"], at)))
+            r.windows.append(EvaluatedWindow(video: o.video, track: o.track, index: o.window, startFrame: o.startFrame, endFrame: o.endFrame,
+                                             probs: try probs(o.probs, at)))
         }
         let videosPath = path("videos.jsonl")
-        for (n, o) in try objects(videosPath).enumerated() {
+        for (n, o) in try records(videosPath, as: VideoRecord.self).enumerated() {
             let at = "\(videosPath) line \(n + 1)"
-            guard let video = o["video"] as? String else { throw ValidationError("\(at): no video") }
+            let video = o.video
             let truth = (videoTruth[video] ?? nil).flatMap { index[$0] }
-            if (o["status"] as? String) != "ok" {
-                r.videos.append(EvaluatedVideo(video: video, truth: truth, bilstm: nil, cnn: nil, error: o["error"] as? String ?? "failed (no error text)"))
+            if !o.isOK {
+                r.videos.append(EvaluatedVideo(video: video, truth: truth, bilstm: nil, cnn: nil, error: o.error ?? "failed (no error text)"))
                 continue
             }
-            let b = try label(o["label"], at), c = try label(o["cnn_label"], at)
+            let b = try label(o.label, at), c = try label(o.cnnLabel, at)
             r.videos.append(EvaluatedVideo(video: video, truth: truth, bilstm: b, cnn: c))
-            r.timelines.append(.init(video: video, frameCount: (o["frames"] as? NSNumber)?.uint64Value, fps: fps[video],
+            r.timelines.append(.init(video: video, frameCount: o.frames, fps: fps[video],
                                      truth: truth, bilstm: b, cnn: c, frames: framesByVideo[video] ?? []))
         }
         // videos.jsonl is in completion order; the report follows input order.

@@ -144,13 +144,18 @@ struct AggregatorCommand: ParsableCommand {
     var extract = false
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
     @OptionGroup var observability: ObservabilityOptions
-    @OptionGroup(title: "CURVE security (the coordinator and the stream's consumers need keys on --curve-allow)") var curve: CurveServerOptions
+    @OptionGroup(title: "CURVE security (the coordinator's key on --curve-allow, the stream's consumers' keys on --curve-allow-consumers)") var curve: CurveServerOptions
+    @Option(name: .customLong("curve-allow-consumers"), help: ArgumentHelp("Consumer public keys the result stream lets in: a .pub file or a folder of .pub files. A list of its own: a consumer's key never reaches the intake, where only the coordinator's (--curve-allow) is let in. Without it a CURVE aggregator's stream lets no consumer in.", valueName: "path"))
+    var curveAllowConsumers: String?
     @Option(name: .customLong("max-message-bytes"), help: "Largest message a peer may send, bytes; a peer that sends more is disconnected.")
     var maxMessageBytes = ProtocolConstants.maxMessageBytes
 
     func validate() throws {
         try Endpoint.checkBind(bind, insecure: insecureBind || curve.enabled)
         try Endpoint.checkBind(publish, insecure: insecureBind || curve.enabled)
+        if curveAllowConsumers != nil && !curve.enabled {
+            throw ValidationError("--curve-allow-consumers needs --curve-secret-key (this server's own .key from `mien keys generate`)")
+        }
         guard maxMessageBytes >= 1_024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
     }
 
@@ -174,6 +179,13 @@ struct AggregatorCommand: ParsableCommand {
             let (server, handler) = try CurveFlags.server(context: context, secretKey: secretKey, allow: allow, domain: CurveDomain.aggregator, log: { logger.warning("\($0)") })
             zap = handler
             c.security.server = server
+            let consumers = try curveAllowConsumers.map(CurveKeyFile.loadAllowList) ?? []
+            if consumers.isEmpty {
+                logger.warning("\(CurveDomain.results): no consumer keys (--curve-allow-consumers): the result stream lets no consumer in")
+            } else {
+                logger.notice("\(CurveDomain.results): CURVE on, \(consumers.count) consumer key(s) allowed from \(curveAllowConsumers!)")
+            }
+            c.streamSecurity = handler.serve(domain: CurveDomain.results, keyPair: server.keyPair, allow: consumers)
         }
         let aggregator = Aggregator(context: context, config: c, logger: logger)
         try aggregator.start()

@@ -41,6 +41,8 @@ struct KeysGenerate: ParsableCommand {
 enum CurveDomain {
     static let coordinator = "mien.coordinator"
     static let aggregator = "mien.aggregator"
+    /// The aggregator's result stream: consumer keys, an allow-list apart from the intake's.
+    static let results = "mien.results"
     static let tune = "mien.tune"
 }
 

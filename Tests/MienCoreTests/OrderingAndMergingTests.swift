@@ -209,4 +209,29 @@ final class WorkDispatcherTests: XCTestCase {
         XCTAssertEqual(d.queuedCount, 0, "the queued copy is withdrawn")
         if case .duplicate = d.complete(itemID: 9, from: "a", nowMs: 61) {} else { XCTFail() }
     }
+
+    /// A send that could not be queued (the worker's queue is full) gives the item back: first
+    /// in line again, the credit restored, the item never counted as lost or re-queued.
+    func testWithdrawnItemIsHandedOutFirstWithItsCredit() {
+        var d = D()
+        d.join(worker: "a", nowMs: 0)
+        d.grant(worker: "a", credit: 2, nowMs: 0)
+        for i in 0..<3 { d.enqueue(id: UInt64(i), item: "item\(i)") }
+        XCTAssertEqual(d.assign(nowMs: 0).map(\.itemID), [0, 1])
+        XCTAssertTrue(d.withdraw(itemID: 1, restoreCredit: true))
+        XCTAssertEqual(d.credit(of: "a"), 1)
+        XCTAssertEqual(d.inFlightCount, 1)
+        XCTAssertEqual(d.queuedCount, 2)
+        XCTAssertEqual(d.assign(nowMs: 1).map(\.itemID), [1], "the withdrawn item goes out again before item 2")
+        XCTAssertEqual(d.requeued, 0)
+        XCTAssertFalse(d.withdraw(itemID: 7, restoreCredit: true), "an item not in flight")
+        // A worker that is gone keeps no credit: its item goes to the next one.
+        d.join(worker: "b", nowMs: 2)
+        d.grant(worker: "b", credit: 1, nowMs: 2)
+        XCTAssertEqual(d.assign(nowMs: 2).map(\.worker), ["b"])
+        XCTAssertTrue(d.withdraw(itemID: 2, restoreCredit: false))
+        XCTAssertEqual(d.credit(of: "b"), 0)
+        XCTAssertEqual(d.queuedCount, 1)
+        if case .completed(let item) = d.complete(itemID: 1, from: "a", nowMs: 3) { XCTAssertEqual(item, "item1") } else { XCTFail() }
+    }
 }

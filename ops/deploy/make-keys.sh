@@ -5,7 +5,8 @@
 #   DIR/secret/NAME.key          secret keys (mode 0600): each goes to its own role only
 #   DIR/public/NAME.pub          public keys: servers' .pub go to their clients
 #   DIR/allow-coordinator/*.pub  the coordinator's --curve-allow (feature + sequence workers)
-#   DIR/allow-aggregator/*.pub   the aggregator's --curve-allow (coordinator + consumer)
+#   DIR/allow-aggregator/*.pub   the aggregator's --curve-allow (the coordinator only)
+#   DIR/allow-consumers/*.pub    the aggregator's --curve-allow-consumers (result stream consumers)
 #
 # NAME is coordinator, aggregator, feature-worker, sequence-worker, consumer. All feature workers
 # share one key pair (likewise sequence workers): give each host its own pair instead by
@@ -18,7 +19,7 @@ mien=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --mien) mien=$2; shift 2 ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) break ;;
   esac
 done
@@ -30,7 +31,7 @@ if [ -z "$mien" ]; then
 fi
 python3 "$(dirname "$0")/../has-command.py" "$mien" keys generate 2>/dev/null || { echo "make-keys: $mien has no \`keys generate\` command (build mien first, or pass --mien PATH)" >&2; exit 1; }
 
-mkdir -p "$dir/secret" "$dir/public" "$dir/allow-coordinator" "$dir/allow-aggregator"
+mkdir -p "$dir/secret" "$dir/public" "$dir/allow-coordinator" "$dir/allow-aggregator" "$dir/allow-consumers"
 chmod 0700 "$dir/secret"
 for name in coordinator aggregator feature-worker sequence-worker consumer; do
   [ -e "$dir/secret/$name.key" ] && { echo "make-keys: $dir/secret/$name.key exists; remove $dir to start over" >&2; exit 1; }
@@ -41,5 +42,6 @@ for name in coordinator aggregator feature-worker sequence-worker consumer; do
   rmdir "$tmp"
 done
 cp "$dir/public/feature-worker.pub" "$dir/public/sequence-worker.pub" "$dir/allow-coordinator/"
-cp "$dir/public/coordinator.pub" "$dir/public/consumer.pub" "$dir/allow-aggregator/"
+cp "$dir/public/coordinator.pub" "$dir/allow-aggregator/"
+cp "$dir/public/consumer.pub" "$dir/allow-consumers/"
 echo "make-keys: wrote key pairs for coordinator, aggregator, feature-worker, sequence-worker, consumer in $dir"

@@ -576,16 +576,18 @@ def check_curve(client, server, problems):
         problems.add(client.where, f"has a CURVE key but no --curve-server-key for the {server.role}")
     elif not isinstance(pub, str) or Path(pub).name != f"{s_name}.pub":
         problems.add(client.where, f"--curve-server-key {server_key} ({pub}) is not the {server.role}'s public key {s_name}.pub")
-    allow = server.flags.get("--curve-allow")
+    # The aggregator's result stream has an allow-list of its own (consumer keys).
+    allow_flag = "--curve-allow-consumers" if client.role == "consumer" else "--curve-allow"
+    allow = server.flags.get(allow_flag)
     allowed = server.keys(allow) if allow else None
     if isinstance(allowed, str):
         allowed = {Path(allowed).name}
     if not allow:
-        problems.add(server.where, "has a CURVE key but no --curve-allow (the server would refuse to start)")
+        problems.add(server.where, f"has a CURVE key but no {allow_flag} (the {client.role} would be refused)")
     elif not allowed:
-        problems.add(server.where, f"--curve-allow {allow} is no .pub file or folder of the make-keys.sh layout")
+        problems.add(server.where, f"{allow_flag} {allow} is no .pub file or folder of the make-keys.sh layout")
     elif f"{c_name}.pub" not in allowed:
-        problems.add(server.where, f"--curve-allow {allow} does not hold {c_name}.pub, so the {client.role} ({client.where}) would be refused")
+        problems.add(server.where, f"{allow_flag} {allow} does not hold {c_name}.pub, so the {client.role} ({client.where}) would be refused")
 
 
 # MARK: Kubernetes
