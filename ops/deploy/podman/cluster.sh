@@ -40,7 +40,8 @@ keys=() # filled by run_cluster: the public keys and allow-lists, read-only
 start_aggregator() {  # container out
   podman run -d --name "$1" --network-alias aggregator $(locked) $(secret aggregator) "${keys[@]}" \
     -v "$2:/data/out" mien:latest aggregator --bind tcp://0.0.0.0:5557 --publish tcp://0.0.0.0:5558 \
-    --out /data/out --curve-secret-key /etc/mien/secret/aggregator.key --curve-allow /etc/mien/allow-aggregator >/dev/null
+    --out /data/out --curve-secret-key /etc/mien/secret/aggregator.key --curve-allow /etc/mien/allow-aggregator \
+    --curve-allow-consumers /etc/mien/allow-consumers >/dev/null
 }
 
 start_consumer() {  # container videos
@@ -89,6 +90,7 @@ run_cluster() {
   local name=$1 data=$2 kill=$3 out="$work/out-$1" p="$run_id-$1" t ready n rc
   n=$(wc -l < "$work/ref-${name%-nokill}/videos.jsonl")
   keys=(-v "$work/keys/public:/etc/mien/public:ro" -v "$work/keys/allow-coordinator:/etc/mien/allow-coordinator:ro"
+        -v "$work/keys/allow-consumers:/etc/mien/allow-consumers:ro"
         -v "$work/keys/allow-aggregator:/etc/mien/allow-aggregator:ro")
   mkdir -p "$out" && chown 10001:10001 "$out"
   t=$(now)
