@@ -94,8 +94,9 @@ windows=(--window "$window" --stride $(( window / 2 > 0 ? window / 2 : 1 )))
 # default front end finishes the 4 sample clips well within a second of the workers joining,
 # before a link can be cut mid-job (with Mien's Haar evaluator, every frame at step 1.03 took
 # ~1.2 s end to end in one process, at 1.01 ~3 s). The same front end for the reference run and
-# the workers, so the outputs must still be equal.
-front=(--detect-every 1 --detect-max-side 640 --detect-scale-factor 1.01 --detect-min-neighbors 5)
+# the workers, so the outputs must still be equal. Haar, not the default RetinaFace: the pyramid
+# options are Haar's, and RetinaFace finishes the clips before the cut.
+front=(--detector haar --detect-every 1 --detect-max-side 640 --detect-scale-factor 1.01 --detect-min-neighbors 5)
 # Short batches (4 per clip; the default is 100 frames by reference, one batch per clip): each
 # worker holds work in flight until the job's last batches, so the link cut below catches the
 # worker with batches that only a re-queue can finish. The same for the reference run: a batch
