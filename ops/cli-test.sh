@@ -67,6 +67,14 @@ assert r["label"] == "happy", r
 assert abs(r["probs"]["happy"] - 0.998) < 0.002, r["probs"]
 print(f"cli-test: classify → {r['label']} p={r['probs']['happy']:.5f} (Keras reference 0.998)")
 PY
+# Outside the repository, with no --model: the default bundle is found like mien run's; a bundle
+# name and a model.json path select the same CNN.
+face="$PWD/Tests/MienNNTests/Fixtures/astronaut_face_64.png" mien_abs=$(realpath "$mien")
+for model in "" "--model fer2013" "--model $PWD/models/fer2013/model.json"; do
+  other=$(cd "$work" && env -u MIEN_MODELS "$mien_abs" classify --aligned --json $model "$face") ||
+    fail "mien classify ${model:-(no --model)} from another folder failed"
+  [ "${other#*\"label\"}" == "${line#*\"label\"}" ] || fail "mien classify ${model:-(no --model)} from another folder: $other, expected $line"
+done
 
 echo "cli-test: mien run on a photo (a one-frame track: the CNN labels it)"
 # scikit-image's astronaut.png (NASA, public domain), committed as JPEG: see reference_faces.json.

@@ -11,11 +11,11 @@ struct BenchRouting: ParsableCommand {
         commandName: "bench-routing",
         abstract: "Measure how many frames and batches/s the coordinator routes, with workers that do no compute.",
         discussion: """
-            A synthetic archive of --videos videos of --frames frames each (no files: the probe is
-            answered in memory) runs through the coordinator, the aggregator (writing the usual
-            outputs to a temporary folder, deleted afterwards) and null workers that answer each batch
-            at once with one face per frame. Prints frames/s, feature batches/s and
-            the process's peak resident memory (VmHWM) and its anonymous resident memory at the end
+            A synthetic archive of --videos videos of --frames frames each (no files: the probe is \
+            answered in memory) runs through the coordinator, the aggregator (writing the usual \
+            outputs to a temporary folder, deleted afterwards) and null workers that answer each batch \
+            at once with one face per frame. Prints frames/s, feature batches/s and \
+            the process's peak resident memory (VmHWM) and its anonymous resident memory at the end \
             (heap and stacks, without mapped code), e.g. to compare a 10× larger archive.
             """)
 

@@ -3,6 +3,7 @@ import Foundation
 import MienCore
 import MienNN
 import MienVision
+import MienCluster
 
 /// `mien classify`: facial-expression probabilities (and optionally the CNN embedding) for image files.
 struct Classify: ParsableCommand {
@@ -10,15 +11,15 @@ struct Classify: ParsableCommand {
         commandName: "classify",
         abstract: "Classify the facial expression in image files with the CNN.",
         discussion: """
-            With --aligned each FILE is an already-cropped face: it is read as grayscale (OpenCV
-            BGR2GRAY) and resized to the model input with bilinear interpolation (INTER_LINEAR, as
-            the fer package resizes its crops) unless it already has that size. Without --aligned,
-            faces are found with MienVision's FacePipeline (Haar detector, fer-style crops) and
-            every face is classified, largest first.
+            With --aligned each FILE is an already-cropped face: it is read as grayscale (OpenCV \
+            BGR2GRAY) and resized to the model input with bilinear interpolation (INTER_LINEAR, as \
+            the fer package resizes its crops) unless it already has that size. Without --aligned, \
+            faces are found with MienVision's FacePipeline (Haar detector, fer-style crops) and \
+            every face is classified, largest first. \
             With --json, prints one JSON object per line and face:
               {"file": F, "label": L, "probs": {class: p, ...}, "embedding": [...]}
-            (detected faces add "face": index and "box": [x, y, w, h] in pixels; "embedding" only
-            with --embedding). Files that cannot be read, or with no face, are reported on
+            (detected faces add "face": index and "box": [x, y, w, h] in pixels; "embedding" only \
+            with --embedding). Files that cannot be read, or with no face, are reported on \
             standard error; the exit status is then 1.
             """)
 
@@ -31,8 +32,8 @@ struct Classify: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per line (otherwise a short text line).")
     var json = false
 
-    @Option(name: .long, help: "CNN model description (weights next to it).")
-    var model: String = "models/fer2013/model.json"
+    @Option(name: .long, help: "Model bundle (a name under models/ or a folder with bundle.json: its CNN is used), or a CNN's model.json (weights next to it).")
+    var model: String = "fer2013"
 
     @Option(name: .long, help: "BLAS threads.")
     var threads: Int = 1
@@ -47,11 +48,20 @@ struct Classify: ParsableCommand {
 
     private struct Item { let file: String; let face: Int?; let box: FaceBox?; let crop: GrayImage }
 
+    /// `--model` as a CNN description: a `.json` file as given, else a bundle (by name, searched
+    /// like `mien run --model`, or folder), whose CNN's model.json it is.
+    private func modelJSON() throws -> String {
+        if model.hasSuffix(".json") { return model }
+        do { return (try ModelBundleRef.resolve(model).cnnDirectory as NSString).appendingPathComponent("model.json") } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
     func run() throws {
         BLASThreads.set(threads)
         let graph: CNNGraph
-        do { graph = try CNNGraph.load(modelJSON: model) } catch let e as NNError {
-            throw ValidationError("\(e.description) (pass --model PATH or run from the repository root)")
+        do { graph = try CNNGraph.load(modelJSON: try modelJSON()) } catch let e as NNError {
+            throw ValidationError("\(e.description) (pass --model NAME|DIR|model.json, or set MIEN_MODELS to the models folder)")
         }
         let d = graph.description
         guard d.inputChannels == 1 else { throw ValidationError("\(model): classify supports grayscale models only (input has \(d.inputChannels) channels)") }

@@ -8,12 +8,12 @@ struct Detect: ParsableCommand {
         commandName: "detect",
         abstract: "Detect faces (boxes, scores, landmarks) in videos, frame folders or images.",
         discussion: """
-            Text output: one line per frame with faces, then a summary per input. With --json one
-            object per processed frame:
+            Text output: one line per frame with faces, then a summary per input. With --json one \
+            object per processed frame: \
             {"faces":[{"h":95,"landmarks":[[x,y],…],"roll":0,"score":40,"w":95,"x":177,"y":66}],
              "frame":0,"height":512,"path":"astronaut.png","timestamp":0,"width":512}
-            Boxes are pixels of the frame (x, y = top-left). score: Haar = merged neighbours,
-            HOG = SVM margin. roll: degrees the aligned crop rotated the face by (0 for fer crops).
+            Boxes are pixels of the frame (x, y = top-left). score: Haar = merged neighbours, \
+            HOG = SVM margin. roll: degrees the aligned crop rotated the face by (0 for fer crops). \
             --save-crops writes each face's 64×64 gray CNN crop as PNG.
             """)
 

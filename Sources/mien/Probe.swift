@@ -8,12 +8,12 @@ struct Probe: ParsableCommand {
         commandName: "probe",
         abstract: "Print fps, frame count, size, duration and codec of videos, frame folders or images (JSON lines).",
         discussion: """
-            One JSON object per input on standard output:
+            One JSON object per input on standard output: \
             {"codec":"avc1","duration":4,"fps":25,"frame_count":100,"frame_count_exact":false,
              "height":480,"kind":"video","path":"clip.mp4","width":640}
-            frame_count comes from the container unless --count decodes every frame to count them
-            (frame_count_exact true). A folder of frames is read in natural file-name order at
-            --folder-fps. Inputs that cannot be read are reported on standard error, naming the file;
+            frame_count comes from the container unless --count decodes every frame to count them \
+            (frame_count_exact true). A folder of frames is read in natural file-name order at \
+            --folder-fps. Inputs that cannot be read are reported on standard error, naming the file; \
             the exit status is then 1.
             """)
 

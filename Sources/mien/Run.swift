@@ -10,8 +10,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Label the expression of every face in every frame of the given videos (all roles in one process).",
         discussion: """
-            INPUT is a video file, a folder of frames, or a folder searched recursively for videos.
-            Writes frames.jsonl, segments.jsonl, videos.jsonl (and metrics.json with --labels) to --out.
+            INPUT is a video file, a folder of frames, or a folder searched recursively for videos. \
+            Writes frames.jsonl, segments.jsonl, videos.jsonl (and metrics.json with --labels) to --out. \
             Exit status: 0 when every input succeeded, 2 when some failed (see videos.jsonl), 1 on a fatal error.
             """)
 

@@ -10,10 +10,10 @@ struct Synth: ParsableCommand {
         commandName: "synth",
         abstract: "Generate labelled synthetic facial-expression videos (deterministic by seed).",
         discussion: """
-            Writes DIR/clip_NNNNN.mp4, DIR/labels.csv (video,label) and DIR/frames.csv
-            (video,frame,track,label,x,y,w,h: per-frame label and face box in pixels). With
-            --frames-layout also DIR/frames/clip_NNNNN/clip_NNNNN_FFFFFF.png (one folder of
-            PNG frames per clip, CK+ style). The same seed and options give byte-identical CSV
+            Writes DIR/clip_NNNNN.mp4, DIR/labels.csv (video,label) and DIR/frames.csv \
+            (video,frame,track,label,x,y,w,h: per-frame label and face box in pixels). With \
+            --frames-layout also DIR/frames/clip_NNNNN/clip_NNNNN_FFFFFF.png (one folder of \
+            PNG frames per clip, CK+ style). The same seed and options give byte-identical CSV \
             files and identical frames. The generative model is described in docs/SYNTH.md.
             """)
 

@@ -17,8 +17,8 @@ struct TrainBiLSTM: ParsableCommand {
         commandName: "bilstm",
         abstract: "Train the BiLSTM classifier on windows of embeddings from `mien extract`.",
         discussion: """
-            Splits the videos train / validation / test (stratified by video label, grouped by video,
-            seeded), trains with Adam and cross-entropy, stops early on validation loss, and writes a
+            Splits the videos train / validation / test (stratified by video label, grouped by video, \
+            seeded), trains with Adam and cross-entropy, stops early on validation loss, and writes a \
             BiLSTM bundle to --out plus training.json (history, split, test accuracy).
             """)
 

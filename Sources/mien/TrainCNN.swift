@@ -12,14 +12,14 @@ struct TrainCNN: ParsableCommand {
         commandName: "cnn",
         abstract: "Fine-tune the CNN (or train it from scratch) on labelled face images.",
         discussion: """
-            --data is one of: a FER2013 CSV file (emotion,pixels,Usage; Usage decides the split), a folder
-            with one sub-folder of face images per class (angry, disgust, fear, happy, sad, surprise,
-            neutral), a folder holding train/ and validation/ (and optionally test/) such class folders
-            (the set's own split, as FER2013's image release), or a labelled video set as `mien synth` writes it (clips + labels.csv + frames.csv:
-            faces are detected, aligned and cropped as at inference and labelled by box; split grouped by
-            clip). Adam, cross-entropy, seeded augmentation, early stopping on validation loss (the best
-            epoch is kept), a checkpoint after every epoch (--resume continues the last one exactly).
-            Writes a CNN bundle (model.json + model.safetensors, the format of models/fer2013) and
+            --data is one of: a FER2013 CSV file (emotion,pixels,Usage; Usage decides the split), a folder \
+            with one sub-folder of face images per class (angry, disgust, fear, happy, sad, surprise, \
+            neutral), a folder holding train/ and validation/ (and optionally test/) such class folders \
+            (the set's own split, as FER2013's image release), or a labelled video set as `mien synth` writes it (clips + labels.csv + frames.csv: \
+            faces are detected, aligned and cropped as at inference and labelled by box; split grouped by \
+            clip). Adam, cross-entropy, seeded augmentation, early stopping on validation loss (the best \
+            epoch is kept), a checkpoint after every epoch (--resume continues the last one exactly). \
+            Writes a CNN bundle (model.json + model.safetensors, the format of models/fer2013) and \
             training.json to --out.
             """)
 
