@@ -1,11 +1,13 @@
 /*
- * AVX2+FMA kernels for FoldedCNN (see include/mien_kernels.h for why they exist and the layouts).
+ * AVX2+FMA kernels for FoldedCNN (see include/mien_kernels.h for why they exist and the layouts),
+ * with AVX-512 pointwise tiles at the end of the file.
  *
- * Every function here carries the avx2,fma target attribute (the pragma below), so this file
- * compiles for the x86-64 baseline like the rest of the package and the kernels only run after
- * `mien_kernels_avx2_available()` returned 1. Vectors run over output channels (8 per __m256);
- * small register tiles of pixels × channels accumulate in registers and are stored once, with
- * bias and ReLU applied on the way out.
+ * Every function here carries the avx2,fma target attribute (the pragma below) or, in the last
+ * section, avx512f (chosen at run time by `mien_cpu_level()`), so this file compiles for the
+ * x86-64 baseline like the rest of the package and the kernels only run after
+ * `mien_kernels_avx2_available()` returned 1. Vectors run over output channels (8 per __m256,
+ * 16 per __m512); small register tiles of pixels × channels accumulate in registers and are
+ * stored once, with bias and ReLU applied on the way out.
  */
 #include "mien_kernels.h"
 #include "mien_train_kernels.h"
