@@ -48,9 +48,22 @@ int mien_cpu_level(void) {
         default: name##_base args; \
         } \
     }
+#include <xmmintrin.h>
+#define MXCSR_FTZ_DAZ 0x8040u /* flush to zero (bit 15), denormals are zero (bit 6) */
+
+int mien_fp_flushes_denormals(void) { return (_mm_getcsr() & MXCSR_FTZ_DAZ) == MXCSR_FTZ_DAZ; }
+
+int mien_fp_flush_denormals(int on) {
+    int was = mien_fp_flushes_denormals();
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(on ? (csr | MXCSR_FTZ_DAZ) : (csr & ~MXCSR_FTZ_DAZ));
+    return was;
+}
 #else
 int mien_cpu_level(void) { return 0; }
 void mien_cpu_level_limit(int limit) { (void)limit; }
+int mien_fp_flushes_denormals(void) { return 0; }
+int mien_fp_flush_denormals(int on) { (void)on; return 0; }
 #define DISPATCH(name, params, args) void name params { name##_impl args; }
 #endif
 

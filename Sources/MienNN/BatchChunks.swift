@@ -26,7 +26,8 @@ public enum BatchChunks {
     }
 
     /// Calls `body(chunk, images)` once for every chunk of a batch of `batch` images, on up to
-    /// `threads` threads. Chunks must write disjoint memory.
+    /// `threads` threads, each with the caller's denormal setting (`Denormals`). Chunks must
+    /// write disjoint memory.
     public static func forEach(batch: Int, _ body: (Int, Range<Int>) -> Void) {
         let n = count(batch)
         let workers = min(threads, n)
@@ -34,13 +35,16 @@ public enum BatchChunks {
             for c in 0..<n { body(c, images(c, of: batch)) }
             return
         }
+        let flush = Denormals.flushedOnThisThread
         withoutActuallyEscaping(body) { run in
             let box = UncheckedSendable(run)
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var c = w
-                while c < n {
-                    box.value(c, images(c, of: batch))
-                    c += workers
+                Denormals.with(flush: flush) {
+                    var c = w
+                    while c < n {
+                        box.value(c, images(c, of: batch))
+                        c += workers
+                    }
                 }
             }
         }

@@ -71,9 +71,11 @@ public struct BiLSTMTrainer {
             }
             batches.shuffle(using: &rng)
             var lossSum = 0.0
-            for b in batches {
-                let (x, prior, y) = tensors(train, b, inputSize: inputSize, classes: classes)
-                lossSum += Double(model.trainStep(x, prior: prior, targets: y, optimizer: optimizer)) * Double(b.count)
+            Denormals.flushed {   // as CNNTrainer (see `Denormals`)
+                for b in batches {
+                    let (x, prior, y) = tensors(train, b, inputSize: inputSize, classes: classes)
+                    lossSum += Double(model.trainStep(x, prior: prior, targets: y, optimizer: optimizer)) * Double(b.count)
+                }
             }
             let (trainLoss, trainAcc) = try evaluate(model, train, inputSize: inputSize, classes: classes)
             let (valLoss, valAcc) = validation.count > 0 ? try evaluate(model, validation, inputSize: inputSize, classes: classes) : (trainLoss, trainAcc)

@@ -171,6 +171,7 @@ public final class CNNTrainer {
             var order = Array(0..<train.count)
             order.shuffle(using: &rng)
             var lossSum = 0.0, correct = 0
+            Denormals.flushed {   // as TensorFlow trains: underflowing gradients would run at microcode speed
             for first in stride(from: 0, to: order.count, by: config.batchSize) {
                 let batch = Array(order[first..<min(first + config.batchSize, order.count)])
                 let x = inputTensor(train, batch, augment: true, rng: &rng)
@@ -191,6 +192,7 @@ public final class CNNTrainer {
                 adam.step(parameters)
                 lossSum += Double(loss) * Double(batch.count)
                 for (row, i) in batch.enumerated() where argmax(probs.data, row: row, classes: classes) == train.labels[i] { correct += 1 }
+            }
             }
             if config.batchNormRecalibration > 0 { recalibrateBatchNorm(train, images: config.batchNormRecalibration) }
             let (valLoss, valAcc) = evaluate(validation)

@@ -178,11 +178,13 @@ struct Bench: ParsableCommand {
             let targets = SoftmaxCrossEntropy.oneHot((0..<batch).map { _ in Int(rng.next() % UInt64(classes)) }, classes: classes)
             let adam = Adam()
             let parameters = graph.parameters
-            work = {
-                for p in parameters { p.zeroGrad() }
-                let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: graph.forward(x, training: true).logits, targets: targets)
-                graph.backward(g)
-                adam.step(parameters)
+            work = {   // as CNNTrainer runs a step: denormals flushed (see `Denormals`)
+                Denormals.flushed {
+                    for p in parameters { p.zeroGrad() }
+                    let (_, g, _) = SoftmaxCrossEntropy.lossAndGradient(logits: graph.forward(x, training: true).logits, targets: targets)
+                    graph.backward(g)
+                    adam.step(parameters)
+                }
             }
         case .trainBiLSTM:
             let clf = try BiLSTMClassifier(config: .init(window: window, inputSize: embedding, units: units, layers: layers,
@@ -190,7 +192,7 @@ struct Bench: ParsableCommand {
             let x = rng.uniformTensor([batch, window, embedding])
             let targets = SoftmaxCrossEntropy.oneHot((0..<batch).map { _ in Int(rng.next() % 7) }, classes: 7)
             let adam = Adam()
-            work = { _ = clf.trainStep(x, targets: targets, optimizer: adam) }
+            work = { Denormals.flushed { _ = clf.trainStep(x, targets: targets, optimizer: adam) } }
         case .landmarks:
             return try runLandmarks()
         case .haar:

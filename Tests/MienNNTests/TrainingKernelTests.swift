@@ -59,6 +59,40 @@ final class TrainingKernelTests: XCTestCase {
         XCTAssertTrue(one.keys.contains { $0.hasPrefix("grad:") })
     }
 
+    /// `Denormals.flushed` makes a product that underflows below `Float.leastNormalMagnitude`
+    /// zero on this thread and restores exact IEEE behaviour afterwards; `BatchChunks` runs every
+    /// chunk, on whatever thread, with the caller's setting (so training's results and speed do
+    /// not depend on the thread count).
+    func testFlushedScopeFlushesDenormalsOnEveryChunkThread() {
+        let a: [Float] = [1e-20], b: [Float] = [1e-20]
+        func product() -> Float {
+            var c: [Float] = [7]
+            GEMM.blas(m: 1, n: 1, k: 1, a: a, lda: 1, b: b, ldb: 1, c: &c, ldc: 1)
+            return c[0]
+        }
+        XCTAssertFalse(Denormals.flushedOnThisThread)
+        XCTAssertGreaterThan(product(), 0, "1e-40 is a denormal, kept outside the scope")
+        XCTAssertEqual(Denormals.flushed { product() }, 0)
+        XCTAssertFalse(Denormals.flushedOnThisThread, "the scope restores the setting")
+        XCTAssertGreaterThan(product(), 0)
+
+        BatchChunks.threads = 2
+        defer { BatchChunks.threads = 1 }
+        let chunks = BatchChunks.count(64)
+        func settings() -> [Bool] {
+            let seen = UnsafeMutablePointer<Bool>.allocate(capacity: chunks)
+            defer { seen.deallocate() }
+            let box = UncheckedSendable(seen)
+            BatchChunks.forEach(batch: 64) { c, _ in
+                usleep(2_000)   // so that both threads take chunks
+                box.value[c] = Denormals.flushedOnThisThread && product() == 0
+            }
+            return Array(UnsafeBufferPointer(start: seen, count: chunks))
+        }
+        XCTAssertEqual(Denormals.flushed { settings() }, Array(repeating: true, count: chunks))
+        XCTAssertEqual(settings(), Array(repeating: false, count: chunks), "worker threads go back to the caller's setting")
+    }
+
     /// Every kernel level this CPU supports (AVX-512, AVX2+FMA, baseline) gives the Double
     /// references' results within float rounding: a depthwise forward and backward (checked
     /// against `DepthwiseConv2D.reference` and against each level's own finite differences through

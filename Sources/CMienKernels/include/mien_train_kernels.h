@@ -25,6 +25,14 @@ int mien_cpu_level(void);
 /* Caps the level the kernels use (tests run every path the CPU has; not for production use). */
 void mien_cpu_level_limit(int limit);
 
+/* This thread's denormal handling: nonzero when results below FLT_MIN are flushed to zero and
+   such inputs read as zero (x86 MXCSR's FTZ and DAZ bits, both or neither). Training turns it on
+   (as TensorFlow's executor does): gradients that underflow into the denormal range otherwise
+   take the CPU's slow microcode path, which halved training speed. Returns the previous setting.
+   Not x86: reads 0, setting does nothing. */
+int mien_fp_flush_denormals(int on);
+int mien_fp_flushes_denormals(void);
+
 /* Depthwise convolution of one image, multiplier 1: out[oh, ow, c] = Σ x[ih, iw, c]·k[i, j, c]
    over the taps inside the image (zero padding). x [h, w, c], out [outH, outW, c] (written). */
 void mien_t_depthwise_forward(const float *x, int h, int w, int c, const float *k, int kh, int kw,
