@@ -124,23 +124,38 @@ IMPL void mien_t_depthwise_backward_impl(const float *RESTRICT x, const float *R
     }
 }
 
+/* memcpy of n floats; the sizes of the first layers' runs (1–3 taps of 1 or 8 channels) are
+   constants the compiler turns into a few moves instead of a call per run. */
+IMPL void copy_floats(float *RESTRICT d, const float *RESTRICT s, size_t n) {
+    switch (n) {
+    case 1: memcpy(d, s, 4); return;
+    case 2: memcpy(d, s, 8); return;
+    case 3: memcpy(d, s, 12); return;
+    case 8: memcpy(d, s, 32); return;
+    case 16: memcpy(d, s, 64); return;
+    case 24: memcpy(d, s, 96); return;
+    default: memcpy(d, s, sizeof(float) * n);
+    }
+}
+
 IMPL void mien_t_im2col_impl(const float *RESTRICT x, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft,
                    int outH, int outW, float *RESTRICT cols) {
-    size_t patch = (size_t)kh * kw * c;
+    size_t patch = (size_t)kh * kw * c, row = (size_t)kw * c;
     for (int oh = 0; oh < outH; oh++) {
         for (int ow = 0; ow < outW; ow++) {
             float *RESTRICT dst = cols + ((size_t)oh * outW + ow) * patch;
-            for (int i = 0; i < kh; i++) {
+            int iw0 = ow * stride - padLeft;
+            int jlo = imax(0, -iw0), jhi = imin(kw, w - iw0);   /* taps inside the image: [jlo, jhi) */
+            for (int i = 0; i < kh; i++, dst += row) {
                 int ih = oh * stride - padTop + i;
-                for (int j = 0; j < kw; j++) {
-                    int iw = ow * stride - padLeft + j;
-                    if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-                        memcpy(dst, x + ((size_t)ih * w + iw) * c, sizeof(float) * (size_t)c);
-                    } else {
-                        memset(dst, 0, sizeof(float) * (size_t)c);
-                    }
-                    dst += c;
+                if (ih < 0 || ih >= h || jlo >= jhi) {
+                    memset(dst, 0, sizeof(float) * row);
+                    continue;
                 }
+                /* the taps of one kernel row are neighbouring pixels: one run of (jhi − jlo)·c floats */
+                if (jlo > 0) memset(dst, 0, sizeof(float) * (size_t)jlo * c);
+                copy_floats(dst + (size_t)jlo * c, x + ((size_t)ih * w + iw0 + jlo) * c, (size_t)(jhi - jlo) * c);
+                if (jhi < kw) memset(dst + (size_t)jhi * c, 0, sizeof(float) * (size_t)(kw - jhi) * c);
             }
         }
     }
