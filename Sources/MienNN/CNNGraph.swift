@@ -324,8 +324,13 @@ extension CNNDescription {
         guard pixels.count == n * per else {
             throw NNError.badInput("expected \(n) images of \(inputHeight)×\(inputWidth)×\(inputChannels) = \(n * per) pixel values, got \(pixels.count)")
         }
-        var t = Tensor(shape: [n, inputHeight, inputWidth, inputChannels])
-        for i in 0..<pixels.count { t.data[i] = (Float(pixels[i]) * scale + offset) * multiplier }
+        var t = Tensor(uninitialized: [n, inputHeight, inputWidth, inputChannels])
+        let (scale, offset, multiplier) = (scale, offset, multiplier)
+        pixels.withUnsafeBufferPointer { src in
+            t.data.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<src.count { dst[i] = (Float(src[i]) * scale + offset) * multiplier }
+            }
+        }
         return t
     }
 }

@@ -214,7 +214,7 @@ public final class FoldedCNN: @unchecked Sendable {
                 case let .conv(kernel, _, stride, padding, _):
                     let g = ConvGeometry(inputShape: a, kernelH: kernel.shape[0], kernelW: kernel.shape[1], stride: stride, padding: padding)
                     shapes[ins.output] = [batch, g.outH, g.outW, kernel.shape[3]]
-                    scratchCount = max(scratchCount, g.outPixels * g.patchSize)
+                    scratchCount = max(scratchCount, g.outPixels * g.patchSize, a[1] * a[2] * a[3])   // im2col; planar copy
                 case let .separable(dw, pw, _, stride, padding, _):
                     let g = ConvGeometry(inputShape: a, kernelH: dw.shape[0], kernelW: dw.shape[1], stride: stride, padding: padding)
                     shapes[ins.output] = [batch, g.outH, g.outW, pw.shape[3]]
@@ -243,8 +243,8 @@ public final class FoldedCNN: @unchecked Sendable {
     /// Runs the program on `count` ≤ arena.batch images at `input`; writes logits and embeddings.
     func runFast(_ arena: Arena, input: UnsafePointer<Float>, count n: Int, logits: UnsafeMutablePointer<Float>,
                  embedding: UnsafeMutablePointer<Float>, timings: UnsafeMutablePointer<Double>? = nil) {
-        var shapes = arena.shapes
-        for i in shapes.indices where !shapes[i].isEmpty { shapes[i][0] = n }
+        // The arena's shapes are for a full chunk; only a last, shorter chunk needs its own copy.
+        let shapes = n == arena.batch ? arena.shapes : arena.shapes.map { $0.isEmpty ? $0 : [n] + $0.dropFirst() }
         let values = arena.values, scratch = arena.scratch
         let native = nativeKernels
         values[0].update(from: input, count: shapes[0].reduce(1, *))
@@ -263,7 +263,7 @@ public final class FoldedCNN: @unchecked Sendable {
                         kernel.data.withUnsafeBufferPointer { wp in withOptionalPointer(bias) { bp in
                             for i in 0..<n {
                                 mien_conv_valid_s1(a + i * imageIn, Int32(g.height), Int32(g.width), Int32(g.inChannels), wp.baseAddress!,
-                                                   Int32(g.kernelH), Int32(g.kernelW), Int32(cout), bp, relu ? 1 : 0, out + i * imageOut)
+                                                   Int32(g.kernelH), Int32(g.kernelW), Int32(cout), bp, relu ? 1 : 0, out + i * imageOut, scratch)
                             }
                         }}
                         break

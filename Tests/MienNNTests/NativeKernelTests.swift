@@ -13,21 +13,35 @@ final class NativeKernelTests: XCTestCase {
 
     private func relu(_ t: Tensor) -> Tensor { var t = t; reluInPlace(&t.data); return t }
 
+    /// Every CPU level (AVX2 channel tiles; on AVX-512 CPUs the planar row kernel for 3-wide
+    /// kernels over ≤ 16 channels) matches the reference, and the levels give bit-identical
+    /// outputs (the same fused multiply-adds in the same order). Shapes reach the row-pair and
+    /// 16-pixel remainders (odd output heights, widths not a multiple of 16).
     func testDirectConvolutionMatchesReference() {
         var rng = SeededRandom(seed: 40)
-        for (h, w, cin, cout, k) in [(9, 11, 1, 8, 3), (10, 7, 8, 16, 3), (6, 13, 3, 24, 2), (12, 12, 8, 8, 5)] {
+        defer { mien_cpu_level_limit(2) }
+        for (h, w, cin, cout, k) in [(9, 11, 1, 8, 3), (10, 7, 8, 16, 3), (6, 13, 3, 24, 2), (12, 12, 8, 8, 5), (64, 64, 1, 8, 3),
+                                     (62, 62, 8, 8, 3), (7, 37, 16, 16, 3), (3, 20, 2, 8, 3)] {
             let x = rng.uniformTensor([1, h, w, cin]), kernel = rng.uniformTensor([k, k, cin, cout]), bias = rng.uniformTensor([cout])
             for (b, r) in [(bias, true), (nil, false)] as [(Tensor?, Bool)] {
                 var expected = Conv2D.reference(x, kernel: kernel, bias: b, stride: 1, padding: .valid)
                 if r { expected = relu(expected) }
-                var out = Tensor(shape: expected.shape)
-                x.data.withUnsafeBufferPointer { xp in kernel.data.withUnsafeBufferPointer { kp in out.data.withUnsafeMutableBufferPointer { op in
-                    withOptionalPointer(b) { bp in
-                        mien_conv_valid_s1(xp.baseAddress!, Int32(h), Int32(w), Int32(cin), kp.baseAddress!, Int32(k), Int32(k), Int32(cout),
-                                           bp, r ? 1 : 0, op.baseAddress!)
-                    }
-                }}}
-                XCTAssertLessThan(out.maxAbsDifference(expected), 1e-5, "conv \(h)×\(w)×\(cin) → \(cout), \(k)×\(k)")
+                var outputs: [Tensor] = []
+                for level in 1...max(1, Int(mien_cpu_level())) {
+                    mien_cpu_level_limit(Int32(level))
+                    var out = Tensor(shape: expected.shape), scratch = [Float](repeating: .nan, count: h * w * cin)
+                    x.data.withUnsafeBufferPointer { xp in kernel.data.withUnsafeBufferPointer { kp in out.data.withUnsafeMutableBufferPointer { op in
+                        withOptionalPointer(b) { bp in scratch.withUnsafeMutableBufferPointer { sp in
+                            mien_conv_valid_s1(xp.baseAddress!, Int32(h), Int32(w), Int32(cin), kp.baseAddress!, Int32(k), Int32(k), Int32(cout),
+                                               bp, r ? 1 : 0, op.baseAddress!, sp.baseAddress!)
+                        }}
+                    }}}
+                    XCTAssertLessThan(out.maxAbsDifference(expected), 1e-5, "conv \(h)×\(w)×\(cin) → \(cout), \(k)×\(k), CPU level \(level)")
+                    outputs.append(out)
+                }
+                for out in outputs.dropFirst() {
+                    XCTAssertEqual(out.data, outputs[0].data, "AVX-512 and AVX2 differ: conv \(h)×\(w)×\(cin) → \(cout), \(k)×\(k)")
+                }
             }
         }
     }

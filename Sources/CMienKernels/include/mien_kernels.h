@@ -21,10 +21,11 @@
 int mien_kernels_avx2_available(void);
 
 /* Direct KH×KW convolution, stride 1, no padding ('valid'): x [h, w, cin], k [kh, kw, cin, cout],
-   out [h-kh+1, w-kw+1, cout]. cout % 8 == 0. */
+   out [h-kh+1, w-kw+1, cout]. cout % 8 == 0. scratch: h·w·cin floats (on AVX-512 CPUs a 3-wide
+   kernel over ≤ 16 channels runs on a planar copy of x there). */
 void mien_conv_valid_s1(const float *x, int h, int w, int cin,
                         const float *k, int kh, int kw, int cout,
-                        const float *bias, int relu, float *out);
+                        const float *bias, int relu, float *out, float *scratch);
 
 /* 1×1 convolution with stride s and no padding: out[oh, ow, :] = x[oh·s, ow·s, :] · k (+ bias).
    x [h, w, cin], k [cin, cout], out [outH, outW, cout]; scratch holds outH·outW·cin floats
