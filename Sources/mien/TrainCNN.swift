@@ -185,9 +185,10 @@ struct TrainCNN: ParsableCommand {
         do { try data.write(to: URL(fileURLWithPath: path)) } catch {
             throw ValidationError("cannot write \(path): \(error.localizedDescription)")
         }
-        say(String(format: "train cnn: best epoch %d (validation loss %.4f acc %.3f); test loss %.4f acc %.3f (%d images); bundle in %@ (sha256 %@)",
-                   outcome.bestEpoch, best?.validationLoss ?? .nan, best?.validationAccuracy ?? .nan, test.loss, test.accuracy,
-                   splits.test.count, out, String(hash.prefix(12))))
+        let testPart = splits.test.count == 0 ? "no test split"
+            : String(format: "test loss %.4f acc %.3f (%d images)", test.loss, test.accuracy, splits.test.count)
+        say(String(format: "train cnn: best epoch %d (validation loss %.4f acc %.3f); %@; bundle in %@ (sha256 %@)",
+                   outcome.bestEpoch, best?.validationLoss ?? .nan, best?.validationAccuracy ?? .nan, testPart, out, String(hash.prefix(12))))
     }
 
     /// Reads --data by its kind. Returns the splits, the kind, and extra fields for training.json.
