@@ -79,13 +79,14 @@ done
 echo "cli-test: mien run on a photo (a one-frame track: the CNN labels it)"
 # scikit-image's astronaut.png (NASA, public domain), committed as JPEG: see reference_faces.json.
 cp Tests/MienVisionTests/Fixtures/astronaut.jpg "$work/astronaut.jpg"
-for model in fer2013 fer2013-mien synthetic; do
-  "$mien" run "$work/astronaut.jpg" --model "$model" --out "$work/photo-$model" 2>"$work/photo-$model.log" ||
-    { cat "$work/photo-$model.log"; fail "mien run on a photo with --model $model failed"; }
+for model in fer2013 fer2013-mien synthetic default; do
+  # "default": no --model, the bundle a user gets (fer2013-mien, for real footage)
+  "$mien" run "$work/astronaut.jpg" $([[ $model == default ]] || echo --model "$model") --out "$work/photo-$model" \
+    2>"$work/photo-$model.log" || { cat "$work/photo-$model.log"; fail "mien run on a photo with --model $model failed"; }
 done
 python3 - "$work" <<'PY'
 import json, sys
-for model in ("fer2013", "fer2013-mien", "synthetic"):
+for model in ("fer2013", "fer2013-mien", "synthetic", "default"):
     out = f"{sys.argv[1]}/photo-{model}"
     frames = [json.loads(l) for l in open(f"{out}/frames.jsonl")]
     assert len(frames) == 1, (model, frames)
@@ -95,7 +96,7 @@ for model in ("fer2013", "fer2013-mien", "synthetic"):
     video = json.loads(open(f"{out}/videos.jsonl").readline())
     assert video["status"] == "ok" and video["label"] == f["label"], (model, video)
     # Every bundle with a CNN trained on real faces labels the smiling astronaut happy.
-    if model in ("fer2013", "fer2013-mien"):
+    if model in ("fer2013", "fer2013-mien", "default"):
         assert f["label"] == "happy", f
     print(f"cli-test: photo, --model {model}: {f['label']} p={f['probs'][f['label']]:.3f} (source {f['source']})")
 PY

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-features=2 sequences=2 out=mien-out labels="" frame_labels="" base=5555 mien="" resume="" model=synthetic
+features=2 sequences=2 out=mien-out labels="" frame_labels="" base=5555 mien="" resume="" model=""
 inputs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,13 +46,13 @@ trap cleanup EXIT INT TERM
   ${frame_labels:+--frame-labels "$frame_labels"} 2> "$out/logs/aggregator.log" &
 aggregator=$!; pids+=($aggregator)
 for i in $(seq 1 "$features"); do
-  "$mien" feature-worker --coordinator "$fe" --model "$model" 2> "$out/logs/feature-worker-$i.log" & pids+=($!)
+  "$mien" feature-worker --coordinator "$fe" ${model:+--model "$model"} 2> "$out/logs/feature-worker-$i.log" & pids+=($!)
 done
 for i in $(seq 1 "$sequences"); do
-  "$mien" sequence-worker --coordinator "$se" --model "$model" 2> "$out/logs/sequence-worker-$i.log" & pids+=($!)
+  "$mien" sequence-worker --coordinator "$se" ${model:+--model "$model"} 2> "$out/logs/sequence-worker-$i.log" & pids+=($!)
 done
 status=0
-"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" --model "$model" $resume ${extract:-} \
+"$mien" coordinator --features "$fe" --sequences "$se" --aggregator "$ae" --journal "$out/journal.log" ${model:+--model "$model"} $resume ${extract:-} \
   ${labels:+--labels "$labels"} "${inputs[@]}" 2> >(tee "$out/logs/coordinator.log" >&2) || status=$?
 wait "$aggregator" || true
 echo "local-cluster: job finished with status $status; results in $out, logs in $out/logs" >&2

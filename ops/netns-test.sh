@@ -86,6 +86,9 @@ say "namespaces up: coordinator ${addr[c]}, aggregator ${addr[a]}, feature worke
 
 sample=samples/synthetic
 labels=(--labels $sample/labels.csv)
+# The deployment files (and this test's coordinator flags) are set for the `synthetic` bundle
+# (window 8) the samples were made for; `mien run`'s reference outputs must use it too.
+export MIEN_MODEL=synthetic
 # The coordinator takes the window from its --model bundle as `mien run` does; the deployment files pass
 # --window/--stride explicitly, and so does this test (the bundle's T, stride T/2).
 window=$(python3 -c 'import json; print(json.load(open("models/synthetic/bilstm/model.json"))["input"]["window"])')

@@ -6,6 +6,16 @@ import MienCore
 ///
 ///     {"name": "synthetic", "cnn": "../fer2013", "bilstm": "bilstm", "trained_on": "…"}
 public struct ModelBundleRef: Sendable {
+    /// The bundle every command uses without `--model`: `$MIEN_MODEL` when set (the variable the
+    /// deployment files set for the roles), else `fer2013-mien`, the CNN fine-tuned on FER2013's
+    /// real photographs with the BiLSTM that refines its window mean
+    /// (`models/fer2013-mien/README.md`). `synthetic` stays a named bundle for the synthetic
+    /// samples and the tests that run them.
+    public static var defaultName: String {
+        if let name = ProcessInfo.processInfo.environment["MIEN_MODEL"], !name.isEmpty { return name }
+        return "fer2013-mien"
+    }
+
     public var name: String
     public var directory: String
     public var cnnDirectory: String

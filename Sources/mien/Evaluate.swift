@@ -38,7 +38,7 @@ struct Evaluate: ParsableCommand {
     var out: String
 
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/ (still images: several, comma-separated).")
-    var model = "synthetic"
+    var model = ModelBundleRef.defaultName
 
     @Flag(name: .customLong("flip-average"), help: "Still images: average each image's probabilities with its mirror image's (test-time augmentation; twice the CNN time).")
     var flipAverage = false

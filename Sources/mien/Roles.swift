@@ -54,7 +54,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("chunk-batches"), help: "With --frames reference: a video’s batches go to workers in runs of this many consecutive batches, so a worker goes on decoding where its last batch ended (1: no runs).")
     var chunkBatches = Coordinator.Config.defaultChunkBatches
     @Option(help: "Model bundle the sequence workers run (a folder with bundle.json, or a name under models/): the windows are cut to its BiLSTM's length T.")
-    var model = "synthetic"
+    var model = ModelBundleRef.defaultName
     @Option(help: "Window length T (default: the --model bundle's BiLSTM's).") var window: Int?
     @Option(help: "Window stride (default: T / 2, as mien run).") var stride: Int?
     @Flag(name: .customLong("insecure-bind"), help: "Allow binding non-loopback addresses without CURVE.") var insecureBind = false
@@ -201,7 +201,7 @@ struct FeatureWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "feature-worker",
         abstract: "Run a feature worker (decode, detect, crop, CNN) for a coordinator.")
     @Option(help: "The coordinator's feature endpoint.") var coordinator = "tcp://127.0.0.1:5555"
-    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = ModelBundleRef.defaultName
     @OptionGroup var frontEnd: FrontEndOptions
     @OptionGroup var observability: ObservabilityOptions
     @OptionGroup(title: "CURVE security") var curve: CurveClientOptions
@@ -217,7 +217,7 @@ struct SequenceWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sequence-worker",
         abstract: "Run a sequence worker (BiLSTM over windows) for a coordinator.")
     @Option(help: "The coordinator's sequence endpoint.") var coordinator = "tcp://127.0.0.1:5556"
-    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = "synthetic"
+    @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.") var model = ModelBundleRef.defaultName
     @OptionGroup var observability: ObservabilityOptions
     @OptionGroup(title: "CURVE security") var curve: CurveClientOptions
 

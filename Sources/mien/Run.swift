@@ -28,7 +28,7 @@ struct Run: ParsableCommand {
     var out = "mien-out"
 
     @Option(help: "Model bundle: a folder with bundle.json, or a name under models/.")
-    var model = "synthetic"
+    var model = ModelBundleRef.defaultName
 
     @OptionGroup var workers: WorkerCountOptions
 

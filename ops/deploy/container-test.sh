@@ -18,6 +18,9 @@
 # likewise with MIEN_SKIP_CONTAINERS=1 (e.g. a machine where apt-get must not install podman).
 #   ops/deploy/container-test.sh [path/to/mien]      (MIEN_KEEP=1 keeps the work folder)
 set -euo pipefail
+# The deployment files (and this test's coordinator flags) are set for the `synthetic` bundle
+# (window 8) the samples were made for; `mien run`'s reference outputs must use it too.
+export MIEN_MODEL=synthetic
 cd "$(dirname "$0")/../.."
 script_name=container-test
 source ops/deploy/podman/lib.sh
