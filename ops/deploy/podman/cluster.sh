@@ -63,7 +63,7 @@ start_worker() {  # container kind(feature|sequence) data
   local videos=()
   [ "$2" = sequence ] || videos=(-v "$3:/data/videos:ro")
   podman run -d --name "$1" $(locked) $(secret "$2-worker") "${keys[@]}" "${videos[@]}" mien:latest "$2-worker" \
-    --coordinator "tcp://coordinator:$([ "$2" = feature ] && echo 5555 || echo 5556)" \
+    --coordinator "tcp://coordinator:$([ "$2" = feature ] && echo 5555 || echo 5556)" --model "$MIEN_MODEL" \
     --curve-secret-key "/etc/mien/secret/$2-worker.key" --curve-server-key /etc/mien/public/coordinator.pub >/dev/null
 }
 
