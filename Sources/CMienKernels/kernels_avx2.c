@@ -28,6 +28,8 @@ __attribute__((target("avx2,fma"))) static void pw_cols8(const float *x, ptrdiff
                                                          int cout, const float *bias, int relu, float *out);
 AVX512_TARGET static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float *k, int cout,
                                     const float *bias, int relu, float *out);
+AVX512_TARGET static void dw_rows3x3s1_512(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
+                                           int oh0, int oh1, int outW, float *out);
 AVX512_TARGET static void conv3_planar512(const float *x, int h, int w, int cin, const float *k, int kh, int cout,
                                           const float *bias, int relu, float *out, float *scratch);
 
@@ -201,86 +203,22 @@ void mien_conv_valid_s1(const float *x, int h, int w, int cin,
 
 /* ---- separable: depthwise rows into scratch, then pointwise over them ---- */
 
-/* Output rows [oh0, oh1) of a 3×3, stride-1 depthwise convolution into out [oh1 − oh0, outW, c].
-   Kernel rows that fall outside the image get zero weights and a valid row pointer (adding 0·x
-   changes nothing), so the interior has no branches; it runs 4 output pixels at a time
-   (4 independent FMA chains), the 9 taps of the channel block in registers. The channel block
-   is the outer loop so its taps are loaded once for all rows. */
-static void dw_rows3x3s1(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
-                         int oh0, int oh1, int outW, float *out) {
-    /* output columns whose 3 input columns are all inside: iw0 = ow − padLeft ∈ [0, w − 3] */
-    int lo = imin(imax(padLeft, 0), outW), hi = imax(imin(w - 3 + padLeft + 1, outW), lo);
-    /* 'same' padding: one edge column each side, each missing one kernel column */
-    int sameEdges = padLeft == 1 && lo == 1 && hi == outW - 1 && outW == w;
-    for (int cb = 0; cb < c; cb += 8) {
-        __m256 wk[9];
-        for (int t = 0; t < 9; t++) wk[t] = _mm256_loadu_ps(dw + (ptrdiff_t)t * c + cb);
-        for (int oh = oh0; oh < oh1; oh++) {
-            int ih0 = oh - padTop;
-            const float *r[3];
-            __m256 wv[9];
-            for (int i = 0; i < 3; i++) {
-                int ih = ih0 + i, valid = ih >= 0 && ih < h;
-                r[i] = x + (ptrdiff_t)imin(imax(ih, 0), h - 1) * w * c + cb;
-                for (int j = 0; j < 3; j++) wv[3 * i + j] = valid ? wk[3 * i + j] : _mm256_setzero_ps();
-            }
-            const float *r0 = r[0], *r1 = r[1], *r2 = r[2];
-            float *row = out + (ptrdiff_t)(oh - oh0) * outW * c + cb;
-            int ow = lo;
-            for (; ow + 4 <= hi; ow += 4) {
-                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-#define DW_TAP(R, J, T) \
-                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J) * c), wv[T], a0); \
-                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 1) * c), wv[T], a1); \
-                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 2) * c), wv[T], a2); \
-                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(R + o + (J + 3) * c), wv[T], a3);
-                DW_TAP(r0, 0, 0) DW_TAP(r0, 1, 1) DW_TAP(r0, 2, 2)
-                DW_TAP(r1, 0, 3) DW_TAP(r1, 1, 4) DW_TAP(r1, 2, 5)
-                DW_TAP(r2, 0, 6) DW_TAP(r2, 1, 7) DW_TAP(r2, 2, 8)
-#undef DW_TAP
-                float *d = row + (ptrdiff_t)ow * c;
-                _mm256_storeu_ps(d, a0);
-                _mm256_storeu_ps(d + c, a1);
-                _mm256_storeu_ps(d + 2 * c, a2);
-                _mm256_storeu_ps(d + 3 * c, a3);
-            }
-            for (; ow < hi; ow++) {
-                ptrdiff_t o = (ptrdiff_t)(ow - padLeft) * c;
-                __m256 a = _mm256_setzero_ps();
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++)
-                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + o + j * c), wv[3 * i + j], a);
-                _mm256_storeu_ps(row + (ptrdiff_t)ow * c, a);
-            }
-            if (sameEdges) {
-                /* left: input columns 0, 1 under kernel columns 1, 2; right: w − 2, w − 1 under 0, 1 */
-                __m256 a = _mm256_setzero_ps(), b = a;
-                ptrdiff_t e = (ptrdiff_t)(w - 2) * c;
-                for (int i = 0; i < 3; i++) {
-                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i]), wv[3 * i + 1], a);
-                    a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + c), wv[3 * i + 2], a);
-                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e), wv[3 * i], b);
-                    b = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + e + c), wv[3 * i + 1], b);
-                }
-                _mm256_storeu_ps(row, a);
-                _mm256_storeu_ps(row + (ptrdiff_t)(outW - 1) * c, b);
-                continue;
-            }
-            /* other edge columns (and every column when the image is narrower than the kernel) */
-            for (int e = 0; e < outW; e++) {
-                if (e == lo && hi > lo) { e = hi - 1; continue; }
-                int iw0 = e - padLeft;
-                int j0 = imax(0, -iw0), j1 = imin(3, w - iw0);
-                __m256 a = _mm256_setzero_ps();
-                for (int i = 0; i < 3; i++)
-                    for (int j = j0; j < j1; j++)
-                        a = _mm256_fmadd_ps(_mm256_loadu_ps(r[i] + (ptrdiff_t)(iw0 + j) * c), wv[3 * i + j], a);
-                _mm256_storeu_ps(row + (ptrdiff_t)e * c, a);
-            }
-        }
-    }
-}
+/* 3×3 stride-1 depthwise rows (dw3x3_body.h), 8 channels a vector. */
+#define DW_NAME dw_rows3x3s1
+#define DW_VEC __m256
+#define DW_WIDTH 8
+#define DW_LOAD _mm256_loadu_ps
+#define DW_STORE _mm256_storeu_ps
+#define DW_FMA _mm256_fmadd_ps
+#define DW_ZERO _mm256_setzero_ps()
+#include "dw3x3_body.h"
+#undef DW_NAME
+#undef DW_VEC
+#undef DW_WIDTH
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ZERO
 
 /* One output row of the depthwise convolution (multiplier 1, any size/stride) into row [outW, c]. */
 static void dw_row(const float *x, int h, int w, int c, const float *dw, int kh, int kw, int stride,
@@ -310,7 +248,9 @@ void mien_separable(const float *x, int h, int w, int cin,
     int rows = imax(1, (48 + outW - 1) / outW);
     for (int oh = 0; oh < outH; oh += rows) {
         int nr = imin(rows, outH - oh);
-        if (kh == 3 && kw == 3 && stride == 1)
+        if (kh == 3 && kw == 3 && stride == 1 && cin % 16 == 0 && mien_cpu_level() >= 2)
+            dw_rows3x3s1_512(x, h, w, cin, dw, padTop, padLeft, oh, oh + nr, outW, scratch);
+        else if (kh == 3 && kw == 3 && stride == 1)
             dw_rows3x3s1(x, h, w, cin, dw, padTop, padLeft, oh, oh + nr, outW, scratch);
         else
             for (int r = 0; r < nr; r++)
@@ -422,6 +362,23 @@ static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float 
     }
     if (cb < cout) pw_cols8(x, xs, n, cin, k + cb, cout, bias ? bias + cb : NULL, relu, out + cb);  /* 8 left */
 }
+
+/* 3×3 stride-1 depthwise rows (dw3x3_body.h), 16 channels a vector. */
+#define DW_NAME dw_rows3x3s1_512
+#define DW_VEC __m512
+#define DW_WIDTH 16
+#define DW_LOAD _mm512_loadu_ps
+#define DW_STORE _mm512_storeu_ps
+#define DW_FMA _mm512_fmadd_ps
+#define DW_ZERO _mm512_setzero_ps()
+#include "dw3x3_body.h"
+#undef DW_NAME
+#undef DW_VEC
+#undef DW_WIDTH
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ZERO
 
 /* ---- AVX-512 direct convolution for few input channels (the CNN's first two layers) ----
    With 1–16 input channels, the channel-vector tiles above (conv_tile_kw3) do one broadcast
