@@ -3,7 +3,8 @@
  * for two vector widths: AVX2 (8 channels a vector) and AVX-512 (16). Per channel both run the
  * same fused multiply-adds in the same order, so they give identical results. Before including,
  * define DW_NAME (the function), DW_VEC (vector type), DW_WIDTH (floats a vector), DW_LOAD,
- * DW_STORE, DW_FMA (a·b + c) and DW_ZERO; c must be a multiple of DW_WIDTH.
+ * DW_STORE, DW_FMA (a·b + c) and DW_ZERO; c must be a multiple of DW_WIDTH. The macros are
+ * undefined at the end, ready for the next instantiation.
  */
 /* Output rows [oh0, oh1) of a 3×3, stride-1 depthwise convolution into out [oh1 − oh0, outW, c].
    Kernel rows that fall outside the image get zero weights and a valid row pointer (adding 0·x
@@ -86,3 +87,10 @@ static void DW_NAME(const float *x, int h, int w, int c, const float *dw, int pa
     }
 }
 
+#undef DW_NAME
+#undef DW_VEC
+#undef DW_WIDTH
+#undef DW_LOAD
+#undef DW_STORE
+#undef DW_FMA
+#undef DW_ZERO

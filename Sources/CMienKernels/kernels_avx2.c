@@ -211,14 +211,7 @@ void mien_conv_valid_s1(const float *x, int h, int w, int cin,
 #define DW_STORE _mm256_storeu_ps
 #define DW_FMA _mm256_fmadd_ps
 #define DW_ZERO _mm256_setzero_ps()
-#include "dw3x3_body.h"
-#undef DW_NAME
-#undef DW_VEC
-#undef DW_WIDTH
-#undef DW_LOAD
-#undef DW_STORE
-#undef DW_FMA
-#undef DW_ZERO
+#include "dw3x3_body.h"   /* undefines the DW_ macros */
 
 /* One output row of the depthwise convolution (multiplier 1, any size/stride) into row [outW, c]. */
 static void dw_row(const float *x, int h, int w, int c, const float *dw, int kh, int kw, int stride,
@@ -371,14 +364,7 @@ static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float 
 #define DW_STORE _mm512_storeu_ps
 #define DW_FMA _mm512_fmadd_ps
 #define DW_ZERO _mm512_setzero_ps()
-#include "dw3x3_body.h"
-#undef DW_NAME
-#undef DW_VEC
-#undef DW_WIDTH
-#undef DW_LOAD
-#undef DW_STORE
-#undef DW_FMA
-#undef DW_ZERO
+#include "dw3x3_body.h"   /* undefines the DW_ macros */
 
 /* ---- AVX-512 direct convolution for few input channels (the CNN's first two layers) ----
    With 1–16 input channels, the channel-vector tiles above (conv_tile_kw3) do one broadcast
