@@ -59,7 +59,7 @@ for cpus in 0 0,1; do
 done
 
 echo "cli-test: mien classify on the real face crop"
-line=$("$mien" classify --aligned --json Tests/MienNNTests/Fixtures/astronaut_face_64.png)
+line=$("$mien" classify --aligned --json --model fer2013 Tests/MienNNTests/Fixtures/astronaut_face_64.png)
 python3 - "$line" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
@@ -67,10 +67,11 @@ assert r["label"] == "happy", r
 assert abs(r["probs"]["happy"] - 0.998) < 0.002, r["probs"]
 print(f"cli-test: classify → {r['label']} p={r['probs']['happy']:.5f} (Keras reference 0.998)")
 PY
-# Outside the repository, with no --model: the default bundle is found like mien run's; a bundle
-# name and a model.json path select the same CNN.
+# Outside the repository, with no --model: the default bundle (fer2013-mien, as for mien run) is
+# found like mien run's; its name and its model.json path select the same CNN.
 face="$PWD/Tests/MienNNTests/Fixtures/astronaut_face_64.png" mien_abs=$(realpath "$mien")
-for model in "" "--model fer2013" "--model $PWD/models/fer2013/model.json"; do
+line=$("$mien" classify --aligned --json --model fer2013-mien "$face")
+for model in "" "--model fer2013-mien" "--model $PWD/models/fer2013-mien/model.json"; do
   other=$(cd "$work" && env -u MIEN_MODELS "$mien_abs" classify --aligned --json $model "$face") ||
     fail "mien classify ${model:-(no --model)} from another folder failed"
   [ "${other#*\"label\"}" == "${line#*\"label\"}" ] || fail "mien classify ${model:-(no --model)} from another folder: $other, expected $line"

@@ -33,7 +33,7 @@ struct Classify: ParsableCommand {
     var json = false
 
     @Option(name: .long, help: "Model bundle (a name under models/ or a folder with bundle.json: its CNN is used), or a CNN's model.json (weights next to it).")
-    var model: String = "fer2013"
+    var model: String = ModelBundleRef.defaultName
 
     @Option(name: .long, help: "BLAS threads.")
     var threads: Int = 1
