@@ -212,16 +212,28 @@ public final class FaceDetector {
         return boxes.map { FaceBox(x: $0.x + Float(x0), y: $0.y + Float(y0), width: $0.width, height: $0.height, score: $0.score) }
     }
 
+    /// A face a full detection found: its box and, with `.retinaface`, the network's five
+    /// landmarks (`RetinaFaceDetection`; empty for the other backends).
+    public struct Found: Sendable, Equatable {
+        public var box: FaceBox
+        public var landmarks: [Point]
+    }
+
     /// All faces in `image`, highest score first, in the image's pixel coordinates.
     /// `fullResolution` (stills): no downscaling (`maxSide` ignored); `.retinaface` also finds
     /// faces below `minSize`, every face the network can see at the image's own size.
     public func detect(_ image: GrayImage, fullResolution: Bool = false) throws -> [FaceBox] {
+        try detectFaces(image, fullResolution: fullResolution).map(\.box)
+    }
+
+    /// `detect(_:fullResolution:)` with RetinaFace's landmarks of each face (`.retinaface`).
+    public func detectFaces(_ image: GrayImage, fullResolution: Bool = false) throws -> [Found] {
         if let retina { return try retinaDetect(retina, image, fullResolution: fullResolution) }
         var p = params
         if fullResolution { p.max_side = 0 }
         return try image.pixels.withUnsafeBufferPointer { buf in
             try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
-        }
+        }.map { Found(box: $0, landmarks: []) }
     }
 
     /// For tests: all faces in `image` with these parameters instead of the options'.
