@@ -29,7 +29,7 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("face-probability"), help: "RetinaFace: face probability a box needs (0-1).")
     var faceProbability: Float = RetinaFace.defaultThreshold
 
-    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
+    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level: dlib's or RetinaFace's landmarks, --landmarks-from) or eyes (eye-anchored: scale and position from the eye centres).")
     var crop: String = CropMode.aligned.rawValue
 
     @Flag(name: .long, help: "Compute the landmarks (always on with --crop aligned or eyes).")
