@@ -122,3 +122,32 @@ final class RetinaFaceLandmarkTests: XCTestCase {
         XCTAssertNil(LandmarkSource.retinaface.eyeCentres(Array(p.prefix(4))))
     }
 }
+
+/// Faces too small for a video scan's scale: the cascade proposes them, the network confirms.
+final class RetinaFaceProposalTests: XCTestCase {
+    /// The astronaut shrunk to `side` px on a flat 640×480 frame at (300, 200).
+    private func smallFaceFrame(side: Int) throws -> GrayImage {
+        let small = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path).resized(width: side, height: side)
+        var px = [UInt8](repeating: 128, count: 640 * 480)
+        for y in 0..<side { for x in 0..<side { px[(200 + y) * 640 + 300 + x] = small.pixels[y * side + x] } }
+        return GrayImage(width: 640, height: 480, pixels: px)
+    }
+
+    /// A ~48-px face the network misses at `minSize` 40's scale (the frame halved) is found by the
+    /// cascade's proposal and the network's confirmation, with the network's landmarks; the flat
+    /// frame around it gives nothing.
+    func testSmallFaceProposedByTheCascadeAndConfirmed() throws {
+        let image = try smallFaceFrame(side: 256)
+        let detector = try FaceDetector(options: .init(backend: .retinaface, minSize: 40, maxSide: 0))
+        let net = try RetinaFace()
+        XCTAssertTrue(try net.detect(image, region: .init(x: 0, y: 0, width: 640, height: 480), scale: 0.5).isEmpty,
+                      "the premise: the scan alone misses the face")
+        let found = try detector.detectFaces(image)
+        XCTAssertEqual(found.count, 1, "\(found)")
+        let face = try XCTUnwrap(found.first)
+        XCTAssertTrue(face.box.x > 330 && face.box.x < 400 && face.box.y > 200 && face.box.y < 260, "\(face.box)")
+        XCTAssertEqual(face.landmarks.count, 5)
+        XCTAssertGreaterThanOrEqual(face.box.score, FaceDetector.retinaSearchThreshold)
+        XCTAssertTrue(try detector.detectFaces(GrayImage(width: 640, height: 480, pixels: [UInt8](repeating: 128, count: 640 * 480))).isEmpty)
+    }
+}
