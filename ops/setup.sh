@@ -9,7 +9,8 @@ set -euo pipefail
 # Debian packages: build (pkg-config, protoc), runtime libraries (libzmq, OpenBLAS, FFmpeg's
 # libraries for decoding video, OpenCV + Haar cascades, dlib + its 68-point landmark model,
 # FFmpeg tools for probing and encoding),
-# C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5),
+# C interop (protobuf-c), public test photographs (facedetect: grace_hopper; opencv-doc: messi5 and
+# the backgrounds of the detection check's canvas frames, made by python3-opencv),
 # headless Chromium to render `mien evaluate`'s report.html in its test (ops/report-test.sh),
 # pgrep (procps) for ops/tune-test.sh's worker-process checks, and the multi-host test's
 # network namespaces and packet capture (iproute2, tshark, tcpdump).
@@ -24,6 +25,7 @@ debian_packages=(
   libdlib-dev libdlib-data
   ffmpeg
   facedetect opencv-doc
+  python3-opencv
   chromium
   procps
   iproute2 tshark tcpdump

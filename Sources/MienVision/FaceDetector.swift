@@ -16,8 +16,10 @@ import CMienVision
 ///   input scale; the frame is scaled so that a face of `minSize` is ~20 px (never enlarged).
 ///   Score = face probability (kept above `minFaceProbability`). Each face is framed as the Haar
 ///   cascade frames it — the cascade's box where its search around the face finds one, else
-///   `RetinaFace.haarFramed` — so crops and tracking see the boxes they were made for; the
-///   follower's searches try the cascade first and the network only when it finds nothing.
+///   `RetinaFace.haarFramed` — so crops and tracking see the boxes they were made for; faces
+///   too small for the scan's scale are proposed by the cascade and confirmed by the network
+///   (`confirmedProposals`); the follower's searches try the cascade first and the network only
+///   when it finds nothing.
 ///
 /// Large frames are detected on a copy downscaled (pixel-area averaging) so that the longer
 /// side is `maxSide`; boxes are always returned in the coordinates of the image passed in.
@@ -165,7 +167,7 @@ public final class FaceDetector {
         if let hog { mien_hog_destroy(hog) }
     }
 
-    private var params: mien_detect_params {
+    var params: mien_detect_params {
         mien_detect_params(scale_factor: options.scaleFactor, min_neighbors: Int32(options.minNeighbors),
                            min_size: Int32(options.minSize), max_side: Int32(options.maxSide),
                            equalize: options.equalize ? 1 : 0, threshold: options.threshold,
@@ -212,16 +214,28 @@ public final class FaceDetector {
         return boxes.map { FaceBox(x: $0.x + Float(x0), y: $0.y + Float(y0), width: $0.width, height: $0.height, score: $0.score) }
     }
 
+    /// A face a full detection found: its box and, with `.retinaface`, the network's five
+    /// landmarks (`RetinaFaceDetection`; empty for the other backends).
+    public struct Found: Sendable, Equatable {
+        public var box: FaceBox
+        public var landmarks: [Point]
+    }
+
     /// All faces in `image`, highest score first, in the image's pixel coordinates.
     /// `fullResolution` (stills): no downscaling (`maxSide` ignored); `.retinaface` also finds
     /// faces below `minSize`, every face the network can see at the image's own size.
     public func detect(_ image: GrayImage, fullResolution: Bool = false) throws -> [FaceBox] {
+        try detectFaces(image, fullResolution: fullResolution).map(\.box)
+    }
+
+    /// `detect(_:fullResolution:)` with RetinaFace's landmarks of each face (`.retinaface`).
+    public func detectFaces(_ image: GrayImage, fullResolution: Bool = false) throws -> [Found] {
         if let retina { return try retinaDetect(retina, image, fullResolution: fullResolution) }
         var p = params
         if fullResolution { p.max_side = 0 }
         return try image.pixels.withUnsafeBufferPointer { buf in
             try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
-        }
+        }.map { Found(box: $0, landmarks: []) }
     }
 
     /// For tests: all faces in `image` with these parameters instead of the options'.
@@ -246,7 +260,7 @@ public final class FaceDetector {
         return try detect(gray: gray, width: width, height: height, rowBytes: rowBytes, params: params)
     }
 
-    private func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, params: mien_detect_params) throws -> [FaceBox] {
+    func detect(gray: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, params: mien_detect_params) throws -> [FaceBox] {
         var p = params
         var capacity = 16
         while true {

@@ -22,7 +22,9 @@
 /// caches, as between frames; dlib's own evaluation took 1.5 and 3 ms) can be measured on
 /// every frame or only on keyframes (`landmarksEveryFrame` false): between keyframes a followed
 /// face's landmarks are its previous ones moved and scaled with its box, so the aligned crop keeps
-/// the keyframe's head roll for at most `keyframeInterval − 1` frames.
+/// the keyframe's head roll for at most `keyframeInterval − 1` frames. With RetinaFace's landmarks
+/// (`LandmarkSource.retinaface`) a full scan's faces keep the network's own, and a keyframe that
+/// only re-finds its faces runs the network around each (`FaceDetector.retinaLandmarks`, ~1 ms).
 public struct DetectionSchedule: Sendable, Equatable {
     /// Full-frame detection on every `keyframeInterval`-th frame of a run (1 = every frame,
     /// which is exactly `FacePipeline.process`).
@@ -187,18 +189,18 @@ public final class FaceFollower {
         if still {
             reset()
             keyframes += 1
-            return try pipeline.faces(in: image, boxes: try pipeline.detector.detect(image, fullResolution: true),
-                                      frameIndex: frameIndex, timestamp: timestamp)
+            return try pipeline.process(image, frameIndex: frameIndex, timestamp: timestamp, fullResolution: true)
         }
         sinceScan += 1
         let keyframe = forceKeyframe || schedule.keyframeInterval == 1 || sinceKeyframe + 1 >= schedule.keyframeInterval
         if keyframe, case .scan(let thumbnail) = try keyframeKind(image) {
-            let boxes = try pipeline.detector.detect(image)
+            let found = try pipeline.detector.detectFaces(image)
             sinceKeyframe = 0
             sinceScan = 0
             forceKeyframe = false
             keyframes += 1
-            let faces = try remember(try pipeline.faces(in: image, boxes: boxes, frameIndex: frameIndex, timestamp: timestamp),
+            let faces = try remember(try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: pipeline.detectorLandmarks(found),
+                                                        frameIndex: frameIndex, timestamp: timestamp),
                                      cutFrom: image)
             scanned = thumbnail
             scannedBoxes = faces.faces.map(\.box)
@@ -214,9 +216,10 @@ public final class FaceFollower {
             sinceKeyframe += 1
             followedFrames += 1
         }
+        // (A face without landmarks keeps none until the next keyframe: with dlib's model there
+        // were none to measure, RetinaFace did not find its eyes.)
         let known: [[Point]?] = found.map { f in
-            keyframe || schedule.landmarksEveryFrame || f.previous.landmarks.isEmpty
-                ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
+            keyframe || schedule.landmarksEveryFrame ? nil : moved(f.previous.landmarks, from: f.previous.box, to: f.box)
         }
         let faces = try pipeline.faces(in: image, boxes: found.map(\.box), knownLandmarks: known,
                                        frameIndex: frameIndex, timestamp: timestamp)

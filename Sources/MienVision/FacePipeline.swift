@@ -4,7 +4,8 @@ import Foundation
 /// for the CNN and how it was made.
 public struct DetectedFace: Sendable, Equatable {
     public var box: FaceBox
-    /// 68 or 5 points in frame pixels, or empty if landmarks were not computed.
+    /// In frame pixels: dlib's 68 or 5 points, or RetinaFace's five (`FacePipeline.Options.landmarkSource`);
+    /// empty if landmarks were not computed (or, from RetinaFace, not found: the crop is then upright).
     public var landmarks: [Point]
     /// Gray crop, `cropSize × cropSize`.
     public var crop: GrayImage
@@ -39,18 +40,22 @@ public final class FacePipeline {
         public var landmarks: Bool
         /// dlib shape-predictor model (68- or 5-point).
         public var landmarkModelPath: String
+        /// Whose landmarks level the crops: dlib's model or RetinaFace's own (`.retinaface` detector only).
+        public var landmarkSource: LandmarkSource
 
         /// Defaults: Haar detector (fer's parameters except minSize 30), `.aligned` crops of 64 px
         /// (fer's framing with the head roll removed: it measured steadier than `.fer` under roll
         /// with the same classes on upright faces, docs/BENCHMARKS.md "Crop modes"), which need
         /// landmarks: the bundled 5-point model (`Landmarker.defaultModelPath`).
         public init(detector: FaceDetector.Options = .init(), cropMode: CropMode = .aligned, cropSize: Int = 64,
-                    landmarks: Bool = false, landmarkModelPath: String = Landmarker.defaultModelPath) {
+                    landmarks: Bool = false, landmarkModelPath: String = Landmarker.defaultModelPath,
+                    landmarkSource: LandmarkSource = .dlib) {
             self.detector = detector
             self.cropMode = cropMode
             self.cropSize = cropSize
             self.landmarks = landmarks
             self.landmarkModelPath = landmarkModelPath
+            self.landmarkSource = landmarkSource
         }
     }
 
@@ -58,43 +63,72 @@ public final class FacePipeline {
     public let detector: FaceDetector
     public let landmarker: Landmarker?
 
-    /// Loads the detector and, if needed, the landmark model: `sharedLandmarker` if given, else
-    /// the process-wide `Landmarker.shared(modelPath:)` (thread-safe, so every pipeline on every
-    /// thread shares one model: 9 MB, or 71 MB for the 68-point one).
-    /// - Throws: `VisionError` naming a missing or invalid model file.
+    /// Loads the detector and, if needed, the dlib landmark model: `sharedLandmarker` if given,
+    /// else the process-wide `Landmarker.shared(modelPath:)` (thread-safe, so every pipeline on
+    /// every thread shares one model: 9 MB, or 71 MB for the 68-point one). With RetinaFace's
+    /// landmarks no dlib model is loaded.
+    /// - Throws: `VisionError` naming a missing or invalid model file; `.invalidArgument` for
+    ///   RetinaFace's landmarks without the RetinaFace detector.
     public init(options: Options = Options(), sharedLandmarker: Landmarker? = nil) throws {
         guard options.cropSize >= 8, options.cropSize <= 1024 else {
             throw VisionError(.invalidArgument, path: nil, message: "crop size must be in 8…1024, got \(options.cropSize)")
         }
+        guard options.landmarkSource == .dlib || options.detector.backend == .retinaface else {
+            throw VisionError(.invalidArgument, path: nil,
+                              message: "RetinaFace's landmarks need the retinaface detector, not \(options.detector.backend.rawValue): choose dlib's landmarks or the retinaface detector")
+        }
         self.options = options
         detector = try FaceDetector(options: options.detector)
-        if options.cropMode != .fer || options.landmarks {
+        if options.landmarkSource == .dlib, options.cropMode != .fer || options.landmarks {
             landmarker = try sharedLandmarker ?? Landmarker.shared(modelPath: options.landmarkModelPath)
         } else {
             landmarker = nil
         }
     }
 
-    /// Finds, measures and crops every face in a gray frame.
-    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
-        try faces(in: image, boxes: try detector.detect(image), frameIndex: frameIndex, timestamp: timestamp)
+    /// Finds, measures and crops every face in a gray frame (`fullResolution`: as
+    /// `FaceDetector.detect(_:fullResolution:)`, for stills).
+    public func process(_ image: GrayImage, frameIndex: Int = 0, timestamp: Double = 0, fullResolution: Bool = false) throws -> FrameFaces {
+        let found = try detector.detectFaces(image, fullResolution: fullResolution)
+        return try faces(in: image, boxes: found.map(\.box), knownLandmarks: detectorLandmarks(found),
+                         frameIndex: frameIndex, timestamp: timestamp)
+    }
+
+    /// The landmarks a full detection gives its faces that this pipeline uses as they are:
+    /// RetinaFace's with `.retinaface` landmarks, none (measure them) with dlib's.
+    public func detectorLandmarks(_ found: [FaceDetector.Found]) -> [[Point]?] {
+        options.landmarkSource == .retinaface ? found.map { $0.landmarks.isEmpty ? nil : $0.landmarks } : []
+    }
+
+    /// The landmarks of the face in `box` from `options.landmarkSource`: dlib's model fitted in the
+    /// box, or RetinaFace run around it (`FaceDetector.retinaLandmarks`; empty when it finds no
+    /// face there). Empty when no landmarks are needed.
+    public func measureLandmarks(_ image: GrayImage, box: FaceBox) throws -> [Point] {
+        switch options.landmarkSource {
+        case .dlib: return try landmarker?.landmarks(in: image, box: box) ?? []
+        case .retinaface:
+            guard options.cropMode != .fer || options.landmarks else { return [] }
+            return try detector.retinaLandmarks(image, box: box) ?? []
+        }
     }
 
     /// Measures and crops the faces in `boxes` (found in `image` by any means). `knownLandmarks[i]`,
-    /// when given and not nil, are used for `boxes[i]` instead of running the landmark model.
+    /// when given and not nil, are used for `boxes[i]` instead of measuring them (`measureLandmarks`).
+    /// A face without eye landmarks gets no `.eyes` crop, and an upright `.aligned` one.
     public func faces(in image: GrayImage, boxes: [FaceBox], knownLandmarks: [[Point]?] = [],
                       frameIndex: Int = 0, timestamp: Double = 0) throws -> FrameFaces {
         var faces: [DetectedFace] = []
         faces.reserveCapacity(boxes.count)
         for (i, box) in boxes.enumerated() {
             let known = i < knownLandmarks.count ? knownLandmarks[i] : nil
-            let points = try known ?? landmarker?.landmarks(in: image, box: box) ?? []
+            let points = try known ?? measureLandmarks(image, box: box)
             switch options.cropMode {
             case .fer:
                 guard let crop = try ferCrop(image, box: box, size: options.cropSize) else { continue }
                 faces.append(DetectedFace(box: box, landmarks: points, crop: crop, cropMode: .fer, rollDegrees: 0))
             case .aligned, .eyes:
-                guard let eyes = Landmarker.eyeCentres(points) else { continue }
+                let level = (left: Point(x: box.x, y: box.centerY), right: Point(x: box.x + box.width, y: box.centerY))
+                guard let eyes = options.landmarkSource.eyeCentres(points) ?? (options.cropMode == .aligned ? level : nil) else { continue }
                 let m = options.cropMode == .aligned
                     ? ferAlignedTransform(box: box, left: eyes.left, right: eyes.right, size: options.cropSize)
                     : alignmentTransform(left: eyes.left, right: eyes.right, size: options.cropSize)

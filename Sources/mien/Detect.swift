@@ -29,11 +29,14 @@ struct Detect: ParsableCommand {
     @Option(name: .customLong("face-probability"), help: "RetinaFace: face probability a box needs (0-1).")
     var faceProbability: Float = RetinaFace.defaultThreshold
 
-    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level, dlib landmarks) or eyes (eye-anchored: scale and position from the eye centres).")
+    @Option(name: .long, help: "Crop: fer (square box + 10 px, no rotation), aligned (fer's square rotated so the eyes are level: dlib's or RetinaFace's landmarks, --landmarks-from) or eyes (eye-anchored: scale and position from the eye centres).")
     var crop: String = CropMode.aligned.rawValue
 
-    @Flag(name: .long, help: "Compute the dlib landmarks (always on with --crop aligned).")
+    @Flag(name: .long, help: "Compute the landmarks (always on with --crop aligned or eyes).")
     var landmarks = false
+
+    @Option(name: .customLong("landmarks-from"), help: "Landmarks that level the crops: dlib (the shape-predictor model, --landmark-model) or retinaface (the five points the RetinaFace detector gives each face; needs --detector retinaface).")
+    var landmarksFrom: LandmarkSource = .dlib
 
     @Option(name: .customLong("landmark-model"), help: "dlib shape-predictor model, 68- or 5-point (default: the bundled 5-point model, models/landmarks).")
     var landmarkModel: String?
@@ -121,6 +124,9 @@ struct Detect: ParsableCommand {
         guard FaceDetector.Backend(rawValue: detector) != nil else { throw ValidationError("--detector must be haar, hog or retinaface, got \(detector)") }
         guard faceProbability > 0, faceProbability < 1 else { throw ValidationError("--face-probability must be in (0, 1), got \(faceProbability)") }
         guard CropMode(rawValue: crop) != nil else { throw ValidationError("--crop must be fer, aligned or eyes, got \(crop)") }
+        guard landmarksFrom == .dlib || detector == FaceDetector.Backend.retinaface.rawValue else {
+            throw ValidationError("--landmarks-from retinaface needs --detector retinaface (the landmarks come with its faces), got --detector \(detector)")
+        }
         guard every == nil || fps == nil else { throw ValidationError("give --every or --fps, not both") }
         if let every, every < 1 { throw ValidationError("--every must be ≥ 1") }
         guard detectEvery >= 1 else { throw ValidationError("--detect-every must be ≥ 1") }
@@ -168,7 +174,8 @@ struct Detect: ParsableCommand {
             detector: .init(backend: FaceDetector.Backend(rawValue: detector)!, cascadePath: cascade, scaleFactor: scaleFactor,
                             minNeighbors: minNeighbors, minSize: minSize, maxSide: maxSide, upsample: upsample,
                             minFaceProbability: faceProbability),
-            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel ?? Landmarker.defaultModelPath)
+            cropMode: CropMode(rawValue: crop)!, landmarks: landmarks, landmarkModelPath: landmarkModel ?? Landmarker.defaultModelPath,
+            landmarkSource: landmarksFrom)
         let pipeline: FacePipeline
         do {
             pipeline = try FacePipeline(options: options)

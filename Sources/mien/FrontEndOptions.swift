@@ -26,6 +26,10 @@ struct FrontEndOptions: ParsableArguments {
             help: "Smallest face side in pixels of the video frame (default: 40 for retinaface, whose frames are scaled so that such a face is ~20 px — a 1080p frame to 960 px, 640×360 to 320×180; 30 for haar, which --detect-max-side limits further).")
     var minFace: Int?
 
+    @Option(name: .customLong("landmarks-from"),
+            help: "Landmarks whose eye line levels each face's crop: dlib (the bundled 5-point shape-predictor model fitted in the face's box) or retinaface (the five points RetinaFace gives each face; --detector retinaface only).")
+    var landmarksFrom: LandmarkSource = FrontEndOptions.defaultLandmarkSource
+
     @Option(name: .customLong("detect-max-side"),
             help: "Full-frame detection runs on a copy downscaled to at most this longer side (0 = no limit; default: 320 for haar, where faces below ~24 px at that scale are missed; none for retinaface, whose scale --min-face sets).")
     var detectMaxSide: Int?
@@ -48,6 +52,9 @@ struct FrontEndOptions: ParsableArguments {
         if let detectMaxSide { guard detectMaxSide == 0 || detectMaxSide >= 32 else { throw ValidationError("--detect-max-side must be 0 (no limit) or at least 32") } }
         if let minFace { guard minFace >= 8 else { throw ValidationError("--min-face must be at least 8 pixels, got \(minFace)") } }
         guard detector != .hog else { throw ValidationError("--detector must be retinaface or haar (hog is for mien detect)") }
+        guard landmarksFrom == .dlib || detector == .retinaface else {
+            throw ValidationError("--landmarks-from retinaface needs --detector retinaface (the landmarks come with its faces), got --detector \(detector.rawValue)")
+        }
         guard detectScaleFactor > 1, detectScaleFactor <= 4 else { throw ValidationError("--detect-scale-factor must be in (1, 4], got \(detectScaleFactor)") }
         guard decodeThreads >= 0 else { throw ValidationError("--decode-threads must be ≥ 0 (0 = auto), got \(decodeThreads)") }
         guard detectMinNeighbors >= 0 else { throw ValidationError("--detect-min-neighbors must be ≥ 0, got \(detectMinNeighbors)") }
@@ -68,10 +75,14 @@ struct FrontEndOptions: ParsableArguments {
     static let defaultMinFace: [FaceDetector.Backend: Int] = [.retinaface: 40, .haar: 30]
     static let defaultMaxSide: [FaceDetector.Backend: Int] = [.retinaface: 0, .haar: 320]
 
+    /// Default landmarks of the crops' alignment (docs/BENCHMARKS.md, "Face detectors on real frames").
+    static let defaultLandmarkSource = LandmarkSource.dlib
+
     var pipeline: FacePipeline.Options {
         FacePipeline.Options(detector: FaceDetector.Options(backend: detector, scaleFactor: detectScaleFactor, minNeighbors: detectMinNeighbors,
                                                             minSize: minFace ?? Self.defaultMinFace[detector] ?? 30,
-                                                            maxSide: detectMaxSide ?? Self.defaultMaxSide[detector] ?? 320))
+                                                            maxSide: detectMaxSide ?? Self.defaultMaxSide[detector] ?? 320),
+                             landmarkSource: landmarksFrom)
     }
 
     /// A feature worker's compute with these options (single-threaded, see `useSingleThreadedCompute`).
@@ -105,3 +116,4 @@ func useSingleThreadedCompute() {
 
 extension DetectionSchedule.FollowMethod: ExpressibleByArgument {}
 extension FaceDetector.Backend: ExpressibleByArgument {}
+extension LandmarkSource: ExpressibleByArgument {}

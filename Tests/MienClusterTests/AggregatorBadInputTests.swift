@@ -169,8 +169,9 @@ final class AggregatorBadInputTests: XCTestCase {
         let zap = try ZAPHandler(context: context, log: zapLog.append)
         defer { zap.stop() }
         let aggregatorKeys = try CurveKeyPair.generate(), coordinatorKeys = try CurveKeyPair.generate(), consumerKeys = try CurveKeyPair.generate()
-        let port = Int.random(in: 30_000..<50_000)
-        let endpoints = ClusterEndpoints(features: "", sequences: "", aggregator: "tcp://127.0.0.1:\(port)", results: "tcp://127.0.0.1:\(port + 1)")
+        // CURVE needs a real transport (inproc has no handshake); ipc in the test's folder, because a
+        // random TCP port is often taken on a busy machine (ports in the ephemeral range in use).
+        let endpoints = ClusterEndpoints(features: "", sequences: "", aggregator: "ipc://\(out)/intake.ipc", results: "ipc://\(out)/results.ipc")
         var config = Aggregator.Config(endpoints: endpoints, outputDirectory: out)
         config.security.server = zap.serve(domain: "test.intake", keyPair: aggregatorKeys, allow: [coordinatorKeys.publicKey])
         config.streamSecurity = zap.serve(domain: "test.results", keyPair: aggregatorKeys, allow: [consumerKeys.publicKey])
