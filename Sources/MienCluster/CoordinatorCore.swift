@@ -177,8 +177,12 @@ struct CoordinatorCore {
 
     /// Heartbeats both ways, then drops the workers that went silent (their work is re-queued).
     private mutating func heartbeat(now: Instant, into out: inout [Command]) {
-        // The aggregator refuses another coordinator's hello while this one is heard from.
-        out.append(.toAggregator(aggregatorAccepted ? .heartbeat(.with { $0.sentUnixMs = now.unixMs }) : Self.hello))
+        // The aggregator refuses another coordinator's hello while this one is heard from. After
+        // the shutdown nothing more goes to it: it answers with its ack and closes, and a send
+        // to a closed peer would wait for good.
+        if !shutdownSent {
+            out.append(.toAggregator(aggregatorAccepted ? .heartbeat(.with { $0.sentUnixMs = now.unixMs }) : Self.hello))
+        }
         let beat = Envelope.OneOf_Body.heartbeat(.with { $0.sentUnixMs = now.unixMs })
         for name in features.ids.keys.sorted() { out.append(.toWorker(.feature, id: features.ids[name]!, beat, item: nil)) }
         for name in sequences.ids.keys.sorted() { out.append(.toWorker(.sequence, id: sequences.ids[name]!, beat, item: nil)) }

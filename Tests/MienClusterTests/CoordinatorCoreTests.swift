@@ -286,6 +286,8 @@ final class CoordinatorCoreTests: XCTestCase {
         XCTAssertEqual(h.handle(.fromAggregator(Envelope(.ack(.with { $0.videoID = "video1"; $0.detail = "ok" })))), [], "acknowledged once")
         let end = h.tick()
         XCTAssertEqual(Self.toAggregator(end).last, .shutdown(.with { $0.reason = "job complete"; $0.graceMs = 10_000 }))
+        h.nowMs += 100
+        XCTAssertEqual(Self.toAggregator(h.tick()), [], "after the shutdown no heartbeat: the aggregator acks and closes, a send to it would block")
         XCTAssertEqual(h.handle(.fromAggregator(Envelope(.ack(.with { $0.detail = "shutdown" })))), [.jobOver])
         XCTAssertEqual(h.core.finish(), [.toWorker(.feature, id: Array("w1".utf8), .shutdown(.with { $0.reason = "job complete" }), item: nil)])
         XCTAssertEqual(h.core.progress.videosDone, 3)
