@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MienCluster
 import MienNN
 import MienProto
 import MienTraining

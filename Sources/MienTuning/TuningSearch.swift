@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MienCluster
 import MienCore
 import MienProto
 import MienTraining
