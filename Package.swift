@@ -63,7 +63,7 @@ let package = Package(
 
         // MARK: the cluster roles
         .target(name: "MienCluster",
-                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienTraining", "CLibcExtras",
+                dependencies: ["MienCore", "MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "CLibcExtras",
                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                .product(name: "Logging", package: "swift-log")]),
 
@@ -75,19 +75,24 @@ let package = Package(
 
         // MARK: training (the paper's method: face crops → CNN; windows of embeddings → BiLSTM)
         .target(name: "MienTraining", dependencies: ["MienNN", "MienCore", "MienVision"]),
+        // Hyper-parameter search (`mien tune`): search spaces, trials, executors, ranked tables, and
+        // the search across local slots and remote tune workers (`TuningSearch`, `TrialWorker`),
+        // which uses the cluster's worker session and transport.
+        .target(name: "MienTuning", dependencies: ["MienTraining", "MienCluster", "MienNN", "MienCore", "MienProto", "MienWire", "MienTransport",
+                                                   .product(name: "Logging", package: "swift-log")]),
 
         // MARK: evaluation report (pure: metrics.json, Markdown tables, HTML with inline SVG)
         .target(name: "MienReport", dependencies: ["MienCore"]),
 
         // MARK: command line
         .executableTarget(name: "mien",
-                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining", "MienReport", "MienTelemetry",
+                          dependencies: ["MienWire", "MienTransport", "MienProto", "MienNN", "MienVision", "MienCore", "MienSynth", "MienCluster", "MienTraining", "MienTuning", "MienReport", "MienTelemetry",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "CoreMetrics", package: "swift-metrics"),
                                          .product(name: "Logging", package: "swift-log")]),
 
         // MARK: tests
-        .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire", "MienCore"], path: "Tests/MienTestKit"),
+        .target(name: "MienTestKit", dependencies: ["MienProto", "MienWire", "MienCore", .product(name: "Logging", package: "swift-log")], path: "Tests/MienTestKit"),
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN", "CMienKernels"], exclude: ["Fixtures"]),
@@ -99,6 +104,8 @@ let package = Package(
                                                                .product(name: "CoreMetrics", package: "swift-metrics"),
                                                                .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MienTrainingTests", dependencies: ["MienTraining", "MienNN", "MienCore", "MienVision", "MienSynth", "MienCluster"]),
+        .testTarget(name: "MienTuningTests", dependencies: ["MienTuning", "MienTraining", "MienCluster", "MienNN", "MienCore", "MienProto", "MienWire", "MienTransport", "MienTestKit",
+                                                            .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "MienCoreTests", dependencies: ["MienCore", "MienTestKit"], exclude: ["Fixtures"]),
         .testTarget(name: "MienReportTests", dependencies: ["MienReport", "MienCore"]),
         .testTarget(name: "MienSynthTests", dependencies: ["MienSynth", "MienCore", "MienVision"]),

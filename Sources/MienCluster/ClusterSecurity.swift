@@ -19,7 +19,7 @@ public struct ClusterSecurity: Sendable {
 
 /// How a peer appears in log lines: its routing id (text when printable, hex otherwise) and,
 /// when libzmq knows them, its address and CURVE key.
-func describePeer(_ id: [UInt8], _ peer: PeerInfo?) -> String {
+package func describePeer(_ id: [UInt8], _ peer: PeerInfo?) -> String {
     let printable = !id.isEmpty && id.count <= 128 && id.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     let name = printable ? String(decoding: id, as: UTF8.self) : "0x" + id.prefix(32).map { String(format: "%02x", $0) }.joined()
     guard let peer else { return name }

@@ -1,5 +1,5 @@
 /// What became of a message sent without waiting to one peer of a ROUTER.
-enum Delivery: Sendable, Equatable {
+package enum Delivery: Sendable, Equatable {
     case sent
     /// The peer's queue is at its high-water mark: nothing was sent; the caller keeps the message.
     case full

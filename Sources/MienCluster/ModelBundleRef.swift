@@ -1,5 +1,6 @@
 import Foundation
 import MienCore
+import MienVision
 
 /// A Mien model bundle: a folder with `bundle.json` naming its CNN and BiLSTM folders
 /// (relative to the bundle), and what they were trained on.

@@ -1,11 +1,11 @@
 import Foundation
 
 /// A non-blocking pipe that lets another thread wake a thread blocked in `zmq_poll`.
-final class WakePipe: @unchecked Sendable {
-    let readFD: Int32
+package final class WakePipe: @unchecked Sendable {
+    package let readFD: Int32
     private let writeFD: Int32
 
-    init() throws {
+    package init() throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw ClusterError.system("create wake-up pipe", errno: errno) }
         readFD = fds[0]
@@ -18,12 +18,12 @@ final class WakePipe: @unchecked Sendable {
         close(writeFD)
     }
 
-    func wake() {
+    package func wake() {
         var one: UInt8 = 1
         _ = write(writeFD, &one, 1)  // EAGAIN: the pipe is full, a wake-up is pending anyway
     }
 
-    func drain() {
+    package func drain() {
         var buf = [UInt8](repeating: 0, count: 64)
         while read(readFD, &buf, buf.count) > 0 {}
     }

@@ -2,20 +2,20 @@ import Foundation
 
 /// A bounded, blocking hand-off between two threads (socket loop ⇄ compute thread).
 /// `put` blocks while full; `take` blocks while empty, up to a timeout; `close` wakes everyone.
-final class WorkQueue<Item>: @unchecked Sendable {
+package final class WorkQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
     private var closed = false
     let capacity: Int
 
-    init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity >= 1)
         self.capacity = capacity
     }
 
     /// Adds an item, waiting for room. Returns false once closed.
     @discardableResult
-    func put(_ item: Item) -> Bool {
+    package func put(_ item: Item) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         while items.count >= capacity && !closed { condition.wait() }
@@ -26,7 +26,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
     }
 
     /// The next item, waiting up to `timeout` seconds; nil on timeout or once closed and empty.
-    func take(timeout: TimeInterval) -> Item? {
+    package func take(timeout: TimeInterval) -> Item? {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(timeout)
@@ -39,7 +39,7 @@ final class WorkQueue<Item>: @unchecked Sendable {
     }
 
     /// Removes everything waiting without blocking.
-    func drain() -> [Item] {
+    package func drain() -> [Item] {
         condition.lock()
         defer { condition.unlock() }
         let out = items
@@ -48,13 +48,13 @@ final class WorkQueue<Item>: @unchecked Sendable {
         return out
     }
 
-    var isClosed: Bool {
+    package var isClosed: Bool {
         condition.lock()
         defer { condition.unlock() }
         return closed
     }
 
-    func close() {
+    package func close() {
         condition.lock()
         closed = true
         condition.broadcast()

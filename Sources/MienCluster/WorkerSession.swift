@@ -13,40 +13,50 @@ import MienWire
 /// answers that it does not know this connection (it restarted). Heartbeats from the server and
 /// malformed messages are the session's; everything else goes to the role (`Role.message`).
 /// The session owns the socket, on the thread that calls `run`.
-struct WorkerSession {
+package struct WorkerSession {
     /// What the role does at each point of the session.
-    struct Role {
+    package struct Role {
         /// The server as log lines name it ("coordinator", "tune").
-        var server: String
+        package var server: String
         /// The hello of each connection.
-        var hello: () -> Envelope.OneOf_Body
+        package var hello: () -> Envelope.OneOf_Body
         /// Right after the hello (e.g. the first credit).
-        var connected: (Channel) throws -> Void = { _ in }
+        package var connected: (Channel) throws -> Void = { _ in }
         /// Each turn of the loop, before the server's messages are read: what the role has to
         /// send (results, each with fresh credit).
-        var turn: (Channel) throws -> Void = { _ in }
+        package var turn: (Channel) throws -> Void = { _ in }
         /// A message from the server; `.stop` ends the session.
-        var message: (Envelope, Channel) throws -> Verdict
+        package var message: (Envelope, Channel) throws -> Verdict
         /// The heartbeat to send.
-        var heartbeat: () -> Mien_V1_Heartbeat = { .with { $0.sentUnixMs = Clock.unixMs() } }
+        package var heartbeat: () -> Mien_V1_Heartbeat = { .with { $0.sentUnixMs = Clock.unixMs() } }
         /// A connection is dropped (silence, unknown to the server, a failed socket call): the
         /// session reconnects (counters, state).
-        var reconnecting: () -> Void = {}
+        package var reconnecting: () -> Void = {}
         /// A socket call failed (before `reconnecting`).
-        var failed: () -> Void = {}
+        package var failed: () -> Void = {}
         /// A connection could not be made (it is tried again after the back-off).
-        var connectFailed: () -> Void = {}
+        package var connectFailed: () -> Void = {}
         /// A message from the server that does not decode (it is dropped).
-        var malformed: () -> Void = {}
+        package var malformed: () -> Void = {}
         /// The session stops on request (not told by the server): the last word, e.g. a goodbye.
-        var stopping: (Channel) -> Void = { _ in }
+        package var stopping: (Channel) -> Void = { _ in }
+
+        package init(server: String, hello: @escaping () -> Envelope.OneOf_Body, connected: @escaping (Channel) throws -> Void = { _ in },
+                     turn: @escaping (Channel) throws -> Void = { _ in }, message: @escaping (Envelope, Channel) throws -> Verdict,
+                     heartbeat: @escaping () -> Mien_V1_Heartbeat = { .with { $0.sentUnixMs = Clock.unixMs() } },
+                     reconnecting: @escaping () -> Void = {}, failed: @escaping () -> Void = {}, connectFailed: @escaping () -> Void = {},
+                     malformed: @escaping () -> Void = {}, stopping: @escaping (Channel) -> Void = { _ in }) {
+            self.server = server; self.hello = hello; self.connected = connected; self.turn = turn; self.message = message
+            self.heartbeat = heartbeat; self.reconnecting = reconnecting; self.failed = failed; self.connectFailed = connectFailed
+            self.malformed = malformed; self.stopping = stopping
+        }
     }
 
-    enum Verdict { case goOn, stop }
+    package enum Verdict { case goOn, stop }
 
     /// The current connection's socket as the role sends on it: envelopes stamped with the
     /// worker's id and one sequence across connections; sending counts as being heard from.
-    final class Channel {
+    package final class Channel {
         fileprivate let socket: ZMQSocket
         private let stamp: (Envelope.OneOf_Body) -> Envelope
         fileprivate(set) var lastSentMs = Clock.nowMs()
@@ -58,13 +68,13 @@ struct WorkerSession {
 
         /// Sends `body` (`timeoutMs` as `ZMQSocket.send`); false when it could not be queued in time.
         @discardableResult
-        func send(_ body: Envelope.OneOf_Body, timeoutMs: Int32 = -1) throws -> Bool {
+        package func send(_ body: Envelope.OneOf_Body, timeoutMs: Int32 = -1) throws -> Bool {
             let sent = try socket.send(try Framing.direct(stamp(body)), timeoutMs: timeoutMs)
             if sent { lastSentMs = Clock.nowMs() }
             return sent
         }
 
-        func setLinger(_ ms: Int32) throws { try socket.setLinger(ms) }
+        package func setLinger(_ ms: Int32) throws { try socket.setLinger(ms) }
     }
 
     let workerID: String
@@ -77,8 +87,14 @@ struct WorkerSession {
     let wake: WakePipe
     var configure: (ZMQSocket) throws -> Void = { _ in }
 
+    package init(workerID: String, context: ZMQContext, endpoint: String, security: CurveClient?, liveness: Liveness, logger: Logger,
+                 wake: WakePipe, configure: @escaping (ZMQSocket) throws -> Void = { _ in }) {
+        self.workerID = workerID; self.context = context; self.endpoint = endpoint; self.security = security
+        self.liveness = liveness; self.logger = logger; self.wake = wake; self.configure = configure
+    }
+
     /// Runs the session until `shouldStop` or the role says `.stop`.
-    func run(_ role: Role, shouldStop: () -> Bool) {
+    package func run(_ role: Role, shouldStop: () -> Bool) {
         var attempt = 0, connection = 0
         var sequence: UInt64 = 0
         let stamp: (Envelope.OneOf_Body) -> Envelope = { body in

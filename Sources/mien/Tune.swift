@@ -8,6 +8,7 @@ import MienProto
 import MienTelemetry
 import MienTraining
 import MienTransport
+import MienTuning
 
 /// `mien tune`: grid or random search over the BiLSTM's hyper-parameters, trials in parallel
 /// worker processes (local, and remote ones with --listen), a ranked table and the best

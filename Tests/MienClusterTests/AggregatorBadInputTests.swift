@@ -5,6 +5,7 @@ import MienCore
 import MienProto
 import MienTransport
 import MienWire
+import MienTestKit
 @testable import MienCluster
 
 /// The aggregator driven by a hand-written coordinator over inproc: what it acknowledges, in

@@ -5,15 +5,8 @@ import MienCore
 import MienProto
 import MienTransport
 import MienWire
+import MienTestKit
 @testable import MienCluster
-
-/// Thread-safe collections the tests fill from role threads.
-final class Collected<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [T] = []
-    func append(_ x: T) { lock.withLock { items.append(x) } }
-    var all: [T] { lock.withLock { items } }
-}
 
 /// A peer that floods, garbles and oversizes on the coordinator's worker sockets during a job:
 /// the job's outputs are those of a clean run, the misbehaviour is counted, and the log gets a

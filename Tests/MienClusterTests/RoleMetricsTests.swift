@@ -4,6 +4,7 @@ import MetricsTestKit
 import MienProto
 import MienWire
 import XCTest
+import MienTestKit
 @testable import MienCluster
 
 /// The roles' instruments after a small in-process job equal the job's own counts, read from
@@ -155,32 +156,5 @@ final class FailOnceFeatureCompute: WorkerCompute, @unchecked Sendable {
         }
         if fail { throw WorkError(.internal, "injected failure (test)") }
         return try inner.process(work)
-    }
-}
-
-struct CapturedEvent: Sendable {
-    var level: Logger.Level
-    var message: String
-    var metadata: [String: String]
-}
-
-final class LogSink: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _events: [CapturedEvent] = []
-    func append(_ e: CapturedEvent) { lock.withLock { _events.append(e) } }
-    var events: [CapturedEvent] { lock.withLock { _events } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let sink: LogSink
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-        sink.append(CapturedEvent(level: event.level, message: event.message.description, metadata: all.mapValues { $0.description }))
     }
 }

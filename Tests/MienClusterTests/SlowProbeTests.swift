@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import XCTest
 import MienCore
+import MienTestKit
 @testable import MienCluster
 
 /// Probing a video on slow storage does not stall the coordinator's loop: while the third

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MienCluster
 import MienCore
 import MienProto
 import MienTraining
@@ -115,48 +116,174 @@ public final class TuningSearch: @unchecked Sendable {
 
     // MARK: the search's thread
 
-    private func loop(_ socket: ZMQSocket?, onResult: @Sendable (TrialResult) -> Void) -> [TrialResult] {
-        var live = socket
-        let liveness = remote?.liveness ?? Liveness()
-        var work = WorkDispatcher<Int>(config: .init(workerExpiryMs: liveness.expiryMs, itemDeadlineMs: Self.noDeadlineMs))
-        for i in trials.indices { work.enqueue(id: UInt64(i + 1), item: i) }
-        var results = [TrialResult?](repeating: nil, count: trials.count)
+    private func loop(_ socket: ZMQSocket?, onResult: @escaping @Sendable (TrialResult) -> Void) -> [TrialResult] {
+        SearchLoop(self, socket: socket, onResult: onResult).run()
+    }
+}
+
+extension TuningSearch {
+    /// The search's thread: one `WorkDispatcher` for the local slots and the remote workers,
+    /// the remote workers' socket, and the results.
+    private final class SearchLoop {
+        let search: TuningSearch
+        let trials: [TrialParams]
+        let remote: Remote?
+        let logger: Logger
+        let onResult: @Sendable (TrialResult) -> Void
+        var live: ZMQSocket?
+        let liveness: Liveness
+        var work: WorkDispatcher<Int>
+        var results: [TrialResult?]
         var recorded = 0
+        /// Local slots: a thread each, fed one trial at a time; results come back through `finished`.
+        let finished: WorkQueue<(slot: String, result: TrialResult)>
+        var inboxes: [String: WorkQueue<Int>] = [:]
+        var localBusy = 0
+        var remotes: [String: [UInt8]] = [:]  // remote worker (routing id as text) → routing id
+        var unreachable: Set<String> = []     // remote workers the ROUTER found disconnected
+        var sequence: UInt64 = 0
+        var peerLog: PeerEventLog
+        var poller = ZMQPoller()
+        var wakeItem = 0
+        var lastHeartbeat: UInt64 = 0
+        var stopHandled = false
+
+        init(_ search: TuningSearch, socket: ZMQSocket?, onResult: @escaping @Sendable (TrialResult) -> Void) {
+            self.search = search
+            trials = search.trials
+            remote = search.remote
+            logger = search.logger
+            self.onResult = onResult
+            live = socket
+            liveness = search.remote?.liveness ?? Liveness()
+            work = WorkDispatcher<Int>(config: .init(workerExpiryMs: liveness.expiryMs, itemDeadlineMs: TuningSearch.noDeadlineMs))
+            for i in trials.indices { work.enqueue(id: UInt64(i + 1), item: i) }
+            results = [TrialResult?](repeating: nil, count: trials.count)
+            finished = WorkQueue(capacity: max(1, search.executors.count))
+            peerLog = PeerEventLog(intervalMs: 10_000, logger: logger)
+            startSlots()
+            if let socket { poller.add(socket) }
+            wakeItem = poller.add(fileDescriptor: search.wake.readFD)
+        }
+
+        private func startSlots() {
+            let start = Clock.nowMs()
+            let (finished, trials, search) = (finished, trials, search)
+            for (k, executor) in search.executors.enumerated() {
+                let slot = "local-\(k + 1)", inbox = WorkQueue<Int>(capacity: 1)
+                inboxes[slot] = inbox
+                work.join(worker: slot, nowMs: start)
+                work.grant(worker: slot, credit: 1, nowMs: start)
+                let thread = Thread {
+                    while true {
+                        guard let i = inbox.take(timeout: 0.5) else {
+                            if search.lock.withLock({ search.ended }) { return }
+                            continue
+                        }
+                        finished.put((slot, executor.run(i + 1, trials[i])))
+                        search.wake.wake()
+                    }
+                }
+                thread.name = "mien.tune.slot"
+                thread.start()
+            }
+        }
+
+        func run() -> [TrialResult] {
+            while true {
+                let now = Clock.nowMs()
+                if search.isStopped && !stopHandled { handleStop() }
+                for name in unreachable where remotes[name] != nil { lost(name, "disconnected") }
+                unreachable.removeAll()
+                for (slot, r) in finished.drain() {
+                    localBusy -= 1
+                    if case .completed = work.complete(itemID: UInt64(r.trial), from: slot, nowMs: now) { record(r) }
+                    work.grant(worker: slot, credit: 1, nowMs: now)
+                }
+                if recorded == trials.count || (stopHandled && localBusy == 0) { break }
+                if !search.isStopped { assign(now: now) }  // not stopHandled: onResult above may just have stopped the search
+                if now - lastHeartbeat >= liveness.heartbeatMs {
+                    lastHeartbeat = now
+                    heartbeat(now: now)
+                }
+                pollOnce()
+            }
+            for id in remotes.values { send(to: id, .shutdown(.with { $0.reason = "search complete" })) }
+            // Let the Shutdowns reach the workers before the socket goes (linger is 0 by default).
+            try? live?.setLinger(2_000)
+            live?.close()
+            search.lock.withLock { search.ended = true }
+            for inbox in inboxes.values { inbox.close() }
+            return results.enumerated().map { $0.element ?? TrialResult(trial: $0.offset + 1, params: trials[$0.offset], status: .notRun) }
+        }
+
         func record(_ r: TrialResult) {
             results[r.trial - 1] = r
             recorded += 1
             onResult(r)
         }
 
-        // Local slots: a thread each, fed one trial at a time; results come back through `finished`.
-        let finished = WorkQueue<(slot: String, result: TrialResult)>(capacity: max(1, executors.count))
-        var inboxes: [String: WorkQueue<Int>] = [:]
-        let start = Clock.nowMs()
-        for (k, executor) in executors.enumerated() {
-            let slot = "local-\(k + 1)", inbox = WorkQueue<Int>(capacity: 1)
-            inboxes[slot] = inbox
-            work.join(worker: slot, nowMs: start)
-            work.grant(worker: slot, credit: 1, nowMs: start)
-            let thread = Thread { [self] in
-                while true {
-                    guard let i = inbox.take(timeout: 0.5) else {
-                        if lock.withLock({ ended }) { return }
-                        continue
-                    }
-                    finished.put((slot, executor.run(i + 1, trials[i])))
-                    wake.wake()
+        /// Stopped: local trials are interrupted, remote ones reported interrupted at once.
+        private func handleStop() {
+            stopHandled = true
+            for e in search.executors { e.interrupt() }
+            for i in trials.indices where results[i] == nil {
+                if let holder = work.holder(of: UInt64(i + 1)), remotes[holder] != nil {
+                    record(TrialResult(trial: i + 1, params: trials[i], status: .interrupted))
                 }
             }
-            thread.name = "mien.tune.slot"
-            thread.start()
+            for id in remotes.values { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })) }
+            remotes.removeAll()
         }
-        var localBusy = 0
 
-        var remotes: [String: [UInt8]] = [:]  // remote worker (routing id as text) → routing id
-        var unreachable: Set<String> = []     // remote workers the ROUTER found disconnected
-        var sequence: UInt64 = 0
-        var peerLog = PeerEventLog(intervalMs: 10_000, logger: logger)
-        func peerEvent(_ key: String, _ line: @autoclosure () -> String) { peerLog.record(key, line()) }
+        private func assign(now: UInt64) {
+            for a in work.assign(nowMs: now) {
+                if let inbox = inboxes[a.worker] {
+                    localBusy += 1
+                    inbox.put(a.item)
+                } else if let id = remotes[a.worker] {
+                    let delivery = send(to: id, .trialRequest(.with { $0.trial = UInt32(a.itemID); $0.params = Mien_V1_TrialParams(trials[a.item]) }))
+                    guard delivery == .sent else { work.withdraw(itemID: a.itemID, restoreCredit: delivery == .full); continue }
+                    logger.debug("trial \(a.itemID) to tune worker \(a.worker)")
+                }
+            }
+        }
+
+        private func heartbeat(now: UInt64) {
+            for slot in inboxes.keys { work.heard(from: slot, nowMs: now) }  // local slots are alive while the process is
+            for id in remotes.values { send(to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
+            let before = work.requeued
+            let dead = work.expire(nowMs: now)
+            for name in dead { remotes.removeValue(forKey: name) }
+            if !dead.isEmpty {
+                let requeued = work.requeued - before
+                logger.warning("tune worker(s) \(dead.joined(separator: ", ")) stopped heartbeating (gone, killed or cut off)\(requeued > 0 ? "; their \(requeued) running trial(s) go to other workers" : "")")
+            }
+            peerLog.flush(nowMs: now)
+        }
+
+        private func pollOnce() {
+            do {
+                let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
+                if events[wakeItem].contains(.readable) { search.wake.drain() }
+                if let socket = live, events[0].contains(.readable) {
+                    for _ in 0..<TuningSearch.maxMessagesPerTurn {
+                        guard let (frames, peer) = try socket.receiveWithPeer(timeoutMs: 0) else { break }
+                        handle(frames, peer: peer)
+                    }
+                }
+            } catch {
+                // Only a closed context or a libzmq fault gets here: go on without remote workers
+                // (their trials return to the queue when they expire), or stop if none are local.
+                logger.error("tune's worker socket failed: \(error); remote workers are lost")
+                live?.close()
+                live = nil
+                poller = ZMQPoller()
+                wakeItem = poller.add(fileDescriptor: search.wake.readFD)
+                if search.executors.isEmpty { search.stop() }
+            }
+        }
+
         /// Sends without waiting (or up to `timeoutMs`); a trial that did not go is taken back by
         /// the caller (`WorkDispatcher.withdraw`), not left to the worker's expiry.
         @discardableResult
@@ -166,18 +293,19 @@ public final class TuningSearch: @unchecked Sendable {
             let envelope = Envelope(body, senderID: "tune", sequence: sequence, sentUnixMs: Clock.unixMs())
             do {
                 if try socket.send(try Framing.routed(to: id, envelope), timeoutMs: timeoutMs) { return .sent }
-                peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): its queue is full")
+                peerLog.record("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): its queue is full")
                 return .full
             } catch let error as ZMQError where error.code == EHOSTUNREACH {
                 // Its connection is gone (kill -9, network): no need to wait for the heartbeat expiry.
                 unreachable.insert(String(decoding: id, as: UTF8.self))
                 return .failed
             } catch {
-                peerEvent("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
+                peerLog.record("send|\(id)", "could not send \(body.kind) to \(describePeer(id, nil)): \(error)")
                 return .failed
             }
         }
-        func sendSetup(to id: [UInt8], _ hello: Mien_V1_TrialWorkerHello) {
+
+        private func sendSetup(to id: [UInt8], _ hello: Mien_V1_TrialWorkerHello) {
             guard let remote else { return }
             var setup = remote.setup
             let size = remote.cache.count, piece = max(1, remote.chunkBytes)
@@ -189,18 +317,20 @@ public final class TuningSearch: @unchecked Sendable {
                 send(to: id, .trialDataChunk(.with { $0.index = UInt32(k); $0.data = remote.cache.subdata(in: range) }), timeoutMs: 10_000)
             }
         }
+
         /// A remote worker is gone (goodbye, error, silence): its trials go back to the front of the queue.
-        func lost(_ name: String, _ why: String) {
+        private func lost(_ name: String, _ why: String) {
             let before = work.requeued
             work.leave(worker: name)
             remotes.removeValue(forKey: name)
             let requeued = work.requeued - before
             logger.warning("tune worker \(name) \(why)\(requeued > 0 ? "; its \(requeued) running trial(s) go to other workers" : "")")
         }
-        func handleResult(_ m: Mien_V1_TrialResult, from name: String, id: [UInt8], peer: PeerInfo) {
+
+        private func handleResult(_ m: Mien_V1_TrialResult, from name: String, id: [UInt8], peer: PeerInfo) {
             let trial = Int(m.trial)
             guard trials.indices.contains(trial - 1), results[trial - 1] == nil, work.holder(of: UInt64(trial)) == name else {
-                peerEvent("stray|\(name)", "ignored a result for trial \(trial) from \(describePeer(id, peer)): that trial was not given to it (or is done)")
+                peerLog.record("stray|\(name)", "ignored a result for trial \(trial) from \(describePeer(id, peer)): that trial was not given to it (or is done)")
                 return
             }
             guard var r = TrialResult(m), r.params == trials[trial - 1], r.trial == trial else {
@@ -215,17 +345,18 @@ public final class TuningSearch: @unchecked Sendable {
             }
             if case .completed = work.complete(itemID: UInt64(trial), from: name, nowMs: Clock.nowMs()) { record(r) }
         }
-        func handle(_ frames: [[UInt8]], peer: PeerInfo) {
+
+        private func handle(_ frames: [[UInt8]], peer: PeerInfo) {
             let sender = frames.first ?? []
             let (id, message): ([UInt8], Envelope)
             do { (id, message) = try Framing.decodeRouted(frames, limit: remote?.maxMessageBytes ?? ProtocolConstants.maxMessageBytes) } catch {
-                peerEvent("malformed|\(sender)", "dropped an undecodable message from \(describePeer(sender, peer)): \(error)")
+                peerLog.record("malformed|\(sender)", "dropped an undecodable message from \(describePeer(sender, peer)): \(error)")
                 return
             }
             let name = String(decoding: id, as: UTF8.self)
             let now = Clock.nowMs()
             if case .trialWorkerHello(let hello) = message.body {
-                if isStopped { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })); return }
+                if search.isStopped { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })); return }
                 remotes[name] = id
                 work.join(worker: name, nowMs: now)
                 logger.info("tune worker \(name) joined from \(hello.hostname.isEmpty ? describePeer(id, peer) : hello.hostname), \(hello.parallel) trial(s) at once")
@@ -234,7 +365,7 @@ public final class TuningSearch: @unchecked Sendable {
             }
             guard remotes[name] != nil else {
                 send(to: id, .error(.with { $0.code = .unknownPeer; $0.message = "no hello from \(name): say hello first"; $0.sequence = message.sequence }))
-                peerEvent("unknown|\(name)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer))")
+                peerLog.record("unknown|\(name)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer))")
                 return
             }
             work.heard(from: name, nowMs: now)
@@ -244,88 +375,9 @@ public final class TuningSearch: @unchecked Sendable {
             case .trialResult(let m): handleResult(m, from: name, id: id, peer: peer)
             case .shutdown(let s): lost(name, "left (\(s.reason))")
             case .error(let e): lost(name, "reported an error and was dropped: \(e.message)")
-            default: peerEvent("unexpected|\(name)", "ignored unexpected \(message.kind) from \(describePeer(id, peer))")
+            default: peerLog.record("unexpected|\(name)", "ignored unexpected \(message.kind) from \(describePeer(id, peer))")
             }
         }
-
-        var poller = ZMQPoller()
-        if let socket { poller.add(socket) }
-        var wakeItem = poller.add(fileDescriptor: wake.readFD)
-        var lastHeartbeat: UInt64 = 0
-        var stopHandled = false
-        while true {
-            let now = Clock.nowMs()
-            if isStopped && !stopHandled {
-                stopHandled = true
-                for e in executors { e.interrupt() }
-                for i in trials.indices where results[i] == nil {
-                    if let holder = work.holder(of: UInt64(i + 1)), remotes[holder] != nil {
-                        record(TrialResult(trial: i + 1, params: trials[i], status: .interrupted))
-                    }
-                }
-                for id in remotes.values { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })) }
-                remotes.removeAll()
-            }
-            for name in unreachable where remotes[name] != nil { lost(name, "disconnected") }
-            unreachable.removeAll()
-            for (slot, r) in finished.drain() {
-                localBusy -= 1
-                if case .completed = work.complete(itemID: UInt64(r.trial), from: slot, nowMs: now) { record(r) }
-                work.grant(worker: slot, credit: 1, nowMs: now)
-            }
-            if recorded == trials.count || (stopHandled && localBusy == 0) { break }
-            if !isStopped {  // not stopHandled: onResult above may just have stopped the search
-                for a in work.assign(nowMs: now) {
-                    if let inbox = inboxes[a.worker] {
-                        localBusy += 1
-                        inbox.put(a.item)
-                    } else if let id = remotes[a.worker] {
-                        let delivery = send(to: id, .trialRequest(.with { $0.trial = UInt32(a.itemID); $0.params = Mien_V1_TrialParams(trials[a.item]) }))
-                        guard delivery == .sent else { work.withdraw(itemID: a.itemID, restoreCredit: delivery == .full); continue }
-                        logger.debug("trial \(a.itemID) to tune worker \(a.worker)")
-                    }
-                }
-            }
-            if now - lastHeartbeat >= liveness.heartbeatMs {
-                lastHeartbeat = now
-                for slot in inboxes.keys { work.heard(from: slot, nowMs: now) }  // local slots are alive while the process is
-                for id in remotes.values { send(to: id, .heartbeat(.with { $0.sentUnixMs = Clock.unixMs() })) }
-                let before = work.requeued
-                let dead = work.expire(nowMs: now)
-                for name in dead { remotes.removeValue(forKey: name) }
-                if !dead.isEmpty {
-                    let requeued = work.requeued - before
-                    logger.warning("tune worker(s) \(dead.joined(separator: ", ")) stopped heartbeating (gone, killed or cut off)\(requeued > 0 ? "; their \(requeued) running trial(s) go to other workers" : "")")
-                }
-                peerLog.flush(nowMs: now)
-            }
-            do {
-                let events = try poller.poll(timeoutMs: Int(liveness.heartbeatMs))
-                if events[wakeItem].contains(.readable) { wake.drain() }
-                if let socket = live, events[0].contains(.readable) {
-                    for _ in 0..<Self.maxMessagesPerTurn {
-                        guard let (frames, peer) = try socket.receiveWithPeer(timeoutMs: 0) else { break }
-                        handle(frames, peer: peer)
-                    }
-                }
-            } catch {
-                // Only a closed context or a libzmq fault gets here: go on without remote workers
-                // (their trials return to the queue when they expire), or stop if none are local.
-                logger.error("tune's worker socket failed: \(error); remote workers are lost")
-                live?.close()
-                live = nil
-                poller = ZMQPoller()
-                wakeItem = poller.add(fileDescriptor: wake.readFD)
-                if executors.isEmpty { stop() }
-            }
-        }
-        for id in remotes.values { send(to: id, .shutdown(.with { $0.reason = "search complete" })) }
-        // Let the Shutdowns reach the workers before the socket goes (linger is 0 by default).
-        try? live?.setLinger(2_000)
-        live?.close()
-        lock.withLock { ended = true }
-        for inbox in inboxes.values { inbox.close() }
-        return results.enumerated().map { $0.element ?? TrialResult(trial: $0.offset + 1, params: trials[$0.offset], status: .notRun) }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MienCore
+import MienTraining
 
 /// One point of a BiLSTM hyper-parameter search: what `mien train bilstm` takes as
 /// `--units --layers --learning-rate --dropout --window --stride`.

@@ -5,8 +5,10 @@ import MienNN
 import MienProto
 import MienTraining
 import MienTransport
+import MienTestKit
 import MienWire
-@testable import MienCluster
+import MienCluster
+@testable import MienTuning
 
 /// `mien tune`'s search across local slots and remote tune workers, in one process over inproc
 /// endpoints, with a fake trial that writes a small deterministic bundle.

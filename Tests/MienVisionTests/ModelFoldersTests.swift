@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import MienCore
+@testable import MienVision
 
 final class ModelFoldersTests: XCTestCase {
     /// The "no model bundle" error lists these folders: each should appear once, in search order,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MienCluster
 import MienNN
 import MienProto
 import MienTraining
@@ -132,18 +133,59 @@ public final class TrialWorker: @unchecked Sendable {
     /// its bundle's files and fresh credit. Stopped by a signal, it says goodbye so that tune
     /// hands its trials to others at once.
     private func socketLoop() {
+        let loop = SearchSession(self)
+        let session = WorkerSession(workerID: workerID, context: context, endpoint: endpoint, security: security,
+                                    liveness: liveness, logger: logger, wake: wake)
+        let role = WorkerSession.Role(
+            server: "tune",
+            hello: { [self] in
+                .trialWorkerHello(.with {
+                    $0.workerID = workerID
+                    $0.hostname = ProcessInfo.processInfo.hostName
+                    $0.parallel = UInt32(parallel)
+                    $0.softwareVersion = ProtocolConstants.softwareVersion
+                    $0.cacheSha256 = loop.search?.setup.cacheSha256 ?? ""
+                })
+            },
+            connected: { _ in loop.download = nil },
+            turn: { try loop.sendFinished(on: $0) },
+            message: { try loop.handle($0, on: $1) },
+            stopping: { channel in
+                // Stopped by a signal: say goodbye so that tune hands this worker's trials to others now.
+                _ = try? channel.send(.shutdown(.with { $0.reason = "tune worker stopping" }), timeoutMs: 0)
+                try? channel.setLinger(1_000)
+            })
+        session.run(role, shouldStop: { [self] in shouldStop })
+        loop.abandonSearch()
+        stopping.requestStop()
+        outbox.close()
+        stopping.markEnded()
+    }
+}
+
+extension TrialWorker {
+    /// What the socket thread keeps of the search: the search set up (and its generation) and
+    /// the cache being downloaded. The socket thread's only.
+    private final class SearchSession {
+        let worker: TrialWorker
         var generation = 0
         var search: Search?
         var download: Download?
+
+        init(_ worker: TrialWorker) { self.worker = worker }
+
+        var logger: Logger { worker.logger }
+
         func fail(_ message: String) {
-            lock.withLock { failure = TrainingError(message) }
+            worker.lock.withLock { worker.failure = TrainingError(message) }
             logger.error("\(message)")
         }
+
         /// Runs a trial on a free executor, on a thread of its own (training blocks).
         func run(_ request: Mien_V1_TrialRequest) -> Bool {
             guard let slot = search?.free.popLast(), let executor = search?.executors[slot] else { return false }
-            let gen = generation
-            let thread = Thread { [self] in
+            let (gen, outbox, wake) = (generation, worker.outbox, worker.wake)
+            let thread = Thread {
                 let r = executor.run(Int(request.trial), TrialParams(request.params))
                 outbox.put(Finished(generation: gen, slot: slot, result: r))
                 wake.wake()
@@ -152,38 +194,41 @@ public final class TrialWorker: @unchecked Sendable {
             thread.start()
             return true
         }
+
         /// Interrupts the running trials of the current search and forgets it.
         func abandonSearch() {
             for e in search?.executors ?? [] { e.interrupt() }
             search = nil
             generation += 1
         }
+
         /// Sets up a search on a complete, yet unchecked cache and asks for trials; false when
         /// the cache is bad or the executors cannot be made (tune is told; the worker stops).
         func begin(_ d: Download, on channel: WorkerSession.Channel) throws -> Bool {
             abandonSearch()
             do {
-                search = try setUp(d, generation: generation)
+                search = try worker.setUp(d, generation: generation)
             } catch {
-                _ = try? channel.send(.error(.with { $0.code = .badMessage; $0.message = "\(workerID): \(error)" }), timeoutMs: 1_000)
+                _ = try? channel.send(.error(.with { $0.code = .badMessage; $0.message = "\(worker.workerID): \(error)" }), timeoutMs: 1_000)
                 fail("\(error)")
                 return false
             }
-            logger.info("cache \(d.setup.cacheName) ready (\(d.data.count) bytes, SHA-256 verified); asking for \(parallel) trial(s)")
-            try channel.send(.ready(.with { $0.credit = UInt32(parallel) }))
+            logger.info("cache \(d.setup.cacheName) ready (\(d.data.count) bytes, SHA-256 verified); asking for \(worker.parallel) trial(s)")
+            try channel.send(.ready(.with { $0.credit = UInt32(worker.parallel) }))
             return true
         }
+
         /// Finished trials go out, each with its bundle's files and followed by fresh credit.
         func sendFinished(on channel: WorkerSession.Channel) throws {
-            for f in outbox.drain() where f.generation == generation {
+            for f in worker.outbox.drain() where f.generation == generation {
                 search?.free.append(f.slot)
-                let directory = TuningLayout.trialDirectory(search?.out ?? scratch, f.result.trial)
+                let directory = TuningLayout.trialDirectory(search?.out ?? worker.scratch, f.result.trial)
                 var files: [(name: String, data: Data)] = []
                 var r = f.result
                 if r.status == .ok {
                     do { files = try trialFiles(in: directory) } catch {
                         r.status = .failed
-                        r.error = "tune worker \(workerID) cannot read the trial's bundle in \(directory): \(error)"
+                        r.error = "tune worker \(worker.workerID) cannot read the trial's bundle in \(directory): \(error)"
                     }
                 }
                 try? FileManager.default.removeItem(atPath: directory)
@@ -193,21 +238,11 @@ public final class TrialWorker: @unchecked Sendable {
                 logger.info("trial \(r.trial) \(r.params.summary): \(r.status.rawValue) in \(String(format: "%.1f", r.seconds)) s")
             }
         }
+
         func handle(_ message: Envelope, on channel: WorkerSession.Channel) throws -> WorkerSession.Verdict {
             switch message.body {
             case .trialSetup(let setup):
-                if let s = search, s.setup.sameSearch(setup) {
-                    // Reconnected to the same search: go on with the slots that are free.
-                    try channel.send(.ready(.with { $0.credit = UInt32(s.free.count) }))
-                } else if setup.chunks > 0 {
-                    download = Download(setup: setup)
-                } else if let held = search?.cache, search?.setup.cacheSha256 == setup.cacheSha256 {
-                    // Another search on the cache this worker holds (tune restarted with other settings).
-                    if try !begin(Download(setup: setup, data: held), on: channel) { return .stop }
-                } else {
-                    fail("tune sent no cache although this worker does not hold \(setup.cacheSha256.prefix(16))…")
-                    return .stop
-                }
+                return try setUp(setup, on: channel)
             case .trialDataChunk(let chunk):
                 guard var d = download, chunk.index == d.next else {
                     logger.warning("ignored an unexpected cache chunk \(chunk.index) from tune")
@@ -224,7 +259,7 @@ public final class TrialWorker: @unchecked Sendable {
                     logger.warning("tune sent trial \(request.trial) beyond this worker's credit; refused")
                     try channel.send(.error(.with {
                         $0.code = .badMessage
-                        $0.message = "\(workerID) has no free slot for trial \(request.trial) (credit \(parallel))"
+                        $0.message = "\(worker.workerID) has no free slot for trial \(request.trial) (credit \(worker.parallel))"
                         $0.sequence = message.sequence
                     }))
                 }
@@ -239,31 +274,22 @@ public final class TrialWorker: @unchecked Sendable {
             return .goOn
         }
 
-        let session = WorkerSession(workerID: workerID, context: context, endpoint: endpoint, security: security,
-                                    liveness: liveness, logger: logger, wake: wake)
-        let role = WorkerSession.Role(
-            server: "tune",
-            hello: { [self] in
-                .trialWorkerHello(.with {
-                    $0.workerID = workerID
-                    $0.hostname = ProcessInfo.processInfo.hostName
-                    $0.parallel = UInt32(parallel)
-                    $0.softwareVersion = ProtocolConstants.softwareVersion
-                    $0.cacheSha256 = search?.setup.cacheSha256 ?? ""
-                })
-            },
-            connected: { _ in download = nil },
-            turn: { try sendFinished(on: $0) },
-            message: { try handle($0, on: $1) },
-            stopping: { channel in
-                // Stopped by a signal: say goodbye so that tune hands this worker's trials to others now.
-                _ = try? channel.send(.shutdown(.with { $0.reason = "tune worker stopping" }), timeoutMs: 0)
-                try? channel.setLinger(1_000)
-            })
-        session.run(role, shouldStop: { [self] in shouldStop })
-        abandonSearch()
-        stopping.requestStop()
-        outbox.close()
-        stopping.markEnded()
+        /// A search's settings: the same search again (reconnected), a cache to download, or
+        /// another search on the cache held.
+        private func setUp(_ setup: Mien_V1_TrialSetup, on channel: WorkerSession.Channel) throws -> WorkerSession.Verdict {
+            if let s = search, s.setup.sameSearch(setup) {
+                // Reconnected to the same search: go on with the slots that are free.
+                try channel.send(.ready(.with { $0.credit = UInt32(s.free.count) }))
+            } else if setup.chunks > 0 {
+                download = Download(setup: setup)
+            } else if let held = search?.cache, search?.setup.cacheSha256 == setup.cacheSha256 {
+                // Another search on the cache this worker holds (tune restarted with other settings).
+                if try !begin(Download(setup: setup, data: held), on: channel) { return .stop }
+            } else {
+                fail("tune sent no cache although this worker does not hold \(setup.cacheSha256.prefix(16))…")
+                return .stop
+            }
+            return .goOn
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MienCore
 import MienNN
+import MienTraining
 
 /// The data every trial of a search shares: the tracks of one embedding cache and ONE
 /// grouped, stratified, seeded split of its videos (the split `mien train bilstm` makes with

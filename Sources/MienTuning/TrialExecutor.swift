@@ -1,4 +1,5 @@
 import Foundation
+import MienTraining
 
 /// Runs trials for a search: one executor per parallel slot, each used by one thread at a time.
 /// `mien tune` runs each slot's trials in a worker process (`ProcessTrialExecutor` in the CLI);

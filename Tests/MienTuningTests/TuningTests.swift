@@ -3,7 +3,8 @@ import XCTest
 import MienCluster
 import MienCore
 import MienNN
-@testable import MienTraining
+import MienTraining
+@testable import MienTuning
 
 final class TuningTests: XCTestCase {
     let labels = ExpressionClass.labels

@@ -1,4 +1,5 @@
 import Foundation
+import MienTraining
 
 /// The ranked results of a search, as `results.csv` and `results.md`.
 ///
