@@ -303,7 +303,10 @@ public final class Coordinator: @unchecked Sendable {
         var reorder: ReorderBuffer<Mien_V1_EmbeddingBatch>
         var tracker: FaceTracker
         var windowers: [UInt32: TrackWindower] = [:]
+        /// Each open track's frames not sent to the aggregator yet (sent in parts, every batch),
+        /// and its frames so far.
         var trackFrames: [UInt32: [Mien_V1_TrackFrame]] = [:]
+        var trackFrameCounts: [UInt32: Int] = [:]
         var windowsPerTrack: [UInt32: UInt32] = [:]
         var framesPerTrack: [UInt32: UInt32] = [:]
         var framesDone = 0
@@ -469,18 +472,28 @@ public final class Coordinator: @unchecked Sendable {
         }
 
         func endTrack(_ v: VideoState, _ track: UInt32) throws {
-            let frames = v.trackFrames.removeValue(forKey: track) ?? []
+            let count = v.trackFrameCounts.removeValue(forKey: track) ?? 0
             // A track shorter than a window (its one window would be padded) is labelled by the
             // CNN, not the BiLSTM: it gets no window (TrackLabelling, the aggregator's rule).
             if var w = v.windowers.removeValue(forKey: track), let last = w.finish(),
-               TrackLabelling.source(trackFrames: frames.count, windowLength: config.windowLength) == .bilstm {
+               TrackLabelling.source(trackFrames: count, windowLength: config.windowLength) == .bilstm {
                 emit(v, track: track, last)
             }
-            v.framesPerTrack[track] = UInt32(frames.count)
+            v.framesPerTrack[track] = UInt32(count)
+            try sendTrackPart(v, track, last: true)
+        }
+
+        /// Sends the track's frames not sent yet (the aggregator labels them as their windows
+        /// come: nothing here grows with a track's length); `last` ends the track.
+        func sendTrackPart(_ v: VideoState, _ track: UInt32, last: Bool) throws {
+            let frames = v.trackFrames.removeValue(forKey: track) ?? []
+            guard last || !frames.isEmpty else { return }
             try toAggregator(.trackFrames(.with {
                 $0.videoID = v.input.id
                 $0.trackID = track
                 $0.frames = frames
+                $0.last = last
+                if last { $0.windows = v.windowsPerTrack[track] ?? 0 }
             }))
         }
 
@@ -634,6 +647,7 @@ public final class Coordinator: @unchecked Sendable {
                     let update = v.tracker.update(frame: frame.index, boxes: boxes)
                     for t in update.ended { try endTrack(v, t) }
                     for (face, track) in zip(frame.faces, update.trackIDs) {
+                        v.trackFrameCounts[track, default: 0] += 1
                         v.trackFrames[track, default: []].append(.with {
                             $0.frame = frame.index
                             $0.timeS = frame.timeS
@@ -650,8 +664,11 @@ public final class Coordinator: @unchecked Sendable {
                         }
                     }
                 }
-                // Full window batches go out as they fill, so sequence workers run alongside the
-                // feature workers and the windows of a long video are never all held here.
+                // The batch's track frames go to the aggregator before its windows go to workers
+                // (their predictions find the frames there). Full window batches go out as they
+                // fill, so sequence workers run alongside the feature workers and the windows of a
+                // long video are never all held here.
+                for track in v.trackFrames.keys.sorted() { try sendTrackPart(v, track, last: false) }
                 flushWindows(v, force: false)
                 lock.withLock { _progress.framesDone += batch.frames.count }
                 metrics.framesProcessed.increment(by: batch.frames.count)
