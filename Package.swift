@@ -9,8 +9,10 @@ import PackageDescription
 
 /// OpenCV's headers live under /usr/include/opencv4 on Debian; only the modules the shim uses on
 /// every run are linked (linking all ~55 via pkg-config costs ~0.3 s and 130 MB at start-up).
-/// imgcodecs (image files) and videoio (writer.cpp's cv::VideoWriter) are opened on first use
-/// instead: they pull in GDAL and GStreamer, ~0.09 s of every start (CMienVision/opencv_io.hpp).
+/// imgcodecs (image files) and videoio (writer.cpp's cv::VideoWriter) are linked only into the
+/// small library libMienOpenCVIO.so (the CMienOpenCVIO target, a product built beside `mien`),
+/// which the shim opens on first use: they pull in GDAL and GStreamer, ~0.09 s of every start
+/// (CMienVision/opencv_io.hpp).
 /// dnn runs the default face detector (RetinaFace, retinaface.cpp). Linking it costs nothing at start-up:
 /// OpenCV 4.6's objdetect already depends on it (`mien probe`: CPU ratio 0.99, docs/BENCHMARKS.md).
 let openCVModules = ["opencv_core", "opencv_imgproc", "opencv_objdetect", "opencv_dnn"]
@@ -23,6 +25,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mien", targets: ["mien"]),
+        // OpenCV's imgcodecs and videoio behind C functions, dlopened by CMienVision on first use;
+        // never linked into mien (install it beside the binary or in its ../lib).
+        .library(name: "MienOpenCVIO", type: .dynamic, targets: ["CMienOpenCVIO"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
@@ -41,8 +46,11 @@ let package = Package(
         // glibc functions the Glibc module leaves out (declarations only; libc is always linked)
         .systemLibrary(name: "CLibcExtras"),
         .target(name: "CMienVision",
-                cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
+                cxxSettings: [.headerSearchPath("../CMienOpenCVIO/include"), .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
                 linkerSettings: (openCVModules + ffmpegLibraries).map { .linkedLibrary($0) } + [.linkedLibrary("dlib")]),
+        .target(name: "CMienOpenCVIO",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
+                linkerSettings: ["opencv_core", "opencv_imgcodecs", "opencv_videoio"].map { .linkedLibrary($0) }),
 
         // MARK: wire protocol (generated code + pure envelope codec)
         .target(name: "MienProto",

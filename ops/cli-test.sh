@@ -3,6 +3,7 @@
 #   - `mien run` on an archive with bad inputs (corrupt, truncated, non-video, zero-length,
 #     a video without faces) next to good ones: each bad input is reported in videos.jsonl
 #     with a clear error, the good ones are labelled, the exit status is 2;
+#     FFmpeg's own messages about them only in the debug log, never raw on stderr;
 #   - a missing model bundle is one clear error line and exit status 1 (not a crash);
 #   - `mien classify --aligned` on the real face crop agrees with the Keras reference
 #     (happy, p = 0.998 in Tests/MienNNTests/Fixtures/fer2013_README.md);
@@ -43,6 +44,17 @@ for name in ("good/clip_00001.mp4", "good/clip_00003.mp4"):
     assert v[name]["status"] == "ok" and v[name]["faces"] > 0, v[name]
 print("cli-test: bad inputs reported one by one, good videos labelled")
 PY
+# The libraries' own messages (FFmpeg's "moov atom not found" for the truncated MP4) are not
+# printed raw at the default level: the run's stderr has Mien's lines only; with --log-level
+# debug they come through Mien's log (label mien.library).
+if grep -v -e '^mien run: ' -e '^videos ' "$work/run.log" | grep -q .; then
+  cat "$work/run.log"; fail "raw library lines on stderr at the default log level"
+fi
+"$mien" run "$archive/bad/truncated.mp4" --log-level debug --out "$work/out-debug" 2>"$work/run-debug.log" || true
+grep -q 'level=debug label=mien.library msg=".*moov atom not found' "$work/run-debug.log" ||
+  { cat "$work/run-debug.log"; fail "FFmpeg's message should be in the debug log"; }
+grep -q '^\[mov' "$work/run-debug.log" && { cat "$work/run-debug.log"; fail "a raw FFmpeg line at debug level"; }
+echo "cli-test: library messages go through the log (debug), none raw"
 
 echo "cli-test: a missing model bundle"
 status=0

@@ -192,15 +192,15 @@ mien_status mien_image_read(const char *path, int channels, uint64_t max_pixels,
                 return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "JPEG is truncated (no end-of-image marker FF D9 in its last 4 KiB)");
         }
         std::string why;
-        const mien::cvio::ImageCodecs *codecs = mien::cvio::image_codecs(why);
-        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
-        if (f == Fmt::unknown && !codecs->haveImageReader(path))
+        mien::cvio::ImageCodecs codecs{};
+        if (!mien::cvio::image_codecs(codecs, why)) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
+        if (f == Fmt::unknown && !codecs.haveImageReader(path))
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, "not an image format OpenCV can read");
         // Gray is made from the colour decode with cvtColor(BGR2GRAY), as the `fer` package
         // makes it: IMREAD_GRAYSCALE would use libjpeg's Y channel, which differs by a few levels
         // (chroma upsampling and rounding). (Video frames take the decoder's luma plane instead,
         // see video.cpp: no colour decode to start from there.)
-        cv::Mat m = codecs->imread(path, cv::IMREAD_COLOR);
+        cv::Mat m = codecs.imread(path, cv::IMREAD_COLOR);
         if (m.empty())
             return mien::fail(err, err_len, MIEN_ERR_CORRUPT,
                               mien::fmt("%s data cannot be decoded (corrupt or truncated)", fmt_name(f)));
@@ -257,11 +257,11 @@ mien_status mien_image_write(const char *path, const uint8_t *data, int w, int h
             return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "bad arguments");
         cv::Mat m(h, w, channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t *>(data));
         std::string why;
-        const mien::cvio::ImageCodecs *codecs = mien::cvio::image_codecs(why);
-        if (!codecs) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
-        if (!codecs->haveImageWriter(path))
+        mien::cvio::ImageCodecs codecs{};
+        if (!mien::cvio::image_codecs(codecs, why)) return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
+        if (!codecs.haveImageWriter(path))
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED, "no image writer for this file extension");
-        if (!codecs->imwrite(path, m, std::vector<int>())) return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "cannot write the file");
+        if (!codecs.imwrite(path, m)) return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "cannot write the file");
         return MIEN_OK;
     })
 }

@@ -1,121 +1,89 @@
-// OpenCV's imgcodecs and videoio, opened on first use (see opencv_io.hpp for why).
+// Loads libMienOpenCVIO.so on first use (see opencv_io.hpp for why).
 #include "opencv_io.hpp"
 
 #include <dlfcn.h>
-#include <cstring>
-#include <new>
-#include <type_traits>
-
-// The symbol names below are those of libstdc++'s C++11 string ABI, which OpenCV is built with.
-static_assert(_GLIBCXX_USE_CXX11_ABI, "the looked-up OpenCV symbols take std::__cxx11::string");
-static_assert(std::is_same_v<decltype(&cv::imread), cv::Mat (*)(const std::string &, int)>);
-static_assert(std::is_same_v<decltype(&cv::imwrite), bool (*)(const std::string &, cv::InputArray, const std::vector<int> &)>);
-static_assert(std::is_same_v<decltype(&cv::haveImageReader), bool (*)(const std::string &)>);
-static_assert(std::is_same_v<decltype(&cv::haveImageWriter), bool (*)(const std::string &)>);
-static_assert(std::has_virtual_destructor_v<cv::VideoWriter>);
+#include <unistd.h>
+#include <climits>
+#include <stdexcept>
 
 namespace {
 
-/// Where the library of OpenCV module `module` is: beside the libopencv_core this process loaded,
-/// under the same naming (Debian's `libopencv_X.so.406`), so the versions cannot differ.
-std::string module_path(const char *module) {
-    Dl_info info{};
-    const std::string core = "libopencv_core";
-    if (dladdr(reinterpret_cast<void *>(&cv::getNumberOfCPUs), &info) && info.dli_fname) {
-        std::string path = info.dli_fname;
-        size_t k = path.rfind(core);
-        if (k != std::string::npos) return path.substr(0, k) + "libopencv_" + module + path.substr(k + core.size());
-    }
-    return std::string("libopencv_") + module + ".so";
+/// The folder of this process's executable (`mien`, or the test bundle beside it).
+std::string executable_folder() {
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) return ".";
+    std::string p(path, static_cast<size_t>(n));
+    size_t slash = p.rfind('/');
+    return slash == std::string::npos ? "." : p.substr(0, slash);
 }
 
-struct Module {
-    void *handle = nullptr;
-    std::string error;  // why it could not be opened, or the first symbol not found
+struct Loaded {
+    const mien_opencv_io *io = nullptr;
+    std::string error;
 
-    explicit Module(const char *name) {
-        std::string path = module_path(name);
-        handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
-            const char *e = dlerror();
-            error = "cannot load OpenCV's " + std::string(name) + " library " + path + " (" + (e ? e : "unknown error") +
-                    "; on Debian: apt-get install libopencv-" + name + std::to_string(CV_VERSION_MAJOR * 100 + CV_VERSION_MINOR) + ")";
+    Loaded() {
+        const std::string folder = executable_folder();
+        const std::string name = "libMienOpenCVIO.so";
+        for (const std::string &path : {folder + "/" + name, folder + "/../lib/" + name}) {
+            if (access(path.c_str(), F_OK) != 0) continue;
+            void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+            if (!handle) {
+                const char *e = dlerror();
+                error = missing_opencv(path, e ? e : "unknown error");
+                return;
+            }
+            auto entry = reinterpret_cast<const mien_opencv_io *(*)()>(dlsym(handle, "mien_opencv_io_v1"));
+            io = entry ? entry() : nullptr;
+            if (!io || io->version != MIEN_OPENCV_IO_VERSION) {
+                io = nullptr;
+                error = path + " is not this mien's OpenCV I/O library (another build?): rebuild both with `swift build`";
+            }
+            return;
         }
+        error = "cannot find " + name + " beside " + folder + " or in its ../lib: it is built with mien (`swift build` builds it; the container image installs it in /usr/local/lib)";
     }
 
-    template <typename F> F symbol(const char *mangled, const char *readable) {
-        if (!handle) return nullptr;
-        void *p = dlsym(handle, mangled);
-        if (!p && error.empty()) error = std::string("OpenCV's library has no ") + readable + " (another OpenCV version?)";
-        return reinterpret_cast<F>(p);
+    /// Names the OpenCV module the loader could not find, and its Debian package.
+    static std::string missing_opencv(const std::string &path, const std::string &dl) {
+        const std::string package = std::to_string(CV_VERSION_MAJOR * 100 + CV_VERSION_MINOR);
+        for (const char *module : {"imgcodecs", "videoio"}) {
+            if (dl.find(std::string("libopencv_") + module) != std::string::npos)
+                return std::string("cannot load OpenCV's ") + module + " library (" + dl + ", needed by " + path +
+                       "; on Debian: apt-get install libopencv-" + module + package + ")";
+        }
+        return "cannot load " + path + " (" + dl + "; on Debian: apt-get install libopencv-imgcodecs" + package +
+               " libopencv-videoio" + package + ")";
     }
 };
-
-struct Codecs {
-    Module module{"imgcodecs"};
-    mien::cvio::ImageCodecs fns{
-        module.symbol<decltype(&cv::imread)>("_ZN2cv6imreadERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEi",
-                                             "cv::imread"),
-        module.symbol<decltype(&cv::imwrite)>(
-            "_ZN2cv7imwriteERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKNS_11_InputArrayERKSt6vectorIiSaIiEE",
-            "cv::imwrite"),
-        module.symbol<decltype(&cv::haveImageReader)>(
-            "_ZN2cv15haveImageReaderERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE", "cv::haveImageReader"),
-        module.symbol<decltype(&cv::haveImageWriter)>(
-            "_ZN2cv15haveImageWriterERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE", "cv::haveImageWriter"),
-    };
-};
-
-// A non-static member function is called with `this` as its first argument (Itanium C++ ABI).
-using WriterConstructor = void (*)(cv::VideoWriter *);
-using WriterOpen = bool (*)(cv::VideoWriter *, const std::string &, int, int, double, const cv::Size &,
-                            const std::vector<int> &);
-
-struct Writers {
-    Module module{"videoio"};
-    WriterConstructor construct = module.symbol<WriterConstructor>("_ZN2cv11VideoWriterC1Ev", "cv::VideoWriter::VideoWriter()");
-    WriterOpen open = module.symbol<WriterOpen>(
-        "_ZN2cv11VideoWriter4openERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEiidRKNS_5Size_IiEERKSt6vectorIiSaIiEE",
-        "cv::VideoWriter::open(path, api, fourcc, fps, size, params)");
-    bool ok() const { return construct && open; }
-};
-
-const Writers &writers() {
-    static const Writers w;  // opened once, never closed: OpenCV keeps global state
-    return w;
-}
 
 }  // namespace
 
 namespace mien::cvio {
 
-const ImageCodecs *image_codecs(std::string &why) {
-    static const Codecs c;  // opened once, never closed: OpenCV keeps global state
-    const ImageCodecs &f = c.fns;
-    if (f.imread && f.imwrite && f.haveImageReader && f.haveImageWriter) return &f;
-    why = c.module.error;
-    return nullptr;
+const mien_opencv_io *library(std::string &why) {
+    static const Loaded loaded;  // opened once, never closed: OpenCV keeps global state
+    if (!loaded.io) why = loaded.error;
+    return loaded.io;
 }
 
-cv::VideoWriter *new_video_writer(std::string &why) {
-    const Writers &w = writers();
-    if (!w.ok()) {
-        why = w.module.error;
-        return nullptr;
-    }
-    void *storage = ::operator new(sizeof(cv::VideoWriter));
-    try {
-        w.construct(static_cast<cv::VideoWriter *>(storage));
-    } catch (...) {
-        ::operator delete(storage);
-        throw;
-    }
-    return static_cast<cv::VideoWriter *>(storage);
+bool image_codecs(ImageCodecs &codecs, std::string &why) {
+    codecs.io = library(why);
+    return codecs.io != nullptr;
 }
 
-bool open_video_writer(cv::VideoWriter &writer, const std::string &path, int api, int fourcc, double fps,
-                       const cv::Size &size, const std::vector<int> &params) {
-    return writers().open(&writer, path, api, fourcc, fps, size, params);
+cv::Mat ImageCodecs::imread(const std::string &path, int flags) const {
+    cv::Mat m;
+    char err[512] = "";
+    if (io->imread(path.c_str(), flags, &m, err, sizeof err) != 1) throw std::runtime_error(err);
+    return m;
+}
+
+bool ImageCodecs::imwrite(const std::string &path, const cv::Mat &image) const {
+    char err[512] = "";
+    int ok = io->imwrite(path.c_str(), &image, err, sizeof err);
+    if (ok < 0) throw std::runtime_error(err);
+    return ok == 1;
 }
 
 }  // namespace mien::cvio

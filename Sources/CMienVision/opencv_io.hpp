@@ -5,39 +5,37 @@
 // constructors cost ~0.09 s of every process start (`mien --version`: 0.15 s linked, 0.06 s
 // without; docs/BENCHMARKS.md "Process start"). Most commands never touch them (videos are
 // decoded with FFmpeg directly, video.cpp): only reading or writing an image file and encoding a
-// video do. So those paths open the two libraries with dlopen the first time they need them.
-//
-// Only what has no virtual entry point is looked up by name (dlsym of the C++ symbol); the
-// static_asserts below pin each name to the declaration it stands for, and the link itself
-// proves no other imgcodecs or videoio symbol is referenced (neither library is linked).
+// video do. Those calls live in Mien's own small library, libMienOpenCVIO.so (the
+// CMienOpenCVIO target, a product of this package built beside `mien`), which links the two
+// modules and offers them as C functions (mien_opencv_io.h); the paths that need them open it
+// with dlopen the first time, beside the executable or in its ../lib.
 #pragma once
 #include <string>
 #include <vector>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // constants only (IMREAD_COLOR): no function of it is linked
 #include <opencv2/videoio.hpp>
+
+#include "mien_opencv_io.h"
 
 namespace mien::cvio {
 
-/// The imgcodecs functions Mien calls.
+/// The library's functions, loaded on the first call (thread-safe); nullptr, with the reason in
+/// `why` (which library is missing and what to install), when it cannot be loaded.
+const mien_opencv_io *library(std::string &why);
+
+/// The imgcodecs calls Mien makes, over `library()` (a C++ exception inside comes out as
+/// `std::runtime_error`).
 struct ImageCodecs {
-    decltype(&cv::imread) imread;
-    decltype(&cv::imwrite) imwrite;
-    decltype(&cv::haveImageReader) haveImageReader;
-    decltype(&cv::haveImageWriter) haveImageWriter;
+    const mien_opencv_io *io;
+
+    bool haveImageReader(const std::string &path) const { return io->have_image_reader(path.c_str()) == 1; }
+    bool haveImageWriter(const std::string &path) const { return io->have_image_writer(path.c_str()) == 1; }
+    cv::Mat imread(const std::string &path, int flags) const;
+    bool imwrite(const std::string &path, const cv::Mat &image) const;
 };
 
-/// imgcodecs, opened on the first call (thread-safe); nullptr, with the reason in `why`, when
-/// the library or one of its functions cannot be found.
-const ImageCodecs *image_codecs(std::string &why);
-
-/// A new, closed `cv::VideoWriter` (constructed by videoio), or nullptr with the reason in `why`.
-/// Delete it with `delete` (its destructor is virtual).
-cv::VideoWriter *new_video_writer(std::string &why);
-
-/// `writer.open(path, apiPreference, fourcc, fps, size, params)`: the one `open` overload that
-/// is not virtual, so it is looked up in videoio too. Call only on a writer from `new_video_writer`.
-bool open_video_writer(cv::VideoWriter &writer, const std::string &path, int api, int fourcc, double fps,
-                       const cv::Size &size, const std::vector<int> &params);
+/// imgcodecs, loaded on first use; false with the reason in `why` when it cannot be.
+bool image_codecs(ImageCodecs &codecs, std::string &why);
 
 }  // namespace mien::cvio

@@ -32,6 +32,9 @@ inline std::string fmt(const char *f, ...) {
     return buf;
 }
 
+/// Routes FFmpeg's messages through `mien_route_library_logs`' sink (once; library_log.cpp).
+void install_library_log();
+
 }  // namespace mien
 
 /// Wraps a shim body so that no C++ exception leaves it: cv::Exception, std::exception and

@@ -41,11 +41,8 @@ std::string av_message(int code) {
     return buf;
 }
 
-/// FFmpeg logs errors only (what OpenCV's backend set): a damaged file's details on stderr.
-void quiet_ffmpeg_logs() {
-    static std::once_flag once;
-    std::call_once(once, [] { av_log_set_level(AV_LOG_ERROR); });
-}
+/// FFmpeg's messages go to Mien's log, never raw to stderr (library_log.cpp).
+void quiet_ffmpeg_logs() { mien::install_library_log(); }
 
 const char *container_name(const char *path) {
     FILE *f = std::fopen(path, "rb");

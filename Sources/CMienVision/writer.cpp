@@ -1,5 +1,5 @@
 // Video writer of the vision shim: cv::VideoWriter over FFmpeg, behind a C API (OpenCV's videoio
-// is opened on the first writer, opencv_io.hpp).
+// is opened on the first writer, through libMienOpenCVIO.so: opencv_io.hpp).
 #include "mien_video_writer.h"
 #include "opencv_io.hpp"
 #include "shim_util.hpp"
@@ -14,7 +14,7 @@
 #include <opencv2/videoio.hpp>
 
 struct mien_video_writer {
-    cv::VideoWriter *writer = nullptr;  // from mien::cvio::new_video_writer
+    cv::VideoWriter *writer = nullptr;  // from the library's video_writer_open
     std::string path;
     int width = 0;
     int height = 0;
@@ -46,13 +46,12 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
         }
         std::fclose(probe);
         std::string why;
-        cv::VideoWriter *writer = mien::cvio::new_video_writer(why);
-        if (!writer) {
+        const mien_opencv_io *io = mien::cvio::library(why);
+        if (!io) {
             std::remove(path);
             return mien::fail(err, err_len, MIEN_ERR_MISSING_LIBRARY, why);
         }
         auto *w = new mien_video_writer();
-        w->writer = writer;
         w->path = path;
         w->width = width;
         w->height = height;
@@ -74,17 +73,16 @@ extern "C" mien_status mien_video_writer_open(const char *path, int width, int h
                 if (CPU_ISSET(c, &saved)) { CPU_SET(c, &one); break; }
             pinned = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
         }
-        bool ok = false;
-        try {
-            ok = mien::cvio::open_video_writer(*w->writer, path, cv::CAP_FFMPEG, tag, fps, cv::Size(width, height),
-                                               std::vector<int>{cv::VIDEOWRITER_PROP_IS_COLOR, is_color ? 1 : 0});
-        } catch (...) {
-            if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
-            delete w;
-            throw;
-        }
+        char failure[512] = "";
+        w->writer = static_cast<cv::VideoWriter *>(
+            io->video_writer_open(path, cv::CAP_FFMPEG, tag, fps, width, height, is_color ? 1 : 0, failure, sizeof failure));
         if (pinned) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
-        if (!ok || !w->writer->isOpened()) {
+        if (!w->writer) {
+            delete w;
+            std::remove(path);
+            return mien::fail(err, err_len, MIEN_ERR_INTERNAL, std::string("cannot open the video writer: ") + failure);
+        }
+        if (!w->writer->isOpened()) {
             delete w;
             std::remove(path);
             return mien::fail(err, err_len, MIEN_ERR_UNSUPPORTED,

@@ -25,6 +25,42 @@ struct AggregatorScores {
         videoBiLSTM[truth][bilstm] += 1
         videoCNN[truth][cnn] += 1
     }
+
+    /// Adds another's counts (one video's, to the job's).
+    mutating func add(_ other: AggregatorScores) {
+        for t in frameBiLSTM.indices {
+            for c in frameBiLSTM.indices {
+                frameBiLSTM[t][c] += other.frameBiLSTM[t][c]
+                frameCNN[t][c] += other.frameCNN[t][c]
+                videoBiLSTM[t][c] += other.videoBiLSTM[t][c]
+                videoCNN[t][c] += other.videoCNN[t][c]
+            }
+        }
+        frames += other.frames
+    }
+
+    /// Adds frames whose truth is `truth`, counted by their (BiLSTM, CNN) label pair.
+    mutating func addFrames(truth: Int, _ pairs: LabelPairs) {
+        for b in pairs.counts.indices {
+            for c in pairs.counts.indices where pairs.counts[b][c] > 0 {
+                frameBiLSTM[truth][b] += pairs.counts[b][c]
+                frameCNN[truth][c] += pairs.counts[b][c]
+                frames += pairs.counts[b][c]
+            }
+        }
+    }
+}
+
+/// Frames counted by their (BiLSTM label, CNN label) pair: a video's frames until its truth is
+/// known (constant memory however long the video).
+struct LabelPairs {
+    private(set) var counts: [[Int]]
+
+    init(classes: Int) {
+        counts = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+    }
+
+    mutating func add(bilstm: Int, cnn: Int) { counts[bilstm][cnn] += 1 }
 }
 
 /// On resume, the scores and counts of the videos an interrupted run completed, rebuilt from

@@ -2,9 +2,12 @@ import Foundation
 import MienCore
 
 /// The job's output files in `--out DIR`: frames.jsonl, segments.jsonl, videos.jsonl (and
-/// metrics.json at the end; windows.jsonl when asked for). A video's lines are written
-/// together, frames, segments and windows first and its videos.jsonl line last, each file flushed to disk before the video is
-/// acknowledged — so a line in videos.jsonl means the video is complete in every file.
+/// metrics.json at the end; windows.jsonl when asked for). A video's frame, segment and window
+/// lines are appended as they become final (so the lines of videos in progress at once
+/// interleave); its videos.jsonl line comes last, after every file was flushed to disk and
+/// before the video is acknowledged — so a line in videos.jsonl means the video is complete in
+/// every file. (A video that failed after some of its lines were written keeps them; its
+/// videos.jsonl line says `error`, and a resumed run drops them.)
 final class Sinks {
     let directory: String
     private let frames: FileHandle
@@ -41,10 +44,11 @@ final class Sinks {
             for line in Sinks.lines(paths[2]) {
                 if let record = try? decoder.decode(VideoRecord.self, from: Data(line.utf8)) { completed[record.video] = record }
             }
-            // Keep only the lines of completed videos (a crash can leave a partial video behind).
+            // Keep only the lines of videos completed ok (a crash can leave a partial video behind,
+            // a video that failed part-way its first lines).
             for p in perVideo {
                 let kept = Sinks.lines(p).filter { line in
-                    guard let v = try? decoder.decode(VideoOfLine.self, from: Data(line.utf8)), completed[v.video] != nil else { return false }
+                    guard let v = try? decoder.decode(VideoOfLine.self, from: Data(line.utf8)), completed[v.video]?.isOK == true else { return false }
                     if p == paths[0] { keptFrameLine?(line, completed) }
                     return true
                 }
@@ -80,11 +84,15 @@ final class Sinks {
         }
     }
 
-    /// Writes one video's results durably: frames, segments and windows, then its videos.jsonl line.
-    func write(frames frameLines: [String], segments segmentLines: [String], windows windowLines: [String] = [], video videoLine: String) throws {
+    /// Appends results that became final (any video's, as they come; not flushed yet).
+    func append(frames frameLines: [String], segments segmentLines: [String], windows windowLines: [String]) throws {
         if !frameLines.isEmpty { try frames.write(contentsOf: Data((frameLines.joined(separator: "\n") + "\n").utf8)) }
         if !segmentLines.isEmpty { try segments.write(contentsOf: Data((segmentLines.joined(separator: "\n") + "\n").utf8)) }
         if let windows, !windowLines.isEmpty { try windows.write(contentsOf: Data((windowLines.joined(separator: "\n") + "\n").utf8)) }
+    }
+
+    /// Ends a video durably: the per-video files flushed to disk, then its videos.jsonl line.
+    func finishVideo(_ videoLine: String) throws {
         try frames.synchronize()
         try segments.synchronize()
         try windows?.synchronize()

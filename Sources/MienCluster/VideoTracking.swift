@@ -22,7 +22,9 @@ struct VideoTracking {
 
     /// What leaves after some answers were consumed.
     struct Output {
-        /// Tracks that ended, for the aggregator.
+        /// Track parts for the aggregator: each open track's frames of the batches consumed, and
+        /// the ended tracks' last parts (`last`, with their window counts). They go out before
+        /// the same batches' windows (whose predictions find the frames there).
         var trackFrames: [Mien_V1_TrackFrames] = []
         /// Full window batches (with `force`, also the last short one), in the video's window order.
         var windowBatches: [[Mien_V1_Window]] = []
@@ -39,7 +41,10 @@ struct VideoTracking {
     private(set) var reorder: ReorderBuffer<Mien_V1_EmbeddingBatch>
     private var tracker: FaceTracker
     private var windowers: [UInt32: TrackWindower] = [:]
+    /// Each open track's frames not sent to the aggregator yet (sent in parts, every batch: nothing
+    /// here grows with a track's length), and its frames so far.
     private var trackFrames: [UInt32: [Mien_V1_TrackFrame]] = [:]
+    private var trackFrameCounts: [UInt32: Int] = [:]
     private(set) var windowsPerTrack: [UInt32: UInt32] = [:]
     private(set) var framesPerTrack: [UInt32: UInt32] = [:]
     private(set) var framesDone = 0
@@ -68,6 +73,7 @@ struct VideoTracking {
         for batch in reorder.drain() {
             batchesProcessed += 1
             for frame in batch.frames { track(frame, sequenceModel: sequenceModel, into: &out) }
+            for track in trackFrames.keys.sorted() { sendTrackPart(track, last: false, into: &out) }
             cutBatches(force: false, into: &out)
             out.frames += batch.frames.count
             out.faces += batch.frames.reduce(0) { $0 + $1.faces.count }
@@ -106,6 +112,7 @@ struct VideoTracking {
         let update = tracker.update(frame: frame.index, boxes: boxes)
         for t in update.ended { endTrack(t, sequenceModel: sequenceModel, into: &out) }
         for (face, track) in zip(frame.faces, update.trackIDs) {
+            trackFrameCounts[track, default: 0] += 1
             trackFrames[track, default: []].append(.with {
                 $0.frame = frame.index
                 $0.timeS = frame.timeS
@@ -137,18 +144,27 @@ struct VideoTracking {
     }
 
     private mutating func endTrack(_ track: UInt32, sequenceModel: String, into out: inout Output) {
-        let frames = trackFrames.removeValue(forKey: track) ?? []
+        let count = trackFrameCounts.removeValue(forKey: track) ?? 0
         // A track shorter than a window (its one window would be padded) is labelled by the
         // CNN, not the BiLSTM: it gets no window (TrackLabelling, the aggregator's rule).
         if var w = windowers.removeValue(forKey: track), let last = w.finish(),
-           TrackLabelling.source(trackFrames: frames.count, windowLength: settings.windowLength) == .bilstm {
+           TrackLabelling.source(trackFrames: count, windowLength: settings.windowLength) == .bilstm {
             emit(last, track: track, sequenceModel: sequenceModel, into: &out)
         }
-        framesPerTrack[track] = UInt32(frames.count)
+        framesPerTrack[track] = UInt32(count)
+        sendTrackPart(track, last: true, into: &out)
+    }
+
+    /// The track's frames not sent yet; `last` ends the track and carries its window count.
+    private mutating func sendTrackPart(_ track: UInt32, last: Bool, into out: inout Output) {
+        let frames = trackFrames.removeValue(forKey: track) ?? []
+        guard last || !frames.isEmpty else { return }
         out.trackFrames.append(.with {
             $0.videoID = input.id
             $0.trackID = track
             $0.frames = frames
+            $0.last = last
+            if last { $0.windows = windowsPerTrack[track] ?? 0 }
         })
     }
 

@@ -4,7 +4,8 @@
 /// hand. Probabilities are objects of label → probability in the model's label order; readers
 /// turn them into arrays with `probabilities(_:labels:)`.
 
-/// One face in one frame (`frames.jsonl`), in (frame, track) order within a video.
+/// One face in one frame (`frames.jsonl`), in frame order within a track (a video's tracks, and
+/// the videos in progress at once, interleave: its lines are written as they become final).
 public struct FrameRecord: Codable, Sendable, Equatable {
     public var video: String
     public var frame: UInt64

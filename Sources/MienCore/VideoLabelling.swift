@@ -29,6 +29,16 @@ public struct VideoLabelling: Sendable {
         for c in 0..<min(labels.count, probabilities.count) { probabilitySums[c] += probabilities[c] }
     }
 
+    /// Adds the frames counted in `other` (one track's, when a video's tracks are labelled
+    /// apart): the sums are added class by class, so a video summed track by track may differ
+    /// from one summed frame by frame in the last bits of a double.
+    public mutating func add(_ other: VideoLabelling) {
+        precondition(other.labels == labels, "the same labels")
+        frames += other.frames
+        expressiveFrames += other.expressiveFrames
+        for c in probabilitySums.indices { probabilitySums[c] += other.probabilitySums[c] }
+    }
+
     /// The mean probabilities over the frames added (zeros without frames).
     public var meanProbabilities: [Double] { probabilitySums.map { $0 / Double(max(frames, 1)) } }
 

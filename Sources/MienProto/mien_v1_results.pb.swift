@@ -91,7 +91,7 @@ public nonisolated struct Mien_V1_VideoManifest: Sendable {
   /// set when the video failed (probe, decode, …): what and what to do
   public var error: String = String()
 
-  /// track id → frames in its TrackFrames
+  /// track id → frames in its TrackFrames parts
   public var framesPerTrack: Dictionary<UInt32,UInt32> = [:]
 
   /// The BiLSTM's window length T the tracks were cut for (steps). A track with fewer frames
@@ -147,7 +147,11 @@ public nonisolated struct Mien_V1_TrackFrame: Sendable {
   fileprivate var _cnnProbs: Mien_V1_ClassProbs? = nil
 }
 
-/// Coordinator → aggregator: the faces of one whole track, ascending frame order.
+/// Coordinator → aggregator: the next faces of one track, ascending frame order. A track is
+/// sent in parts as its frames are tracked (the coordinator holds none to the track's end); a
+/// part whose frames the aggregator has already (a restarted coordinator sending again) counts
+/// once. The track's last part says so, with the number of windows cut for the track, so the
+/// aggregator can finish the track before the video ends; the manifest repeats both counts.
 public nonisolated struct Mien_V1_TrackFrames: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -158,6 +162,12 @@ public nonisolated struct Mien_V1_TrackFrames: Sendable {
   public var trackID: UInt32 = 0
 
   public var frames: [Mien_V1_TrackFrame] = []
+
+  /// the track ended: no frames follow this part
+  public var last: Bool = false
+
+  /// with `last`: windows cut for the track (0: labelled by the CNN)
+  public var windows: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -543,7 +553,7 @@ nonisolated extension Mien_V1_TrackFrame: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrackFrames"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{3}track_id\0\u{1}frames\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}video_id\0\u{3}track_id\0\u{1}frames\0\u{1}last\0\u{1}windows\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -554,6 +564,8 @@ nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularStringField(value: &self.videoID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.trackID) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.frames) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.last) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.windows) }()
       default: break
       }
     }
@@ -569,6 +581,12 @@ nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.frames.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.frames, fieldNumber: 3)
     }
+    if self.last != false {
+      try visitor.visitSingularBoolField(value: self.last, fieldNumber: 4)
+    }
+    if self.windows != 0 {
+      try visitor.visitSingularUInt32Field(value: self.windows, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -576,6 +594,8 @@ nonisolated extension Mien_V1_TrackFrames: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.videoID != rhs.videoID {return false}
     if lhs.trackID != rhs.trackID {return false}
     if lhs.frames != rhs.frames {return false}
+    if lhs.last != rhs.last {return false}
+    if lhs.windows != rhs.windows {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

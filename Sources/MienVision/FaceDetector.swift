@@ -92,8 +92,9 @@ public final class FaceDetector {
     public let options: Options
     /// `.haar` only: evaluate the cascade with OpenCV's `cv::CascadeClassifier` instead of Mien's
     /// own evaluator (which gives exactly its detections, faster): the reference that one is
-    /// tested and timed against.
-    public var usesOpenCVReference = false
+    /// tested and timed against. SPI (`@_spi(Reference) import MienVision`): for `mien bench-haar`,
+    /// `mien detect --haar-opencv` and the tests, not the API.
+    @_spi(Reference) public var usesOpenCVReference = false
     private let haar: OpaquePointer?
     private let hog: OpaquePointer?
     /// `.retinaface`: the network (FaceDetector-retinaface.swift).

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MienVision
+@_spi(Reference) import MienVision
 
 /// `mien bench haar`: Mien's Haar-cascade evaluator against OpenCV's cv::CascadeClassifier on the
 /// frames of a video (see `Bench`'s discussion).

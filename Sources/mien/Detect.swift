@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import MienVision
+@_spi(Reference) import MienVision
 
 /// `mien detect`: faces, landmarks and crops for every (sampled) frame of the inputs.
 struct Detect: ParsableCommand {

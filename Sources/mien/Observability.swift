@@ -2,6 +2,7 @@ import ArgumentParser
 import CoreMetrics
 import Foundation
 import Logging
+import MienVision
 import MienCluster
 import MienTelemetry
 
@@ -40,9 +41,17 @@ final class Telemetry: @unchecked Sendable {
         self.init(level: options.logLevel ?? defaultLevel)
     }
 
-    /// Logs only (commands without `--metrics`).
+    /// Logs only (commands without `--metrics`). The vision libraries' messages (FFmpeg's) go to
+    /// this log at debug level, not raw to stderr.
     init(level: Logger.Level) {
         self.level = level
+        let verbose = level <= .debug
+        var sink: (@Sendable (String) -> Void)?
+        if verbose {
+            let libraries = Logger(label: "mien.library", factory: { KeyValueLogHandler(label: $0, level: level) })
+            sink = { (line: String) in libraries.debug(Logger.Message(stringLiteral: line)) }
+        }
+        LibraryLog.route(verbose: verbose, to: sink)
     }
 
     /// The factory the roles' instruments are made with.

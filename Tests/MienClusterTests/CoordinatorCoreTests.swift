@@ -191,9 +191,16 @@ final class CoordinatorCoreTests: XCTestCase {
         XCTAssertEqual(h.core.progress.framesDone, 0)
         let out = h.from("w1", Self.answer("video0", id: 4096, start: 0))
         let bodies = Self.toAggregator(out)
-        XCTAssertEqual(bodies.count, 2, "the track's frames, then the manifest: \(bodies)")
-        guard case .trackFrames(let t) = bodies.first, case .manifest(let m) = bodies.last else { return XCTFail("\(bodies)") }
-        XCTAssertEqual(t.frames.map(\.frame), Array(0..<16), "one track, in frame order")
+        // The track's frames leave in parts, one per batch as it is consumed (nothing held to the
+        // track's end), then its last part (no frames left, its window count), then the manifest.
+        let parts = bodies.compactMap { body -> Mien_V1_TrackFrames? in if case .trackFrames(let t) = body { return t }; return nil }
+        XCTAssertEqual(parts.count, 3, "two batches' parts, the last part, then the manifest: \(bodies)")
+        guard let t = parts.last, case .manifest(let m) = bodies.last else { return XCTFail("\(bodies)") }
+        XCTAssertEqual(parts.flatMap { $0.frames.map(\.frame) }, Array(0..<16), "one track, in frame order")
+        XCTAssertEqual(parts.map(\.frames.count), [8, 8, 0])
+        XCTAssertEqual(parts.map(\.last), [false, false, true])
+        XCTAssertEqual(Set(parts.map(\.trackID)).count, 1)
+        XCTAssertEqual(t.windows, 7, "the last part carries the track's window count")
         XCTAssertEqual(m.framesPerTrack, [t.trackID: 16])
         // 16 steps, T = 4, stride 2: 7 windows, in batches of 2 → 4 window batches queued.
         XCTAssertEqual(m.windowsPerTrack, [t.trackID: 7])

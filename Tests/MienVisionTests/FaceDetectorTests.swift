@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import MienVision
+@_spi(Reference) @testable import MienVision
 
 final class FaceDetectorTests: XCTestCase {
     /// Each hand-annotated face in the three real photographs is found by the Haar detector

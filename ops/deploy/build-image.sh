@@ -61,6 +61,9 @@ stage_binary() {
   local dir=$1 lib path owned=()
   install -D -m 0755 "$binary" "$dir/out/bin/mien"
   mkdir -p "$dir/out/lib"
+  # Mien's OpenCV I/O library (imgcodecs, videoio), built beside the binary, opened from ../lib.
+  [ -f "$(dirname "$binary")/libMienOpenCVIO.so" ] || { say "$(dirname "$binary")/libMienOpenCVIO.so is missing: build it with swift build -c release --product MienOpenCVIO"; return 1; }
+  install -m 0755 "$(dirname "$binary")/libMienOpenCVIO.so" "$dir/out/lib/libMienOpenCVIO.so"
   ldd "$binary" | grep -q "not found" && { say "$binary: $(ldd "$binary" | grep "not found" | head -1)"; return 1; }
   while read -r lib path; do
     dpkg -S "$path" >/dev/null 2>&1 || dpkg -S "$(readlink -f "$path")" >/dev/null 2>&1 \

@@ -312,6 +312,12 @@ def check_dockerfile(dockerfile, context, mien, problems, libraries=True):
             installed |= {t for t in m.group(1).split() if not t.startswith("-")}
     if libraries:
         check_runtime_libraries(mien, installed, where, problems)
+        # Mien's OpenCV I/O library (imgcodecs, videoio; opened on first use), built beside mien.
+        io = os.path.join(os.path.dirname(mien), "libMienOpenCVIO.so")
+        if os.path.exists(io):
+            check_runtime_libraries(io, installed, where, problems)
+        else:
+            problems.add(where, f"{io} is missing: build it beside mien (swift build -c release --product MienOpenCVIO)")
     return stages
 
 

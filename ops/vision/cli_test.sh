@@ -46,6 +46,17 @@ if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
 else
   echo "skipped: the missing-imgcodecs checks need root (a private mount namespace)"
 fi
+# The two libraries come through Mien's own libMienOpenCVIO.so, found beside the binary or in
+# its ../lib: a binary copied without it says so for an image, and works for a video.
+mkdir -p "$work/bare/bin" "$work/bare/lib"
+cp "$mien" "$work/bare/bin/mien"
+status=0
+out=$("$work/bare/bin/mien" probe "$work/astronaut.jpg" 2>&1) || status=$?
+check "no libMienOpenCVIO: exit status" 1 "$status"
+check "no libMienOpenCVIO: clear error" 1 "$(echo "$out" | grep -c "missing library: cannot find libMienOpenCVIO.so beside $work/bare/bin or in its ../lib: it is built with mien")"
+check "no libMienOpenCVIO: videos still work" 50 "$("$work/bare/bin/mien" probe --count "$work/clip.mp4" | python3 -c 'import json, sys; print(json.load(sys.stdin)["frame_count"])')"
+cp "$(dirname "$mien")/libMienOpenCVIO.so" "$work/bare/lib/"
+check "libMienOpenCVIO in ../lib (the container's layout)" 1 "$(loaded libopencv_imgcodecs "$work/bare/bin/mien" probe "$work/astronaut.jpg")"
 
 mkdir "$work/frames"
 for i in 1 2 10; do cp "$fix/fer_crop_astronaut.png" "$work/frames/frame$i.png"; done

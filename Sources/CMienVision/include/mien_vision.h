@@ -17,6 +17,15 @@ const char *mien_cv_version(void);
  * quotas), at least 1. */
 int mien_cpus_available(void);
 
+/* Messages of the libraries under the shim: FFmpeg's (av_log: "moov atom not found", a damaged
+ * stream's details), warnings and errors only, each line without its newline. `sink` receives
+ * them (from any thread; Mien logs them at debug level); NULL drops them. Without a call they
+ * are dropped too: nothing of FFmpeg's is printed raw. OpenCV 4.6 cannot hand its own log
+ * lines over: with `verbose` it prints its warnings to stderr, else nothing. (libpng's warnings,
+ * printed by libpng itself inside imgcodecs, are not reached.) */
+typedef void (*mien_log_sink)(const char *line);
+void mien_route_library_logs(mien_log_sink sink, int verbose);
+
 #ifdef __cplusplus
 }
 #endif
