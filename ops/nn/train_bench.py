@@ -28,6 +28,17 @@ import statistics
 import subprocess
 import sys
 
+# Both children end the same way: warm-up, then `steps` timed train_on_batch calls.
+TIMED_STEPS = r'''
+for _ in range(3):
+    model.train_on_batch(x, y)
+start = time.perf_counter()
+for _ in range(steps):
+    model.train_on_batch(x, y)
+elapsed = time.perf_counter() - start
+print(json.dumps({"per_s": steps * batch / elapsed, "tf": tf.__version__}))
+'''
+
 KERAS_CHILD = r'''
 import json, os, sys, time
 threads, batch, steps, path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -71,14 +82,7 @@ model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentr
 rng = np.random.default_rng(1)
 x = rng.uniform(-1, 1, (batch, d["input"]["height"], d["input"]["width"], d["input"]["channels"])).astype("float32")
 y = np.eye(len(d["labels"]), dtype="float32")[rng.integers(0, len(d["labels"]), batch)]
-for _ in range(3):
-    model.train_on_batch(x, y)
-start = time.perf_counter()
-for _ in range(steps):
-    model.train_on_batch(x, y)
-elapsed = time.perf_counter() - start
-print(json.dumps({"per_s": steps * batch / elapsed, "tf": tf.__version__}))
-'''
+''' + TIMED_STEPS
 
 KERAS_BILSTM_CHILD = r'''
 import json, os, sys, time
@@ -97,14 +101,7 @@ model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentr
 rng = np.random.default_rng(1)
 x = rng.uniform(-1, 1, (batch, window, embedding)).astype("float32")
 y = np.eye(7, dtype="float32")[rng.integers(0, 7, batch)]
-for _ in range(3):
-    model.train_on_batch(x, y)
-start = time.perf_counter()
-for _ in range(steps):
-    model.train_on_batch(x, y)
-elapsed = time.perf_counter() - start
-print(json.dumps({"per_s": steps * batch / elapsed, "tf": tf.__version__}))
-'''
+''' + TIMED_STEPS
 
 
 def cpu_name():
