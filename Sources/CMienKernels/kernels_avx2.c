@@ -14,6 +14,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <string.h>
 
 int mien_kernels_avx2_available(void) {
     __builtin_cpu_init();
@@ -30,6 +31,8 @@ AVX512_TARGET static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin
                                     const float *bias, int relu, float *out);
 AVX512_TARGET static void dw_rows3x3s1_512(const float *x, int h, int w, int c, const float *dw, int padTop, int padLeft,
                                            int oh0, int oh1, int outW, float *out);
+AVX512_TARGET static void dw_grad3x3s1_512(const float *x, int h, int w, int c, const float *dy, int padTop, int padLeft,
+                                           int outH, int outW, const float *zeros, float *dk);
 AVX512_TARGET static void conv3_planar512(const float *x, int h, int w, int cin, const float *k, int kh, int cout,
                                           const float *bias, int relu, float *out, float *scratch);
 
@@ -252,6 +255,43 @@ void mien_separable(const float *x, int h, int w, int cin,
     }
 }
 
+/* ---- training: 3×3 stride-1 depthwise forward and backward (multiplier 1) ---- */
+
+/* The kernel gradient of dw_rows3x3s1 (dw3x3_grad_body.h), 8 channels a vector. */
+#define DWG_NAME dw_grad3x3s1
+#define DWG_VEC __m256
+#define DWG_WIDTH 8
+#define DWG_LOAD _mm256_loadu_ps
+#define DWG_FMA _mm256_fmadd_ps
+#define DWG_ADD_STORE(d, v) _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), v))
+#define DWG_ZERO _mm256_setzero_ps()
+#include "dw3x3_grad_body.h"   /* undefines the DWG_ macros */
+
+INLINE void dw_rows_any(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
+                        int outH, int outW, float *out) {
+    if (c % 16 == 0 && mien_cpu_level() >= 2) dw_rows3x3s1_512(x, h, w, c, k, padTop, padLeft, 0, outH, outW, out);
+    else dw_rows3x3s1(x, h, w, c, k, padTop, padLeft, 0, outH, outW, out);
+}
+
+int mien_t_dw3x3s1_applies(int c) { return c > 0 && c % 8 == 0 && mien_cpu_level() >= 1; }
+
+void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
+                            int outH, int outW, float *out) {
+    dw_rows_any(x, h, w, c, k, padTop, padLeft, outH, outW, out);
+}
+
+void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,
+                             int padLeft, int outH, int outW, float *dk, float *dx, float *scratch) {
+    /* dx is the depthwise convolution of dy with the kernel turned by 180°, padded so that
+       input pixel (ih, iw) collects the outputs it fed: oh = ih + padTop − i. */
+    float *flipped = scratch, *zeros = scratch + 9 * (ptrdiff_t)c;
+    for (int t = 0; t < 9; t++) memcpy(flipped + (ptrdiff_t)(8 - t) * c, k + (ptrdiff_t)t * c, sizeof(float) * (size_t)c);
+    dw_rows_any(dy, outH, outW, c, flipped, 2 - padTop, 2 - padLeft, h, w, dx);
+    memset(zeros, 0, sizeof(float) * (size_t)w * c);
+    if (c % 16 == 0 && mien_cpu_level() >= 2) dw_grad3x3s1_512(x, h, w, c, dy, padTop, padLeft, outH, outW, zeros, dk);
+    else dw_grad3x3s1(x, h, w, c, dy, padTop, padLeft, outH, outW, zeros, dk);
+}
+
 /* ---- max pooling (+ optional residual add) ---- */
 
 void mien_maxpool(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
@@ -366,6 +406,16 @@ static void pw_row512(const float *x, ptrdiff_t xs, int n, int cin, const float 
 #define DW_ZERO _mm512_setzero_ps()
 #include "dw3x3_body.h"   /* undefines the DW_ macros */
 
+/* The kernel gradient, 16 channels a vector. */
+#define DWG_NAME dw_grad3x3s1_512
+#define DWG_VEC __m512
+#define DWG_WIDTH 16
+#define DWG_LOAD _mm512_loadu_ps
+#define DWG_FMA _mm512_fmadd_ps
+#define DWG_ADD_STORE(d, v) _mm512_storeu_ps(d, _mm512_add_ps(_mm512_loadu_ps(d), v))
+#define DWG_ZERO _mm512_setzero_ps()
+#include "dw3x3_grad_body.h"   /* undefines the DWG_ macros */
+
 /* ---- AVX-512 direct convolution for few input channels (the CNN's first two layers) ----
    With 1–16 input channels, the channel-vector tiles above (conv_tile_kw3) do one broadcast
    load per multiply-add and run at ~40 % of the FMA units. Here the vectors run along the image
@@ -465,6 +515,11 @@ static void conv3_planar512(const float *x, int h, int w, int cin, const float *
 #else  /* not x86: no kernels; FoldedCNN keeps its portable path */
 
 int mien_kernels_avx2_available(void) { return 0; }
+int mien_t_dw3x3s1_applies(int c) { (void)c; return 0; }
+void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
+                            int outH, int outW, float *out) { __builtin_trap(); }
+void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,
+                             int padLeft, int outH, int outW, float *dk, float *dx, float *scratch) { __builtin_trap(); }
 void mien_conv_valid_s1(const float *x, int h, int w, int cin, const float *k, int kh, int kw, int cout,
                         const float *bias, int relu, float *out, float *scratch) { __builtin_trap(); }
 void mien_conv1x1(const float *x, int h, int w, int cin, int stride, int outH, int outW,

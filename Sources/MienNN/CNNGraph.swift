@@ -37,9 +37,21 @@ public final class CNNGraph {
     /// Node whose output is globally averaged into the embedding.
     public let embeddingNode: Int
 
+    /// ReLU nodes computed inside the batch norm that is their only input (`BatchNorm.forward(_:
+    /// training:relu:)`), and those batch norms: a ReLU after a batch norm read by nothing else.
+    private let fusedReLUs: Set<Int>, fusedBatchNorms: Set<Int>
+
     init(nodes: [Node], description: CNNDescription) throws {
         self.nodes = nodes
         self.description = description
+        var readers = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for j in node.inputs { readers[j] += 1 } }
+        var relus = Set<Int>()
+        for (i, node) in nodes.enumerated() {
+            guard case .relu = node.op, node.inputs.count == 1, case .batchNorm = nodes[node.inputs[0]].op,
+                  readers[node.inputs[0]] == 1 else { continue }
+            relus.insert(i)
+        }
         guard let out = nodes.firstIndex(where: { $0.name == description.outputLayer }) else {
             throw NNError.badInput("model description: output layer '\(description.outputLayer)' is not in the layer list")
         }
@@ -51,6 +63,11 @@ public final class CNNGraph {
             throw NNError.badInput("model description: embedding layer '\(description.embeddingLayer)' is not in the layer list")
         }
         embeddingNode = emb
+        // The embedding and the logits are read by the caller too: keep those values unfused.
+        let outputs = Set([logitsNode, embeddingNode])
+        let kept = relus.filter { !outputs.contains(nodes[$0].inputs[0]) }
+        fusedReLUs = kept
+        fusedBatchNorms = Set(kept.map { nodes[$0].inputs[0] })
     }
 
     /// All trainable parameters in node order.
@@ -85,8 +102,8 @@ public final class CNNGraph {
             case .input: values[i] = x
             case .conv(let l): values[i] = l.forward(a!, training: training)
             case .separable(let l): values[i] = l.forward(a!, training: training)
-            case .batchNorm(let l): values[i] = l.forward(a!, training: training)
-            case .relu(let l): values[i] = l.forward(a!, training: training)
+            case .batchNorm(let l): values[i] = l.forward(a!, training: training, relu: fusedBatchNorms.contains(i))
+            case .relu(let l): values[i] = fusedReLUs.contains(i) ? a! : l.forward(a!, training: training)
             case .softmax(let l): values[i] = l.forward(a!, training: training)
             case .identity: values[i] = a!
             case .maxPool(let l): values[i] = l.forward(a!, training: training)
@@ -124,7 +141,7 @@ public final class CNNGraph {
                 }
             case .separable(let l): pass(l.backward(g), to: node.inputs[0])
             case .batchNorm(let l): pass(l.backward(g), to: node.inputs[0])
-            case .relu(let l): pass(l.backward(g), to: node.inputs[0])
+            case .relu(let l): pass(fusedReLUs.contains(i) ? g : l.backward(g), to: node.inputs[0])
             case .softmax(let l): pass(l.backward(g), to: node.inputs[0])
             case .identity: pass(g, to: node.inputs[0])
             case .maxPool(let l): pass(l.backward(g), to: node.inputs[0])

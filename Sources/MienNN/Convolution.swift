@@ -153,7 +153,8 @@ public final class Conv2D: Layer {
         let kh = kernel.value.shape[0], kw = kernel.value.shape[1], cout = kernel.value.shape[3]
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "Conv2D gradient shape \(gradOutput.shape) is wrong")
-        var dx = Tensor(shape: inputGradient ? x.shape : [0])
+        // col2im adds into dx; a 1×1 stride-1 convolution's GEMM writes it.
+        var dx = !inputGradient ? Tensor(shape: [0]) : g.isPointwiseIdentity ? Tensor(uninitialized: x.shape) : Tensor(shape: x.shape)
         let P = g.outPixels, K = g.patchSize
         let imageIn = g.height * g.width * g.inChannels, imageOut = P * cout
         let wantsBias = bias != nil
@@ -316,8 +317,10 @@ public final class DepthwiseConv2D: Layer {
                              stride: stride, padding: padding)
         let m = kernel.value.shape[3], cin = g.inChannels, cout = cin * m
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "DepthwiseConv2D gradient shape \(gradOutput.shape) is wrong")
-        var dx = Tensor(shape: x.shape)
-        let taps = g.kernelH * g.kernelW * cout
+        // The 3×3 stride-1 kernel writes dx; the others accumulate into it.
+        let rowKernels = m == 1 && g.hasDepthwise3x3Kernels
+        var dx = rowKernels ? Tensor(uninitialized: x.shape) : Tensor(shape: x.shape)
+        let taps = g.kernelH * g.kernelW * cout, wantsBias = bias != nil
         let imageIn = g.height * g.width * cin, imageOut = g.outPixels * cout
         let grads = x.data.withUnsafeBufferPointer { xb in
         gradOutput.data.withUnsafeBufferPointer { gb in
@@ -325,15 +328,20 @@ public final class DepthwiseConv2D: Layer {
         dx.data.withUnsafeMutableBufferPointer { dxb in
             let xp = UncheckedSendable(xb.baseAddress!), gp = UncheckedSendable(gb.baseAddress!)
             let wp = UncheckedSendable(wb.baseAddress!), dxp = UncheckedSendable(dxb.baseAddress!)
-            return BatchChunks.sum(batch: g.batch, size: taps + cout) { images, partial in
+            return BatchChunks.sum(batch: g.batch, size: taps + (wantsBias ? cout : 0)) { images, partial in
+                let scratch = rowKernels ? UnsafeMutablePointer<Float>.allocate(capacity: (9 + g.width) * cin) : nil
+                defer { scratch?.deallocate() }
                 for n in images {
                     let xi = xp.value + n * imageIn, go = gp.value + n * imageOut, dxi = dxp.value + n * imageIn
-                    if m == 1 {
+                    if let scratch {
+                        mien_t_dw3x3s1_backward(xi, go, Int32(g.height), Int32(g.width), Int32(cin), wp.value, Int32(g.padTop),
+                                                Int32(g.padLeft), Int32(g.outH), Int32(g.outW), partial, dxi, scratch)
+                    } else if m == 1 {
                         g.depthwiseBackward(xi, gradOutput: go, kernel: wp.value, kernelGrad: partial, inputGrad: dxi)
                     } else {
                         depthwiseBackwardMultiplier(g.single, multiplier: m, x: xi, dy: go, w: wp.value, dw: partial, dx: dxi)
                     }
-                    for r in 0..<g.outPixels { mien_t_add(partial + taps, go + r * cout, cout) }
+                    if wantsBias { for r in 0..<g.outPixels { mien_t_add(partial + taps, go + r * cout, cout) } }
                 }
             }
         }}}}
@@ -372,9 +380,20 @@ extension ConvGeometry {
         return g
     }
 
-    /// Depthwise forward of one image, multiplier 1 (C kernel; `depthwiseForward` is its reference).
+    /// True when a multiplier-1 depthwise convolution of this geometry runs on the 3×3 stride-1
+    /// row kernels (FoldedCNN's, AVX2 or AVX-512; channels a multiple of 8).
+    var hasDepthwise3x3Kernels: Bool {
+        kernelH == 3 && kernelW == 3 && stride == 1 && mien_t_dw3x3s1_applies(Int32(inChannels)) != 0
+    }
+
+    /// Depthwise forward of one image, multiplier 1 (C kernels; `depthwiseForward` is their reference).
     @inline(__always)
     func depthwiseForward(_ x: UnsafePointer<Float>, kernel: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        if hasDepthwise3x3Kernels {
+            mien_t_dw3x3s1_forward(x, Int32(height), Int32(width), Int32(inChannels), kernel, Int32(padTop), Int32(padLeft),
+                                   Int32(outH), Int32(outW), out)
+            return
+        }
         mien_t_depthwise_forward(x, Int32(height), Int32(width), Int32(inChannels), kernel, Int32(kernelH), Int32(kernelW),
                                  Int32(stride), Int32(padTop), Int32(padLeft), Int32(outH), Int32(outW), out)
     }

@@ -23,6 +23,8 @@ public final class BatchNorm: Layer {
     public let name: String
     private var cachedNormalized: Tensor?
     private var cachedInvStd: [Float] = []
+    /// The output of the last training forward when a ReLU was fused into it (its mask), else nil.
+    private var cachedReLUOutput: Tensor?
 
     public init(gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor,
                 epsilon: Float = 1e-3, momentum: Float = 0.99, name: String = "batch_normalization") {
@@ -65,6 +67,12 @@ public final class BatchNorm: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        forward(x, training: training, relu: false)
+    }
+
+    /// The batch norm, followed by `max(·, 0)` when `relu` (a ReLU layer fused into it: one pass
+    /// over the data instead of two, and `backward` then takes ∂L/∂ of the ReLU's output).
+    public func forward(_ x: Tensor, training: Bool, relu: Bool) -> Tensor {
         let c = channels
         precondition(x.shape.last == c, "batch norm \(name) expects \(c) channels last, got \(x.shape)")
         let rows = x.count / c
@@ -73,40 +81,17 @@ public final class BatchNorm: Layer {
             let (scale, shift) = inferenceScaleShift()
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeMutableBufferPointer { yp in
-                    for r in 0..<rows { for j in 0..<c { yp[r * c + j] = xp[r * c + j] * scale[j] + shift[j] } }
+                    for r in 0..<rows { for j in 0..<c {
+                        let v = xp[r * c + j] * scale[j] + shift[j]
+                        yp[r * c + j] = relu ? max(v, 0) : v
+                    } }
                 }
             }
             return y
         }
-        // Statistics per chunk of images in Double (`BatchChunks`: summed over the chunks in
-        // order, so independent of the thread count), then two passes: mean, centred squares.
-        let batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
-        var mean = [Double](repeating: 0, count: c), variance = mean
-        var invStd = [Float](repeating: 0, count: c), meanF = invStd
+        let (meanF, invStd) = batchStatistics(x)
         var xhat = Tensor(uninitialized: x.shape)
-        x.data.withUnsafeBufferPointer { xb in
-            let xp = UncheckedSendable(xb.baseAddress!)
-            mean = BatchChunks.sum(batch: batch, size: c) { images, partial in
-                mien_t_column_sums(xp.value + images.lowerBound * rowsPerImage * c, images.count * rowsPerImage, Int32(c), partial)
-            }
-            for j in 0..<c { mean[j] /= Double(rows) }
-            let meanP = UncheckedSendable(mean)
-            variance = BatchChunks.sum(batch: batch, size: c) { images, partial in
-                meanP.value.withUnsafeBufferPointer { mp in
-                    mien_t_column_centered_squares(xp.value + images.lowerBound * rowsPerImage * c, images.count * rowsPerImage,
-                                                   Int32(c), mp.baseAddress!, partial)
-                }
-            }
-        }
-        for j in 0..<c {
-            let biased = variance[j] / Double(rows)
-            invStd[j] = Float(1 / (biased + Double(epsilon)).squareRoot())
-            meanF[j] = Float(mean[j])
-            let unbiased = rows > 1 ? variance[j] / Double(rows - 1) : biased
-            movingMean.data[j] = momentum * movingMean.data[j] + (1 - momentum) * Float(mean[j])
-            movingVariance.data[j] = momentum * movingVariance.data[j] + (1 - momentum) * Float(unbiased)
-        }
-        let g = gamma.value.data, b = beta.value.data
+        let g = gamma.value.data, b = beta.value.data, batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
         x.data.withUnsafeBufferPointer { xb in
         xhat.data.withUnsafeMutableBufferPointer { hb in
         y.data.withUnsafeMutableBufferPointer { yb in
@@ -115,30 +100,63 @@ public final class BatchNorm: Layer {
             BatchChunks.forEach(batch: batch) { _, images in
                 let off = images.lowerBound * rowsPerImage * c
                 mien_t_bn_normalize(xp.value + off, images.count * rowsPerImage, Int32(c), v.value.0, v.value.1, v.value.2, v.value.3,
-                                    hp.value + off, yp.value + off)
+                                    relu ? 1 : 0, hp.value + off, yp.value + off)
             }
         }}}
         cachedNormalized = xhat
         cachedInvStd = invStd
+        cachedReLUOutput = relu ? y : nil
         return y
     }
 
+    /// The batch's mean and 1/√(biased variance + ε) per channel, from sums and sums of squares
+    /// per chunk of images in Double (`BatchChunks`: summed over the chunks in order, so
+    /// independent of the thread count); updates the moving statistics (unbiased variance).
+    private func batchStatistics(_ x: Tensor) -> (mean: [Float], invStd: [Float]) {
+        let c = channels, rows = x.count / c
+        let batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
+        let sums = x.data.withUnsafeBufferPointer { xb in
+            let xp = UncheckedSendable(xb.baseAddress!)
+            return BatchChunks.sum(batch: batch, size: 2 * c) { (images, partial: UnsafeMutablePointer<Double>) in
+                mien_t_column_sums_squares(xp.value + images.lowerBound * rowsPerImage * c, images.count * rowsPerImage,
+                                           Int32(c), partial, partial + c)
+            }
+        }
+        var invStd = [Float](repeating: 0, count: c), meanF = invStd
+        for j in 0..<c {
+            let mean = sums[j] / Double(rows)
+            // E[x²] − E[x]² in Double: exact enough for activations (|mean|/σ ≪ 1e6).
+            let biased = max(sums[c + j] / Double(rows) - mean * mean, 0)
+            invStd[j] = Float(1 / (biased + Double(epsilon)).squareRoot())
+            meanF[j] = Float(mean)
+            let unbiased = rows > 1 ? biased * Double(rows) / Double(rows - 1) : biased
+            movingMean.data[j] = momentum * movingMean.data[j] + (1 - momentum) * Float(mean)
+            movingVariance.data[j] = momentum * movingVariance.data[j] + (1 - momentum) * Float(unbiased)
+        }
+        return (meanF, invStd)
+    }
+
     /// Back-propagation: Σ dy and Σ dy·x̂ per chunk in Double (summed in chunk order), then
-    /// ∂L/∂x per chunk.
+    /// ∂L/∂x per chunk. After a forward with a fused ReLU, `gradOutput` is ∂L/∂ of the ReLU's
+    /// output, masked here by where that output is positive.
     public func backward(_ gradOutput: Tensor) -> Tensor {
         guard let xhat = cachedNormalized else { preconditionFailure("BatchNorm.backward called before a training forward") }
         let c = channels, rows = gradOutput.count / c
         let batch = gradOutput.shape[0], rowsPerImage = rows / max(batch, 1)
+        let mask = cachedReLUOutput ?? Tensor(shape: [0])
+        let masked = cachedReLUOutput != nil
         var sums = [Double]()
         gradOutput.data.withUnsafeBufferPointer { gb in
-            xhat.data.withUnsafeBufferPointer { hb in
-                let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!)
-                sums = BatchChunks.sum(batch: batch, size: 2 * c) { images, partial in
-                    let off = images.lowerBound * rowsPerImage * c
-                    mien_t_bn_grad_sums(gp.value + off, hp.value + off, images.count * rowsPerImage, Int32(c), partial, partial + c)
-                }
+        xhat.data.withUnsafeBufferPointer { hb in
+        mask.data.withUnsafeBufferPointer { mb in
+            let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!)
+            let mp = UncheckedSendable(masked ? mb.baseAddress : nil)
+            sums = BatchChunks.sum(batch: batch, size: 2 * c) { images, partial in
+                let off = images.lowerBound * rowsPerImage * c
+                mien_t_bn_grad_sums(gp.value + off, hp.value + off, mp.value.map { $0 + off }, images.count * rowsPerImage,
+                                    Int32(c), partial, partial + c)
             }
-        }
+        }}}
         for j in 0..<c {
             beta.grad.data[j] += Float(sums[j])
             gamma.grad.data[j] += Float(sums[c + j])
@@ -149,15 +167,17 @@ public final class BatchNorm: Layer {
         let sDy = sums[0..<c].map { Float($0) }, sDyXhat = sums[c...].map { Float($0) }
         gradOutput.data.withUnsafeBufferPointer { gb in
         xhat.data.withUnsafeBufferPointer { hb in
+        mask.data.withUnsafeBufferPointer { mb in
         dx.data.withUnsafeMutableBufferPointer { db in
             let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!), dp = UncheckedSendable(db.baseAddress!)
+            let mp = UncheckedSendable(masked ? mb.baseAddress : nil)
             let v = UncheckedSendable((k, sDy, sDyXhat))
             BatchChunks.forEach(batch: batch) { _, images in
                 let off = images.lowerBound * rowsPerImage * c
-                mien_t_bn_grad_input(gp.value + off, hp.value + off, images.count * rowsPerImage, Int32(c), v.value.0, m,
-                                     v.value.1, v.value.2, dp.value + off)
+                mien_t_bn_grad_input(gp.value + off, hp.value + off, mp.value.map { $0 + off }, images.count * rowsPerImage,
+                                     Int32(c), v.value.0, m, v.value.1, v.value.2, dp.value + off)
             }
-        }}}
+        }}}}
         return dx
     }
 }

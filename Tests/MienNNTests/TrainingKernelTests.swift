@@ -122,6 +122,73 @@ final class TrainingKernelTests: XCTestCase {
         }
     }
 
+    /// The 3×3 stride-1 depthwise row kernels training uses for channels a multiple of 8 (AVX2;
+    /// AVX-512 for multiples of 16) against float64 loops, every coordinate: the forward, the
+    /// input gradient (the kernel turned by 180° over dy) and the kernel gradient; 'same' and
+    /// 'valid', images narrower and shorter than the kernel, at every instruction-set level
+    /// (level 0 runs the generic kernels). Tolerance 1e-5 absolute on values of order 1.
+    func testDepthwise3x3RowKernelsMatchFloat64Loops() {
+        let top = Int(mien_cpu_level())
+        var rng = SeededRandom(seed: 45)
+        let cases: [(Int, Int, Int, Padding)] = [(7, 9, 16, .same), (5, 6, 8, .same), (6, 5, 24, .valid), (2, 2, 16, .same),
+                                                 (1, 5, 8, .same), (9, 4, 32, .valid), (4, 13, 48, .same)]
+        for level in 0...top {
+            mien_cpu_level_limit(Int32(level))
+            for (h, w, c, padding) in cases {
+                let name = "\(h)×\(w)×\(c) \(padding) at level \(level)"
+                let x = rng.uniformTensor([3, h, w, c]), k = rng.uniformTensor([3, 3, c, 1])
+                let g = ConvGeometry(inputShape: x.shape, kernelH: 3, kernelW: 3, stride: 1, padding: padding)
+                XCTAssertEqual(g.hasDepthwise3x3Kernels, level >= 1, name)
+                let dy = rng.uniformTensor([3, g.outH, g.outW, c])
+                let layer = DepthwiseConv2D(kernel: k, bias: nil, stride: 1, padding: padding)
+                let y = layer.forward(x, training: true)
+                XCTAssertLessThan(y.maxAbsDifference(DepthwiseConv2D.reference(x, kernel: k, stride: 1, padding: padding)), 1e-5, name)
+                layer.kernel.zeroGrad()
+                let dx = layer.backward(dy)
+                var dxRef = [Double](repeating: 0, count: x.count), dkRef = [Double](repeating: 0, count: k.count)
+                for n in 0..<3 { for oh in 0..<g.outH { for ow in 0..<g.outW { for i in 0..<3 { for j in 0..<3 {
+                    let ih = oh - g.padTop + i, iw = ow - g.padLeft + j
+                    guard ih >= 0, ih < h, iw >= 0, iw < w else { continue }
+                    for ch in 0..<c {
+                        let d = Double(dy[n, oh, ow, ch])
+                        dxRef[((n * h + ih) * w + iw) * c + ch] += d * Double(k[i, j, ch, 0])
+                        dkRef[(i * 3 + j) * c + ch] += d * Double(x[n, ih, iw, ch])
+                    }
+                }}}}}
+                let dxErr = zip(dx.data, dxRef).map { abs(Double($0) - $1) }.max()!
+                let dkErr = zip(layer.kernel.grad.data, dkRef).map { abs(Double($0) - $1) }.max()!
+                XCTAssertLessThan(dxErr, 1e-5, "input gradient \(name)")
+                XCTAssertLessThan(dkErr, 1e-4, "kernel gradient \(name) (sums of up to \(3 * h * w) products)")
+            }
+        }
+    }
+
+    /// A ReLU fused into the batch norm before it (`forward(_:training:relu:)`, what CNNGraph
+    /// runs for every batch norm → ReLU pair) computes what the two layers compute apart: the same
+    /// outputs in training and inference mode, the same input and parameter gradients (within
+    /// 1e-6). (Each layer apart passes finite differences above; the pair has kinks where
+    /// finite differences are not a reliable oracle.)
+    func testBatchNormWithFusedReLUEqualsTheTwoLayers() {
+        BatchChunks.threads = 2
+        var rng = SeededRandom(seed: 46)
+        let gamma = rng.uniformTensor([16], 0.5, 1.5), beta = rng.uniformTensor([16])
+        func make() -> BatchNorm {
+            BatchNorm(gamma: gamma, beta: beta, movingMean: Tensor(shape: [16]), movingVariance: Tensor(shape: [16], repeating: 1))
+        }
+        let x = rng.uniformTensor([11, 5, 4, 16]), dy = rng.uniformTensor([11, 5, 4, 16])
+        let fused = make(), apart = make(), relu = ReLU()
+        let yFused = fused.forward(x, training: true, relu: true)
+        let yApart = relu.forward(apart.forward(x, training: true), training: true)
+        XCTAssertLessThan(yFused.maxAbsDifference(yApart), 1e-6)
+        XCTAssertGreaterThan(yFused.data.filter { $0 == 0 }.count, 100, "the ReLU clips about half of the outputs")
+        let dxFused = fused.backward(dy), dxApart = apart.backward(relu.backward(dy))
+        XCTAssertLessThan(dxFused.maxAbsDifference(dxApart), 1e-6)
+        XCTAssertLessThan(fused.gamma.grad.maxAbsDifference(apart.gamma.grad), 1e-5)
+        XCTAssertLessThan(fused.beta.grad.maxAbsDifference(apart.beta.grad), 1e-5)
+        XCTAssertLessThan(fused.forward(x, training: false, relu: true)
+            .maxAbsDifference(relu.forward(apart.forward(x, training: false), training: false)), 1e-6)
+    }
+
     /// OpenBLAS's kernels are AVX2 or better wherever the CPU has AVX2 (an unknown CPU model made
     /// Debian's OpenBLAS fall back to SSE3 "Prescott" kernels), and GEMM still equals the naive
     /// reference after the switch.

@@ -50,18 +50,31 @@ void mien_t_im2col(const float *x, int h, int w, int c, int kh, int kw, int stri
 void mien_t_col2im_add(const float *cols, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft,
                        int outH, int outW, float *dx);
 
-/* Column sums of a rows × c matrix, added into sum[c] (double). */
-void mien_t_column_sums(const float *x, size_t rows, int c, double *sum);
-/* Σ (x − mean)² per column, added into out[c] (double). */
-void mien_t_column_centered_squares(const float *x, size_t rows, int c, const double *mean, double *out);
-/* Batch norm forward with given statistics: xhat = (x − mean)·invStd, y = gamma·xhat + beta. */
+/* 3×3, stride-1 depthwise convolution (multiplier 1) of one image with the AVX2 / AVX-512
+   row kernels of FoldedCNN (kernels_avx2.c), for training. Usable when
+   mien_t_dw3x3s1_applies(c) (c % 8 == 0 and the CPU has AVX2+FMA); otherwise use
+   mien_t_depthwise_forward/backward. Forward: out [outH, outW, c] (written). Backward: dk [3, 3, c]
+   accumulated, dx [h, w, c] written (the convolution of dy with the kernel turned by 180°);
+   scratch holds (9 + w)·c floats. */
+int mien_t_dw3x3s1_applies(int c);
+void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
+                            int outH, int outW, float *out);
+void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,
+                             int padLeft, int outH, int outW, float *dk, float *dx, float *scratch);
+
+/* Column sums and sums of squares of a rows × c matrix, added into sum[c] and squares[c] (double). */
+void mien_t_column_sums_squares(const float *x, size_t rows, int c, double *sum, double *squares);
+/* Batch norm forward with given statistics: xhat = (x − mean)·invStd, y = gamma·xhat + beta, then
+   max(y, 0) when relu != 0 (a ReLU fused after the batch norm). */
 void mien_t_bn_normalize(const float *x, size_t rows, int c, const float *mean, const float *invStd,
-                         const float *gamma, const float *beta, float *xhat, float *y);
-/* Σ dy and Σ dy·xhat per column, added into sumDy[c] and sumDyXhat[c] (double). */
-void mien_t_bn_grad_sums(const float *dy, const float *xhat, size_t rows, int c, double *sumDy, double *sumDyXhat);
-/* dx = k·(m·dy − sumDy − xhat·sumDyXhat) per column (written). */
-void mien_t_bn_grad_input(const float *dy, const float *xhat, size_t rows, int c, const float *k, float m,
-                          const float *sumDy, const float *sumDyXhat, float *dx);
+                         const float *gamma, const float *beta, int relu, float *xhat, float *y);
+/* Σ dy and Σ dy·xhat per column, added into sumDy[c] and sumDyXhat[c] (double). With a fused
+   ReLU, mask is its output (rows × c): dy counts only where mask > 0; NULL: no ReLU. */
+void mien_t_bn_grad_sums(const float *dy, const float *xhat, const float *mask, size_t rows, int c,
+                         double *sumDy, double *sumDyXhat);
+/* dx = k·(m·dy − sumDy − xhat·sumDyXhat) per column (written); dy masked as in mien_t_bn_grad_sums. */
+void mien_t_bn_grad_input(const float *dy, const float *xhat, const float *mask, size_t rows, int c, const float *k,
+                          float m, const float *sumDy, const float *sumDyXhat, float *dx);
 
 /* ReLU: y = max(x, 0) (written); backward dx = x > 0 ? dy : 0 (written). */
 void mien_t_relu(const float *x, size_t n, float *y);
