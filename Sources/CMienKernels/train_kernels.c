@@ -194,70 +194,73 @@ IMPL void mien_t_column_sums_squares_impl(const float *RESTRICT x, size_t rows, 
     }
 }
 
+/* The batch norm's per-element maths, shared by its three passes so that each recomputes x̂ and
+   the fused ReLU's mask exactly as the forward did. */
+#define BN_XHAT(j) ((xr[j] - mean[j]) * invStd[j])
+#define BN_OUT(j, hv) (gamma[j] * (hv) + beta[j])
+
 IMPL void mien_t_bn_normalize_impl(const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean,
                          const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta,
-                         int relu, float *RESTRICT xhat, float *RESTRICT y) {
+                         int relu, float *RESTRICT y) {
     for (size_t r = 0; r < rows; r++) {
         const float *RESTRICT xr = x + r * (size_t)c;
-        float *RESTRICT hr = xhat + r * (size_t)c;
         float *RESTRICT yr = y + r * (size_t)c;
         if (relu) {
             for (int j = 0; j < c; j++) {
-                float hv = (xr[j] - mean[j]) * invStd[j];
-                float v = gamma[j] * hv + beta[j];
-                hr[j] = hv;
+                float v = BN_OUT(j, BN_XHAT(j));
                 yr[j] = v > 0 ? v : 0;
             }
         } else {
-            for (int j = 0; j < c; j++) {
-                float hv = (xr[j] - mean[j]) * invStd[j];
-                hr[j] = hv;
-                yr[j] = gamma[j] * hv + beta[j];
-            }
+            for (int j = 0; j < c; j++) yr[j] = BN_OUT(j, BN_XHAT(j));
         }
     }
 }
 
-IMPL void mien_t_bn_grad_sums_impl(const float *RESTRICT dy, const float *RESTRICT xhat, const float *RESTRICT mask,
-                         size_t rows, int c, double *RESTRICT sumDy, double *RESTRICT sumDyXhat) {
+IMPL void mien_t_bn_grad_sums_impl(const float *RESTRICT dy, const float *RESTRICT x, size_t rows, int c,
+                         const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma,
+                         const float *RESTRICT beta, int relu, double *RESTRICT sumDy, double *RESTRICT sumDyXhat) {
     for (size_t r = 0; r < rows; r++) {
         const float *RESTRICT gr = dy + r * (size_t)c;
-        const float *RESTRICT hr = xhat + r * (size_t)c;
-        if (mask) {
-            const float *RESTRICT mr = mask + r * (size_t)c;
+        const float *RESTRICT xr = x + r * (size_t)c;
+        if (relu) {
             for (int j = 0; j < c; j++) {
-                double g = mr[j] > 0 ? (double)gr[j] : 0.0;
+                float hv = BN_XHAT(j);
+                double g = BN_OUT(j, hv) > 0 ? (double)gr[j] : 0.0;
                 sumDy[j] += g;
-                sumDyXhat[j] += g * (double)hr[j];
+                sumDyXhat[j] += g * (double)hv;
             }
         } else {
             for (int j = 0; j < c; j++) {
                 double g = (double)gr[j];
                 sumDy[j] += g;
-                sumDyXhat[j] += g * (double)hr[j];
+                sumDyXhat[j] += g * (double)BN_XHAT(j);
             }
         }
     }
 }
 
-IMPL void mien_t_bn_grad_input_impl(const float *RESTRICT dy, const float *RESTRICT xhat, const float *RESTRICT mask,
-                          size_t rows, int c, const float *RESTRICT k, float m, const float *RESTRICT sumDy,
-                          const float *RESTRICT sumDyXhat, float *RESTRICT dx) {
+IMPL void mien_t_bn_grad_input_impl(const float *RESTRICT dy, const float *RESTRICT x, size_t rows, int c,
+                          const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma,
+                          const float *RESTRICT beta, int relu, const float *RESTRICT k, float m,
+                          const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx) {
     for (size_t r = 0; r < rows; r++) {
         const float *RESTRICT gr = dy + r * (size_t)c;
-        const float *RESTRICT hr = xhat + r * (size_t)c;
+        const float *RESTRICT xr = x + r * (size_t)c;
         float *RESTRICT dr = dx + r * (size_t)c;
-        if (mask) {
-            const float *RESTRICT mr = mask + r * (size_t)c;
+        if (relu) {
             for (int j = 0; j < c; j++) {
-                float g = mr[j] > 0 ? gr[j] : 0.0f;
-                dr[j] = k[j] * (m * g - sumDy[j] - hr[j] * sumDyXhat[j]);
+                float hv = BN_XHAT(j);
+                float g = BN_OUT(j, hv) > 0 ? gr[j] : 0.0f;
+                dr[j] = k[j] * (m * g - sumDy[j] - hv * sumDyXhat[j]);
             }
         } else {
-            for (int j = 0; j < c; j++) dr[j] = k[j] * (m * gr[j] - sumDy[j] - hr[j] * sumDyXhat[j]);
+            for (int j = 0; j < c; j++) dr[j] = k[j] * (m * gr[j] - sumDy[j] - BN_XHAT(j) * sumDyXhat[j]);
         }
     }
 }
+
+#undef BN_XHAT
+#undef BN_OUT
 
 IMPL void mien_t_maxpool_forward_impl(const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop,
                                       int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base) {
@@ -377,9 +380,9 @@ DISPATCH(mien_t_depthwise_backward, (const float *RESTRICT x, const float *RESTR
 DISPATCH(mien_t_im2col, (const float *RESTRICT x, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT cols), (x, h, w, c, kh, kw, stride, padTop, padLeft, outH, outW, cols))
 DISPATCH(mien_t_col2im_add, (const float *RESTRICT cols, int h, int w, int c, int kh, int kw, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT dx), (cols, h, w, c, kh, kw, stride, padTop, padLeft, outH, outW, dx))
 DISPATCH(mien_t_column_sums_squares, (const float *RESTRICT x, size_t rows, int c, double *RESTRICT sum, double *RESTRICT squares), (x, rows, c, sum, squares))
-DISPATCH(mien_t_bn_normalize, (const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta, int relu, float *RESTRICT xhat, float *RESTRICT y), (x, rows, c, mean, invStd, gamma, beta, relu, xhat, y))
-DISPATCH(mien_t_bn_grad_sums, (const float *RESTRICT dy, const float *RESTRICT xhat, const float *RESTRICT mask, size_t rows, int c, double *RESTRICT sumDy, double *RESTRICT sumDyXhat), (dy, xhat, mask, rows, c, sumDy, sumDyXhat))
-DISPATCH(mien_t_bn_grad_input, (const float *RESTRICT dy, const float *RESTRICT xhat, const float *RESTRICT mask, size_t rows, int c, const float *RESTRICT k, float m, const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx), (dy, xhat, mask, rows, c, k, m, sumDy, sumDyXhat, dx))
+DISPATCH(mien_t_bn_normalize, (const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta, int relu, float *RESTRICT y), (x, rows, c, mean, invStd, gamma, beta, relu, y))
+DISPATCH(mien_t_bn_grad_sums, (const float *RESTRICT dy, const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta, int relu, double *RESTRICT sumDy, double *RESTRICT sumDyXhat), (dy, x, rows, c, mean, invStd, gamma, beta, relu, sumDy, sumDyXhat))
+DISPATCH(mien_t_bn_grad_input, (const float *RESTRICT dy, const float *RESTRICT x, size_t rows, int c, const float *RESTRICT mean, const float *RESTRICT invStd, const float *RESTRICT gamma, const float *RESTRICT beta, int relu, const float *RESTRICT k, float m, const float *RESTRICT sumDy, const float *RESTRICT sumDyXhat, float *RESTRICT dx), (dy, x, rows, c, mean, invStd, gamma, beta, relu, k, m, sumDy, sumDyXhat, dx))
 DISPATCH(mien_t_maxpool_forward, (const float *RESTRICT x, int h, int w, int c, int size, int stride, int padTop, int padLeft, int outH, int outW, float *RESTRICT out, int *RESTRICT argmax, int base), (x, h, w, c, size, stride, padTop, padLeft, outH, outW, out, argmax, base))
 DISPATCH(mien_t_lstm_cell, (float *RESTRICT z, const float *RESTRICT bias, const float *RESTRICT cPrev, float *RESTRICT c, float *RESTRICT h, int u), (z, bias, cPrev, c, h, u))
 DISPATCH(mien_t_lstm_cell_backward, (const float *RESTRICT g, const float *RESTRICT c, const float *RESTRICT cPrev, const float *RESTRICT dy, const float *RESTRICT dh, float *RESTRICT dc, float *RESTRICT dz, int u), (g, c, cPrev, dy, dh, dc, dz, u))

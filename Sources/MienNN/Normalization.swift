@@ -21,10 +21,9 @@ public final class BatchNorm: Layer {
     /// batches, e.g. `1 − 1/k` to make them the exact mean over k batches).
     public var momentum: Float
     public let name: String
-    private var cachedNormalized: Tensor?
-    private var cachedInvStd: [Float] = []
-    /// The output of the last training forward when a ReLU was fused into it (its mask), else nil.
-    private var cachedReLUOutput: Tensor?
+    /// What the last training forward leaves for `backward`: its input, the batch statistics,
+    /// the γ and β it used, and whether a ReLU was fused into it (x̂ and the mask are recomputed).
+    private var cached: (x: Tensor, mean: [Float], invStd: [Float], gamma: [Float], beta: [Float], relu: Bool)?
 
     public init(gamma: Tensor, beta: Tensor, movingMean: Tensor, movingVariance: Tensor,
                 epsilon: Float = 1e-3, momentum: Float = 0.99, name: String = "batch_normalization") {
@@ -90,22 +89,18 @@ public final class BatchNorm: Layer {
             return y
         }
         let (meanF, invStd) = batchStatistics(x)
-        var xhat = Tensor(uninitialized: x.shape)
         let g = gamma.value.data, b = beta.value.data, batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
         x.data.withUnsafeBufferPointer { xb in
-        xhat.data.withUnsafeMutableBufferPointer { hb in
         y.data.withUnsafeMutableBufferPointer { yb in
-            let xp = UncheckedSendable(xb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!), yp = UncheckedSendable(yb.baseAddress!)
+            let xp = UncheckedSendable(xb.baseAddress!), yp = UncheckedSendable(yb.baseAddress!)
             let v = UncheckedSendable((meanF, invStd, g, b))
             BatchChunks.forEach(batch: batch) { _, images in
                 let off = images.lowerBound * rowsPerImage * c
                 mien_t_bn_normalize(xp.value + off, images.count * rowsPerImage, Int32(c), v.value.0, v.value.1, v.value.2, v.value.3,
-                                    relu ? 1 : 0, hp.value + off, yp.value + off)
+                                    relu ? 1 : 0, yp.value + off)
             }
-        }}}
-        cachedNormalized = xhat
-        cachedInvStd = invStd
-        cachedReLUOutput = relu ? y : nil
+        }}
+        cached = (x, meanF, invStd, g, b, relu)
         return y
     }
 
@@ -138,46 +133,42 @@ public final class BatchNorm: Layer {
 
     /// Back-propagation: Σ dy and Σ dy·x̂ per chunk in Double (summed in chunk order), then
     /// ∂L/∂x per chunk. After a forward with a fused ReLU, `gradOutput` is ∂L/∂ of the ReLU's
-    /// output, masked here by where that output is positive.
+    /// output, counted only where the ReLU passed.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let xhat = cachedNormalized else { preconditionFailure("BatchNorm.backward called before a training forward") }
+        guard let f = cached else { preconditionFailure("BatchNorm.backward called before a training forward") }
         let c = channels, rows = gradOutput.count / c
+        precondition(gradOutput.shape == f.x.shape, "batch norm \(name): gradient \(gradOutput.shape) for input \(f.x.shape)")
         let batch = gradOutput.shape[0], rowsPerImage = rows / max(batch, 1)
-        let mask = cachedReLUOutput ?? Tensor(shape: [0])
-        let masked = cachedReLUOutput != nil
-        var sums = [Double]()
-        gradOutput.data.withUnsafeBufferPointer { gb in
-        xhat.data.withUnsafeBufferPointer { hb in
-        mask.data.withUnsafeBufferPointer { mb in
-            let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!)
-            let mp = UncheckedSendable(masked ? mb.baseAddress : nil)
-            sums = BatchChunks.sum(batch: batch, size: 2 * c) { images, partial in
-                let off = images.lowerBound * rowsPerImage * c
-                mien_t_bn_grad_sums(gp.value + off, hp.value + off, mp.value.map { $0 + off }, images.count * rowsPerImage,
-                                    Int32(c), partial, partial + c)
+        let stats = UncheckedSendable(f)
+        let sums = gradOutput.data.withUnsafeBufferPointer { gb in
+            f.x.data.withUnsafeBufferPointer { xb in
+                let gp = UncheckedSendable(gb.baseAddress!), xp = UncheckedSendable(xb.baseAddress!)
+                return BatchChunks.sum(batch: batch, size: 2 * c) { (images, partial: UnsafeMutablePointer<Double>) in
+                    let off = images.lowerBound * rowsPerImage * c, s = stats.value
+                    mien_t_bn_grad_sums(gp.value + off, xp.value + off, images.count * rowsPerImage, Int32(c), s.mean, s.invStd,
+                                        s.gamma, s.beta, s.relu ? 1 : 0, partial, partial + c)
+                }
             }
-        }}}
+        }
         for j in 0..<c {
             beta.grad.data[j] += Float(sums[j])
             gamma.grad.data[j] += Float(sums[c + j])
         }
         var dx = Tensor(uninitialized: gradOutput.shape)
         let m = Float(rows)
-        let k = (0..<c).map { gamma.value.data[$0] * cachedInvStd[$0] / m }
+        let k = (0..<c).map { f.gamma[$0] * f.invStd[$0] / m }
         let sDy = sums[0..<c].map { Float($0) }, sDyXhat = sums[c...].map { Float($0) }
         gradOutput.data.withUnsafeBufferPointer { gb in
-        xhat.data.withUnsafeBufferPointer { hb in
-        mask.data.withUnsafeBufferPointer { mb in
+        f.x.data.withUnsafeBufferPointer { xb in
         dx.data.withUnsafeMutableBufferPointer { db in
-            let gp = UncheckedSendable(gb.baseAddress!), hp = UncheckedSendable(hb.baseAddress!), dp = UncheckedSendable(db.baseAddress!)
-            let mp = UncheckedSendable(masked ? mb.baseAddress : nil)
+            let gp = UncheckedSendable(gb.baseAddress!), xp = UncheckedSendable(xb.baseAddress!), dp = UncheckedSendable(db.baseAddress!)
             let v = UncheckedSendable((k, sDy, sDyXhat))
             BatchChunks.forEach(batch: batch) { _, images in
-                let off = images.lowerBound * rowsPerImage * c
-                mien_t_bn_grad_input(gp.value + off, hp.value + off, mp.value.map { $0 + off }, images.count * rowsPerImage,
-                                     Int32(c), v.value.0, m, v.value.1, v.value.2, dp.value + off)
+                let off = images.lowerBound * rowsPerImage * c, s = stats.value
+                mien_t_bn_grad_input(gp.value + off, xp.value + off, images.count * rowsPerImage, Int32(c), s.mean, s.invStd,
+                                     s.gamma, s.beta, s.relu ? 1 : 0, v.value.0, m, v.value.1, v.value.2, dp.value + off)
             }
-        }}}}
+        }}}
         return dx
     }
 }

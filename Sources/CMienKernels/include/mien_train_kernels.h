@@ -64,17 +64,20 @@ void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int 
 
 /* Column sums and sums of squares of a rows × c matrix, added into sum[c] and squares[c] (double). */
 void mien_t_column_sums_squares(const float *x, size_t rows, int c, double *sum, double *squares);
-/* Batch norm forward with given statistics: xhat = (x − mean)·invStd, y = gamma·xhat + beta, then
-   max(y, 0) when relu != 0 (a ReLU fused after the batch norm). */
+/* Batch norm of a rows × c matrix x with the batch's statistics (mean, invStd = 1/√(var + ε)):
+   x̂ = (x − mean)·invStd, y = gamma·x̂ + beta, then max(y, 0) when relu != 0 (a ReLU fused after
+   the batch norm). The backward passes take x and recompute x̂ (and the ReLU's mask) exactly as
+   the forward did, so neither is stored.
+   Forward: y written. Σ dy and Σ dy·x̂ per column added into sumDy[c] and sumDyXhat[c] (double),
+   dy counted only where the fused ReLU passed. Input gradient: dx = k·(m·dy − sumDy − x̂·sumDyXhat)
+   per column (written), dy masked the same way. */
 void mien_t_bn_normalize(const float *x, size_t rows, int c, const float *mean, const float *invStd,
-                         const float *gamma, const float *beta, int relu, float *xhat, float *y);
-/* Σ dy and Σ dy·xhat per column, added into sumDy[c] and sumDyXhat[c] (double). With a fused
-   ReLU, mask is its output (rows × c): dy counts only where mask > 0; NULL: no ReLU. */
-void mien_t_bn_grad_sums(const float *dy, const float *xhat, const float *mask, size_t rows, int c,
-                         double *sumDy, double *sumDyXhat);
-/* dx = k·(m·dy − sumDy − xhat·sumDyXhat) per column (written); dy masked as in mien_t_bn_grad_sums. */
-void mien_t_bn_grad_input(const float *dy, const float *xhat, const float *mask, size_t rows, int c, const float *k,
-                          float m, const float *sumDy, const float *sumDyXhat, float *dx);
+                         const float *gamma, const float *beta, int relu, float *y);
+void mien_t_bn_grad_sums(const float *dy, const float *x, size_t rows, int c, const float *mean, const float *invStd,
+                         const float *gamma, const float *beta, int relu, double *sumDy, double *sumDyXhat);
+void mien_t_bn_grad_input(const float *dy, const float *x, size_t rows, int c, const float *mean, const float *invStd,
+                          const float *gamma, const float *beta, int relu, const float *k, float m,
+                          const float *sumDy, const float *sumDyXhat, float *dx);
 
 /* ReLU: y = max(x, 0) (written); backward dx = x > 0 ? dy : 0 (written). */
 void mien_t_relu(const float *x, size_t n, float *y);
