@@ -115,6 +115,7 @@ public final class Conv2D: Layer {
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         var out = Tensor(uninitialized: [g.batch, g.outH, g.outW, cout])
         let P = g.outPixels, K = g.patchSize, imageIn = g.height * g.width * g.inChannels
+        let direct = !g.isPointwiseIdentity && g.hasDirectKernel(cout: cout)
         x.data.withUnsafeBufferPointer { xb in
         kernel.data.withUnsafeBufferPointer { wb in
         out.data.withUnsafeMutableBufferPointer { ob in
@@ -125,6 +126,12 @@ public final class Conv2D: Layer {
                 let o = op.value + images.lowerBound * P * cout
                 if g.isPointwiseIdentity {
                     GEMM.blas(m: rows, n: cout, k: K, a: xp.value + images.lowerBound * imageIn, lda: K, b: wp, ldb: cout, c: o, ldc: cout)
+                } else if direct {
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.directScratch(cout: cout))
+                    defer { scratch.deallocate() }
+                    for (i, n) in images.enumerated() {
+                        g.directForward(xp.value + n * imageIn, kernel: wp, cout: cout, into: o + i * P * cout, scratch: scratch)
+                    }
                 } else {
                     let cols = UnsafeMutablePointer<Float>.allocate(capacity: rows * K)
                     defer { cols.deallocate() }
@@ -153,8 +160,10 @@ public final class Conv2D: Layer {
         let kh = kernel.value.shape[0], kw = kernel.value.shape[1], cout = kernel.value.shape[3]
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "Conv2D gradient shape \(gradOutput.shape) is wrong")
-        // col2im adds into dx; a 1×1 stride-1 convolution's GEMM writes it.
-        var dx = !inputGradient ? Tensor(shape: [0]) : g.isPointwiseIdentity ? Tensor(uninitialized: x.shape) : Tensor(shape: x.shape)
+        // col2im adds into dx; a 1×1 stride-1 convolution's GEMM and the direct kernel write it.
+        let directDx = inputGradient && !g.isPointwiseIdentity && g.hasDirectInputGradient(cout: cout)
+        var dx = !inputGradient ? Tensor(shape: [0])
+            : g.isPointwiseIdentity || directDx ? Tensor(uninitialized: x.shape) : Tensor(shape: x.shape)
         let P = g.outPixels, K = g.patchSize
         let imageIn = g.height * g.width * g.inChannels, imageOut = P * cout
         let wantsBias = bias != nil
@@ -180,7 +189,14 @@ public final class Conv2D: Layer {
                     for r in 0..<rows { mien_t_add(partial + K * cout, go + r * cout, cout) }
                 }
                 guard inputGradient, let dxBase = dxp.value else { return }
-                if let cols {
+                if directDx {
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.directScratch(cout: cout))
+                    defer { scratch.deallocate() }
+                    for n in images {
+                        g.directInputGradient(gp.value + n * imageOut, kernel: wp.value, cout: cout, into: dxBase + n * imageIn,
+                                              scratch: scratch)
+                    }
+                } else if let cols {
                     // dCols = dOut · Wᵀ, then scattered back image by image.
                     GEMM.blas(transB: true, m: rows, n: K, k: cout, a: go, lda: cout, b: wp.value, ldb: cout, c: cols, ldc: K)
                     for (i, n) in images.enumerated() { g.col2imAdd(cols + i * P * K, into: dxBase + n * imageIn) }

@@ -163,6 +163,54 @@ final class TrainingKernelTests: XCTestCase {
         }
     }
 
+    /// Convolutions with few input channels run forward on the direct kernels, and their input
+    /// gradient too when they have few output channels (ConvolutionDirect.swift): the output,
+    /// the input gradient and the kernel and bias gradients against float64 loops, every
+    /// coordinate, 'valid' and 'same', 3×3 and 5×5, at every instruction-set level (level 0:
+    /// im2col + GEMM). Tolerance 1e-4 absolute (sums of up to 400 products of values ≤ 1).
+    func testFewChannelConvolutionsMatchFloat64Loops() {
+        let top = Int(mien_cpu_level())
+        var rng = SeededRandom(seed: 48)
+        let cases: [(h: Int, w: Int, cin: Int, cout: Int, k: Int, padding: Padding)] = [
+            (9, 11, 1, 8, 3, .valid), (8, 7, 8, 8, 3, .valid), (6, 9, 1, 16, 3, .same), (7, 6, 8, 16, 3, .same),
+            (5, 8, 16, 8, 3, .same), (6, 7, 3, 8, 5, .same), (3, 3, 8, 8, 3, .same)]
+        for level in 0...top {
+            mien_cpu_level_limit(Int32(level))
+            for t in cases {
+                let name = "\(t.h)×\(t.w)×\(t.cin) → \(t.cout), \(t.k)×\(t.k) \(t.padding), level \(level)"
+                let x = rng.uniformTensor([2, t.h, t.w, t.cin]), k = rng.uniformTensor([t.k, t.k, t.cin, t.cout])
+                let g = ConvGeometry(inputShape: x.shape, kernelH: t.k, kernelW: t.k, stride: 1, padding: t.padding)
+                XCTAssertEqual(g.hasDirectKernel(cout: t.cout), level >= 1, name)
+                XCTAssertEqual(g.hasDirectInputGradient(cout: t.cout), level >= 1 && t.cin % 8 == 0, name)
+                let layer = Conv2D(kernel: k, bias: rng.uniformTensor([t.cout]), stride: 1, padding: t.padding)
+                let y = layer.forward(x, training: true)
+                XCTAssertLessThan(y.maxAbsDifference(Conv2D.reference(x, kernel: k, bias: layer.bias!.value, stride: 1,
+                                                                      padding: t.padding)), 1e-4, name)
+                let dy = rng.uniformTensor(y.shape)
+                layer.kernel.zeroGrad(); layer.bias!.zeroGrad()
+                let dx = layer.backward(dy)
+                var dxRef = [Double](repeating: 0, count: x.count), dkRef = [Double](repeating: 0, count: k.count)
+                var dbRef = [Double](repeating: 0, count: t.cout)
+                for n in 0..<2 { for oh in 0..<g.outH { for ow in 0..<g.outW { for co in 0..<t.cout {
+                    let d = Double(dy[n, oh, ow, co])
+                    dbRef[co] += d
+                    for i in 0..<t.k { for j in 0..<t.k {
+                        let ih = oh - g.padTop + i, iw = ow - g.padLeft + j
+                        guard ih >= 0, ih < t.h, iw >= 0, iw < t.w else { continue }
+                        for ci in 0..<t.cin {
+                            dxRef[((n * t.h + ih) * t.w + iw) * t.cin + ci] += d * Double(k[i, j, ci, co])
+                            dkRef[((i * t.k + j) * t.cin + ci) * t.cout + co] += d * Double(x[n, ih, iw, ci])
+                        }
+                    }}
+                }}}}
+                func err(_ a: [Float], _ b: [Double]) -> Double { zip(a, b).map { abs(Double($0) - $1) }.max()! }
+                XCTAssertLessThan(err(dx.data, dxRef), 1e-4, "input gradient \(name)")
+                XCTAssertLessThan(err(layer.kernel.grad.data, dkRef), 1e-4, "kernel gradient \(name)")
+                XCTAssertLessThan(err(layer.bias!.grad.data, dbRef), 1e-4, "bias gradient \(name)")
+            }
+        }
+    }
+
     /// A ReLU fused into the batch norm before it (`forward(_:training:relu:)`, what CNNGraph
     /// runs for every batch norm → ReLU pair) computes what the two layers compute apart: the same
     /// outputs in training and inference mode, the same input and parameter gradients (within
