@@ -292,6 +292,35 @@ void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int 
     else dw_grad3x3s1(x, h, w, c, dy, padTop, padLeft, outH, outW, zeros, dk);
 }
 
+/* ---- training: the kernel gradient of a 3×3 convolution with few input channels ---- */
+
+void mien_t_conv3x3_weight_grad(const float *x, int h, int w, int cin, const float *dy, int cout, float *dk) {
+    /* per block of 8 output channels and input channel: the 9 taps in 9 registers over the whole
+       image; each output pixel loads its 8 gradients once and broadcasts its 9 input values */
+    const int outH = h - 2, outW = w - 2;
+    for (int cb = 0; cb < cout; cb += 8)
+        for (int ci = 0; ci < cin; ci++) {
+            __m256 acc[9];
+            for (int t = 0; t < 9; t++) acc[t] = _mm256_setzero_ps();
+            for (int oh = 0; oh < outH; oh++) {
+                const float *xr = x + (ptrdiff_t)oh * w * cin + ci;
+                const float *g = dy + (ptrdiff_t)oh * outW * cout + cb;
+                for (int ow = 0; ow < outW; ow++) {
+                    const __m256 gv = _mm256_loadu_ps(g + (ptrdiff_t)ow * cout);
+                    const float *xp = xr + (ptrdiff_t)ow * cin;
+                    for (int i = 0; i < 3; i++)
+                        for (int j = 0; j < 3; j++)
+                            acc[3 * i + j] = _mm256_fmadd_ps(_mm256_broadcast_ss(xp + ((ptrdiff_t)i * w + j) * cin), gv,
+                                                             acc[3 * i + j]);
+                }
+            }
+            for (int t = 0; t < 9; t++) {
+                float *d = dk + ((ptrdiff_t)t * cin + ci) * cout + cb;
+                _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), acc[t]));
+            }
+        }
+}
+
 /* ---- max pooling (+ optional residual add) ---- */
 
 void mien_maxpool(const float *x, int h, int w, int c, int size, int stride, int padTop, int padLeft,
@@ -516,6 +545,7 @@ static void conv3_planar512(const float *x, int h, int w, int cin, const float *
 
 int mien_kernels_avx2_available(void) { return 0; }
 int mien_t_dw3x3s1_applies(int c) { (void)c; return 0; }
+void mien_t_conv3x3_weight_grad(const float *x, int h, int w, int cin, const float *dy, int cout, float *dk) { __builtin_trap(); }
 void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
                             int outH, int outW, float *out) { __builtin_trap(); }
 void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,

@@ -124,7 +124,9 @@ public final class Conv2D: Layer {
             BatchChunks.forEach(batch: g.batch) { _, images in
                 let rows = images.count * P
                 let o = op.value + images.lowerBound * P * cout
-                if g.isPointwiseIdentity {
+                if g.isPointwiseIdentity && PointwiseProduct.applies(n: cout) {
+                    PointwiseProduct.multiply(xp.value + images.lowerBound * imageIn, rows: rows, k: K, wp, n: cout, into: o)
+                } else if g.isPointwiseIdentity {
                     GEMM.blas(m: rows, n: cout, k: K, a: xp.value + images.lowerBound * imageIn, lda: K, b: wp, ldb: cout, c: o, ldc: cout)
                 } else if direct {
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.directScratch(cout: cout))
@@ -152,60 +154,27 @@ public final class Conv2D: Layer {
         backward(gradOutput, inputGradient: true)
     }
 
-    /// Back-propagation, per chunk of images: dW += colsᵀ·dOut (one GEMM per chunk, the chunks'
-    /// partials summed in order) and, when `inputGradient`, dx = col2im(dOut·Wᵀ). Without it the
-    /// returned tensor is empty (the layer reads the network's input).
+    /// Back-propagation, per chunk of images (`ConvBackward`): dW += colsᵀ·dOut (the chunks'
+    /// partials summed in order) and, when `inputGradient`, dx = col2im(dOut·Wᵀ), each on the
+    /// fastest kernel for the layer's shape. Without it the returned tensor is empty (the layer
+    /// reads the network's input).
     public func backward(_ gradOutput: Tensor, inputGradient: Bool) -> Tensor {
         guard let x = cachedInput else { preconditionFailure("Conv2D.backward called before a training forward") }
         let kh = kernel.value.shape[0], kw = kernel.value.shape[1], cout = kernel.value.shape[3]
         let g = ConvGeometry(inputShape: x.shape, kernelH: kh, kernelW: kw, stride: stride, padding: padding)
         precondition(gradOutput.shape == [g.batch, g.outH, g.outW, cout], "Conv2D gradient shape \(gradOutput.shape) is wrong")
-        // col2im adds into dx; a 1×1 stride-1 convolution's GEMM and the direct kernel write it.
-        let directDx = inputGradient && !g.isPointwiseIdentity && g.hasDirectInputGradient(cout: cout)
-        var dx = !inputGradient ? Tensor(shape: [0])
-            : g.isPointwiseIdentity || directDx ? Tensor(uninitialized: x.shape) : Tensor(shape: x.shape)
-        let P = g.outPixels, K = g.patchSize
-        let imageIn = g.height * g.width * g.inChannels, imageOut = P * cout
-        let wantsBias = bias != nil
-        let partialSize = K * cout + (wantsBias ? cout : 0)
+        let plan = ConvBackward(g, kernel: kernel.value, bias: bias != nil, inputGradient: inputGradient)
+        var dx = plan.inputGradientTensor()
         let grads = x.data.withUnsafeBufferPointer { xb in
         gradOutput.data.withUnsafeBufferPointer { gb in
         kernel.value.data.withUnsafeBufferPointer { wb in
         dx.data.withUnsafeMutableBufferPointer { dxb in
-            let xp = UncheckedSendable(xb.baseAddress!), gp = UncheckedSendable(gb.baseAddress!)
-            let wp = UncheckedSendable(wb.baseAddress!), dxp = UncheckedSendable(dxb.baseAddress)
-            return BatchChunks.sum(batch: g.batch, size: partialSize) { images, partial in
-                let rows = images.count * P
-                let go = gp.value + images.lowerBound * imageOut
-                let cols: UnsafeMutablePointer<Float>? = g.isPointwiseIdentity ? nil : .allocate(capacity: rows * K)
-                defer { cols?.deallocate() }
-                if let cols {
-                    for (i, n) in images.enumerated() { g.im2col(xp.value + n * imageIn, into: cols + i * P * K) }
-                }
-                let a = cols.map { UnsafePointer($0) } ?? xp.value + images.lowerBound * imageIn
-                // dW (this chunk) = colsᵀ · dOut
-                GEMM.blas(transA: true, m: K, n: cout, k: rows, a: a, lda: K, b: go, ldb: cout, c: partial, ldc: cout)
-                if wantsBias {
-                    for r in 0..<rows { mien_t_add(partial + K * cout, go + r * cout, cout) }
-                }
-                guard inputGradient, let dxBase = dxp.value else { return }
-                if directDx {
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: g.directScratch(cout: cout))
-                    defer { scratch.deallocate() }
-                    for n in images {
-                        g.directInputGradient(gp.value + n * imageOut, kernel: wp.value, cout: cout, into: dxBase + n * imageIn,
-                                              scratch: scratch)
-                    }
-                } else if let cols {
-                    // dCols = dOut · Wᵀ, then scattered back image by image.
-                    GEMM.blas(transB: true, m: rows, n: K, k: cout, a: go, lda: cout, b: wp.value, ldb: cout, c: cols, ldc: K)
-                    for (i, n) in images.enumerated() { g.col2imAdd(cols + i * P * K, into: dxBase + n * imageIn) }
-                } else {
-                    GEMM.blas(transB: true, m: rows, n: K, k: cout, a: go, lda: cout, b: wp.value, ldb: cout,
-                              c: dxBase + images.lowerBound * imageIn, ldc: K)
-                }
+            let p = UncheckedSendable((x: xb.baseAddress!, dy: gb.baseAddress!, w: wb.baseAddress!, dx: dxb.baseAddress))
+            return BatchChunks.sum(batch: g.batch, size: plan.partialSize) { images, partial in
+                plan.chunk(images, x: p.value.x, dy: p.value.dy, w: p.value.w, partial: partial, dx: p.value.dx)
             }
         }}}}
+        let K = g.patchSize
         kernel.grad.data.withUnsafeMutableBufferPointer { mien_t_add($0.baseAddress!, grads, K * cout) }
         if let bias {
             grads.withUnsafeBufferPointer { gp in

@@ -21,7 +21,24 @@ extension ConvGeometry {
         stride == 1 && cout <= 16 && inChannels % 8 == 0 && mien_cpu_level() >= 1
     }
 
-    /// Floats of scratch `directForward` and `directInputGradient` need per image.
+    /// True when the kernel gradient runs on the direct 3×3 kernel (no im2col, no GEMM).
+    func hasDirectKernelGradient(cout: Int) -> Bool {
+        kernelH == 3 && kernelW == 3 && hasDirectKernel(cout: cout)
+    }
+
+    /// Adds one image's kernel gradient into `dk` [3, 3, inChannels, cout] from its input x and dy.
+    func directKernelGradient(_ x: UnsafePointer<Float>, gradOutput dy: UnsafePointer<Float>, cout: Int,
+                              into dk: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let hp = outH + 2, wp = outW + 2
+        var input = x
+        if hp != height || wp != width || padTop != 0 || padLeft != 0 {
+            pad(x, height: height, width: width, channels: inChannels, top: padTop, left: padLeft, intoHeight: hp, width: wp, scratch)
+            input = UnsafePointer(scratch)
+        }
+        mien_t_conv3x3_weight_grad(input, Int32(hp), Int32(wp), Int32(inChannels), dy, Int32(cout), dk)
+    }
+
+    /// Floats of scratch the direct functions need per image.
     func directScratch(cout: Int) -> Int {
         let padded = (outH + kernelH - 1) * (outW + kernelW - 1), full = (height + kernelH - 1) * (width + kernelW - 1)
         return 2 * max(padded * inChannels, full * cout) + kernelH * kernelW * inChannels * cout
@@ -56,6 +73,27 @@ extension ConvGeometry {
         pad(dy, height: outH, width: outW, channels: cout, top: kh - 1 - padTop, left: kw - 1 - padLeft,
             intoHeight: hp, width: wp, padded)
         mien_conv_valid_s1(padded, Int32(hp), Int32(wp), Int32(cout), turned, Int32(kh), Int32(kw), Int32(cin), nil, 0, dx, planar)
+    }
+}
+
+/// Pointwise products `out [rows, n] = x [rows, k] · w [k, n]` on FoldedCNN's pointwise tiles
+/// (`mien_conv1x1`), where OpenBLAS's sgemm spends more time packing and zeroing than multiplying
+/// on these shapes (k, n = 8…128, rows in the tens of thousands): a 1×1 convolution's forward,
+/// and its input gradient with the kernel transposed.
+enum PointwiseProduct {
+    /// True when n (the output channels) suits the tiles and the CPU has AVX2+FMA.
+    static func applies(n: Int) -> Bool { n % 8 == 0 && mien_cpu_level() >= 1 }
+
+    static func multiply(_ x: UnsafePointer<Float>, rows: Int, k: Int, _ w: UnsafePointer<Float>, n: Int,
+                         into out: UnsafeMutablePointer<Float>) {
+        mien_conv1x1(x, Int32(rows), 1, Int32(k), 1, Int32(rows), 1, w, Int32(n), nil, 0, out, nil)
+    }
+
+    /// The [k, n] matrix `w` transposed to [n, k].
+    static func transposed(_ w: Tensor, k: Int, n: Int) -> [Float] {
+        var t = [Float](repeating: 0, count: k * n)
+        for i in 0..<k { for j in 0..<n { t[j * k + i] = w.data[i * n + j] } }
+        return t
     }
 }
 

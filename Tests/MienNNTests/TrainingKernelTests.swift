@@ -164,51 +164,63 @@ final class TrainingKernelTests: XCTestCase {
     }
 
     /// Convolutions with few input channels run forward on the direct kernels, and their input
-    /// gradient too when they have few output channels (ConvolutionDirect.swift): the output,
-    /// the input gradient and the kernel and bias gradients against float64 loops, every
-    /// coordinate, 'valid' and 'same', 3×3 and 5×5, at every instruction-set level (level 0:
-    /// im2col + GEMM). Tolerance 1e-4 absolute (sums of up to 400 products of values ≤ 1).
-    func testFewChannelConvolutionsMatchFloat64Loops() {
+    /// gradient too when they have few output channels; their 3×3 kernel gradients have a direct
+    /// kernel; 1×1 convolutions run on the pointwise tiles (ConvolutionDirect.swift). Against
+    /// float64 loops, every coordinate: the output and the input, kernel and bias gradients,
+    /// 'valid' and 'same', 1×1, 3×3 and 5×5, at every instruction-set level (level 0: im2col +
+    /// GEMM). Tolerance 1e-4 absolute (sums of up to 400 products of values ≤ 1).
+    func testDirectAndPointwiseConvolutionsMatchFloat64Loops() {
         let top = Int(mien_cpu_level())
         var rng = SeededRandom(seed: 48)
         let cases: [(h: Int, w: Int, cin: Int, cout: Int, k: Int, padding: Padding)] = [
             (9, 11, 1, 8, 3, .valid), (8, 7, 8, 8, 3, .valid), (6, 9, 1, 16, 3, .same), (7, 6, 8, 16, 3, .same),
-            (5, 8, 16, 8, 3, .same), (6, 7, 3, 8, 5, .same), (3, 3, 8, 8, 3, .same)]
+            (5, 8, 16, 8, 3, .same), (6, 7, 3, 8, 5, .same), (3, 3, 8, 8, 3, .same),
+            (6, 7, 16, 24, 1, .valid), (5, 5, 8, 8, 1, .same), (4, 4, 24, 40, 1, .valid), (3, 5, 12, 8, 1, .valid)]
         for level in 0...top {
             mien_cpu_level_limit(Int32(level))
             for t in cases {
                 let name = "\(t.h)×\(t.w)×\(t.cin) → \(t.cout), \(t.k)×\(t.k) \(t.padding), level \(level)"
                 let x = rng.uniformTensor([2, t.h, t.w, t.cin]), k = rng.uniformTensor([t.k, t.k, t.cin, t.cout])
                 let g = ConvGeometry(inputShape: x.shape, kernelH: t.k, kernelW: t.k, stride: 1, padding: t.padding)
-                XCTAssertEqual(g.hasDirectKernel(cout: t.cout), level >= 1, name)
-                XCTAssertEqual(g.hasDirectInputGradient(cout: t.cout), level >= 1 && t.cin % 8 == 0, name)
-                let layer = Conv2D(kernel: k, bias: rng.uniformTensor([t.cout]), stride: 1, padding: t.padding)
-                let y = layer.forward(x, training: true)
-                XCTAssertLessThan(y.maxAbsDifference(Conv2D.reference(x, kernel: k, bias: layer.bias!.value, stride: 1,
-                                                                      padding: t.padding)), 1e-4, name)
-                let dy = rng.uniformTensor(y.shape)
-                layer.kernel.zeroGrad(); layer.bias!.zeroGrad()
-                let dx = layer.backward(dy)
-                var dxRef = [Double](repeating: 0, count: x.count), dkRef = [Double](repeating: 0, count: k.count)
-                var dbRef = [Double](repeating: 0, count: t.cout)
-                for n in 0..<2 { for oh in 0..<g.outH { for ow in 0..<g.outW { for co in 0..<t.cout {
-                    let d = Double(dy[n, oh, ow, co])
-                    dbRef[co] += d
-                    for i in 0..<t.k { for j in 0..<t.k {
-                        let ih = oh - g.padTop + i, iw = ow - g.padLeft + j
-                        guard ih >= 0, ih < t.h, iw >= 0, iw < t.w else { continue }
-                        for ci in 0..<t.cin {
-                            dxRef[((n * t.h + ih) * t.w + iw) * t.cin + ci] += d * Double(k[i, j, ci, co])
-                            dkRef[((i * t.k + j) * t.cin + ci) * t.cout + co] += d * Double(x[n, ih, iw, ci])
-                        }
-                    }}
-                }}}}
-                func err(_ a: [Float], _ b: [Double]) -> Double { zip(a, b).map { abs(Double($0) - $1) }.max()! }
-                XCTAssertLessThan(err(dx.data, dxRef), 1e-4, "input gradient \(name)")
-                XCTAssertLessThan(err(layer.kernel.grad.data, dkRef), 1e-4, "kernel gradient \(name)")
-                XCTAssertLessThan(err(layer.bias!.grad.data, dbRef), 1e-4, "bias gradient \(name)")
+                if t.k == 1 {
+                    XCTAssertEqual(PointwiseProduct.applies(n: t.cout), level >= 1, name)
+                } else {
+                    XCTAssertEqual(g.hasDirectKernel(cout: t.cout), level >= 1, name)
+                    XCTAssertEqual(g.hasDirectInputGradient(cout: t.cout), level >= 1 && t.cin % 8 == 0, name)
+                    XCTAssertEqual(g.hasDirectKernelGradient(cout: t.cout), level >= 1 && t.k == 3, name)
+                }
+                checkAgainstFloat64(Conv2D(kernel: k, bias: rng.uniformTensor([t.cout]), stride: 1, padding: t.padding),
+                                    x: x, geometry: g, rng: &rng, name: name)
             }
         }
+    }
+
+    private func checkAgainstFloat64(_ layer: Conv2D, x: Tensor, geometry g: ConvGeometry, rng: inout SeededRandom, name: String) {
+        let k = layer.kernel.value, kk = k.shape[0], cin = k.shape[2], cout = k.shape[3], n = x.shape[0]
+        let y = layer.forward(x, training: true)
+        XCTAssertLessThan(y.maxAbsDifference(Conv2D.reference(x, kernel: k, bias: layer.bias!.value, stride: 1,
+                                                              padding: layer.padding)), 1e-4, name)
+        let dy = rng.uniformTensor(y.shape)
+        layer.kernel.zeroGrad(); layer.bias!.zeroGrad()
+        let dx = layer.backward(dy)
+        var dxRef = [Double](repeating: 0, count: x.count), dkRef = [Double](repeating: 0, count: k.count)
+        var dbRef = [Double](repeating: 0, count: cout)
+        for b in 0..<n { for oh in 0..<g.outH { for ow in 0..<g.outW { for co in 0..<cout {
+            let d = Double(dy[b, oh, ow, co])
+            dbRef[co] += d
+            for i in 0..<kk { for j in 0..<kk {
+                let ih = oh - g.padTop + i, iw = ow - g.padLeft + j
+                guard ih >= 0, ih < g.height, iw >= 0, iw < g.width else { continue }
+                for ci in 0..<cin {
+                    dxRef[((b * g.height + ih) * g.width + iw) * cin + ci] += d * Double(k[i, j, ci, co])
+                    dkRef[((i * kk + j) * cin + ci) * cout + co] += d * Double(x[b, ih, iw, ci])
+                }
+            }}
+        }}}}
+        func err(_ a: [Float], _ b: [Double]) -> Double { zip(a, b).map { abs(Double($0) - $1) }.max()! }
+        XCTAssertLessThan(err(dx.data, dxRef), 1e-4, "input gradient \(name)")
+        XCTAssertLessThan(err(layer.kernel.grad.data, dkRef), 1e-4, "kernel gradient \(name)")
+        XCTAssertLessThan(err(layer.bias!.grad.data, dbRef), 1e-4, "bias gradient \(name)")
     }
 
     /// A ReLU fused into the batch norm before it (`forward(_:training:relu:)`, what CNNGraph

@@ -62,6 +62,12 @@ void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k,
 void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,
                              int padLeft, int outH, int outW, float *dk, float *dx, float *scratch);
 
+/* Kernel gradient of a 3×3 'valid' stride-1 convolution of one image (AVX2+FMA; 'same' runs on a
+   zero-padded copy): dk[i, j, ci, co] += Σ x[oh + i, ow + j, ci] · dy[oh, ow, co] over the
+   (h − 2) × (w − 2) output pixels. x [h, w, cin], dy [h − 2, w − 2, cout], cout % 8 == 0; meant
+   for few input channels (the first layers), where im2col + GEMM spends its time packing. */
+void mien_t_conv3x3_weight_grad(const float *x, int h, int w, int cin, const float *dy, int cout, float *dk);
+
 /* Column sums and sums of squares of a rows × c matrix, added into sum[c] and squares[c] (double). */
 void mien_t_column_sums_squares(const float *x, size_t rows, int c, double *sum, double *squares);
 /* Batch norm of a rows × c matrix x with the batch's statistics (mean, invStd = 1/√(var + ε)):
