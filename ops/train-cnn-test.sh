@@ -2,7 +2,7 @@
 # `mien train cnn` end to end on a tiny SYNTHETIC FER2013-format CSV (ops/fixtures/make_fer2013_csv.py):
 #   - an uninterrupted 3-epoch run, and the same run killed with kill -9 after its first
 #     checkpoint and continued with --resume, end with byte-identical model.safetensors and the
-#     same per-epoch history;
+#     same per-epoch history; and a --threads 2 run gives the same weights as --threads 1;
 #   - the bundle loads as a CNN (mien classify reads it);
 #   - a malformed CSV row is one clear error naming the file and line (exit 1).
 #   ops/train-cnn-test.sh [path/to/mien]
@@ -15,7 +15,8 @@ trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 fail() { echo "train-cnn-test: FAILED: $*" >&2; exit 1; }
 
 python3 ops/fixtures/make_fer2013_csv.py "$work/fer.csv" --per-class 8 --seed 3
-args=(train cnn --data "$work/fer.csv" --epochs 3 --batch-size 8 --lr 0.002 --patience 5 --seed 5 --threads 1)
+common=(train cnn --data "$work/fer.csv" --epochs 3 --lr 0.002 --patience 5 --seed 5)
+args=("${common[@]}" --batch-size 8 --threads 1)
 
 echo "train-cnn-test: uninterrupted run, 3 epochs"
 "$mien" "${args[@]}" --checkpoint-dir "$work/a.ck" --out "$work/a" 2>"$work/a.log" || { cat "$work/a.log"; fail "uninterrupted run"; }
@@ -51,6 +52,14 @@ assert set(a["history"][0]) == {"epoch", "train_loss", "train_accuracy", "valida
 print("  identical weights (sha256 %s…) and history; best epoch %d, validation accuracy %.3f (synthetic)"
       % (a["content_hash"][:12], a["best_epoch"], a["best_validation_accuracy"]))
 PY
+
+echo "train-cnn-test: batches of 16 (two chunks) on one and on two threads give the same weights"
+for t in 1 2; do
+  "$mien" "${common[@]}" --batch-size 16 --threads $t --checkpoint-dir "$work/t$t.ck" --out "$work/t$t" 2>"$work/t$t.log" \
+    || { cat "$work/t$t.log"; fail "run with --threads $t"; }
+done
+t1=$(sha256sum < "$work/t1/model.safetensors"); t2=$(sha256sum < "$work/t2/model.safetensors")
+[ "$t1" = "$t2" ] || fail "weights differ between --threads 1 (${t1:0:16}) and --threads 2 (${t2:0:16})"
 
 echo "train-cnn-test: the bundle is a CNN mien can load"
 python3 - "$work/img.pgm" <<'PY'

@@ -76,19 +76,8 @@ public final class BatchNorm: Layer {
         precondition(x.shape.last == c, "batch norm \(name) expects \(c) channels last, got \(x.shape)")
         let rows = x.count / c
         var y = Tensor(uninitialized: x.shape)
-        if !training {
-            let (scale, shift) = inferenceScaleShift()
-            x.data.withUnsafeBufferPointer { xp in
-                y.data.withUnsafeMutableBufferPointer { yp in
-                    for r in 0..<rows { for j in 0..<c {
-                        let v = xp[r * c + j] * scale[j] + shift[j]
-                        yp[r * c + j] = relu ? max(v, 0) : v
-                    } }
-                }
-            }
-            return y
-        }
-        let (meanF, invStd) = batchStatistics(x)
+        let (meanF, invStd) = training ? batchStatistics(x)
+            : (movingMean.data, movingVariance.data.map { 1 / ($0 + epsilon).squareRoot() })
         let g = gamma.value.data, b = beta.value.data, batch = x.shape[0], rowsPerImage = rows / max(batch, 1)
         x.data.withUnsafeBufferPointer { xb in
         y.data.withUnsafeMutableBufferPointer { yb in
@@ -100,7 +89,7 @@ public final class BatchNorm: Layer {
                                     relu ? 1 : 0, yp.value + off)
             }
         }}
-        cached = (x, meanF, invStd, g, b, relu)
+        if training { cached = (x, meanF, invStd, g, b, relu) }
         return y
     }
 

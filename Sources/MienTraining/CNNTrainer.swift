@@ -267,14 +267,28 @@ public final class CNNTrainer {
     }
 
     /// NHWC input of the images at `batch`: augmented (training) and preprocessed as the
-    /// model description says (`((x · scale) + offset) · multiplier`).
+    /// model description says (`((x · scale) + offset) · multiplier`). Images are prepared in
+    /// parallel (`BatchChunks`); each augments with its own generator, seeded by one draw of
+    /// `rng` per image in batch order, so the result does not depend on the thread count.
     private func inputTensor(_ data: FaceImageSet, _ batch: [Int], augment: Bool, rng: inout SplitMix64) -> Tensor {
         let d = graph.description, side = data.side, per = side * side
-        var x = Tensor(shape: [batch.count, side, side, 1])
-        for (row, i) in batch.enumerated() {
-            var image = data.image(i).map(Float.init)
-            if augment && !config.augmentation.isIdentity { image = config.augmentation.apply(image, side: side, rng: &rng) }
-            for k in 0..<per { x.data[row * per + k] = (image[k] * d.scale + d.offset) * d.multiplier }
+        let augmentation = augment && !config.augmentation.isIdentity ? config.augmentation : nil
+        let seeds = augmentation == nil ? [] : batch.map { _ in rng.next() }
+        var x = Tensor(uninitialized: [batch.count, side, side, 1])
+        x.data.withUnsafeMutableBufferPointer { xb in
+            let out = UncheckedSendable(xb.baseAddress!), job = UncheckedSendable((data, batch, seeds, augmentation))
+            BatchChunks.forEach(batch: batch.count) { _, rows in
+                let (data, batch, seeds, augmentation) = job.value
+                for row in rows {
+                    var image = data.image(batch[row]).map(Float.init)
+                    if let augmentation {
+                        var own = SplitMix64(seed: seeds[row])
+                        image = augmentation.apply(image, side: side, rng: &own)
+                    }
+                    let o = out.value + row * per
+                    for k in 0..<per { o[k] = (image[k] * d.scale + d.offset) * d.multiplier }
+                }
+            }
         }
         return x
     }
