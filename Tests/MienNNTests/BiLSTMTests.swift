@@ -1,8 +1,19 @@
+import CMienKernels
 import Foundation
 import XCTest
 @testable import MienNN
 
 final class BiLSTMTests: XCTestCase {
+    override func tearDown() { mien_cpu_level_limit(2) }
+
+    /// Runs `body` at every instruction-set level this CPU has (the LSTM cell kernel's
+    /// baseline, AVX2 and AVX-512 builds).
+    private func atEveryLevel(_ body: (Int) throws -> Void) rethrows {
+        for level in 0...Int(mien_cpu_level()) {
+            mien_cpu_level_limit(Int32(level))
+            try body(level)
+        }
+    }
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path + "/Fixtures"
 
     /// Tensors of one case with the case prefix removed.
@@ -35,6 +46,7 @@ final class BiLSTMTests: XCTestCase {
     func testMatchesFloat64NumpyReference() throws {
         let path = Self.fixtures + "/bilstm_reference.safetensors"
         let all = try Safetensors.read(path: path)
+        try atEveryLevel { level in
         for (name, n, t, d, u, layers) in [("one_layer", 3, 5, 6, 4, 1), ("two_layer", 2, 16, 10, 5, 2)] {
             let c = slice(all, name)
             let weights = Safetensors.Contents(tensors: c.tensors.filter { !$0.key.hasPrefix("expected/") && $0.key != "input" },
@@ -42,7 +54,9 @@ final class BiLSTMTests: XCTestCase {
             let clf = try BiLSTMClassifier(config: .init(window: t, inputSize: d, units: u, layers: layers, classes: 7), tensors: weights, path: path)
             let input = try c.tensor("input", path: path, shape: [n, t, d])
             try compare(clf, input: input, layerOutputs: try (0..<layers).map { try c.tensor("expected/layer_\($0)", path: path) },
-                        logits: try c.tensor("expected/logits", path: path), probs: try c.tensor("expected/probs", path: path), label: "numpy64 \(name)")
+                        logits: try c.tensor("expected/logits", path: path), probs: try c.tensor("expected/probs", path: path),
+                        label: "numpy64 \(name) level \(level)")
+        }
         }
     }
 
@@ -50,6 +64,7 @@ final class BiLSTMTests: XCTestCase {
     func testMatchesOnnxRuntimeReference() throws {
         let path = Self.fixtures + "/fer2013_bilstm_onnx_reference.safetensors"
         let all = try Safetensors.read(path: path)
+        try atEveryLevel { level in
         for (name, n, t, d, u, layers) in [("one_layer", 3, 5, 6, 4, 1), ("two_layer", 2, 16, 8, 5, 2)] {
             let c = slice(all, name) { key in
                 // layer<k> (1-based) → bilstm_<k−1>
@@ -61,7 +76,9 @@ final class BiLSTMTests: XCTestCase {
             let clf = try BiLSTMClassifier(config: .init(window: t, inputSize: d, units: u, layers: layers, classes: 7), tensors: weights, path: path)
             try compare(clf, input: try c.tensor("input", path: path, shape: [n, t, d]),
                         layerOutputs: try (0..<layers).map { try c.tensor("bilstm_\($0)/output", path: path) },
-                        logits: try c.tensor("logits", path: path), probs: try c.tensor("probs", path: path), label: "onnxruntime \(name)")
+                        logits: try c.tensor("logits", path: path), probs: try c.tensor("probs", path: path),
+                        label: "onnxruntime \(name) level \(level)")
+        }
         }
     }
 
