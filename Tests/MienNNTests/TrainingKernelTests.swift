@@ -223,6 +223,38 @@ final class TrainingKernelTests: XCTestCase {
         XCTAssertLessThan(err(layer.bias!.grad.data, dbRef), 1e-4, "bias gradient \(name)")
     }
 
+    /// Batch norm's sums (statistics in the forward, Σ dy and Σ dy·x̂ in the backward) against
+    /// float64 over 8·5·7 = 280 rows of 600 channels, at every instruction-set level:
+    /// batch mean and unbiased variance (read back as the moving statistics with momentum 0),
+    /// and the γ and β gradients. Tolerance 1e-5 relative.
+    func testBatchNormSumsMatchFloat64OverManyChannels() {
+        let top = Int(mien_cpu_level()), c = 600
+        var rng = SeededRandom(seed: 49)
+        let x = rng.uniformTensor([8, 5, 7, c], -1, 3), dy = rng.uniformTensor([8, 5, 7, c])
+        let rows = x.count / c
+        var mean = [Double](repeating: 0, count: c), variance = mean, sumDy = mean, sumDyXhat = mean
+        for r in 0..<rows { for j in 0..<c { mean[j] += Double(x.data[r * c + j]) / Double(rows) } }
+        for r in 0..<rows { for j in 0..<c { let d = Double(x.data[r * c + j]) - mean[j]; variance[j] += d * d } }
+        for r in 0..<rows { for j in 0..<c {
+            let xhat = (Double(x.data[r * c + j]) - mean[j]) / (variance[j] / Double(rows) + 1e-3).squareRoot()
+            sumDy[j] += Double(dy.data[r * c + j]); sumDyXhat[j] += Double(dy.data[r * c + j]) * xhat
+        }}
+        func close(_ a: [Float], _ b: [Double], _ what: String) {
+            let worst = zip(a, b).map { abs(Double($0) - $1) / max(abs($1), 1) }.max()!
+            XCTAssertLessThan(worst, 1e-5, what)
+        }
+        for level in 0...top {
+            mien_cpu_level_limit(Int32(level))
+            let bn = BatchNorm(channels: c, momentum: 0)
+            _ = bn.forward(x, training: true)
+            close(bn.movingMean.data, mean, "mean at level \(level)")
+            close(bn.movingVariance.data, variance.map { $0 / Double(rows - 1) }, "variance at level \(level)")
+            _ = bn.backward(dy)
+            close(bn.beta.grad.data, sumDy, "Σ dy at level \(level)")
+            close(bn.gamma.grad.data, sumDyXhat, "Σ dy·x̂ at level \(level)")
+        }
+    }
+
     /// A ReLU fused into the batch norm before it (`forward(_:training:relu:)`, what CNNGraph
     /// runs for every batch norm → ReLU pair) computes what the two layers compute apart: the same
     /// outputs in training and inference mode, the same input and parameter gradients (within
