@@ -172,27 +172,27 @@ public final class CNNTrainer {
             order.shuffle(using: &rng)
             var lossSum = 0.0, correct = 0
             Denormals.flushed {   // as TensorFlow trains: underflowing gradients would run at microcode speed
-            for first in stride(from: 0, to: order.count, by: config.batchSize) {
-                let batch = Array(order[first..<min(first + config.batchSize, order.count)])
-                let x = inputTensor(train, batch, augment: true, rng: &rng)
-                var targets = SoftmaxCrossEntropy.oneHot(batch.map { train.labels[$0] }, classes: classes)
-                if config.labelSmoothing > 0 {
-                    let e = config.labelSmoothing
-                    for i in 0..<targets.count { targets.data[i] = targets.data[i] * (1 - e) + e / Float(classes) }
+                for first in stride(from: 0, to: order.count, by: config.batchSize) {
+                    let batch = Array(order[first..<min(first + config.batchSize, order.count)])
+                    let x = inputTensor(train, batch, augment: true, rng: &rng)
+                    var targets = SoftmaxCrossEntropy.oneHot(batch.map { train.labels[$0] }, classes: classes)
+                    if config.labelSmoothing > 0 {
+                        let e = config.labelSmoothing
+                        for i in 0..<targets.count { targets.data[i] = targets.data[i] * (1 - e) + e / Float(classes) }
+                    }
+                    for p in parameters { p.zeroGrad() }
+                    let logits = graph.forward(x, training: true).logits
+                    let (loss, unweighted, probs) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)
+                    var grad = unweighted
+                    if config.classWeighting != .none {
+                        for (row, i) in batch.enumerated() { for j in 0..<classes { grad.data[row * classes + j] *= weights[train.labels[i]] } }
+                    }
+                    graph.backward(grad)
+                    adam.learningRate = config.learningRate(step: adam.iterations, stepsPerEpoch: stepsPerEpoch)
+                    adam.step(parameters)
+                    lossSum += Double(loss) * Double(batch.count)
+                    for (row, i) in batch.enumerated() where argmax(probs.data, row: row, classes: classes) == train.labels[i] { correct += 1 }
                 }
-                for p in parameters { p.zeroGrad() }
-                let logits = graph.forward(x, training: true).logits
-                let (loss, unweighted, probs) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)
-                var grad = unweighted
-                if config.classWeighting != .none {
-                    for (row, i) in batch.enumerated() { for j in 0..<classes { grad.data[row * classes + j] *= weights[train.labels[i]] } }
-                }
-                graph.backward(grad)
-                adam.learningRate = config.learningRate(step: adam.iterations, stepsPerEpoch: stepsPerEpoch)
-                adam.step(parameters)
-                lossSum += Double(loss) * Double(batch.count)
-                for (row, i) in batch.enumerated() where argmax(probs.data, row: row, classes: classes) == train.labels[i] { correct += 1 }
-            }
             }
             if config.batchNormRecalibration > 0 { recalibrateBatchNorm(train, images: config.batchNormRecalibration) }
             let (valLoss, valAcc) = evaluate(validation)
