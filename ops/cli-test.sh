@@ -11,6 +11,8 @@
 #   - `mien run` on a photo (a one-frame track, shorter than any window) labels the face by the
 #     CNN ("source":"cnn"): the smiling astronaut is `happy` with --model fer2013 and fer2013-mien;
 #   - `mien evaluate` on labelled still images (class folders; a CSV with a bad label fails clearly);
+#   - every --help text wraps where ArgumentParser wraps it (ops/help_check.py: no hard line
+#     break mid-sentence in a source string);
 #   - the vision CLI checks (ops/vision/cli_test.sh).
 #   ops/cli-test.sh [path/to/mien]
 set -euo pipefail
@@ -83,6 +85,10 @@ for line in 'libpng warning: iCCP: too short' 'Corrupt JPEG data: ' "imread_('[^
 done
 grep -q -e '^libpng' -e '^Corrupt JPEG' -e '^imread_' "$work/damaged-debug.log" && { cat "$work/damaged-debug.log"; fail "a raw image-library line at debug level"; }
 echo "cli-test: library messages go through the log (debug), none raw"
+
+echo "cli-test: help texts without hard line breaks mid-sentence"
+python3 ops/help_check.py --self-test
+python3 ops/help_check.py "$mien"
 
 echo "cli-test: a missing model bundle"
 status=0
