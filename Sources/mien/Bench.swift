@@ -46,11 +46,11 @@ struct Bench: ParsableCommand {
             After warm-up runs, batches are timed until --iterations are done or, without it, until \
             --min-seconds have passed.
 
-            JSON: {"model","batch","threads","per_s","ms_per_batch",...}; landmarks: {"model","points",\
-            "batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces","loads","load_ms",\
-            "dlib_load_ms","load_min_ms","dlib_load_min_ms"}; haar: {"video","frames","searches","rounds",\
-            "evaluator","full_mien_ms","full_opencv_ms","search_mien_ms","search_opencv_ms",\
-            "differing_full","differing_searches"}.
+            JSON: {"model", "batch", "threads", "per_s", "ms_per_batch", ...}; landmarks: {"model", "points", \
+            "batch", "iterations", "cold", "flat_ms", "dlib_ms", "ratio", "differing_faces", "loads", "load_ms", \
+            "dlib_load_ms", "load_min_ms", "dlib_load_min_ms"}; haar: {"video", "frames", "searches", "rounds", \
+            "evaluator", "full_mien_ms", "full_opencv_ms", "search_mien_ms", "search_opencv_ms", \
+            "differing_full", "differing_searches"}.
             """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
