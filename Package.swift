@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "MienWireTests", dependencies: ["MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienTransportTests", dependencies: ["MienTransport", "MienWire", "MienProto", "MienTestKit"]),
         .testTarget(name: "MienNNTests", dependencies: ["MienNN", "CMienKernels"], exclude: ["Fixtures"]),
-        .testTarget(name: "MienVisionTests", dependencies: ["MienVision", "MienSynth"], exclude: ["Fixtures"]),
+        .testTarget(name: "MienVisionTests", dependencies: ["MienVision", "MienSynth", "CMienVision"], exclude: ["Fixtures"]),
         .testTarget(name: "MienClusterTests", dependencies: ["MienCluster", "MienCore", "MienNN", "MienWire", "MienProto", "MienTransport", "MienTestKit",
                                                              .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                              .product(name: "Logging", package: "swift-log")]),

@@ -3,13 +3,16 @@
 #   - `mien run` on an archive with bad inputs (corrupt, truncated, non-video, zero-length,
 #     a video without faces) next to good ones: each bad input is reported in videos.jsonl
 #     with a clear error, the good ones are labelled, the exit status is 2;
-#     FFmpeg's own messages about them only in the debug log, never raw on stderr;
+#     FFmpeg's own messages about them only in the debug log, never raw on stderr; so too
+#     libpng's, libjpeg's and OpenCV's about damaged images;
 #   - a missing model bundle is one clear error line and exit status 1 (not a crash);
 #   - `mien classify --aligned` on the real face crop agrees with the Keras reference
 #     (happy, p = 0.998 in Tests/MienNNTests/Fixtures/fer2013_README.md);
 #   - `mien run` on a photo (a one-frame track, shorter than any window) labels the face by the
 #     CNN ("source":"cnn"): the smiling astronaut is `happy` with --model fer2013 and fer2013-mien;
 #   - `mien evaluate` on labelled still images (class folders; a CSV with a bad label fails clearly);
+#   - every --help text wraps where ArgumentParser wraps it (ops/help_check.py: no hard line
+#     break mid-sentence in a source string);
 #   - the vision CLI checks (ops/vision/cli_test.sh).
 #   ops/cli-test.sh [path/to/mien]
 set -euo pipefail
@@ -54,7 +57,38 @@ fi
 grep -q 'level=debug label=mien.library msg=".*moov atom not found' "$work/run-debug.log" ||
   { cat "$work/run-debug.log"; fail "FFmpeg's message should be in the debug log"; }
 grep -q '^\[mov' "$work/run-debug.log" && { cat "$work/run-debug.log"; fail "a raw FFmpeg line at debug level"; }
+# The image libraries print their own warnings (libpng, libjpeg: fprintf to stderr) and OpenCV
+# its messages (std::cerr): a PNG with a bad iCCP profile, a JPEG with zeroed data, a PGM with a
+# bad header. None raw at the default level; each through Mien's log at debug level.
+damaged="$work/damaged"
+mkdir -p "$damaged"
+python3 - "$damaged" <<'PY'
+import struct, sys, zlib
+out = sys.argv[1]
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+rows = b"".join(b"\0" + bytes((x * 4) & 255 for x in range(64)) for _ in range(64))
+profile = struct.pack(">I", 16) + b"A" * 12  # shorter than an ICC header: "iCCP: too short"
+open(f"{out}/bad_iccp.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+    + chunk(b"iCCP", b"bad\0\0" + zlib.compress(profile)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+jpeg = open("Tests/MienVisionTests/Fixtures/astronaut.jpg", "rb").read()
+open(f"{out}/garbled.jpg", "wb").write(jpeg[:3000] + bytes(200) + jpeg[3200:])
+open(f"{out}/bad.pgm", "wb").write(b"P5\n64 x4\n255\n" + bytes(100))
+PY
+"$mien" run "$damaged"/* --out "$work/out-damaged" 2>"$work/damaged.log" || true
+if grep -v -e '^mien run: ' -e '^videos ' "$work/damaged.log" | grep -q .; then
+  cat "$work/damaged.log"; fail "raw image-library lines on stderr at the default log level"
+fi
+"$mien" run "$damaged"/* --log-level debug --out "$work/out-damaged-debug" 2>"$work/damaged-debug.log" || true
+for line in 'libpng warning: iCCP: too short' 'Corrupt JPEG data: ' "imread_('[^']*bad.pgm'): can't read header"; do
+  grep -q "level=debug label=mien.library msg=\"$line" "$work/damaged-debug.log" ||
+    { cat "$work/damaged-debug.log"; fail "'$line' should be in the debug log"; }
+done
+grep -q -e '^libpng' -e '^Corrupt JPEG' -e '^imread_' "$work/damaged-debug.log" && { cat "$work/damaged-debug.log"; fail "a raw image-library line at debug level"; }
 echo "cli-test: library messages go through the log (debug), none raw"
+
+echo "cli-test: help texts without hard line breaks mid-sentence"
+python3 ops/help_check.py --self-test
+python3 ops/help_check.py "$mien"
 
 echo "cli-test: a missing model bundle"
 status=0

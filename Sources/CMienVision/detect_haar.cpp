@@ -1,5 +1,6 @@
 // OpenCV Haar-cascade face detection (see include/mien_detect.h).
 #include "mien_detect.h"
+#include "mien_vision_testing.h"
 #include "shim_util.hpp"
 #include "haar_cascade.hpp"
 

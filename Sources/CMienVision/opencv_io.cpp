@@ -1,5 +1,6 @@
 // Loads libMienOpenCVIO.so on first use (see opencv_io.hpp for why).
 #include "opencv_io.hpp"
+#include "shim_util.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -72,7 +73,19 @@ bool image_codecs(ImageCodecs &codecs, std::string &why) {
     return codecs.io != nullptr;
 }
 
+bool ImageCodecs::haveImageReader(const std::string &path) const {
+    StdioCapture capture;
+    return io->have_image_reader(path.c_str()) == 1;
+}
+
+bool ImageCodecs::haveImageWriter(const std::string &path) const {
+    StdioCapture capture;
+    return io->have_image_writer(path.c_str()) == 1;
+}
+
+// libpng and libjpeg print their warnings to stderr themselves: StdioCapture takes them to the log.
 cv::Mat ImageCodecs::imread(const std::string &path, int flags) const {
+    StdioCapture capture;
     cv::Mat m;
     char err[512] = "";
     if (io->imread(path.c_str(), flags, &m, err, sizeof err) != 1) throw std::runtime_error(err);
@@ -80,6 +93,7 @@ cv::Mat ImageCodecs::imread(const std::string &path, int flags) const {
 }
 
 bool ImageCodecs::imwrite(const std::string &path, const cv::Mat &image) const {
+    StdioCapture capture;
     char err[512] = "";
     int ok = io->imwrite(path.c_str(), &image, err, sizeof err);
     if (ok < 0) throw std::runtime_error(err);

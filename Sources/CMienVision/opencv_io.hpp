@@ -25,12 +25,13 @@ namespace mien::cvio {
 const mien_opencv_io *library(std::string &why);
 
 /// The imgcodecs calls Mien makes, over `library()` (a C++ exception inside comes out as
-/// `std::runtime_error`).
+/// `std::runtime_error`). What the image libraries print meanwhile goes to Mien's log
+/// (`StdioCapture`, library_log.cpp).
 struct ImageCodecs {
     const mien_opencv_io *io;
 
-    bool haveImageReader(const std::string &path) const { return io->have_image_reader(path.c_str()) == 1; }
-    bool haveImageWriter(const std::string &path) const { return io->have_image_writer(path.c_str()) == 1; }
+    bool haveImageReader(const std::string &path) const;
+    bool haveImageWriter(const std::string &path) const;
     cv::Mat imread(const std::string &path, int flags) const;
     bool imwrite(const std::string &path, const cv::Mat &image) const;
 };

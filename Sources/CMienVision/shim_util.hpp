@@ -32,8 +32,18 @@ inline std::string fmt(const char *f, ...) {
     return buf;
 }
 
-/// Routes FFmpeg's messages through `mien_route_library_logs`' sink (once; library_log.cpp).
+/// Routes FFmpeg's messages and whatever C++ code writes to std::cerr (OpenCV's) through
+/// `mien_route_library_logs`' sink (once; library_log.cpp).
 void install_library_log();
+
+/// While alive, what this thread prints with C stdio's `stderr` (libpng's and libjpeg's warnings
+/// inside imgcodecs) goes to that sink too, a line at a time; other threads' output is untouched.
+struct StdioCapture {
+    StdioCapture();
+    ~StdioCapture();
+    StdioCapture(const StdioCapture &) = delete;
+    StdioCapture &operator=(const StdioCapture &) = delete;
+};
 
 }  // namespace mien
 

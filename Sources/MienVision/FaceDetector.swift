@@ -95,7 +95,8 @@ public final class FaceDetector {
     /// tested and timed against. SPI (`@_spi(Reference) import MienVision`): for `mien bench-haar`,
     /// `mien detect --haar-opencv` and the tests, not the API.
     @_spi(Reference) public var usesOpenCVReference = false
-    private let haar: OpaquePointer?
+    /// The Haar handle (`.haar`); internal so that tests reach its hooks (CMienVision.Testing).
+    let haar: OpaquePointer?
     private let hog: OpaquePointer?
     /// `.retinaface`: the network (FaceDetector-retinaface.swift).
     let retina: RetinaFace?
@@ -154,13 +155,6 @@ public final class FaceDetector {
         var buffer = [CChar](repeating: 0, count: 256)
         let native = mien_haar_evaluator(haar, &buffer, buffer.count)
         return (native == 1, cMessage(buffer))
-    }
-
-    /// For tests: breaks Mien's Haar evaluator on purpose (1: no variance normalisation, 2:
-    /// windows stepped by 1 px, 3: a feature rectangle 1 px wider) or selects its scalar path (4);
-    /// 0 restores it.
-    func setHaarDebugMode(_ mode: Int) {
-        if let haar { mien_haar_set_debug_mode(haar, Int32(mode)) }
     }
 
     deinit {

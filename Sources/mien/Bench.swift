@@ -13,37 +13,44 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "Measure CNN images/s or BiLSTM windows/s of MienNN inference, landmark fits against dlib's, or Haar detection against OpenCV's.",
         discussion: """
-            cnn:    the mini-Xception of MODEL (default models/fer2013/model.json) with batch norm folded,
-                    on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
-            bilstm: a BiLSTM classifier with seeded random (synthetic) weights, on seeded synthetic
-                    windows [batch, window, embedding].
-            train-cnn: training steps (forward in training mode, cross-entropy, backward, Adam) of
-                    MODEL's CNN, or of --architecture from fresh weights, on seeded synthetic images
-                    and labels, --batch images a step on --threads threads (as mien train cnn runs
-                    them; no augmentation or image decoding). Prints training images/s.
-            train-bilstm: training steps of the BiLSTM classifier (as bilstm) on seeded synthetic
-                    windows and labels. Prints training windows/s.
-            landmarks: fits of --landmark-model (default: the bundled 5-point model) to the faces
-                    of seeded synthetic 640×480 frames (MienSynth, true boxes), --batch faces a
-                    batch, by Mien's flat evaluator and by dlib's shape_predictor, batches
-                    alternating (which goes first alternates too); with --cold a 64 MB buffer is
-                    written before every fit (not timed), so that the model is not in the caches,
-                    as in the pipeline. Prints ms per fit of each, their ratio and how many faces
-                    got different landmarks (0: they are equal). Before the fits, --loads loads of
-                    the model each way, alternating: Mien's reader of dlib's format and dlib's own
-                    stream decoding (ms per load, mean and fastest).
-            haar:   Mien's Haar-cascade evaluator and OpenCV's cv::CascadeClassifier, on one thread, on
-                    every 5th frame of --video (--batch frames): full scans as mien run's (a copy
-                    ≤ 320 px, scale factor 1.2, 3 neighbours) and FaceFollower-like searches around
-                    each face found (sizes 0.75–1.33× it, the smallest at 24 px, scale factor 1.1,
-                    1 neighbour); rounds alternate which goes first. Prints the median ms per scan
-                    and per search of each, their ratio and how many results differ (0: equal).
+            cnn: the mini-Xception of MODEL (default models/fer2013/model.json) with batch norm folded, \
+            on seeded synthetic 64×64 pixel values (preprocessing included in the timing).
+
+            bilstm: a BiLSTM classifier with seeded random (synthetic) weights, on seeded synthetic \
+            windows [batch, window, embedding].
+
+            train-cnn: training steps (forward in training mode, cross-entropy, backward, Adam) of \
+            MODEL's CNN, or of --architecture from fresh weights, on seeded synthetic images and \
+            labels, --batch images a step on --threads threads (as mien train cnn runs them; no \
+            augmentation or image decoding). Prints training images/s.
+
+            train-bilstm: training steps of the BiLSTM classifier (as bilstm) on seeded synthetic \
+            windows and labels. Prints training windows/s.
+
+            landmarks: fits of --landmark-model (default: the bundled 5-point model) to the faces of \
+            seeded synthetic 640×480 frames (MienSynth, true boxes), --batch faces a batch, by Mien's \
+            flat evaluator and by dlib's shape_predictor, batches alternating (which goes first \
+            alternates too); with --cold a 64 MB buffer is written before every fit (not timed), so \
+            that the model is not in the caches, as in the pipeline. Prints ms per fit of each, their \
+            ratio and how many faces got different landmarks (0: they are equal). Before the fits, \
+            --loads loads of the model each way, alternating: Mien's reader of dlib's format and \
+            dlib's own stream decoding (ms per load, mean and fastest).
+
+            haar: Mien's Haar-cascade evaluator and OpenCV's cv::CascadeClassifier, on one thread, on \
+            every 5th frame of --video (--batch frames): full scans as mien run's (a copy ≤ 320 px, \
+            scale factor 1.2, 3 neighbours) and FaceFollower-like searches around each face found \
+            (sizes 0.75–1.33× it, the smallest at 24 px, scale factor 1.1, 1 neighbour); rounds \
+            alternate which goes first. Prints the median ms per scan and per search of each, their \
+            ratio and how many results differ (0: equal).
+
             After warm-up runs, batches are timed until --iterations are done or, without it, until \
-            --min-seconds have passed. JSON: {"model","batch","threads","per_s","ms_per_batch",...};
-            landmarks: {"model","points","batch","iterations","cold","flat_ms","dlib_ms","ratio","differing_faces", \
-            "loads","load_ms","dlib_load_ms","load_min_ms","dlib_load_min_ms"};
-            haar: {"video","frames","searches","rounds","evaluator","full_mien_ms","full_opencv_ms","search_mien_ms", \
-            "search_opencv_ms","differing_full","differing_searches"}.
+            --min-seconds have passed.
+
+            JSON: {"model", "batch", "threads", "per_s", "ms_per_batch", ...}; landmarks: {"model", "points", \
+            "batch", "iterations", "cold", "flat_ms", "dlib_ms", "ratio", "differing_faces", "loads", "load_ms", \
+            "dlib_load_ms", "load_min_ms", "dlib_load_min_ms"}; haar: {"video", "frames", "searches", "rounds", \
+            "evaluator", "full_mien_ms", "full_opencv_ms", "search_mien_ms", "search_opencv_ms", \
+            "differing_full", "differing_searches"}.
             """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {

@@ -1,6 +1,16 @@
 import Foundation
 import XCTest
+import CMienVision.Testing
 @_spi(Reference) @testable import MienVision
+
+extension FaceDetector {
+    /// Breaks Mien's Haar evaluator on purpose (1: no variance normalisation, 2: windows stepped
+    /// by 1 px, 3: a feature rectangle 1 px wider) or selects its scalar path (4); 0 restores it.
+    /// A test hook of the C shim (CMienVision.Testing), not part of MienVision's API.
+    func setHaarDebugMode(_ mode: Int) {
+        if let haar { mien_haar_set_debug_mode(haar, Int32(mode)) }
+    }
+}
 
 final class FaceDetectorTests: XCTestCase {
     /// Each hand-annotated face in the three real photographs is found by the Haar detector

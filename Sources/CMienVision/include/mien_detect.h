@@ -66,10 +66,6 @@ mien_status mien_haar_detect_reference(mien_haar *d, const uint8_t *gray, int w,
 /* Which evaluator mien_haar_detect uses: 1 = Mien's (`why` receives "mien (AVX2)" or
  * "mien (scalar)"), 0 = OpenCV's (`why` receives the reason), -1 = null handle. */
 int mien_haar_evaluator(const mien_haar *d, char *why, size_t why_len);
-/* For tests only: 0 = normal; 1..3 break Mien's evaluator on purpose (1: no variance
- * normalisation, 2: windows stepped by 1 px, 3: a feature rectangle 1 px wider); 4 = its scalar
- * path instead of AVX2. No effect when OpenCV evaluates the cascade. */
-void mien_haar_set_debug_mode(mien_haar *d, int mode);
 
 /* ---- dlib's HOG + linear SVM frontal face detector (dlib::get_frontal_face_detector) ---- */
 typedef struct mien_hog mien_hog;

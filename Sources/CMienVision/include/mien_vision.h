@@ -17,12 +17,12 @@ const char *mien_cv_version(void);
  * quotas), at least 1. */
 int mien_cpus_available(void);
 
-/* Messages of the libraries under the shim: FFmpeg's (av_log: "moov atom not found", a damaged
- * stream's details), warnings and errors only, each line without its newline. `sink` receives
- * them (from any thread; Mien logs them at debug level); NULL drops them. Without a call they
- * are dropped too: nothing of FFmpeg's is printed raw. OpenCV 4.6 cannot hand its own log
- * lines over: with `verbose` it prints its warnings to stderr, else nothing. (libpng's warnings,
- * printed by libpng itself inside imgcodecs, are not reached.) */
+/* Messages of the libraries under the shim, each line without its line break: FFmpeg's (av_log:
+ * "moov atom not found", a damaged stream's details; warnings and errors only), whatever C++
+ * code writes to std::cerr (OpenCV's own log, at warning level with `verbose`, else silenced),
+ * and what libpng and libjpeg print while OpenCV reads or writes an image ("libpng warning:
+ * iCCP: …", "Corrupt JPEG data: …"). `sink` receives them (from any thread; Mien logs them at
+ * debug level); NULL drops them. Without a call they are dropped too: none is printed raw. */
 typedef void (*mien_log_sink)(const char *line);
 void mien_route_library_logs(mien_log_sink sink, int verbose);
 
