@@ -72,9 +72,7 @@ extension FaceDetector {
             try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
         }
         var out: [Found] = []
-        // A proposal that is a found face (IoU > 0.3) or lies mostly inside one (the cascade's
-        // box on part of a large face) is not another face.
-        for h in proposals where !(besides + out).contains(where: { $0.box.iou(h) > 0.3 || h.fractionInside($0.box) > 0.5 }) {
+        for h in proposals where Self.isAnotherFace(h, besides: (besides + out).map(\.box)) {
             let m = max(h.width, h.height) * 0.3
             let region = FaceBox(x: h.x - m, y: h.y - m, width: h.width + 2 * m, height: h.height + 2 * m)
             let found = try retinaRegion(retina, image, region, minSide: 1, input: Self.retinaConfirmInput, slot: 2)
@@ -83,6 +81,14 @@ extension FaceDetector {
             out.append(Found(box: FaceBox(x: h.x, y: h.y, width: h.width, height: h.height, score: best.box.score), landmarks: best.landmarks))
         }
         return out
+    }
+
+    /// Whether the cascade's `proposal` is a face not among `found`: not the same face (IoU > 0.3)
+    /// and not mostly (> half its area) inside one — the cascade's box on part of a large face,
+    /// which the network, shown the region around it, confirms as that face (a 92-px box inside a
+    /// 173-px face on the canvas video: IoU 0.28).
+    static func isAnotherFace(_ proposal: FaceBox, besides found: [FaceBox]) -> Bool {
+        !found.contains { $0.iou(proposal) > 0.3 || proposal.fractionInside($0) > 0.5 }
     }
 
     /// The box the Haar cascade gives the face RetinaFace found at `box`: its search around the
