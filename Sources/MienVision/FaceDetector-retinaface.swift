@@ -37,14 +37,15 @@ extension FaceDetector {
     }
 
     /// Longer side of the copy the Haar cascade proposes faces on (`confirmedProposals`): the copy
-    /// `--detector haar` scans video on, so every face Haar's scan finds is proposed.
+    /// `--detector haar` scans video on, so the faces of the proposals' sizes that Haar's scan
+    /// finds are proposed.
     static let retinaProposalSide = 320
 
     /// Side, in network-input pixels, from which the network finds faces in cluttered frames
     /// reliably. Real faces pasted into photographs (docs/BENCHMARKS.md, "Faces pasted into
     /// photographs"), the faces the cascade proposed and the half-scale scan missed: confirmed on
-    /// regions that put them at ~40 px, 38 of 50; at ~60 px, 50 of 50 (and at ~40 px with 2× the
-    /// context around them, 42: the face's size at the input is what matters, not the context).
+    /// regions that put them at ~40 px, 38 of 50; at ~60 px, 50 of 50 (and at ~40 px with 1.5–2×
+    /// the context around them, 42: the face's size at the input is what matters, not the context).
     static let retinaReliableSide: Double = 60
 
     /// Network input side of a proposal's confirmation: the region (the proposal grown by 30 %
