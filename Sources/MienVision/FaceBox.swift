@@ -23,11 +23,20 @@ public struct FaceBox: Sendable, Equatable, Codable {
 
     /// Intersection over union with another box (0 when disjoint, 1 when identical).
     public func iou(_ other: FaceBox) -> Float {
-        let ix = max(0, min(x + width, other.x + other.width) - max(x, other.x))
-        let iy = max(0, min(y + height, other.y + other.height) - max(y, other.y))
-        let inter = ix * iy
+        let inter = intersectionArea(other)
         let union = area + other.area - inter
         return union > 0 ? inter / union : 0
+    }
+
+    /// The fraction of this box's area that lies inside `other` (0 when disjoint, 1 when inside).
+    public func fractionInside(_ other: FaceBox) -> Float {
+        area > 0 ? intersectionArea(other) / area : 0
+    }
+
+    private func intersectionArea(_ other: FaceBox) -> Float {
+        let ix = max(0, min(x + width, other.x + other.width) - max(x, other.x))
+        let iy = max(0, min(y + height, other.y + other.height) - max(y, other.y))
+        return ix * iy
     }
 
     init(_ b: mien_face_box) {

@@ -36,41 +36,60 @@ extension FaceDetector {
         }
     }
 
-    /// Longer side of the copy the Haar cascade proposes small faces on (`confirmedProposals`).
+    /// Longer side of the copy the Haar cascade proposes faces on (`confirmedProposals`): the copy
+    /// `--detector haar` scans video on, so the faces of the proposals' sizes that Haar's scan
+    /// finds are proposed.
     static let retinaProposalSide = 320
 
-    /// Side, in network-input pixels, under which a scan misses most faces in cluttered frames
-    /// (real faces pasted into photographs: 2 of 55 faces of 20–30 px found; docs/BENCHMARKS.md,
-    /// "Faces pasted into photographs").
-    static let retinaReliableSide: Double = 32
+    /// Side, in network-input pixels, from which the network finds faces in cluttered frames
+    /// reliably. Real faces pasted into photographs (docs/BENCHMARKS.md, "Faces pasted into
+    /// photographs"), the faces the cascade proposed and the half-scale scan missed: confirmed on
+    /// regions that put them at ~40 px, 38 of 50; at ~60 px, 50 of 50 (and at ~40 px with 1.5–2×
+    /// the context around them, 42: the face's size at the input is what matters, not the context).
+    static let retinaReliableSide: Double = 60
 
-    /// Faces too small for the network at the scan's `scale` (under `retinaReliableSide` at its
-    /// input), not among `besides`: the Haar cascade proposes them on a copy of
-    /// `retinaProposalSide` px (the detector's step and neighbours, sizes `minSize` up: a few
-    /// pyramid levels, ~1 ms), and the network confirms each as the follower's search does (the
-    /// region around it at the search input, `retinaSearchThreshold`; ~1 ms). A confirmed face
-    /// keeps the cascade's box (Haar's framing) with the network's probability and landmarks.
-    /// On the canvas video of the detection check: 127 → 162 of 200 faces found, no false box;
-    /// `mien run` on WolfgangLanger_Pexels.mp4 1.02× the CPU (docs/BENCHMARKS.md).
+    /// Network input side of a proposal's confirmation: the region (the proposal grown by 30 %
+    /// on every side, 1.6× its side) fitted to it puts the face at `retinaReliableSide` px. Its
+    /// own copy of the network (slot 2): ~2.2 ms a region against the follower's 64-px ~1.1 ms.
+    static let retinaConfirmInput = 96
+
+    /// Faces the network's scan at `scale` sees under `retinaReliableSide` px (at a 640-px frame's
+    /// half scale, 40–120 px), not among `besides`: the Haar cascade proposes them on a copy of
+    /// `retinaProposalSide` px with the scan's step and neighbours (the pyramid levels of those
+    /// sizes, ~1–2 ms), and the network confirms each on the region around it scaled so that the
+    /// face is `retinaReliableSide` px (`retinaConfirmInput`, at `retinaSearchThreshold`; ~2 ms,
+    /// only for faces the scan did not find). A confirmed face keeps the cascade's box (Haar's
+    /// framing) with the network's probability and landmarks. On the canvas video of the
+    /// detection check: the scan alone 127 of 200 faces, with these proposals 177 (Haar 176), no
+    /// false box (docs/BENCHMARKS.md).
     func confirmedProposals(_ retina: RetinaFace, _ image: GrayImage, scale: Double, besides: [Found]) throws -> [Found] {
         let small = Self.retinaReliableSide / scale
         guard Double(options.minSize) < small else { return [] }
         var p = params
         p.max_side = Int32(Self.retinaProposalSide)
         p.max_size = Int32(small.rounded(.up))
+        if options.maxSize > 0 { p.max_size = min(p.max_size, Int32(options.maxSize)) }
         let proposals = try image.pixels.withUnsafeBufferPointer { buf in
             try detect(gray: buf.baseAddress!, width: image.width, height: image.height, rowBytes: image.width, params: p)
         }
         var out: [Found] = []
-        for h in proposals where !(besides + out).contains(where: { $0.box.iou(h) > 0.3 }) {
+        for h in proposals where Self.isAnotherFace(h, besides: (besides + out).map(\.box)) {
             let m = max(h.width, h.height) * 0.3
             let region = FaceBox(x: h.x - m, y: h.y - m, width: h.width + 2 * m, height: h.height + 2 * m)
-            let found = try retinaRegion(retina, image, region, minSide: 1)
+            let found = try retinaRegion(retina, image, region, minSide: 1, input: Self.retinaConfirmInput, slot: 2)
             guard let best = found.max(by: { RetinaFace.haarFramed($0.box).iou(h) < RetinaFace.haarFramed($1.box).iou(h) }),
                   RetinaFace.haarFramed(best.box).iou(h) > 0.3 else { continue }
             out.append(Found(box: FaceBox(x: h.x, y: h.y, width: h.width, height: h.height, score: best.box.score), landmarks: best.landmarks))
         }
         return out
+    }
+
+    /// Whether the cascade's `proposal` is a face not among `found`: not the same face (IoU > 0.3)
+    /// and not mostly (> half its area) inside one — the cascade's box on part of a large face,
+    /// which the network, shown the region around it, confirms as that face (a 92-px box inside a
+    /// 173-px face on the canvas video: IoU 0.28).
+    static func isAnotherFace(_ proposal: FaceBox, besides found: [FaceBox]) -> Bool {
+        !found.contains { $0.iou(proposal) > 0.3 || proposal.fractionInside($0) > 0.5 }
     }
 
     /// The box the Haar cascade gives the face RetinaFace found at `box`: its search around the
@@ -103,18 +122,19 @@ extension FaceDetector {
     }
 
     /// RetinaFace's faces in `region` (clipped to `image`; nothing when the clipped region is
-    /// narrower or lower than `minSide`) scaled to fit `retinaSearchInput` (at most 2× enlarged;
-    /// the network's second slot) at the search threshold; boxes as the network drew them.
-    private func retinaRegion(_ retina: RetinaFace, _ image: GrayImage, _ region: FaceBox, minSide: Int) throws -> [RetinaFaceDetection] {
+    /// narrower or lower than `minSide`) scaled to fit `input` (at most 2× enlarged; by default
+    /// the follower's `retinaSearchInput` in the network's second slot) at the search threshold;
+    /// boxes as the network drew them.
+    private func retinaRegion(_ retina: RetinaFace, _ image: GrayImage, _ region: FaceBox, minSide: Int,
+                              input: Int = FaceDetector.retinaSearchInput, slot: Int = 1) throws -> [RetinaFaceDetection] {
         let x0 = max(0, Int(region.x.rounded(.down))), y0 = max(0, Int(region.y.rounded(.down)))
         let x1 = min(image.width, Int((region.x + region.width).rounded(.up)))
         let y1 = min(image.height, Int((region.y + region.height).rounded(.up)))
         guard x1 - x0 >= max(1, minSide), y1 - y0 >= max(1, minSide) else { return [] }
-        let scale = min(2, Double(Self.retinaSearchInput) / Double(max(x1 - x0, y1 - y0)))
-        let side = Self.retinaSearchInput
+        let scale = min(2, Double(input) / Double(max(x1 - x0, y1 - y0)))
         return try retina.detect(image, region: RetinaFace.Region(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale,
-                                 threshold: min(options.minFaceProbability, Self.retinaSearchThreshold), slot: 1,
-                                 minInput: (side, side))
+                                 threshold: min(options.minFaceProbability, Self.retinaSearchThreshold), slot: slot,
+                                 minInput: (input, input))
     }
 
     /// `.retinaface` only: RetinaFace's five landmarks (`RetinaFaceDetection`) of the face in `box`

@@ -8,9 +8,10 @@ import MienCore
 /// A region of a gray image is scaled (pixel-area averaging down, bilinear up), padded to
 /// multiples of 32 and fed to the network as three equal channels minus the network's means; the
 /// outputs are decoded by `RetinaFaceDecoder`. The network finds faces from ~16 px at its input
-/// scale (its smallest anchor) upwards, frontal and profile. Holds two copies of the network
-/// (slot 0 for full frames, 1 for the follower's small search regions), so neither re-plans its
-/// buffers when the other's input size differs. Not thread-safe: one per thread, like `FaceDetector`.
+/// scale (its smallest anchor) upwards, frontal and profile. Holds up to three copies of the
+/// network (slot 0 for full frames, 1 for the follower's 64-px search regions, 2 for the 96-px
+/// confirmations of the cascade's proposals; 1 and 2 read on first use), so none re-plans its
+/// buffers when another's input size differs. Not thread-safe: one per thread, like `FaceDetector`.
 public final class RetinaFace {
     /// The bundled model, relative to a model folder (`ModelFolders`).
     public static let bundledModelName = "retinaface/retinaface-mnet025.onnx"

@@ -150,4 +150,85 @@ final class RetinaFaceProposalTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(face.box.score, FaceDetector.retinaSearchThreshold)
         XCTAssertTrue(try detector.detectFaces(GrayImage(width: 640, height: 480, pixels: [UInt8](repeating: 128, count: 640 * 480))).isEmpty)
     }
+
+    /// The astronaut shrunk to `side` px at (40, 10) of a 640×480 frame, its contrast scaled by
+    /// `contrast` about mid-gray, the whole frame with seeded uniform noise of standard deviation
+    /// `noise` (a dim, grainy face in video); and the face's box there (Haar's framing).
+    private func dimFaceFrame(side: Int, contrast: Double, noise: Double) throws -> (GrayImage, FaceBox) {
+        let astronaut = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
+        let face = RetinaFace.haarFramed(try XCTUnwrap(RetinaFace().detect(astronaut, region: .init(x: 0, y: 0, width: 512, height: 512), scale: 1).first).box)
+        let small = try astronaut.resized(width: side, height: side)
+        var state: UInt64 = 12345
+        func uniform() -> Double {  // PCG's LCG step, top 53 bits: [0, 1)
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(UInt64(1) << 53)
+        }
+        var px = [UInt8](repeating: 128, count: 640 * 480)
+        for y in 0..<480 {
+            for x in 0..<640 {
+                let sx = x - 40, sy = y - 10
+                let inside = sx >= 0 && sy >= 0 && sx < side && sy < side
+                let v = 128 + (inside ? (Double(small.pixels[sy * side + sx]) - 128) * contrast : 0) + (uniform() - 0.5) * noise * 12.0.squareRoot()
+                px[y * 640 + x] = UInt8(max(0, min(255, v.rounded())))
+            }
+        }
+        let k = Float(side) / 512
+        return (GrayImage(width: 640, height: 480, pixels: px), FaceBox(x: face.x * k + 40, y: face.y * k + 10, width: face.width * k, height: face.height * k))
+    }
+
+    /// The network's best probability for a face overlapping `face` (IoU > 0.3, Haar's framing) on
+    /// the region around it (grown by 30 % a side) fitted to an `input`-px square, as a confirmation.
+    private func confirmationScore(_ image: GrayImage, _ face: FaceBox, input: Int) throws -> Float {
+        let m = face.width * 0.3
+        let x0 = max(0, Int(face.x - m)), y0 = max(0, Int(face.y - m))
+        let x1 = min(image.width, Int(face.x + face.width + m)), y1 = min(image.height, Int(face.y + face.height + m))
+        let scale = min(2, Double(input) / Double(max(x1 - x0, y1 - y0)))
+        return try RetinaFace().detect(image, region: .init(x: x0, y: y0, width: x1 - x0, height: y1 - y0), scale: scale, threshold: 0.01,
+                                       minInput: (input, input))
+            .filter { RetinaFace.haarFramed($0.box).iou(face) > 0.3 }.map(\.box.score).max() ?? 0
+    }
+
+    /// A dim, grainy face of `side`: the video scan (`minSize` 40: the frame halved) misses it, a
+    /// confirmation at ~40 px (a 64-px region, as before) rejects it, and the detector finds it,
+    /// confirmed at ~60 px (`retinaConfirmInput`).
+    private func checkDimFaceConfirmedAtTheReliableScale(side: Int, contrast: Double, noise: Double) throws {
+        let (image, face) = try dimFaceFrame(side: side, contrast: contrast, noise: noise)
+        let scan = try RetinaFace().detect(image, region: .init(x: 0, y: 0, width: 640, height: 480), scale: 0.5)
+        XCTAssertFalse(scan.contains { RetinaFace.haarFramed($0.box).iou(face) > 0.3 }, "the premise: the scan misses the face")
+        XCTAssertLessThan(try confirmationScore(image, face, input: 64), FaceDetector.retinaSearchThreshold,
+                          "the premise: at ~40 px the network rejects it")
+        let detector = try FaceDetector(options: .init(backend: .retinaface, scaleFactor: 1.2, minNeighbors: 3, minSize: 40, maxSide: 0))
+        let found = try detector.detectFaces(image)
+        XCTAssertEqual(found.count, 1, "\(found)")
+        XCTAssertGreaterThan(try XCTUnwrap(found.first).box.iou(face), 0.5, "\(found) against \(face)")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(found.first).box.score, FaceDetector.retinaSearchThreshold)
+        XCTAssertEqual(found.first?.landmarks.count, 5)
+    }
+
+    /// A 59-px face, its contrast 0.4×, grain of σ 10 (the cascade's box 54 px: 27 px at the scan's
+    /// input). Found since proposals are confirmed at ~60 px; at ~40 px the network gave it 0.25.
+    func testDimFaceConfirmedAtTheReliableScale() throws {
+        try checkDimFaceConfirmedAtTheReliableScale(side: 260, contrast: 0.4, noise: 10)
+    }
+
+    /// The same noise with no face: nothing proposed is confirmed.
+    func testGrainWithoutAFaceGivesNothing() throws {
+        let (image, _) = try dimFaceFrame(side: 260, contrast: 0, noise: 10)
+        let detector = try FaceDetector(options: .init(backend: .retinaface, scaleFactor: 1.2, minNeighbors: 3, minSize: 40, maxSide: 0))
+        XCTAssertEqual(try detector.detectFaces(image).count, 0)
+    }
+
+    /// A proposal is another face unless it is a found face or lies mostly inside one.
+    func testProposalInsideAFoundFaceIsNotAnotherFace() {
+        let found = [FaceBox(x: 154, y: 177, width: 173, height: 173)]
+        let inside = FaceBox(x: 178, y: 246, width: 92, height: 92)  // IoU 0.28 with the face, all of it inside
+        XCTAssertLessThan(inside.iou(found[0]), 0.3)
+        XCTAssertEqual(inside.fractionInside(found[0]), 1)
+        XCTAssertFalse(FaceDetector.isAnotherFace(inside, besides: found))
+        XCTAssertFalse(FaceDetector.isAnotherFace(FaceBox(x: 160, y: 180, width: 170, height: 170), besides: found))
+        XCTAssertTrue(FaceDetector.isAnotherFace(FaceBox(x: 300, y: 300, width: 92, height: 92), besides: found), "a quarter inside")
+        XCTAssertTrue(FaceDetector.isAnotherFace(inside, besides: []))
+        XCTAssertEqual(FaceBox(x: 0, y: 0, width: 10, height: 10).fractionInside(FaceBox(x: 5, y: 0, width: 10, height: 10)), 0.5)
+        XCTAssertEqual(FaceBox(x: 0, y: 0, width: 10, height: 10).fractionInside(FaceBox(x: 20, y: 0, width: 10, height: 10)), 0)
+    }
 }

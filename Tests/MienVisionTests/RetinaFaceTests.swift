@@ -154,4 +154,28 @@ final class RetinaFaceTests: XCTestCase {
         }
         XCTAssertThrowsError(try FaceDetector(options: .init(backend: .retinaface, minFaceProbability: 1)))
     }
+
+    /// Slots 1 and 2 read the model on first use: each gives slot 0's faces for the same input;
+    /// a model gone since loading is an error naming it (slot 0, loaded, still works); no slot 3.
+    func testRegionSlotsAreReadOnFirstUse() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let copy = dir.appendingPathComponent("retinaface.onnx")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: RetinaFace.defaultModelPath), to: copy)
+        let image = try GrayImage.read(path: fixturesDirectory.appendingPathComponent("astronaut.jpg").path)
+        let whole = RetinaFace.Region(x: 0, y: 0, width: 512, height: 512)
+        let net = try RetinaFace(modelPath: copy.path)
+        let first = try net.detect(image, region: whole, scale: 0.5, slot: 0)
+        XCTAssertEqual(first.count, 1)
+        XCTAssertEqual(try net.detect(image, region: whole, scale: 0.5, slot: 1), first)
+        try FileManager.default.removeItem(at: copy)
+        XCTAssertThrowsError(try net.detect(image, region: whole, scale: 0.5, slot: 2)) { error in
+            XCTAssertTrue("\(error)".contains(copy.path), "\(error)")
+        }
+        XCTAssertEqual(try net.detect(image, region: whole, scale: 0.5, slot: 0), first)
+        XCTAssertThrowsError(try net.detect(image, region: whole, scale: 0.5, slot: 3)) { error in
+            XCTAssertTrue("\(error)".contains("slot must be 0 to 2"), "\(error)")
+        }
+        let fresh = try RetinaFace()
+        XCTAssertEqual(try fresh.detect(image, region: whole, scale: 0.5, slot: 2), first)
+    }
 }

