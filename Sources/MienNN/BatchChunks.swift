@@ -36,6 +36,14 @@ public enum BatchChunks {
             return
         }
         let flush = Denormals.flushedOnThisThread
+        // Two threads: chunk c on thread c % 2, always the same one (ChunkWorker).
+        if workers == 2, ChunkWorker.shared.run(flush: flush, { w in
+            var c = w
+            while c < n {
+                body(c, images(c, of: batch))
+                c += 2
+            }
+        }) { return }
         withoutActuallyEscaping(body) { run in
             let box = UncheckedSendable(run)
             DispatchQueue.concurrentPerform(iterations: workers) { w in

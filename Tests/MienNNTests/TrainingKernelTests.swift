@@ -1,4 +1,5 @@
 import CMienKernels
+import Foundation
 import XCTest
 @testable import MienNN
 
@@ -91,6 +92,37 @@ final class TrainingKernelTests: XCTestCase {
         }
         XCTAssertEqual(Denormals.flushed { settings() }, Array(repeating: true, count: chunks))
         XCTAssertEqual(settings(), Array(repeating: false, count: chunks), "worker threads go back to the caller's setting")
+    }
+
+    /// On two threads (`ChunkWorker`) chunk c is always computed by the same thread, the caller
+    /// taking the even ones; a call made from inside a chunk completes (no deadlock); callers
+    /// on several threads at once each get every chunk of their own call.
+    func testTwoThreadChunksKeepTheirThreadAndServeConcurrentCallers() {
+        BatchChunks.threads = 2
+        let n = BatchChunks.count(64)
+        func threadsOfChunks() -> [pthread_t] {
+            let seen = UnsafeMutablePointer<pthread_t>.allocate(capacity: n)
+            defer { seen.deallocate() }
+            let box = UncheckedSendable(seen)
+            BatchChunks.forEach(batch: 64) { c, _ in box.value[c] = pthread_self() }
+            return Array(UnsafeBufferPointer(start: seen, count: n))
+        }
+        let first = threadsOfChunks(), second = threadsOfChunks(), me = pthread_self()
+        XCTAssertEqual(first.map { UInt(bitPattern: Int(bitPattern: $0)) }, second.map { UInt(bitPattern: Int(bitPattern: $0)) })
+        for c in 0..<n { XCTAssertEqual(pthread_equal(first[c], me) != 0, c % 2 == 0, "chunk \(c)") }
+
+        let nested = BatchChunks.sum(batch: 64, size: 1) { (images: Range<Int>, partial: UnsafeMutablePointer<Float>) in
+            partial[0] = BatchChunks.sum(batch: 16, size: 1) { inner, p in p[0] = Float(inner.count) }[0] * Float(images.count)
+        }
+        XCTAssertEqual(nested, [16 * 64])
+
+        let totals = UnsafeMutablePointer<Float>.allocate(capacity: 6)
+        defer { totals.deallocate() }
+        let out = UncheckedSendable(totals)
+        DispatchQueue.concurrentPerform(iterations: 6) { k in
+            out.value[k] = BatchChunks.sum(batch: 64 + k, size: 1) { images, partial in partial[0] = Float(images.count) }[0]
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: totals, count: 6)), (0..<6).map { Float(64 + $0) })
     }
 
     /// Every kernel level this CPU supports (AVX-512, AVX2+FMA, baseline) gives the Double
