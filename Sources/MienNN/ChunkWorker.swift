@@ -61,7 +61,7 @@ final class ChunkWorker: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins < 20_000 { continue }
-                // No call for a while (~100 µs): sleep until the next one.
+                // No call for 20 000 polls (tens of µs): sleep until the next one.
                 sleeping.store(true, ordering: .sequentiallyConsistent)
                 if posted.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
                 sleeping.store(false, ordering: .sequentiallyConsistent)
