@@ -273,8 +273,6 @@ INLINE void dw_rows_any(const float *x, int h, int w, int c, const float *k, int
     else dw_rows3x3s1(x, h, w, c, k, padTop, padLeft, 0, outH, outW, out);
 }
 
-int mien_t_dw3x3s1_applies(int c) { return c > 0 && c % 8 == 0 && mien_cpu_level() >= 1; }
-
 void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
                             int outH, int outW, float *out) {
     dw_rows_any(x, h, w, c, k, padTop, padLeft, outH, outW, out);
@@ -544,7 +542,6 @@ static void conv3_planar512(const float *x, int h, int w, int cin, const float *
 #else  /* not x86: no kernels; FoldedCNN keeps its portable path */
 
 int mien_kernels_avx2_available(void) { return 0; }
-int mien_t_dw3x3s1_applies(int c) { (void)c; return 0; }
 void mien_t_conv3x3_weight_grad(const float *x, int h, int w, int cin, const float *dy, int cout, float *dk) { __builtin_trap(); }
 void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
                             int outH, int outW, float *out) { __builtin_trap(); }

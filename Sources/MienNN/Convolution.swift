@@ -368,7 +368,7 @@ extension ConvGeometry {
     /// True when a multiplier-1 depthwise convolution of this geometry runs on the 3×3 stride-1
     /// row kernels (FoldedCNN's, AVX2 or AVX-512; channels a multiple of 8).
     var hasDepthwise3x3Kernels: Bool {
-        kernelH == 3 && kernelW == 3 && stride == 1 && mien_t_dw3x3s1_applies(Int32(inChannels)) != 0
+        kernelH == 3 && kernelW == 3 && stride == 1 && inChannels > 0 && inChannels % 8 == 0 && mien_cpu_level() >= 1
     }
 
     /// Depthwise forward of one image, multiplier 1 (C kernels; `depthwiseForward` is their reference).

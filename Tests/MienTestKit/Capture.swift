@@ -19,11 +19,10 @@ public struct CapturedEvent: Sendable {
 
 /// The log lines of a test's roles, thread-safe.
 public final class LogSink: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _events: [CapturedEvent] = []
+    private let lines = Collected<CapturedEvent>()
     public init() {}
-    public func append(_ e: CapturedEvent) { lock.withLock { _events.append(e) } }
-    public var events: [CapturedEvent] { lock.withLock { _events } }
+    public func append(_ e: CapturedEvent) { lines.append(e) }
+    public var events: [CapturedEvent] { lines.all }
 }
 
 /// A swift-log handler that keeps every line (all levels, with metadata) in a `LogSink`.

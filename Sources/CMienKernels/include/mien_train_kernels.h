@@ -52,11 +52,10 @@ void mien_t_col2im_add(const float *cols, int h, int w, int c, int kh, int kw, i
 
 /* 3×3, stride-1 depthwise convolution (multiplier 1) of one image with the AVX2 / AVX-512
    row kernels of FoldedCNN (kernels_avx2.c), for training. Usable when
-   mien_t_dw3x3s1_applies(c) (c % 8 == 0 and the CPU has AVX2+FMA); otherwise use
+   c % 8 == 0 and mien_cpu_level() >= 1 (AVX2+FMA); otherwise use
    mien_t_depthwise_forward/backward. Forward: out [outH, outW, c] (written). Backward: dk [3, 3, c]
    accumulated, dx [h, w, c] written (the convolution of dy with the kernel turned by 180°);
    scratch holds (9 + w)·c floats. */
-int mien_t_dw3x3s1_applies(int c);
 void mien_t_dw3x3s1_forward(const float *x, int h, int w, int c, const float *k, int padTop, int padLeft,
                             int outH, int outW, float *out);
 void mien_t_dw3x3s1_backward(const float *x, const float *dy, int h, int w, int c, const float *k, int padTop,
