@@ -47,6 +47,21 @@ public enum ImageOps {
     }
 
     /// Mirror left–right.
+    /// Horizontal box blur of `width` pixels (odd), edges replicated: motion blur of a head turning.
+    public static func horizontalBoxBlur(_ src: [Float], side: Int, width: Int) -> [Float] {
+        let r = width / 2
+        var out = src
+        for y in 0..<side {
+            let row = y * side
+            for x in 0..<side {
+                var sum: Float = 0
+                for k in -r...r { sum += src[row + min(side - 1, max(0, x + k))] }
+                out[row + x] = sum / Float(2 * r + 1)
+            }
+        }
+        return out
+    }
+
     public static func flipHorizontal(_ src: [Float], side: Int) -> [Float] {
         var out = src
         for y in 0..<side { for x in 0..<side { out[y * side + x] = src[y * side + side - 1 - x] } }
