@@ -14,7 +14,9 @@ import Darwin
 ///   `h_t = o⊙tanh(c_t)`, zero initial state;
 /// - `z_t = x_t·kernel + h_{t−1}·recurrent_kernel + bias`.
 ///
-/// The input projection `X·kernel + bias` for all N·T steps is one GEMM before the time loop.
+/// The input projection `X·kernel + bias` for all N·T steps is one GEMM before the time loop; the
+/// loop itself is one C call (`mien_lstm_forward_steps`) when the CPU has AVX2 and U % 16 == 0,
+/// else a GEMM and a cell call per step.
 /// Output: the hidden state for every step, `[N, T, U]`. With `reverse`, steps run from T−1 down
 /// to 0 and the output at index t is the state after consuming `x_t` (aligned to input time, as
 /// Keras `Bidirectional` returns it).
@@ -67,6 +69,15 @@ public final class LSTM: Layer {
         h.data.withUnsafeMutableBufferPointer { hp in
             let Z = zp.baseAddress!, H = hp.baseAddress!, C = cp.baseAddress!
             GEMM.blas(m: n * t, n: g4, k: inputSize, a: xp.baseAddress!, lda: inputSize, b: wp.baseAddress!, ldb: g4, c: Z, ldc: g4)
+            if mien_lstm_steps_applies(Int32(u)) != 0 {
+                // The time loop in one C call: R packed once, each row block's recurrent product
+                // followed at once by its cell update (lstm_steps.c says why).
+                let packed = UnsafeMutablePointer<Float>.allocate(capacity: mien_lstm_packed_count(Int32(u)))
+                defer { packed.deallocate() }
+                mien_lstm_pack_recurrent(rp.baseAddress!, Int32(u), packed)
+                mien_lstm_forward_steps(Z, packed, bp.baseAddress!, C, H, Int32(n), Int32(t), Int32(u), reverse ? 1 : 0)
+                return
+            }
             for s in 0..<t {
                 let step = reverse ? t - 1 - s : s
                 let prev = reverse ? step + 1 : step - 1

@@ -47,7 +47,9 @@ final class BiLSTMTests: XCTestCase {
         let path = Self.fixtures + "/bilstm_reference.safetensors"
         let all = try Safetensors.read(path: path)
         try atEveryLevel { level in
-        for (name, n, t, d, u, layers) in [("one_layer", 3, 5, 6, 4, 1), ("two_layer", 2, 16, 10, 5, 2)] {
+        // `wide` (U = 32) runs the fused time loop (lstm_steps.c) at levels 1 and 2.
+        XCTAssertEqual(mien_lstm_steps_applies(32) != 0, level >= 1, "the fused loop runs exactly where AVX2 is allowed")
+        for (name, n, t, d, u, layers) in [("one_layer", 3, 5, 6, 4, 1), ("two_layer", 2, 16, 10, 5, 2), ("wide", 7, 9, 12, 32, 2)] {
             let c = slice(all, name)
             let weights = Safetensors.Contents(tensors: c.tensors.filter { !$0.key.hasPrefix("expected/") && $0.key != "input" },
                                                dtypes: [:], metadata: [:], names: [])

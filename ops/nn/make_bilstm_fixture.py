@@ -17,7 +17,9 @@ Layout (Keras, the same as MienNN's `LSTM` / `BiLSTMClassifier`):
   Classifier: final = forward h after step T-1 || backward h after step 0 of the last layer, [N, 2U];
   logits = final @ dense/kernel + dense/bias; probs = softmax(logits).
 
-Tensors, per case C in {one_layer (N=3, T=5, D=6, U=4, 1 layer), two_layer (N=2, T=16, D=10, U=5, 2 layers)}:
+Tensors, per case C in {one_layer (N=3, T=5, D=6, U=4, 1 layer), two_layer (N=2, T=16, D=10, U=5, 2 layers),
+wide (N=7, T=9, D=12, U=32, 2 layers: U % 16 == 0 takes MienNN's fused time loop, lstm_steps.c, and
+N = 7 leaves rows beyond its 4- and 2-row blocks)}:
   C/input [N, T, D]
   C/bilstm_<k>/{forward,backward}/{kernel,recurrent_kernel,bias}   (MienNN names, k = 0, 1, ...)
   C/dense/kernel [2U, 7], C/dense/bias [7]
@@ -118,7 +120,7 @@ def write_safetensors(path: str, tensors: dict[str, np.ndarray], metadata: dict[
 
 def main() -> None:
     rng = np.random.Generator(np.random.PCG64(SEED))
-    cases = {"one_layer": (3, 5, 6, 4, 1), "two_layer": (2, 16, 10, 5, 2)}
+    cases = {"one_layer": (3, 5, 6, 4, 1), "two_layer": (2, 16, 10, 5, 2), "wide": (7, 9, 12, 32, 2)}
     tensors: dict[str, np.ndarray] = {}
     for case, dims in cases.items():
         for name, a in make_case(rng, *dims).items():

@@ -104,6 +104,16 @@ void mien_t_lstm_cell(float *z, const float *bias, const float *cPrev, float *c,
 void mien_t_lstm_cell_backward(const float *g, const float *c, const float *cPrev, const float *dy, const float *dh,
                                float *dc, float *dz, int u);
 
+/* The time loop of an LSTM layer's forward pass over n sequences of t steps (lstm_steps.c).
+   z [n, t, 4u] holds the input projection x·W (bias not added); it is overwritten with the
+   activated gates. rp is the recurrent kernel R [u, 4u] packed by mien_lstm_pack_recurrent
+   (mien_lstm_packed_count floats); c and h [n, t, u] receive every step's cell and hidden state.
+   With reverse, steps run from t − 1 down to 0. Only when mien_lstm_steps_applies(u). */
+int mien_lstm_steps_applies(int u);
+static inline size_t mien_lstm_packed_count(int u) { return (size_t)u * 4 * (size_t)u; }
+void mien_lstm_pack_recurrent(const float *r, int u, float *packed);
+void mien_lstm_forward_steps(float *z, const float *rp, const float *bias, float *c, float *h, int n, int t, int u, int reverse);
+
 /* out[i] += a[i] (accumulate), n elements. */
 void mien_t_add(float *out, const float *a, size_t n);
 
