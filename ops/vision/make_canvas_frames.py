@@ -17,8 +17,10 @@ faces: every annotated face of the detection fixture (ops/fixtures/detection/ann
   box is the source's annotated box scaled, centred on the rotated face centre.
 fer: each FER2013 photograph (48x48, one face, the whole photograph) of FER_SPLIT_DIR/<class>/ is
   enlarged to 96-144 px (bicubic) and pasted, feathered over its outer 8 %, into a 320x240 cut of a
-  background photograph. Writes OUT/<class>/<photo>.png and OUT/labels.csv (`video,label`, one
-  frame folder per class) for `mien evaluate OUT --labels OUT/labels.csv`.
+  background photograph. Writes OUT/<class>/<photo>.png, OUT/labels.csv (`video,label`, one
+  frame folder per class) for `mien evaluate OUT --labels OUT/labels.csv`, and OUT/boxes.csv
+  (`video,file,x,y,side`: where each photograph lies in its canvas, i.e. FER2013's own framing of
+  the face, the crop the CNN was trained on).
 
 Backgrounds: photographs without faces from Debian's opencv-doc 4.6.0 (OpenCV's samples/data,
 Apache-2.0 / BSD-3-Clause), checked by SHA-256. Seeded: the same arguments give the same frames.
@@ -202,7 +204,7 @@ def make_fer(args):
     classes = sorted(d for d in os.listdir(split) if os.path.isdir(os.path.join(split, d)))
     if not classes:
         fail(f"{split} holds no class folders (FER2013 as folders of photographs per class)")
-    rows, count = ["video,label"], 0
+    rows, boxes, count = ["video,label"], ["video,file,x,y,side"], 0
     for label in classes:
         names = sorted(os.listdir(os.path.join(split, label)))
         if per_class > 0:
@@ -217,10 +219,13 @@ def make_fer(args):
             canvas = background_cut(rng, bgs, 320, 240)
             x, y = int(rng.integers(0, 320 - side + 1)), int(rng.integers(0, 240 - side + 1))
             paste(canvas, big, feather_mask(side, side, 0.08), x, y)
-            cv2.imwrite(os.path.join(out, label, os.path.splitext(name)[0] + ".png"), cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+            png = os.path.splitext(name)[0] + ".png"
+            cv2.imwrite(os.path.join(out, label, png), cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+            boxes.append(f"{label},{png},{x},{y},{side}")
             count += 1
         rows.append(f"{label},{label}")
     open(os.path.join(out, "labels.csv"), "w").write("\n".join(rows) + "\n")
+    open(os.path.join(out, "boxes.csv"), "w").write("\n".join(boxes) + "\n")
     print(f"make_canvas_frames: {count} FER2013 photographs in canvases, {len(classes)} class folders -> {out}")
 
 
