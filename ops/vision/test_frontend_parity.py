@@ -104,7 +104,7 @@ class CanvasTruthTests(unittest.TestCase):
                     photo = cv2.GaussianBlur(rng.integers(0, 256, (48, 48)).astype(np.uint8), (5, 5), 0)
                     cv2.imwrite(os.path.join(split, label, f"p{i}.png"), photo)
             script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_canvas_frames.py")
-            subprocess.run([sys.executable, script, "fer", split, out], check=True, capture_output=True)
+            subprocess.run([sys.executable, script, "fer", split, out, "--video"], check=True, capture_output=True)
             rows = open(os.path.join(out, "boxes.csv")).read().split()
             self.assertEqual(rows[0], "video,file,x,y,side")
             self.assertEqual(len(rows), 7)
@@ -119,6 +119,28 @@ class CanvasTruthTests(unittest.TestCase):
                 pasted = canvas[y + m:y + side - m, x + m:x + side - m].astype(int)
                 expected = cv2.resize(photo, (side, side), interpolation=cv2.INTER_CUBIC)[m:side - m, m:side - m].astype(int)
                 self.assertLessEqual(np.abs(pasted - expected).max(), 1, f"{label}/{name}: boxes.csv's square does not hold the photograph")
+
+            # --video: each class's canvases as the frames of one clip, boxes.csv by frame number.
+            video = os.path.join(out, "video")
+            self.assertEqual(open(os.path.join(video, "labels.csv")).read().split(), ["video,label", "happy.mp4,happy", "sad.mp4,sad"])
+            rows = open(os.path.join(video, "boxes.csv")).read().split()
+            self.assertEqual(rows[0], "video,file,x,y,side,photo")
+            self.assertEqual(len(rows), 7)
+            frames = {}
+            for clip in ("happy.mp4", "sad.mp4"):
+                capture = cv2.VideoCapture(os.path.join(video, clip))
+                frames[clip] = []
+                while True:
+                    ok, frame = capture.read()
+                    if not ok:
+                        break
+                    frames[clip].append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(int))
+                self.assertEqual(len(frames[clip]), 3, clip)
+            for row in rows[1:]:
+                clip, number, x, y, side, png = row.split(",")
+                canvas = cv2.imread(os.path.join(out, clip[:-4], png), cv2.IMREAD_GRAYSCALE).astype(int)
+                # Lossless H.264 in limited-range YUV: within a few grey levels of the canvas.
+                self.assertLessEqual(np.abs(frames[clip][int(number)] - canvas).max(), 3, f"{clip} frame {number} is not {png}")
 
 
 if __name__ == "__main__":
