@@ -70,6 +70,7 @@ ops/real-video-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
 
 step "face detectors on 129 annotated real frames: RetinaFace's recall ≥ Haar's, few false boxes; mien run finds the photographs' faces"
 ops/vision/detection-check.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"
+/usr/bin/python3 ops/vision/test_frontend_parity.py  # the front-end comparison script and the FER2013 canvases' truth boxes
 
 step "metrics endpoints: exposition parsed during and after a cluster job, counters equal the outputs' counts"
 ops/metrics-test.sh "$(swift build "${flags[@]}" --show-bin-path)/mien"

