@@ -12,9 +12,11 @@ podman_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$podman_dir/containers.conf}
 base_image=${MIEN_BASE_IMAGE:-localhost/debian:bookworm-slim}
 # podman from Debian 12 (4.3.1), runc (see containers.conf), debootstrap for the base images,
-# catatonit (the pause process of pods), netavark + aardvark-dns (networks with names),
+# catatonit (the pause process of pods), netavark + aardvark-dns (networks with names) and the
+# iptables netavark runs to set a network up (Debian's netavark does not depend on it: without it
+# every container on a named network fails with "netavark: No such file or directory"),
 # podman-compose for ops/deploy/compose.yaml.
-podman_packages=(podman runc debootstrap catatonit netavark aardvark-dns podman-compose)
+podman_packages=(podman runc debootstrap catatonit netavark aardvark-dns iptables podman-compose)
 
 say() { echo "${script_name:-podman}: $*" >&2; }
 
