@@ -26,7 +26,8 @@ log=$(mktemp)
 trap 'rm -rf "$out" "$log"' EXIT
 timed() {  # round, binary, run name, command…
   /usr/bin/time -o "$out/time" -f "%e %U %S" "${@:4}" >/dev/null 2>&1
-  echo "$1 $(basename "$2") $3 $(cat "$out/time")"
+  # folder/name, so that two binaries both called mien (e.g. /tmp/old/mien and .build/release/mien) stay apart
+  echo "$1 $(basename "$(dirname "$2")")/$(basename "$2") $3 $(cat "$out/time")"
 }
 sync
 for r in $(seq 0 "$rounds"); do

@@ -48,6 +48,16 @@ package final class WorkQueue<Item>: @unchecked Sendable {
         return out
     }
 
+    /// Puts items taken by `drain` back at the front, in order (they were admitted once, so the
+    /// capacity does not apply): results that could not be sent wait for the next try.
+    package func putBack(_ returned: [Item]) {
+        guard !returned.isEmpty else { return }
+        condition.lock()
+        items.insert(contentsOf: returned, at: 0)
+        condition.broadcast()
+        condition.unlock()
+    }
+
     package var isClosed: Bool {
         condition.lock()
         defer { condition.unlock() }

@@ -158,6 +158,11 @@ public final class Worker: @unchecked Sendable {
     /// credit granted, or for another model, is refused with an error naming it.
     private func socketLoop() {
         var held = 0  // items received and not yet answered (in the inbox or computing)
+        var owed: UInt32 = 0  // credit earned by sent results whose `ready` could not leave yet
+        // Every send here waits at most one heartbeat period. With the coordinator gone or not
+        // reading, a send without a timeout never returns, and `stop()` waited for this thread
+        // forever (a `mien run` hung at the end of a job in the container test).
+        let sendTimeoutMs = Int32(clamping: liveness.heartbeatMs)
         let session = WorkerSession(workerID: workerID, context: context, endpoint: endpoint, security: security,
                                     liveness: liveness, logger: logger, wake: wake, configure: configureSocket)
         let role = WorkerSession.Role(
@@ -175,16 +180,26 @@ public final class Worker: @unchecked Sendable {
             },
             connected: { [self] channel in
                 // Items still computing from a previous connection keep their credit slots.
+                owed = 0  // a new connection starts from the credit below
                 if held < prefetch { try channel.send(.ready(.with { $0.credit = UInt32(prefetch - held) }), timeoutMs: 1_000) }
                 setState(.connected)
             },
             turn: { [self] channel in
-                for result in outbox.drain() {
-                    try channel.send(result)
-                    try channel.send(.ready(.with { $0.credit = 1 }))
+                var pending = outbox.drain()
+                while let result = pending.first {
+                    guard try channel.send(result, timeoutMs: sendTimeoutMs) else {
+                        // Not queued in time: the results wait in the outbox for the next turn
+                        // (or connection); the coordinator's deadline covers a worker that never sends them.
+                        outbox.putBack(pending)
+                        metrics.errors.count("send_timeout")
+                        return
+                    }
+                    pending.removeFirst()
                     lock.withLock { itemsDone += 1 }
                     held -= 1
                     metrics.itemsHeld.decrement()
+                    owed += 1
+                    if try channel.send(.ready(.with { $0.credit = owed }), timeoutMs: sendTimeoutMs) { owed = 0 }
                 }
             },
             message: { [self] message, channel in
@@ -200,15 +215,20 @@ public final class Worker: @unchecked Sendable {
                     return .goOn
                 case let body?:
                     if let refusal = refusal(of: body, held: held) {
-                        try channel.send(.error(.with {
+                        if try channel.send(.error(.with {
                             $0.code = refusal.code
                             $0.message = refusal.message
                             $0.videoID = body.videoID ?? ""
                             $0.batchID = body.batchID ?? 0
                             $0.sequence = message.sequence
-                        }))
+                        }), timeoutMs: sendTimeoutMs) == false {
+                            logger.warning("could not send in time the refusal of batch \(body.batchID ?? 0) (\(refusal.message)); the coordinator's deadline re-queues it")
+                        }
                         // A model mismatch answers the item: its credit comes back.
-                        if refusal.code == .modelMismatch { try channel.send(.ready(.with { $0.credit = 1 })) }
+                        if refusal.code == .modelMismatch {
+                            owed += 1
+                            if try channel.send(.ready(.with { $0.credit = owed }), timeoutMs: sendTimeoutMs) { owed = 0 }
+                        }
                     } else {
                         held += 1
                         metrics.itemsHeld.increment()
