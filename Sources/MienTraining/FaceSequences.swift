@@ -42,8 +42,7 @@ public struct FaceSequenceGenerator: Sendable {
         let mirror = unit() < 0.5
         // Episodes are drawn only when enabled, so sequences without them keep their random stream.
         let occluder = occlusion > 0 && unit() < occlusion ? Occluder(side: side, length: length, unit: unit) : nil
-        let blurred = blur > 0 && unit() < blur ? Self.episode(length: length, frames: 2...5, unit: unit) : nil
-        let blurWidth = 3 + 2 * Int(unit() * 3)
+        let blurred = blur > 0 && unit() < blur ? (frames: Self.episode(length: length, frames: 2...5, unit: unit), width: 3 + 2 * Int(unit() * 3)) : nil
         let source = image.map(Float.init)
         var out: [[UInt8]] = []
         out.reserveCapacity(length)
@@ -59,7 +58,7 @@ public struct FaceSequenceGenerator: Sendable {
             x = ImageOps.brightnessContrast(x, brightness: a.bright + (b.bright - a.bright) * Float(t),
                                             contrast: a.contrast + (b.contrast - a.contrast) * Float(t))
             if let occluder, occluder.frames.contains(f) { occluder.draw(on: &x, frame: f) }
-            if let blurred, blurred.contains(f) { x = ImageOps.horizontalBoxBlur(x, side: side, width: blurWidth) }
+            if let blurred, blurred.frames.contains(f) { x = ImageOps.horizontalBoxBlur(x, side: side, width: blurred.width) }
             out.append(x.map { v in UInt8(max(0, min(255, (v + Float(symmetric()) * noise).rounded()))) })
         }
         return out
