@@ -33,17 +33,25 @@ ops/local-cluster.sh --mien "$mien" --out "$work/cluster" --port 5655 "${args[@]
 same "$work/cluster" "2+2 worker processes"
 
 # Starts aggregator + workers on ports from $1; the coordinator is started by the caller.
-# Feature workers run under "${wrap[@]}" (empty: as they are).
+# Feature workers run under "${wrap[@]}" (empty: as they are). With $3 = feature|sequence, the
+# second worker of that kind is held back: start_worker starts it later.
 wrap=()
 start_roles() {
-  local base=$1 out=$2
+  local base=$1 out=$2 held=${3:-}
   "$mien" aggregator --bind tcp://127.0.0.1:$((base + 2)) --publish tcp://127.0.0.1:$((base + 3)) --out "$out" 2>"$out.aggregator.log" &
   aggregator=$!; pids+=($aggregator)
   fw=(); sw=()
   for i in 1 2; do
-    "${wrap[@]}" "$mien" feature-worker --coordinator tcp://127.0.0.1:$base 2>"$out.fw$i.log" & fw+=($!); pids+=($!)
-    "$mien" sequence-worker --coordinator tcp://127.0.0.1:$((base + 1)) 2>"$out.sw$i.log" & sw+=($!); pids+=($!)
+    [ "$held$i" = feature2 ] || start_worker feature "$base" "$out" "$i"
+    [ "$held$i" = sequence2 ] || start_worker sequence "$base" "$out" "$i"
   done
+}
+start_worker() {  # kind base out index
+  if [ "$1" = feature ]; then
+    "${wrap[@]}" "$mien" feature-worker --coordinator tcp://127.0.0.1:$2 2>"$3.fw$4.log" & fw+=($!); pids+=($!)
+  else
+    "$mien" sequence-worker --coordinator tcp://127.0.0.1:$(($2 + 1)) 2>"$3.sw$4.log" & sw+=($!); pids+=($!)
+  fi
 }
 coordinator() {  # base out [--resume]; exec, so that a background call's PID is the coordinator's
   exec "$mien" coordinator --features tcp://127.0.0.1:$1 --sequences tcp://127.0.0.1:$(($1 + 1)) \
@@ -53,33 +61,36 @@ mid_job() {  # true while the job is running (not every video has its result yet
   local out=$1
   [ "$(wc -l < "$out/videos.jsonl" 2>/dev/null || echo 0)" -lt 4 ]
 }
-# Waits (≤ 60 s) until the coordinator log of $1 says the worker whose log is $2 joined: from then
-# on the coordinator counts on it (its credit is granted), so killing it leaves work in flight that
-# only a re-queue can finish, whatever the machine's speed.
-wait_joined() {
+# Waits (≤ 60 s) until the coordinator log of $1 says the worker whose log is $2 was handed its
+# first batch: killing it then leaves work in flight that only a re-queue can finish.
+wait_working() {
   local log=$1 wlog=$2 id=""
   for _ in $(seq 600); do
     # key=value logs: the worker's `msg="serving tcp://…" … worker=ID`, the coordinator's
-    # (debug, --verbose) `msg="feature worker joined" … worker=ID#N`.
+    # (debug, --verbose) `msg="feature worker handed its first batch" … worker=ID#N`.
     id=${id:-$(sed -n 's/.*msg="serving tcp:[^"]*".* worker=\([^ ]*\).*/\1/p' "$wlog" 2>/dev/null | head -1)}
-    [ -n "$id" ] && grep -qE "msg=\"(feature|sequence) worker joined\".* worker=${id}(#[0-9]+)?( |\$)" "$log" 2>/dev/null && return 0
-    sleep 0.1
+    [ -n "$id" ] && grep -qE "msg=\"(feature|sequence) worker handed its first batch\".* worker=${id}(#[0-9]+)?( |\$)" "$log" 2>/dev/null && return 0
+    sleep 0.05
   done
   return 1
 }
 
+# The victim's sibling (the other worker of its kind) starts only after the kill plus more than
+# the heartbeat expiry (3 s): until then the job cannot end, so the coordinator must notice the
+# dead worker whatever the machine's speed — by its silence, or sooner by a send that finds it
+# gone (EHOSTUNREACH) — and its work can only be finished by a re-queue.
 for victim in feature sequence; do
   out="$work/kill-$victim"; mkdir -p "$out"
-  start_roles 5700 "$out"
+  start_roles 5700 "$out" $victim
   (coordinator 5700 "$out" --verbose) & c=$!; pids+=($c)
   if [ $victim = feature ]; then w=${fw[0]}; wlog="$out.fw1.log"; else w=${sw[0]}; wlog="$out.sw1.log"; fi
-  wait_joined "$out.coordinator.log" "$wlog" || fail "kill-$victim: the worker never joined the coordinator"
+  wait_working "$out.coordinator.log" "$wlog" || fail "kill-$victim: the worker was never handed work"
   mid_job "$out" || fail "kill-$victim: the job ended before the kill"
-  kill -9 "$w"
+  kill -9 "$w"; wait "$w" 2>/dev/null || true
+  sleep 4
+  start_worker $victim 5700 "$out" 2
   wait $c || fail "kill-$victim: coordinator exited with $?"
   wait $aggregator || true
-  # It notices by the worker's silence (expiry), or sooner when a send to it finds it gone
-  # (EHOSTUNREACH): that work goes to the other worker at once.
   grep -qE "stopped heartbeating|could not send .* to ${victim:0:1}w-" "$out.coordinator.log" || fail "kill-$victim: the coordinator never noticed the dead worker"
   same "$out" "kill -9 of a $victim worker"
   for p in "${fw[@]}" "${sw[@]}"; do kill "$p" 2>/dev/null || true; done

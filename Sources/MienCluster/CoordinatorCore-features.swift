@@ -37,6 +37,9 @@ extension CoordinatorCore {
         for a in assigned {
             guard let id = features.ids[a.worker] else { features.work.withdraw(itemID: a.itemID, restoreCredit: false); continue }
             out.append(.toWorker(.feature, id: id, .frameBatch(a.item.batch), item: a.itemID))
+            if features.firstHandout(to: a.worker) {
+                logger.debug("feature worker handed its first batch", metadata: ["worker": .string(a.worker), "batch": "\(a.itemID)"])
+            }
         }
     }
 

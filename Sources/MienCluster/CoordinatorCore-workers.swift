@@ -130,6 +130,9 @@ extension CoordinatorCore {
         for a in sequences.work.assign(nowMs: now.ms) {
             guard let id = sequences.ids[a.worker] else { sequences.work.withdraw(itemID: a.itemID, restoreCredit: false); continue }
             out.append(.toWorker(.sequence, id: id, .windowBatch(a.item.batch), item: a.itemID))
+            if sequences.firstHandout(to: a.worker) {
+                logger.debug("sequence worker handed its first batch", metadata: ["worker": .string(a.worker), "batch": "\(a.itemID)"])
+            }
         }
     }
 

@@ -11,6 +11,8 @@ struct WorkPool<Item: Sendable> {
     private(set) var ids: [String: [UInt8]] = [:]
     /// The model every worker of the pool must have (empty: the first hello decides).
     private(set) var modelHash: String
+    /// The workers that have been handed work at least once (for the one "first work" log line).
+    private var busied: Set<String> = []
 
     init(kind: WorkKind, modelHash: String, config: WorkDispatcher<Item>.Config) {
         self.kind = kind
@@ -36,6 +38,9 @@ struct WorkPool<Item: Sendable> {
         return hello.modelHash == modelHash ? (nil, false)
             : ("\(hello.workerID) has \(modelKind) model \(hello.modelHash.prefix(12)) but this job uses \(modelHash.prefix(12)): start it with the job's model bundle", false)
     }
+
+    /// True the first time `name` is handed an item: the pool's log says when a worker began work.
+    mutating func firstHandout(to name: String) -> Bool { busied.insert(name).inserted }
 
     mutating func join(_ name: String, id: [UInt8], nowMs: UInt64) {
         ids[name] = id

@@ -67,12 +67,13 @@ start_worker() {  # container kind(feature|sequence) data
     --curve-secret-key "/etc/mien/secret/$2-worker.key" --curve-server-key /etc/mien/public/coordinator.pub >/dev/null
 }
 
-# Waits (≤ 120 s) until the coordinator in container $1 logs that the worker in container $2 joined.
-wait_joined() {
+# Waits (≤ 120 s) until the coordinator in container $1 logs that the worker in container $2 was
+# handed its first batch.
+wait_working() {
   local id="" _
   for _ in $(seq 1200); do
     id=${id:-$(podman logs "$2" 2>&1 | sed -n 's/.*msg="serving tcp:[^"]*".* worker=\([^ ]*\).*/\1/p' | head -1)}
-    [ -n "$id" ] && podman logs "$1" 2>&1 | grep -qE "msg=\"(feature|sequence) worker joined\".* worker=${id}(#[0-9]+)?( |\$)" && return 0
+    [ -n "$id" ] && podman logs "$1" 2>&1 | grep -qE "msg=\"(feature|sequence) worker handed its first batch\".* worker=${id}(#[0-9]+)?( |\$)" && return 0
     sleep 0.1
   done
   return 1
@@ -83,9 +84,11 @@ wait_exit() {
   timeout "$2" podman wait "$1" 2>/dev/null || echo timeout
 }
 
-# run_cluster NAME DATA kill|none: one job with every role in its own container. The sequence
-# worker starts only once the first feature worker has joined (and, with kill, been killed),
-# so the kill lands mid-job on every machine: no video can finish before then.
+# run_cluster NAME DATA kill|none: one job with every role in its own container. With kill, feature
+# worker 1 is killed once it has been handed work; the second feature worker and the sequence
+# worker start only 4 s later (more than the 3 s heartbeat expiry), so the job cannot end before
+# the coordinator has noticed, and the killed worker's batches can only be finished by a re-queue,
+# whatever the machine's speed.
 run_cluster() {
   local name=$1 data=$2 kill=$3 out="$work/out-$1" p="$run_id-$1" t ready n rc
   n=$(wc -l < "$work/ref-${name%-nokill}/videos.jsonl")
@@ -99,19 +102,20 @@ run_cluster() {
   start_coordinator "$p-coordinator" "$(realpath "$data")" "$out"
   local t_worker; t_worker=$(now)
   start_worker "$p-fw1" feature "$(realpath "$data")"
-  start_worker "$p-fw2" feature "$(realpath "$data")"
-  wait_joined "$p-coordinator" "$p-fw1" || fail "$name: feature worker 1 never joined (logs: podman logs $p-fw1)"
+  wait_working "$p-coordinator" "$p-fw1" || fail "$name: feature worker 1 was never handed work (logs: podman logs $p-fw1)"
   ready=$(elapsed "$t_worker")
   if [ "$kill" = kill ]; then
     [ "$(wc -l < "$out/videos.jsonl" 2>/dev/null || echo 0)" -lt "$n" ] || fail "$name: the job ended before the kill"
     podman kill "$p-fw1" >/dev/null
+    sleep 4
   fi
+  start_worker "$p-fw2" feature "$(realpath "$data")"
   start_worker "$p-sw1" sequence "$data"
   rc=$(wait_exit "$p-coordinator" 600)
   [ "$rc" = 0 ] || fail "$name: coordinator exited with $rc: $(podman logs "$p-coordinator" 2>&1 | tail -3)"
   rc=$(wait_exit "$p-aggregator" 60)
   [ "$rc" = 0 ] || fail "$name: aggregator exited with $rc: $(podman logs "$p-aggregator" 2>&1 | tail -3)"
-  say "$name: job done in $(elapsed "$t") s (feature worker ready to take work $ready s after podman run)"
+  say "$name: job done in $(elapsed "$t") s (feature worker handed work $ready s after podman run)"
   if [ "$kill" = kill ]; then
     # Either way the coordinator notices (issue 20): silence past the expiry, or a send that finds
     # the worker gone (its work then goes to the other worker at once).
