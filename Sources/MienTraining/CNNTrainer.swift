@@ -4,7 +4,7 @@ import MienNN
 
 /// Training of a CNN graph (fine-tuned from its weights, or from fresh ones of any architecture
 /// `CNNArchitectures` writes) on labelled face crops: Adam or AdamW with a learning-rate
-/// schedule, softmax cross-entropy (class weights, label smoothing), seeded shuffling and
+/// schedule, softmax cross-entropy (class weights, label smoothing, distillation targets), seeded shuffling and
 /// augmentation, early stopping on validation loss or accuracy (the best epoch's weights are
 /// kept), a checkpoint after every epoch and exact resumption from it.
 ///
@@ -41,6 +41,8 @@ public final class CNNTrainer {
         /// averages. From fresh weights the moving averages trail the quickly changing network
         /// for many epochs, and inference-mode validation figures are then meaningless.
         public var batchNormRecalibration = 0
+        /// Targets blended with the teachers' outputs (knowledge distillation); nil: labels only.
+        public var distillation: Distillation?
         public init() {}
 
         /// The settings that must not change across a resume (epochs may grow, except with a
@@ -54,6 +56,10 @@ public final class CNNTrainer {
             if labelSmoothing != 0 { s += " smoothing \(labelSmoothing.bitPattern)" }
             if selection != .loss { s += " select \(selection)" }
             if batchNormRecalibration != 0 { s += " bn-recalibration \(batchNormRecalibration)" }
+            if let d = distillation {
+                let bytes = d.targets.withUnsafeBytes { Array($0) }
+                s += " distil \(d.weight.bitPattern) \(d.provenance) \(sha256Hex(bytes))"
+            }
             return s
         }
 
@@ -128,6 +134,9 @@ public final class CNNTrainer {
         }
         guard train.count > 0, validation.count > 0 else { throw TrainingError("training needs non-empty training and validation sets") }
         let classes = d.labels.count
+        if let t = config.distillation, t.classes != classes || t.targets.count != train.count * classes {
+            throw TrainingError("the distillation targets are for \(t.targets.count / max(t.classes, 1)) images of \(t.classes) classes, the training set has \(train.count) of \(classes)")
+        }
         if let bad = (train.labels + validation.labels).first(where: { $0 < 0 || $0 >= classes }) {
             throw TrainingError("a label index \(bad) is outside the CNN's \(classes) classes")
         }
@@ -180,6 +189,7 @@ public final class CNNTrainer {
                         let e = config.labelSmoothing
                         for i in 0..<targets.count { targets.data[i] = targets.data[i] * (1 - e) + e / Float(classes) }
                     }
+                    config.distillation?.blend(into: &targets, indices: batch)
                     for p in parameters { p.zeroGrad() }
                     let logits = graph.forward(x, training: true).logits
                     let (loss, unweighted, probs) = SoftmaxCrossEntropy.lossAndGradient(logits: logits, targets: targets)

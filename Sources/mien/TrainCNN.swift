@@ -64,6 +64,12 @@ struct TrainCNN: ParsableCommand {
     var bnRecalibration = 0
     @Option(name: .customLong("select-on"), help: "What keeps the best epoch and stops early: loss or accuracy (validation).")
     var selectOn = "loss"
+    @Option(help: "Distil from these trained CNNs (names under models/ or folders, comma-separated; their mean is the teacher): each training image's target blends its label with the teachers' flip-averaged output on it (docs/TRAINING.md).")
+    var teacher: String?
+    @Option(name: .customLong("distill-weight"), help: "With --teacher: weight of the teachers' output in the target (0 … 1; the label has the rest).")
+    var distillWeight: Float = 0.5
+    @Option(name: .customLong("distill-temperature"), help: "With --teacher: temperature T of the teachers' softmax (1 keeps their probabilities; larger softens them).")
+    var distillTemperature = 2.0
     @Option(help: "Seed of the split, fresh weights, shuffling and augmentation.")
     var seed: UInt64 = 1
     @Option(name: .customLong("checkpoint-dir"), help: "Folder for per-epoch checkpoints (default: <out>.checkpoints).")
@@ -97,6 +103,31 @@ struct TrainCNN: ParsableCommand {
             throw ValidationError("need --train-fraction > 0, --validation-fraction > 0 and their sum at most 1")
         }
         do { _ = try Augmentation.parse(augment) } catch { throw ValidationError("\(error)") }
+        guard (0...1).contains(distillWeight), distillTemperature > 0, distillTemperature.isFinite else {
+            throw ValidationError("need --distill-weight in 0…1 and --distill-temperature > 0")
+        }
+        if teacher?.split(separator: ",").isEmpty ?? false { throw ValidationError("--teacher needs at least one CNN (a name under models/ or a folder)") }
+    }
+
+    /// The teachers' targets on the training images (nil without --teacher).
+    func distillation(_ train: FaceImageSet, say: (String) -> Void) throws -> Distillation? {
+        guard let teacher else { return nil }
+        let started = Date()
+        let teachers = try teacher.split(separator: ",").map { name -> Distillation.Teacher in
+            let dir = try resolveCNN(String(name))
+            let graph = try CNNGraph.load(modelJSON: (dir as NSString).appendingPathComponent("model.json"))
+            guard graph.description.labels == ExpressionClass.labels else {
+                throw ValidationError("teacher \(dir) has labels \(graph.description.labels), Mien's are \(ExpressionClass.labels)")
+            }
+            return Distillation.Teacher(cnn: FoldedCNN(graph), description: graph.description, name: String(name))
+        }
+        let targets = try Distillation.targets(of: teachers, on: train, temperature: distillTemperature, flipAverage: true)
+        let hashes = try teachers.map { t in try sha256Hex(file: (resolveCNN(t.name) as NSString).appendingPathComponent(t.description.weightsFile)) }
+        let d = Distillation(targets: targets, classes: ExpressionClass.labels.count, weight: distillWeight,
+                             provenance: zip(teachers, hashes).map { "\($0.name)@\($1.prefix(16))" }.joined(separator: "+") + " T \(distillTemperature)")
+        say(String(format: "train cnn: teacher %@ (flip-averaged, T %g) agrees with %.1f %% of the training labels (%.0f s); target weight %g",
+                   teacher, distillTemperature, 100 * d.agreement(with: train.labels), Date().timeIntervalSince(started), Double(distillWeight)))
+        return d
     }
 
     func run() throws {
@@ -136,6 +167,7 @@ struct TrainCNN: ParsableCommand {
         config.classWeighting = CNNTrainer.ClassWeighting(rawValue: classWeights)!
         config.selection = CNNTrainer.Selection(rawValue: selectOn)!
         config.batchNormRecalibration = bnRecalibration
+        config.distillation = try distillation(splits.train, say: say)
         let checkpoints = checkpointDir ?? (out.hasSuffix("/") ? String(out.dropLast()) : out) + ".checkpoints"
         let trainer = CNNTrainer(graph: graph, config: config, checkpointDirectory: checkpoints)
         let initial = trainer.evaluate(splits.validation)
@@ -163,6 +195,8 @@ struct TrainCNN: ParsableCommand {
             "from_scratch": scratch, "init": initDir, "architecture": description.architecture,
             "weight_decay": Double(weightDecay), "lr_schedule": lrSchedule, "warmup_epochs": warmupEpochs,
             "class_weights": classWeights, "label_smoothing": Double(labelSmoothing), "select_on": selectOn, "bn_recalibration": bnRecalibration,
+            "distillation": config.distillation.map { ["teachers": $0.provenance, "weight": Double($0.weight), "temperature": distillTemperature,
+                                                       "teacher_train_agreement": $0.agreement(with: splits.train.labels)] as [String: Any] } ?? NSNull(),
             "epochs": epochs, "batch_size": batchSize, "learning_rate": Double(lr), "patience": patience,
             "augmentation": config.augmentation.description, "seed": seed, "threads": threads,
             "counts": ["train": splits.train.classCounts(classes: labels.count), "validation": splits.validation.classCounts(classes: labels.count),
