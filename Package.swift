@@ -66,7 +66,10 @@ let package = Package(
         .target(name: "MienNN", dependencies: ["MienCore", "COpenBLAS", "CMienKernels", "CLibcExtras", .product(name: "Crypto", package: "swift-crypto")]),
         // AVX2+FMA kernels for MienNN's CNN inference, chosen at run time (see its header)
         .target(name: "CMienKernels"),
-        .target(name: "MienCore"),
+        // Full cross-module optimisation: the cluster specialises MienCore's generic label policy
+        // (VideoLabeller, TrackLabelStream, WorkDispatcher) for its own types instead of running
+        // it through generic metadata (docs/BENCHMARKS.md, "Routing").
+        .target(name: "MienCore", swiftSettings: [.unsafeFlags(["-cross-module-optimization"])]),
         .target(name: "MienSynth", dependencies: ["MienCore"]),
 
         // MARK: the cluster roles
