@@ -11,11 +11,11 @@ struct JSONLine {
     private mutating func key(_ k: String) {
         if !first { text += "," }
         first = false
-        text += JSONLine.quote(k)
+        JSONText.appendQuoted(k, to: &text)
         text += ":"
     }
 
-    mutating func add(_ k: String, _ v: String) { key(k); text += JSONLine.quote(v) }
+    mutating func add(_ k: String, _ v: String) { key(k); JSONText.appendQuoted(v, to: &text) }
     mutating func add(_ k: String, _ v: Int) { key(k); text += String(v) }
     mutating func add(_ k: String, _ v: UInt64) { key(k); text += String(v) }
     mutating func add(_ k: String, _ v: UInt32) { key(k); text += String(v) }
@@ -35,7 +35,7 @@ struct JSONLine {
         text += "{"
         for (i, (label, p)) in zip(labels, probs).enumerated() {
             if i > 0 { text += "," }
-            text += JSONLine.quote(label)
+            JSONText.appendQuoted(label, to: &text)
             text += ":"
             JSONLine.append(p, to: &text)
         }

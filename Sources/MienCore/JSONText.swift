@@ -5,7 +5,23 @@ public enum JSONText {
     /// escaped. Also the quoted form of a `key=value` log value (`KeyValueLogHandler`), where
     /// DEL must not reach a terminal raw.
     public static func quote(_ s: String) -> String {
-        var out = "\""
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+
+    /// Appends `quote(s)` to `out`. A string with nothing to escape (every byte of its UTF-8
+    /// printable ASCII other than `"` and `\`, or non-ASCII) is appended whole: the label and key
+    /// names of every output line are such, and escaping them scalar by scalar was the
+    /// aggregator's largest single cost (docs/BENCHMARKS.md, "Routing").
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
+        out += "\""
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
@@ -22,7 +38,7 @@ public enum JSONText {
                 }
             }
         }
-        return out + "\""
+        out += "\""
     }
 }
 
