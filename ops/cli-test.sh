@@ -10,7 +10,8 @@
 #     (happy, p = 0.998 in Tests/MienNNTests/Fixtures/fer2013_README.md);
 #   - `mien run` on a photo (a one-frame track, shorter than any window) labels the face by the
 #     CNN ("source":"cnn"): the smiling astronaut is `happy` with --model fer2013 and fer2013-mien;
-#   - `mien evaluate` on labelled still images (class folders; a CSV with a bad label fails clearly);
+#   - `mien evaluate` on labelled still images (class folders; bundles or a bare CNN folder; a CSV
+#     with a bad label or a missing model fails clearly);
 #   - every --help text wraps where ArgumentParser wraps it (ops/help_check.py: no hard line
 #     break mid-sentence in a source string);
 #   - the vision CLI checks (ops/vision/cli_test.sh).
@@ -177,6 +178,14 @@ for name in ("fer2013", "synthetic", "ensemble"):
 print(f"cli-test: still images: fer2013 accuracy {fer['accuracy']}, {m['models'][0]['ms_per_face']:.3f} ms/face")
 PY
 grep -q "Confusion matrix" "$work/eval-stills/metrics.md" || fail "metrics.md has no confusion matrix"
+# A CNN folder that is not a bundle (what `mien train cnn --out` writes) is scored as itself.
+"$mien" evaluate "$stills" --model models/synthetic/cnn --out "$work/eval-cnn" > /dev/null ||
+  fail "mien evaluate on still images with a bare CNN folder (models/synthetic/cnn) failed"
+python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["models"][0]["bundle"] == "cnn" and m["models"][0]["metrics"]["count"] == 2, m' \
+  "$work/eval-cnn/metrics.json" || fail "the bare CNN folder's row is wrong: $(cat "$work/eval-cnn/metrics.json")"
+status=0
+"$mien" evaluate "$stills" --model "$work/no-such-cnn" --out "$work/eval-none" 2>"$work/eval-none.log" || status=$?
+[ "$status" -ne 0 ] && grep -q "no model bundle or CNN folder" "$work/eval-none.log" || { cat "$work/eval-none.log"; fail "a missing model must fail naming it"; }
 printf 'path,label\nstills/happy/a.png,joy\n' > "$work/bad.csv"
 status=0
 "$mien" evaluate "$work/bad.csv" --model fer2013 --out "$work/eval-bad" 2>"$work/eval-bad.log" || status=$?

@@ -26,15 +26,15 @@ extension Evaluate {
         for (path, reason) in decoded.unreadable { FileHandle.standardError.write(Data("mien evaluate: not scored: \(path): \(reason)\n".utf8)) }
         var members: [LabelledStills.Scores] = []
         for name in model.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) {
-            let bundle = try ModelBundleRef.resolve(name)
-            let graph = try CNNGraph.load(modelJSON: (bundle.cnnDirectory as NSString).appendingPathComponent("model.json"))
+            let (member, cnnDirectory) = try stillsModel(name)
+            let graph = try CNNGraph.load(modelJSON: (cnnDirectory as NSString).appendingPathComponent("model.json"))
             guard graph.description.labels == names else {
-                throw ValidationError("\(bundle.cnnDirectory) has labels \(graph.description.labels), Mien's are \(names)")
+                throw ValidationError("\(cnnDirectory) has labels \(graph.description.labels), Mien's are \(names)")
             }
             let s = try LabelledStills.score(decoded, FoldedCNN(graph), description: graph.description, flipAverage: flipAverage)
             members.append(s)
-            report.add(name: bundle.name, cnn: bundle.cnnDirectory, architecture: graph.description.architecture, scores: s)
-            try writePredictions(s, of: decoded, name: bundle.name)
+            report.add(name: member, cnn: cnnDirectory, architecture: graph.description.architecture, scores: s)
+            try writePredictions(s, of: decoded, name: member)
         }
         if members.count > 1 {
             let ensemble = LabelledStills.mean(of: members, truth: decoded.images.map(\.label))
@@ -50,6 +50,20 @@ extension Evaluate {
         try json.write(toFile: (out as NSString).appendingPathComponent("metrics.json"), atomically: true, encoding: .utf8)
         print("Per image (\(set.items.count) images; data: \(dataNote))")
         print(report.table.markdown, terminator: "")
+    }
+
+    /// The name and CNN folder of one `--model` entry: a bundle (its CNN), or a CNN folder of its
+    /// own (`model.json`, as `mien train cnn --out` writes), named by its last path component.
+    private func stillsModel(_ name: String) throws -> (name: String, cnnDirectory: String) {
+        do {
+            let bundle = try ModelBundleRef.resolve(name)
+            return (bundle.name, bundle.cnnDirectory)
+        } catch let bundleError {
+            guard let cnn = try? resolveCNN(name) else {
+                throw ClusterError.model("no model bundle or CNN folder \"\(name)\": \(bundleError); nor is it a folder with model.json (a CNN as `mien train cnn --out` writes it)")
+            }
+            return ((cnn as NSString).lastPathComponent, cnn)
+        }
     }
 
     /// OUT/predictions-<name>.csv: path, truth, predicted, then one probability per class.
