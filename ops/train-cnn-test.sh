@@ -4,6 +4,7 @@
 #     checkpoint and continued with --resume, end with byte-identical model.safetensors and the
 #     same per-epoch history; and a --threads 2 run gives the same weights as --threads 1;
 #   - the bundle loads as a CNN (mien classify reads it);
+#   - --teacher: a distilled run records its teachers; resuming it with other teachers is refused;
 #   - a malformed CSV row is one clear error naming the file and line (exit 1).
 #   ops/train-cnn-test.sh [path/to/mien]
 set -euo pipefail
@@ -67,6 +68,19 @@ import sys
 open(sys.argv[1], "wb").write(b"P5 64 64 255\n" + bytes((x * 4) % 256 for x in range(64 * 64)))
 PY
 "$mien" classify --model "$work/a/model.json" --aligned "$work/img.pgm" >"$work/classify.out" 2>&1 || { cat "$work/classify.out"; fail "classify with the trained bundle"; }
+
+echo "train-cnn-test: distillation: --teacher (the run above and fer2013), its report, and a resume with another teacher refused"
+"$mien" "${args[@]}" --epochs 1 --teacher "$work/a, fer2013" --distill-weight 0.6 --checkpoint-dir "$work/d.ck" --out "$work/d" 2>"$work/d.log" ||
+  { cat "$work/d.log"; fail "a run with --teacher"; }
+grep -q "teacher $work/a, fer2013 (flip-averaged, T 2) agrees with" "$work/d.log" || { cat "$work/d.log"; fail "the run does not report its teachers"; }
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))["distillation"]; assert d["weight"] == 0.6 and "fer2013@" in d["teachers"] and 0 <= d["teacher_train_agreement"] <= 1, d' \
+  "$work/d/training.json" || fail "training.json does not record the distillation"
+status=0
+"$mien" "${args[@]}" --epochs 2 --teacher fer2013 --distill-weight 0.6 --checkpoint-dir "$work/d.ck" --out "$work/d2" --resume 2>"$work/d2.log" || status=$?
+[ $status -ne 0 ] && grep -q "other data, settings" "$work/d2.log" || { cat "$work/d2.log"; fail "a resume with other teachers must be refused"; }
+status=0
+"$mien" "${args[@]}" --teacher "fer2013,," --out "$work/d3" 2>"$work/d3.log" || status=$?
+[ $status -ne 0 ] && grep -q -- "--teacher needs CNNs separated by commas" "$work/d3.log" || { cat "$work/d3.log"; fail "an empty teacher name must be refused"; }
 
 echo "train-cnn-test: a malformed row is a clear error"
 { head -3 "$work/fer.csv"; echo "2,1 2 3,Training"; } > "$work/bad.csv"

@@ -67,7 +67,7 @@ struct TrainCNN: ParsableCommand {
     @Option(help: "Distil from these trained CNNs (names under models/ or folders, comma-separated; their mean is the teacher): each training image's target blends its label with the teachers' flip-averaged output on it (docs/TRAINING.md).")
     var teacher: String?
     @Option(name: .customLong("distill-weight"), help: "With --teacher: weight of the teachers' output in the target (0 … 1; the label has the rest).")
-    var distillWeight: Float = 0.5
+    var distillWeight = 0.5
     @Option(name: .customLong("distill-temperature"), help: "With --teacher: temperature T of the teachers' softmax (1 keeps their probabilities; larger softens them).")
     var distillTemperature = 2.0
     @Option(help: "Seed of the split, fresh weights, shuffling and augmentation.")
@@ -106,27 +106,30 @@ struct TrainCNN: ParsableCommand {
         guard (0...1).contains(distillWeight), distillTemperature > 0, distillTemperature.isFinite else {
             throw ValidationError("need --distill-weight in 0…1 and --distill-temperature > 0")
         }
-        if teacher?.split(separator: ",").isEmpty ?? false { throw ValidationError("--teacher needs at least one CNN (a name under models/ or a folder)") }
+        if let teacher, teacher.split(separator: ",", omittingEmptySubsequences: false).contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--teacher needs CNNs separated by commas (names under models/ or folders), got \"\(teacher)\"")
+        }
     }
 
     /// The teachers' targets on the training images (nil without --teacher).
     func distillation(_ train: FaceImageSet, say: (String) -> Void) throws -> Distillation? {
         guard let teacher else { return nil }
         let started = Date()
-        let teachers = try teacher.split(separator: ",").map { name -> Distillation.Teacher in
-            let dir = try resolveCNN(String(name))
+        let names = teacher.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let teachers = try names.map { name -> Distillation.Teacher in
+            let dir = try resolveCNN(name)
             let graph = try CNNGraph.load(modelJSON: (dir as NSString).appendingPathComponent("model.json"))
             guard graph.description.labels == ExpressionClass.labels else {
                 throw ValidationError("teacher \(dir) has labels \(graph.description.labels), Mien's are \(ExpressionClass.labels)")
             }
-            return Distillation.Teacher(cnn: FoldedCNN(graph), description: graph.description, name: String(name))
+            return Distillation.Teacher(cnn: FoldedCNN(graph), description: graph.description, name: name)
         }
         let targets = try Distillation.targets(of: teachers, on: train, temperature: distillTemperature, flipAverage: true)
         let hashes = try teachers.map { t in try sha256Hex(file: (resolveCNN(t.name) as NSString).appendingPathComponent(t.description.weightsFile)) }
-        let d = Distillation(targets: targets, classes: ExpressionClass.labels.count, weight: distillWeight,
+        let d = Distillation(targets: targets, classes: ExpressionClass.labels.count, weight: Float(distillWeight),
                              provenance: zip(teachers, hashes).map { "\($0.name)@\($1.prefix(16))" }.joined(separator: "+") + " T \(distillTemperature)")
         say(String(format: "train cnn: teacher %@ (flip-averaged, T %g) agrees with %.1f %% of the training labels (%.0f s); target weight %g",
-                   teacher, distillTemperature, 100 * d.agreement(with: train.labels), Date().timeIntervalSince(started), Double(distillWeight)))
+                   teacher, distillTemperature, 100 * d.agreement(with: train.labels), Date().timeIntervalSince(started), distillWeight))
         return d
     }
 
@@ -195,7 +198,7 @@ struct TrainCNN: ParsableCommand {
             "from_scratch": scratch, "init": initDir, "architecture": description.architecture,
             "weight_decay": Double(weightDecay), "lr_schedule": lrSchedule, "warmup_epochs": warmupEpochs,
             "class_weights": classWeights, "label_smoothing": Double(labelSmoothing), "select_on": selectOn, "bn_recalibration": bnRecalibration,
-            "distillation": config.distillation.map { ["teachers": $0.provenance, "weight": Double($0.weight), "temperature": distillTemperature,
+            "distillation": config.distillation.map { ["teachers": $0.provenance, "weight": distillWeight, "temperature": distillTemperature,
                                                        "teacher_train_agreement": $0.agreement(with: splits.train.labels)] as [String: Any] } ?? NSNull(),
             "epochs": epochs, "batch_size": batchSize, "learning_rate": Double(lr), "patience": patience,
             "augmentation": config.augmentation.description, "seed": seed, "threads": threads,
