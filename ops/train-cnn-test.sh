@@ -80,7 +80,7 @@ status=0
 [ $status -ne 0 ] && grep -q "other data, settings" "$work/d2.log" || { cat "$work/d2.log"; fail "a resume with other teachers must be refused"; }
 status=0
 "$mien" "${args[@]}" --teacher "fer2013,," --out "$work/d3" 2>"$work/d3.log" || status=$?
-[ $status -ne 0 ] && grep -q -- "--teacher needs CNNs separated by commas" "$work/d3.log" || { cat "$work/d3.log"; fail "an empty teacher name must be refused"; }
+[ $status -ne 0 ] && grep -q -- "--teacher and --teacher-predictions need names separated by commas" "$work/d3.log" || { cat "$work/d3.log"; fail "an empty teacher name must be refused"; }
 
 echo "train-cnn-test: a malformed row is a clear error"
 { head -3 "$work/fer.csv"; echo "2,1 2 3,Training"; } > "$work/bad.csv"

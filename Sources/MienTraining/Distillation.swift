@@ -121,3 +121,103 @@ public struct Distillation: Sendable {
         return Double(right) / Double(max(labels.count, 1))
     }
 }
+
+extension Distillation {
+    /// Per-image class probabilities saved by `mien evaluate` on still images
+    /// (`predictions-<model>.csv`: `path,truth,predicted,p_<class>…`), as teacher output.
+    public struct SavedPredictions: Sendable {
+        /// Image path → probabilities in `labels` order.
+        public var rows: [String: [Float]] = [:]
+        public var labels: [String] = []
+
+        public init() {}
+
+        /// Reads the files and keeps every row; a path given twice is an error (which row
+        /// would teach?).
+        public static func read(_ paths: [String], labels: [String]) throws -> SavedPredictions {
+            var out = SavedPredictions()
+            out.labels = labels
+            for path in paths {
+                let text: String
+                do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                    throw TrainingError("cannot read the predictions \(path): \(error.localizedDescription)")
+                }
+                var lines = text.split(whereSeparator: \.isNewline).map(String.init).makeIterator()
+                guard let header = lines.next().map(csvFields) else { throw TrainingError("\(path) is empty: expected mien evaluate's predictions CSV") }
+                let columns = labels.map { header.firstIndex(of: "p_" + $0) }
+                guard header.first == "path", columns.allSatisfy({ $0 != nil }) else {
+                    throw TrainingError("\(path) is not a predictions CSV of mien evaluate: its header needs path and p_\(labels.joined(separator: ", p_"))")
+                }
+                var n = 1
+                while let line = lines.next() {
+                    n += 1
+                    let cells = csvFields(line)
+                    let probs = cells.count == header.count ? columns.compactMap { Float(cells[$0!]) } : []
+                    guard probs.count == labels.count else {
+                        throw TrainingError("\(path) line \(n): expected \(header.count) fields with numeric probabilities")
+                    }
+                    guard out.rows.updateValue(probs, forKey: cells[0]) == nil else {
+                        throw TrainingError("\(path) line \(n): \(cells[0]) has predictions already (from this file or an earlier one)")
+                    }
+                }
+            }
+            return out
+        }
+
+        /// The rows in the order of `set`'s images, matched by the image's source (its path
+        /// relative to the class folders' root, `class/file`) against the end of each row's path.
+        public func probabilities(for set: FaceImageSet) throws -> [Float] {
+            var bySuffix: [String: (path: String, probs: [Float])] = [:]
+            for (path, probs) in rows {
+                let key = path.split(separator: "/").suffix(2).joined(separator: "/")
+                if let other = bySuffix.updateValue((path, probs), forKey: key) {
+                    throw TrainingError("the predictions of \(other.path) and \(path) both end in \(key): give the predictions of one set of class folders")
+                }
+            }
+            var out: [Float] = []
+            out.reserveCapacity(set.count * labels.count)
+            for (i, source) in set.sources.enumerated() {
+                guard let probs = bySuffix[source]?.probs else {
+                    throw TrainingError("no saved prediction for training image \(i) (\(source)): the predictions must cover every training image, matched by class folder and file name")
+                }
+                out += probs
+            }
+            return out
+        }
+
+        /// One CSV line's fields (double quotes around a field holding commas or quotes; `""`
+        /// inside is one quote), as `mien evaluate` writes them.
+        static func csvFields(_ line: String) -> [String] {
+            var fields: [String] = [], field = "", quoted = false, closedQuote = false
+            for c in line {
+                if quoted {
+                    if c == "\"" { quoted = false; closedQuote = true } else { field.append(c) }
+                } else if c == "\"" {
+                    if closedQuote { field.append("\"") }   // "" inside a quoted field
+                    quoted = true
+                    closedQuote = false
+                } else if c == "," {
+                    fields.append(field)
+                    field = ""
+                    closedQuote = false
+                } else {
+                    field.append(c)
+                    closedQuote = false
+                }
+            }
+            fields.append(field)
+            return fields
+        }
+    }
+
+    /// Targets from saved predictions (e.g. out-of-fold teachers: each half of the training
+    /// images scored by a CNN trained on the other half), tempered as the teachers' are.
+    public static func targets(from saved: SavedPredictions, on set: FaceImageSet, temperature: Double) throws -> [Float] {
+        let p = try saved.probabilities(for: set), k = saved.labels.count
+        var out = [Float](repeating: 0, count: p.count)
+        for i in 0..<set.count {
+            for (j, v) in tempered(p[(i * k)..<((i + 1) * k)], temperature: temperature).enumerated() { out[i * k + j] = Float(v) }
+        }
+        return out
+    }
+}

@@ -66,6 +66,8 @@ struct TrainCNN: ParsableCommand {
     var selectOn = "loss"
     @Option(help: "Distil from these trained CNNs (names under models/ or folders, comma-separated; their mean is the teacher): each training image's target blends its label with the teachers' flip-averaged output on it (docs/TRAINING.md).")
     var teacher: String?
+    @Option(name: .customLong("teacher-predictions"), help: "Distil from saved predictions instead: `mien evaluate` predictions CSVs (comma-separated) covering every training image of class folders, e.g. out-of-fold teachers (docs/TRAINING.md).")
+    var teacherPredictions: String?
     @Option(name: .customLong("distill-weight"), help: "With --teacher: weight of the teachers' output in the target (0 … 1; the label has the rest).")
     var distillWeight = 0.5
     @Option(name: .customLong("distill-temperature"), help: "With --teacher: temperature T of the teachers' softmax (1 keeps their probabilities; larger softens them).")
@@ -106,13 +108,25 @@ struct TrainCNN: ParsableCommand {
         guard (0...1).contains(distillWeight), distillTemperature > 0, distillTemperature.isFinite else {
             throw ValidationError("need --distill-weight in 0…1 and --distill-temperature > 0")
         }
-        if let teacher, teacher.split(separator: ",", omittingEmptySubsequences: false).contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw ValidationError("--teacher needs CNNs separated by commas (names under models/ or folders), got \"\(teacher)\"")
+        if teacher != nil && teacherPredictions != nil { throw ValidationError("give --teacher or --teacher-predictions, not both") }
+        if let teacher = teacher ?? teacherPredictions, teacher.split(separator: ",", omittingEmptySubsequences: false).contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--teacher and --teacher-predictions need names separated by commas, got \"\(teacher)\"")
         }
     }
 
-    /// The teachers' targets on the training images (nil without --teacher).
+    /// The teachers' targets on the training images (nil without --teacher or --teacher-predictions).
     func distillation(_ train: FaceImageSet, say: (String) -> Void) throws -> Distillation? {
+        if let teacherPredictions {
+            let files = teacherPredictions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let saved = try Distillation.SavedPredictions.read(files, labels: ExpressionClass.labels)
+            let targets = try Distillation.targets(from: saved, on: train, temperature: distillTemperature)
+            let hashes = try files.map { try sha256Hex(file: $0) }
+            let d = Distillation(targets: targets, classes: ExpressionClass.labels.count, weight: Float(distillWeight),
+                                 provenance: zip(files, hashes).map { "\($0)@\($1.prefix(16))" }.joined(separator: "+") + " T \(distillTemperature)")
+            say(String(format: "train cnn: saved predictions %@ (T %g) agree with %.1f %% of the training labels; target weight %g",
+                       teacherPredictions, distillTemperature, 100 * d.agreement(with: train.labels), distillWeight))
+            return d
+        }
         guard let teacher else { return nil }
         let started = Date()
         let names = teacher.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -91,4 +91,47 @@ final class DistillationTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("for 5 images") && "\(e)".contains("has 6"), "\(e)")
         }
     }
+
+    /// Saved predictions (mien evaluate's CSV, two files as two folds write them) become targets
+    /// in the training set's order, matched by class folder and file name, a quoted path with a
+    /// comma included; a training image without a row, a path given twice and a foreign header
+    /// are errors naming them.
+    func testSavedPredictionsBecomeTargetsInTrainingOrder() throws {
+        let dir = NSTemporaryDirectory() + "mien-distil-\(getpid())-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let labels = ExpressionClass.labels
+        let header = "path,truth,predicted," + labels.map { "p_" + $0 }.joined(separator: ",")
+        func row(_ path: String, _ hot: Int) -> String {
+            path + ",happy,happy," + (0..<7).map { $0 == hot ? "0.70000" : "0.05000" }.joined(separator: ",")
+        }
+        try [header, row("/x/foldA/train/happy/1.png", 3)].joined(separator: "\n").write(toFile: dir + "/a.csv", atomically: true, encoding: .utf8)
+        try [header, row("\"/x/foldB/train/sad/2,b.png\"", 4), row("/x/foldB/train/happy/3.png", 6)].joined(separator: "\n")
+            .write(toFile: dir + "/b.csv", atomically: true, encoding: .utf8)
+        var set = FaceImageSet(side: 2)
+        for (source, label) in [("sad/2,b.png", 4), ("happy/3.png", 3), ("happy/1.png", 3)] {
+            set.append(pixels: [0, 0, 0, 0], label: label, group: source, source: source)
+        }
+        let saved = try Distillation.SavedPredictions.read([dir + "/a.csv", dir + "/b.csv"], labels: labels)
+        let t = try Distillation.targets(from: saved, on: set, temperature: 1)
+        XCTAssertEqual(t.count, 21)
+        for (image, hot) in [(0, 4), (1, 6), (2, 3)] {
+            XCTAssertEqual(t[image * 7 + hot], 0.7, accuracy: 1e-6, "image \(image)")
+            XCTAssertEqual(t[(image * 7)..<(image * 7 + 7)].reduce(0, +), 1, accuracy: 1e-6)
+        }
+        // At T 2 the hot class's share shrinks: sqrt(0.7) / (sqrt(0.7) + 6·sqrt(0.05)).
+        let soft = try Distillation.targets(from: saved, on: set, temperature: 2)
+        XCTAssertEqual(Double(soft[4]), 0.7.squareRoot() / (0.7.squareRoot() + 6 * 0.05.squareRoot()), accuracy: 1e-6)
+
+        var missing = set
+        missing.append(pixels: [0, 0, 0, 0], label: 0, group: "angry/9.png", source: "angry/9.png")
+        XCTAssertThrowsError(try saved.probabilities(for: missing)) { XCTAssertTrue("\($0)".contains("angry/9.png"), "\($0)") }
+        XCTAssertThrowsError(try Distillation.SavedPredictions.read([dir + "/a.csv", dir + "/a.csv"], labels: labels)) {
+            XCTAssertTrue("\($0)".contains("has predictions already"), "\($0)")
+        }
+        try "path,label\nx.png,happy\n".write(toFile: dir + "/c.csv", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Distillation.SavedPredictions.read([dir + "/c.csv"], labels: labels)) {
+            XCTAssertTrue("\($0)".contains("c.csv is not a predictions CSV"), "\($0)")
+        }
+    }
 }
