@@ -63,26 +63,20 @@ public struct Distillation: Sendable {
         guard teachers.allSatisfy({ $0.description.labels == teachers[0].description.labels }) else {
             throw TrainingError("the teachers have different labels: \(teachers.map { "\($0.name) \($0.description.labels)" }.joined(separator: "; "))")
         }
+        // The images once, as `mien evaluate` reads stills; each teacher scores them as it does
+        // (resized to its input, flip-averaged): `LabelledStills.score`.
+        let decoded = LabelledStills.Decoded(
+            images: (0..<set.count).map { (set.sources[$0], set.labels[$0], GrayImage(width: set.side, height: set.side, pixels: Array(set.image($0)))) },
+            unreadable: [])
         var mean = [Double](repeating: 0, count: set.count * classes)
         for teacher in teachers {
-            let d = teacher.description
-            guard d.inputChannels == 1 else { throw TrainingError("teacher \(teacher.name) takes \(d.inputChannels) channels; distillation needs a gray CNN") }
-            for first in stride(from: 0, to: set.count, by: batch) {
-                let rows = first..<min(first + batch, set.count)
-                let faces = try rows.map { i -> [UInt8] in
-                    let image = GrayImage(width: set.side, height: set.side, pixels: Array(set.image(i)))
-                    return image.width == d.inputWidth && image.height == d.inputHeight ? image.pixels
-                        : try image.resized(width: d.inputWidth, height: d.inputHeight, interpolation: .linear).pixels
-                }
-                var p = try teacher.cnn.predict(d.preprocess(pixels: faces.flatMap { $0 }, count: rows.count)).probabilities.data
-                if flipAverage {
-                    let mirrored = faces.flatMap { f in (0..<d.inputHeight).flatMap { y in f[(y * d.inputWidth)..<((y + 1) * d.inputWidth)].reversed() } }
-                    let q = try teacher.cnn.predict(d.preprocess(pixels: mirrored, count: rows.count)).probabilities.data
-                    for k in p.indices { p[k] = (p[k] + q[k]) / 2 }
-                }
-                for (r, i) in rows.enumerated() {
-                    let tempered = tempered(p[(r * classes)..<((r + 1) * classes)], temperature: temperature)
-                    for j in 0..<classes { mean[i * classes + j] += tempered[j] / Double(teachers.count) }
+            guard teacher.description.inputChannels == 1 else {
+                throw TrainingError("teacher \(teacher.name) takes \(teacher.description.inputChannels) channels; distillation needs a gray CNN")
+            }
+            let p = try LabelledStills.score(decoded, teacher.cnn, description: teacher.description, batch: batch, flipAverage: flipAverage).probabilities
+            for i in 0..<set.count {
+                for (j, v) in tempered(p[(i * classes)..<((i + 1) * classes)], temperature: temperature).enumerated() {
+                    mean[i * classes + j] += v / Double(teachers.count)
                 }
             }
         }

@@ -68,9 +68,9 @@ struct TrainCNN: ParsableCommand {
     var teacher: String?
     @Option(name: .customLong("teacher-predictions"), help: "Distil from saved predictions instead: `mien evaluate` predictions CSVs (comma-separated) covering every training image of class folders, e.g. out-of-fold teachers (docs/TRAINING.md).")
     var teacherPredictions: String?
-    @Option(name: .customLong("distill-weight"), help: "With --teacher: weight of the teachers' output in the target (0 … 1; the label has the rest).")
+    @Option(name: .customLong("distill-weight"), help: "With --teacher or --teacher-predictions: weight of the teachers' output in the target (0 … 1; the label has the rest).")
     var distillWeight = 0.5
-    @Option(name: .customLong("distill-temperature"), help: "With --teacher: temperature T of the teachers' softmax (1 keeps their probabilities; larger softens them).")
+    @Option(name: .customLong("distill-temperature"), help: "With --teacher or --teacher-predictions: temperature T of the teachers' softmax (1 keeps their probabilities; larger softens them).")
     var distillTemperature = 2.0
     @Option(help: "Seed of the split, fresh weights, shuffling and augmentation.")
     var seed: UInt64 = 1
@@ -130,18 +130,18 @@ struct TrainCNN: ParsableCommand {
         guard let teacher else { return nil }
         let started = Date()
         let names = teacher.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let teachers = try names.map { name -> Distillation.Teacher in
+        let resolved = try names.map { name -> (teacher: Distillation.Teacher, hash: String) in
             let dir = try resolveCNN(name)
             let graph = try CNNGraph.load(modelJSON: (dir as NSString).appendingPathComponent("model.json"))
             guard graph.description.labels == ExpressionClass.labels else {
                 throw ValidationError("teacher \(dir) has labels \(graph.description.labels), Mien's are \(ExpressionClass.labels)")
             }
-            return Distillation.Teacher(cnn: FoldedCNN(graph), description: graph.description, name: name)
+            let hash = try sha256Hex(file: (dir as NSString).appendingPathComponent(graph.description.weightsFile))
+            return (Distillation.Teacher(cnn: FoldedCNN(graph), description: graph.description, name: name), hash)
         }
-        let targets = try Distillation.targets(of: teachers, on: train, temperature: distillTemperature, flipAverage: true)
-        let hashes = try teachers.map { t in try sha256Hex(file: (resolveCNN(t.name) as NSString).appendingPathComponent(t.description.weightsFile)) }
+        let targets = try Distillation.targets(of: resolved.map(\.teacher), on: train, temperature: distillTemperature, flipAverage: true)
         let d = Distillation(targets: targets, classes: ExpressionClass.labels.count, weight: Float(distillWeight),
-                             provenance: zip(teachers, hashes).map { "\($0.name)@\($1.prefix(16))" }.joined(separator: "+") + " T \(distillTemperature)")
+                             provenance: resolved.map { "\($0.teacher.name)@\($0.hash.prefix(16))" }.joined(separator: "+") + " T \(distillTemperature)")
         say(String(format: "train cnn: teacher %@ (flip-averaged, T %g) agrees with %.1f %% of the training labels (%.0f s); target weight %g",
                    teacher, distillTemperature, 100 * d.agreement(with: train.labels), Date().timeIntervalSince(started), distillWeight))
         return d
