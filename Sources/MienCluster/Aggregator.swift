@@ -136,8 +136,8 @@ public final class Aggregator: @unchecked Sendable {
             if events[1].contains(.readable) { try countSubscriptions(stream) }
             guard events[0].contains(.readable) else { continue }
             while let (frames, peer) = try intake.receiveWithPeer(timeoutMs: 0) {
-                guard let body = try link.admit(frames, peer)?.body else { continue }
-                if try job.handle(body) { return }
+                guard let payload = try link.admit(frames, peer)?.payload else { continue }
+                if try job.handle(payload) { return }
             }
         }
     }
@@ -172,25 +172,26 @@ public final class Aggregator: @unchecked Sendable {
 
         private var metrics: AggregatorMetrics { aggregator.config.metrics }
 
-        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
+        func envelope(_ body: Envelope.Payload) -> Envelope {
             sequence += 1
             return Envelope(body, senderID: "aggregator", sequence: sequence, sentUnixMs: Clock.unixMs())
         }
 
-        func publish(_ body: Envelope.OneOf_Body) throws {
-            _ = try stream.send(try Framing.published(envelope(body)), timeoutMs: 0)
+        func publish(_ body: Published.OneOf_Body) throws {
+            sequence += 1  // one sequence over replies and results, as the peer "aggregator"
+            let message = Published(body, senderID: "aggregator", sequence: sequence, sentUnixMs: Clock.unixMs())
+            _ = try stream.send(try Framing.published(message), timeoutMs: 0)
             aggregator.lock.withLock { aggregator._published += 1 }
             switch body {
             case .frameResult: metrics.countPublished("frame")
             case .segmentResult: metrics.countPublished("segment")
             case .videoResult: metrics.countPublished("video")
             case .jobMetrics: metrics.countPublished("job_metrics")
-            default: break
             }
         }
 
         /// To the coordinator holding the seat (none: dropped).
-        func reply(_ body: Envelope.OneOf_Body) throws {
+        func reply(_ body: Envelope.Payload) throws {
             guard let id = seat.holder else { return }
             _ = try intake.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 1_000)
         }
@@ -206,7 +207,7 @@ public final class Aggregator: @unchecked Sendable {
                 return nil
             }
             let now = Clock.nowMs()
-            if case .hello(let h) = message.body, h.role == .coordinator {
+            if case .hello(let h) = message.payload, h.role == .coordinator {
                 try hello(from: id, peer, message, nowMs: now)
                 return nil
             }
@@ -218,7 +219,7 @@ public final class Aggregator: @unchecked Sendable {
                 }))), timeoutMs: 0)
                 return nil
             }
-            if case .heartbeat = message.body { return nil }  // the coordinator is alive (`seat.heard` above)
+            if case .heartbeat = message.payload { return nil }  // the coordinator is alive (`seat.heard` above)
             return message
         }
 

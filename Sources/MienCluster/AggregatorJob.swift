@@ -37,8 +37,8 @@ final class AggregatorJob {
 
     /// Where results go besides the sinks: the result stream, and replies to the coordinator.
     struct Output {
-        var publish: (Envelope.OneOf_Body) throws -> Void
-        var reply: (Envelope.OneOf_Body) throws -> Void
+        var publish: (Published.OneOf_Body) throws -> Void
+        var reply: (Envelope.Payload) throws -> Void
     }
 
     let config: Aggregator.Config
@@ -71,7 +71,7 @@ final class AggregatorJob {
     }
 
     /// Handles one message from the coordinator; true when it ends the job (shutdown).
-    func handle(_ body: Envelope.OneOf_Body) throws -> Bool {
+    func handle(_ body: Envelope.Payload) throws -> Bool {
         switch body {
         case .trackFrames(let t):
             guard let v = video(t.videoID) else { return false }

@@ -57,7 +57,7 @@ public final class FeatureCompute: WorkerCompute {
                 "stepped": "\(s.stepped)", "seeks": "\(s.seeks)"]
     }
 
-    public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    public func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .frameBatch(let batch) = work else {
             throw WorkError(.badMessage, "a feature worker takes frame batches, not \(work.kind)")
         }
@@ -142,7 +142,7 @@ public final class SequenceCompute: WorkerCompute {
     public var labels: [String] { bundle.labels }
     public var windowLength: Int { bundle.classifier.config.window }
 
-    public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    public func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .windowBatch(let batch) = work else {
             throw WorkError(.badMessage, "a sequence worker takes window batches, not \(work.kind)")
         }

@@ -359,13 +359,13 @@ public final class Coordinator: @unchecked Sendable {
             return over
         }
 
-        func envelope(_ body: Envelope.OneOf_Body) -> Envelope {
+        func envelope(_ body: Envelope.Payload) -> Envelope {
             sequence += 1
             return Envelope(body, senderID: "coordinator", sequence: sequence, sentUnixMs: Clock.unixMs())
         }
 
         /// Sends to a worker without waiting; a full queue or a peer that is gone is logged.
-        func send(_ kind: WorkKind, to id: [UInt8], _ body: Envelope.OneOf_Body) -> Delivery {
+        func send(_ kind: WorkKind, to id: [UInt8], _ body: Envelope.Payload) -> Delivery {
             do {
                 if try socket(kind).send(try Framing.routed(to: id, envelope(body)), timeoutMs: 0) { return .sent }
                 config.metrics.errors.count("send_queue_full")

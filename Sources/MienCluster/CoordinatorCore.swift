@@ -57,8 +57,8 @@ struct CoordinatorCore {
 
     enum Command: Equatable {
         /// Send without waiting; when `item` is set, report the outcome (`.delivery`).
-        case toWorker(WorkKind, id: [UInt8], Envelope.OneOf_Body, item: UInt64?)
-        case toAggregator(Envelope.OneOf_Body)
+        case toWorker(WorkKind, id: [UInt8], Envelope.Payload, item: UInt64?)
+        case toAggregator(Envelope.Payload)
         case probe(VideoInput)
         /// Inline mode: decode this by-reference batch (`.decoded` comes back).
         case decode(Mien_V1_FrameBatch)
@@ -145,12 +145,12 @@ struct CoordinatorCore {
     /// the workers.
     mutating func finish() -> [Command] {
         peerLog.flush(nowMs: UInt64.max / 2)
-        let shutdown = Envelope.OneOf_Body.shutdown(.with { $0.reason = "job complete" })
+        let shutdown = Envelope.Payload.shutdown(.with { $0.reason = "job complete" })
         return features.ids.keys.sorted().map { .toWorker(.feature, id: features.ids[$0]!, shutdown, item: nil) }
             + sequences.ids.keys.sorted().map { .toWorker(.sequence, id: sequences.ids[$0]!, shutdown, item: nil) }
     }
 
-    static let hello = Envelope.OneOf_Body.hello(.with {
+    static let hello = Envelope.Payload.hello(.with {
         $0.role = .coordinator
         $0.workerID = "coordinator"
         $0.softwareVersion = ProtocolConstants.softwareVersion
@@ -183,7 +183,7 @@ struct CoordinatorCore {
         if !shutdownSent {
             out.append(.toAggregator(aggregatorAccepted ? .heartbeat(.with { $0.sentUnixMs = now.unixMs }) : Self.hello))
         }
-        let beat = Envelope.OneOf_Body.heartbeat(.with { $0.sentUnixMs = now.unixMs })
+        let beat = Envelope.Payload.heartbeat(.with { $0.sentUnixMs = now.unixMs })
         for name in features.ids.keys.sorted() { out.append(.toWorker(.feature, id: features.ids[name]!, beat, item: nil)) }
         for name in sequences.ids.keys.sorted() { out.append(.toWorker(.sequence, id: sequences.ids[name]!, beat, item: nil)) }
         peerLog.flush(nowMs: now.ms)
@@ -271,7 +271,7 @@ struct CoordinatorCore {
     // MARK: the aggregator
 
     private mutating func fromAggregator(_ message: Envelope, now: Instant, into out: inout [Command]) {
-        switch message.body {
+        switch message.payload {
         case .ack(let a) where !a.videoID.isEmpty:
             guard awaitingAck.remove(a.videoID) != nil else { return }
             out.append(.journal(videoID: a.videoID))

@@ -24,7 +24,7 @@ public final class NullFeatureCompute: WorkerCompute {
         self.frameCount = frameCount
     }
 
-    public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    public func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .frameBatch(let b) = work, case .reference(let r) = b.frames else {
             throw WorkError(.badMessage, "the null feature worker takes by-reference frame batches")
         }
@@ -62,7 +62,7 @@ public final class NullSequenceCompute: WorkerCompute {
 
     public init(classes: Int = 7) { self.classes = classes }
 
-    public func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    public func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .windowBatch(let batch) = work else { throw WorkError(.badMessage, "the null sequence worker takes window batches") }
         let probs = [Float](repeating: 1 / Float(classes), count: classes)
         return .windowPredictionBatch(.with { out in

@@ -13,7 +13,7 @@ public protocol WorkerCompute: AnyObject {
     var capabilities: [String] { get }
     /// Turns one work item into its result (e.g. `frameBatch` → `embeddingBatch`).
     /// Throwing reports an `Error` for this item to the coordinator; the worker goes on.
-    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body
+    func process(_ work: Envelope.Payload) throws -> Envelope.Payload
     /// Figures for the worker's last log line (e.g. frames decoded); may be read from another
     /// thread while `process` runs. None by default.
     var summary: Logger.Metadata { get }
@@ -43,8 +43,8 @@ public final class Worker: @unchecked Sendable {
     private let metrics: WorkerMetrics
     private let security: CurveClient?
 
-    private let inbox: WorkQueue<(sequence: UInt64, body: Envelope.OneOf_Body)>
-    private let outbox: WorkQueue<Envelope.OneOf_Body>
+    private let inbox: WorkQueue<(sequence: UInt64, body: Envelope.Payload)>
+    private let outbox: WorkQueue<Envelope.Payload>
     private let wake: WakePipe
     private let lock = NSLock()
     private var _state: State = .starting
@@ -123,7 +123,7 @@ public final class Worker: @unchecked Sendable {
                 if shouldStop { return }
                 continue
             }
-            let result: Envelope.OneOf_Body
+            let result: Envelope.Payload
             let started = DispatchTime.now().uptimeNanoseconds
             do {
                 result = try compute.process(item.body)
@@ -203,7 +203,7 @@ public final class Worker: @unchecked Sendable {
                 }
             },
             message: { [self] message, channel in
-                switch message.body {
+                switch message.payload {
                 case .shutdown(let s):
                     logger.info("shutdown requested (\(s.reason))")
                     return .stop
@@ -260,7 +260,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Why a work item is refused, if it is: it asks for another model, or it is beyond the
     /// credit granted (`held` items are in the inbox or computing).
-    private func refusal(of body: Envelope.OneOf_Body, held: Int) -> (code: Mien_V1_ErrorCode, message: String)? {
+    private func refusal(of body: Envelope.Payload, held: Int) -> (code: Mien_V1_ErrorCode, message: String)? {
         if let expected = body.modelHash, !expected.isEmpty, expected != compute.modelHash {
             metrics.errors.count("model_mismatch")
             return (.modelMismatch, "\(workerID) has model \(compute.modelHash.prefix(12)) but the work asks for \(expected.prefix(12)): start the worker with the job's model")
@@ -285,13 +285,12 @@ public struct WorkError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-extension Envelope.OneOf_Body {
+extension Envelope.Payload {
     /// The video a work item or result concerns, if any.
     var videoID: String? {
         switch self {
         case .frameBatch(let b): b.videoID
         case .embeddingBatch(let b): b.videoID
-        case .window(let w): w.videoID
         case .error(let e): e.videoID
         default: nil
         }

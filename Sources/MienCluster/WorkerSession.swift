@@ -19,7 +19,7 @@ package struct WorkerSession {
         /// The server as log lines name it ("coordinator", "tune").
         package var server: String
         /// The hello of each connection.
-        package var hello: () -> Envelope.OneOf_Body
+        package var hello: () -> Envelope.Payload
         /// Right after the hello (e.g. the first credit).
         package var connected: (Channel) throws -> Void = { _ in }
         /// Each turn of the loop, before the server's messages are read: what the role has to
@@ -41,7 +41,7 @@ package struct WorkerSession {
         /// The session stops on request (not told by the server): the last word, e.g. a goodbye.
         package var stopping: (Channel) -> Void = { _ in }
 
-        package init(server: String, hello: @escaping () -> Envelope.OneOf_Body, connected: @escaping (Channel) throws -> Void = { _ in },
+        package init(server: String, hello: @escaping () -> Envelope.Payload, connected: @escaping (Channel) throws -> Void = { _ in },
                      turn: @escaping (Channel) throws -> Void = { _ in }, message: @escaping (Envelope, Channel) throws -> Verdict,
                      heartbeat: @escaping () -> Mien_V1_Heartbeat = { .with { $0.sentUnixMs = Clock.unixMs() } },
                      reconnecting: @escaping () -> Void = {}, failed: @escaping () -> Void = {}, connectFailed: @escaping () -> Void = {},
@@ -58,17 +58,17 @@ package struct WorkerSession {
     /// worker's id and one sequence across connections; sending counts as being heard from.
     package final class Channel {
         fileprivate let socket: ZMQSocket
-        private let stamp: (Envelope.OneOf_Body) -> Envelope
+        private let stamp: (Envelope.Payload) -> Envelope
         fileprivate(set) var lastSentMs = Clock.nowMs()
 
-        fileprivate init(socket: ZMQSocket, stamp: @escaping (Envelope.OneOf_Body) -> Envelope) {
+        fileprivate init(socket: ZMQSocket, stamp: @escaping (Envelope.Payload) -> Envelope) {
             self.socket = socket
             self.stamp = stamp
         }
 
         /// Sends `body` (`timeoutMs` as `ZMQSocket.send`); false when it could not be queued in time.
         @discardableResult
-        package func send(_ body: Envelope.OneOf_Body, timeoutMs: Int32 = -1) throws -> Bool {
+        package func send(_ body: Envelope.Payload, timeoutMs: Int32 = -1) throws -> Bool {
             let sent = try socket.send(try Framing.direct(stamp(body)), timeoutMs: timeoutMs)
             if sent { lastSentMs = Clock.nowMs() }
             return sent
@@ -97,7 +97,7 @@ package struct WorkerSession {
     package func run(_ role: Role, shouldStop: () -> Bool) {
         var attempt = 0, connection = 0
         var sequence: UInt64 = 0
-        let stamp: (Envelope.OneOf_Body) -> Envelope = { body in
+        let stamp: (Envelope.Payload) -> Envelope = { body in
             sequence += 1
             return Envelope(body, senderID: workerID, sequence: sequence, sentUnixMs: Clock.unixMs())
         }
@@ -175,7 +175,7 @@ package struct WorkerSession {
                         logger.warning("ignored a malformed message from the \(role.server): \(error)")
                         continue
                     }
-                    switch message.body {
+                    switch message.payload {
                     case .heartbeat:
                         continue
                     case .error(let e) where e.code == .unknownPeer:

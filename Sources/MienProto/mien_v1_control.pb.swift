@@ -281,6 +281,77 @@ public nonisolated struct Mien_V1_Shutdown: Sendable {
   public init() {}
 }
 
+/// The peer-session plane of an Envelope: how peers meet, pace, watch and leave each other.
+public nonisolated struct Mien_V1_Session: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var body: Mien_V1_Session.OneOf_Body? = nil
+
+  public var hello: Mien_V1_WorkerHello {
+    get {
+      if case .hello(let v)? = body {return v}
+      return Mien_V1_WorkerHello()
+    }
+    set {body = .hello(newValue)}
+  }
+
+  public var ready: Mien_V1_Ready {
+    get {
+      if case .ready(let v)? = body {return v}
+      return Mien_V1_Ready()
+    }
+    set {body = .ready(newValue)}
+  }
+
+  public var heartbeat: Mien_V1_Heartbeat {
+    get {
+      if case .heartbeat(let v)? = body {return v}
+      return Mien_V1_Heartbeat()
+    }
+    set {body = .heartbeat(newValue)}
+  }
+
+  public var ack: Mien_V1_Ack {
+    get {
+      if case .ack(let v)? = body {return v}
+      return Mien_V1_Ack()
+    }
+    set {body = .ack(newValue)}
+  }
+
+  public var error: Mien_V1_Error {
+    get {
+      if case .error(let v)? = body {return v}
+      return Mien_V1_Error()
+    }
+    set {body = .error(newValue)}
+  }
+
+  public var shutdown: Mien_V1_Shutdown {
+    get {
+      if case .shutdown(let v)? = body {return v}
+      return Mien_V1_Shutdown()
+    }
+    set {body = .shutdown(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Body: Equatable, Sendable {
+    case hello(Mien_V1_WorkerHello)
+    case ready(Mien_V1_Ready)
+    case heartbeat(Mien_V1_Heartbeat)
+    case ack(Mien_V1_Ack)
+    case error(Mien_V1_Error)
+    case shutdown(Mien_V1_Shutdown)
+
+  }
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "mien.v1"
@@ -543,6 +614,141 @@ nonisolated extension Mien_V1_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._Me
   public static func ==(lhs: Mien_V1_Shutdown, rhs: Mien_V1_Shutdown) -> Bool {
     if lhs.reason != rhs.reason {return false}
     if lhs.graceMs != rhs.graceMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Mien_V1_Session: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Session"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Mien_V1_WorkerHello?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .hello(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .hello(v)
+        }
+      }()
+      case 2: try {
+        var v: Mien_V1_Ready?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .ready(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .ready(v)
+        }
+      }()
+      case 3: try {
+        var v: Mien_V1_Heartbeat?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .heartbeat(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .heartbeat(v)
+        }
+      }()
+      case 4: try {
+        var v: Mien_V1_Ack?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .ack(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .ack(v)
+        }
+      }()
+      case 5: try {
+        var v: Mien_V1_Error?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .error(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .error(v)
+        }
+      }()
+      case 6: try {
+        var v: Mien_V1_Shutdown?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .shutdown(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .shutdown(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.body {
+    case .hello?: try {
+      guard case .hello(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .ready?: try {
+      guard case .ready(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .heartbeat?: try {
+      guard case .heartbeat(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .ack?: try {
+      guard case .ack(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .error?: try {
+      guard case .error(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .shutdown?: try {
+      guard case .shutdown(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Mien_V1_Session, rhs: Mien_V1_Session) -> Bool {
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

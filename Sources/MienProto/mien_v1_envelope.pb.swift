@@ -8,8 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The envelope: every Mien message on the wire is exactly one Envelope,
-/// serialized as one ZeroMQ frame (after any ROUTER identity / PUB topic frames).
+/// The envelope: every Mien message between the cluster's peers is exactly one Envelope,
+/// serialized as one ZeroMQ frame (after any ROUTER identity frame); every message of the
+/// result stream is one Published (after its PUB topic frame).
 
 import SwiftProtobuf
 
@@ -23,37 +24,155 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
+public nonisolated struct Mien_V1_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Protocol version; receivers reject any version they do not speak.
-  /// This is version 1. Zero (absent) is always invalid.
+  /// This is version 2 (version 1 had every body at top level). Zero (absent) is
+  /// always invalid.
+  public var protocolVersion: UInt32 = 0
+
+  /// the job this message belongs to (empty for control before a job)
+  public var jobID: String = String()
+
+  /// the sending peer's id (WorkerHello.worker_id for workers)
+  public var senderID: String = String()
+
+  /// per-sender, increasing by 1 from 1; used by Ack
+  public var sequence: UInt64 = 0
+
+  /// sender wall clock, milliseconds since Unix epoch
+  public var sentUnixMs: UInt64 = 0
+
+  /// The body. Each level of the schema holds at most eight cases (SwiftProtobuf writes one
+  /// decoder function per message, ~13 lines a case): the per-batch data path sits at top
+  /// level, where it costs nothing extra, and the small peer-session and tuning messages
+  /// one level down in their planes (control.proto, tuning.proto). The result
+  /// stream to downstream consumers is its own message, `Published`.
+  public var body: Mien_V1_Envelope.OneOf_Body? = nil
+
+  /// hello, credit, heartbeat, ack, error, shutdown
+  public var session: Mien_V1_Session {
+    get {
+      if case .session(let v)? = body {return v}
+      return Mien_V1_Session()
+    }
+    set {body = .session(newValue)}
+  }
+
+  /// mien tune ⇄ mien tune-worker
+  public var tuning: Mien_V1_Tuning {
+    get {
+      if case .tuning(let v)? = body {return v}
+      return Mien_V1_Tuning()
+    }
+    set {body = .tuning(newValue)}
+  }
+
+  public var frameBatch: Mien_V1_FrameBatch {
+    get {
+      if case .frameBatch(let v)? = body {return v}
+      return Mien_V1_FrameBatch()
+    }
+    set {body = .frameBatch(newValue)}
+  }
+
+  public var embeddingBatch: Mien_V1_EmbeddingBatch {
+    get {
+      if case .embeddingBatch(let v)? = body {return v}
+      return Mien_V1_EmbeddingBatch()
+    }
+    set {body = .embeddingBatch(newValue)}
+  }
+
+  public var windowBatch: Mien_V1_WindowBatch {
+    get {
+      if case .windowBatch(let v)? = body {return v}
+      return Mien_V1_WindowBatch()
+    }
+    set {body = .windowBatch(newValue)}
+  }
+
+  public var windowPredictionBatch: Mien_V1_WindowPredictionBatch {
+    get {
+      if case .windowPredictionBatch(let v)? = body {return v}
+      return Mien_V1_WindowPredictionBatch()
+    }
+    set {body = .windowPredictionBatch(newValue)}
+  }
+
+  public var manifest: Mien_V1_VideoManifest {
+    get {
+      if case .manifest(let v)? = body {return v}
+      return Mien_V1_VideoManifest()
+    }
+    set {body = .manifest(newValue)}
+  }
+
+  public var trackFrames: Mien_V1_TrackFrames {
+    get {
+      if case .trackFrames(let v)? = body {return v}
+      return Mien_V1_TrackFrames()
+    }
+    set {body = .trackFrames(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The body. Each level of the schema holds at most eight cases (SwiftProtobuf writes one
+  /// decoder function per message, ~13 lines a case): the per-batch data path sits at top
+  /// level, where it costs nothing extra, and the small peer-session and tuning messages
+  /// one level down in their planes (control.proto, tuning.proto). The result
+  /// stream to downstream consumers is its own message, `Published`.
+  public nonisolated enum OneOf_Body: Equatable, Sendable {
+    /// hello, credit, heartbeat, ack, error, shutdown
+    case session(Mien_V1_Session)
+    /// mien tune ⇄ mien tune-worker
+    case tuning(Mien_V1_Tuning)
+    case frameBatch(Mien_V1_FrameBatch)
+    case embeddingBatch(Mien_V1_EmbeddingBatch)
+    case windowBatch(Mien_V1_WindowBatch)
+    case windowPredictionBatch(Mien_V1_WindowPredictionBatch)
+    case manifest(Mien_V1_VideoManifest)
+    case trackFrames(Mien_V1_TrackFrames)
+
+  }
+
+  public init() {}
+}
+
+/// One message of the aggregator's result stream (PUB → downstream consumers; see
+/// results.proto): the same header as Envelope and only what a consumer can receive. Field
+/// numbers are those the results had in Envelope version 1.
+public nonisolated struct Mien_V1_Published: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// as Envelope's
   public var protocolVersion: UInt32 {
     get {_storage._protocolVersion}
     set {_uniqueStorage()._protocolVersion = newValue}
   }
 
-  /// the job this message belongs to (empty for control before a job)
   public var jobID: String {
     get {_storage._jobID}
     set {_uniqueStorage()._jobID = newValue}
   }
 
-  /// the sending peer's id (WorkerHello.worker_id for workers)
+  /// "aggregator"
   public var senderID: String {
     get {_storage._senderID}
     set {_uniqueStorage()._senderID = newValue}
   }
 
-  /// per-sender, increasing by 1 from 1; used by Ack
   public var sequence: UInt64 {
     get {_storage._sequence}
     set {_uniqueStorage()._sequence = newValue}
   }
 
-  /// sender wall clock, milliseconds since Unix epoch
   public var sentUnixMs: UInt64 {
     get {_storage._sentUnixMs}
     set {_uniqueStorage()._sentUnixMs = newValue}
@@ -62,110 +181,6 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
   public var body: OneOf_Body? {
     get {return _storage._body}
     set {_uniqueStorage()._body = newValue}
-  }
-
-  public var hello: Mien_V1_WorkerHello {
-    get {
-      if case .hello(let v)? = _storage._body {return v}
-      return Mien_V1_WorkerHello()
-    }
-    set {_uniqueStorage()._body = .hello(newValue)}
-  }
-
-  public var ready: Mien_V1_Ready {
-    get {
-      if case .ready(let v)? = _storage._body {return v}
-      return Mien_V1_Ready()
-    }
-    set {_uniqueStorage()._body = .ready(newValue)}
-  }
-
-  public var heartbeat: Mien_V1_Heartbeat {
-    get {
-      if case .heartbeat(let v)? = _storage._body {return v}
-      return Mien_V1_Heartbeat()
-    }
-    set {_uniqueStorage()._body = .heartbeat(newValue)}
-  }
-
-  public var ack: Mien_V1_Ack {
-    get {
-      if case .ack(let v)? = _storage._body {return v}
-      return Mien_V1_Ack()
-    }
-    set {_uniqueStorage()._body = .ack(newValue)}
-  }
-
-  public var error: Mien_V1_Error {
-    get {
-      if case .error(let v)? = _storage._body {return v}
-      return Mien_V1_Error()
-    }
-    set {_uniqueStorage()._body = .error(newValue)}
-  }
-
-  public var shutdown: Mien_V1_Shutdown {
-    get {
-      if case .shutdown(let v)? = _storage._body {return v}
-      return Mien_V1_Shutdown()
-    }
-    set {_uniqueStorage()._body = .shutdown(newValue)}
-  }
-
-  public var frameBatch: Mien_V1_FrameBatch {
-    get {
-      if case .frameBatch(let v)? = _storage._body {return v}
-      return Mien_V1_FrameBatch()
-    }
-    set {_uniqueStorage()._body = .frameBatch(newValue)}
-  }
-
-  public var embeddingBatch: Mien_V1_EmbeddingBatch {
-    get {
-      if case .embeddingBatch(let v)? = _storage._body {return v}
-      return Mien_V1_EmbeddingBatch()
-    }
-    set {_uniqueStorage()._body = .embeddingBatch(newValue)}
-  }
-
-  public var window: Mien_V1_Window {
-    get {
-      if case .window(let v)? = _storage._body {return v}
-      return Mien_V1_Window()
-    }
-    set {_uniqueStorage()._body = .window(newValue)}
-  }
-
-  public var windowPrediction: Mien_V1_WindowPrediction {
-    get {
-      if case .windowPrediction(let v)? = _storage._body {return v}
-      return Mien_V1_WindowPrediction()
-    }
-    set {_uniqueStorage()._body = .windowPrediction(newValue)}
-  }
-
-  public var windowBatch: Mien_V1_WindowBatch {
-    get {
-      if case .windowBatch(let v)? = _storage._body {return v}
-      return Mien_V1_WindowBatch()
-    }
-    set {_uniqueStorage()._body = .windowBatch(newValue)}
-  }
-
-  public var windowPredictionBatch: Mien_V1_WindowPredictionBatch {
-    get {
-      if case .windowPredictionBatch(let v)? = _storage._body {return v}
-      return Mien_V1_WindowPredictionBatch()
-    }
-    set {_uniqueStorage()._body = .windowPredictionBatch(newValue)}
-  }
-
-  public var manifest: Mien_V1_VideoManifest {
-    get {
-      if case .manifest(let v)? = _storage._body {return v}
-      return Mien_V1_VideoManifest()
-    }
-    set {_uniqueStorage()._body = .manifest(newValue)}
   }
 
   public var frameResult: Mien_V1_FrameResult {
@@ -200,82 +215,13 @@ public nonisolated struct Mien_V1_Envelope: @unchecked Sendable {
     set {_uniqueStorage()._body = .jobMetrics(newValue)}
   }
 
-  public var trackFrames: Mien_V1_TrackFrames {
-    get {
-      if case .trackFrames(let v)? = _storage._body {return v}
-      return Mien_V1_TrackFrames()
-    }
-    set {_uniqueStorage()._body = .trackFrames(newValue)}
-  }
-
-  /// mien tune --listen ⇄ mien tune-worker --coordinator (tuning.proto)
-  public var trialWorkerHello: Mien_V1_TrialWorkerHello {
-    get {
-      if case .trialWorkerHello(let v)? = _storage._body {return v}
-      return Mien_V1_TrialWorkerHello()
-    }
-    set {_uniqueStorage()._body = .trialWorkerHello(newValue)}
-  }
-
-  public var trialSetup: Mien_V1_TrialSetup {
-    get {
-      if case .trialSetup(let v)? = _storage._body {return v}
-      return Mien_V1_TrialSetup()
-    }
-    set {_uniqueStorage()._body = .trialSetup(newValue)}
-  }
-
-  public var trialDataChunk: Mien_V1_TrialDataChunk {
-    get {
-      if case .trialDataChunk(let v)? = _storage._body {return v}
-      return Mien_V1_TrialDataChunk()
-    }
-    set {_uniqueStorage()._body = .trialDataChunk(newValue)}
-  }
-
-  public var trialRequest: Mien_V1_TrialRequest {
-    get {
-      if case .trialRequest(let v)? = _storage._body {return v}
-      return Mien_V1_TrialRequest()
-    }
-    set {_uniqueStorage()._body = .trialRequest(newValue)}
-  }
-
-  public var trialResult: Mien_V1_TrialResult {
-    get {
-      if case .trialResult(let v)? = _storage._body {return v}
-      return Mien_V1_TrialResult()
-    }
-    set {_uniqueStorage()._body = .trialResult(newValue)}
-  }
-
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
-    case hello(Mien_V1_WorkerHello)
-    case ready(Mien_V1_Ready)
-    case heartbeat(Mien_V1_Heartbeat)
-    case ack(Mien_V1_Ack)
-    case error(Mien_V1_Error)
-    case shutdown(Mien_V1_Shutdown)
-    case frameBatch(Mien_V1_FrameBatch)
-    case embeddingBatch(Mien_V1_EmbeddingBatch)
-    case window(Mien_V1_Window)
-    case windowPrediction(Mien_V1_WindowPrediction)
-    case windowBatch(Mien_V1_WindowBatch)
-    case windowPredictionBatch(Mien_V1_WindowPredictionBatch)
-    case manifest(Mien_V1_VideoManifest)
     case frameResult(Mien_V1_FrameResult)
     case segmentResult(Mien_V1_SegmentResult)
     case videoResult(Mien_V1_VideoResult)
     case jobMetrics(Mien_V1_JobMetrics)
-    case trackFrames(Mien_V1_TrackFrames)
-    /// mien tune --listen ⇄ mien tune-worker --coordinator (tuning.proto)
-    case trialWorkerHello(Mien_V1_TrialWorkerHello)
-    case trialSetup(Mien_V1_TrialSetup)
-    case trialDataChunk(Mien_V1_TrialDataChunk)
-    case trialRequest(Mien_V1_TrialRequest)
-    case trialResult(Mien_V1_TrialResult)
 
   }
 
@@ -290,7 +236,201 @@ fileprivate nonisolated let _protobuf_package = "mien.v1"
 
 nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{2}\u{5}hello\0\u{1}ready\0\u{1}heartbeat\0\u{1}ack\0\u{1}error\0\u{1}shutdown\0\u{4}\u{5}frame_batch\0\u{3}embedding_batch\0\u{1}window\0\u{3}window_prediction\0\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{3}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0\u{3}track_frames\0\u{4}\u{5}trial_worker_hello\0\u{3}trial_setup\0\u{3}trial_data_chunk\0\u{3}trial_request\0\u{3}trial_result\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{1}session\0\u{1}tuning\0\u{4}\u{d}frame_batch\0\u{3}embedding_batch\0\u{4}\u{3}window_batch\0\u{3}window_prediction_batch\0\u{2}\u{5}manifest\0\u{4}\u{5}track_frames\0\u{c}\u{a}\u{6}\u{c}\u{16}\u{1}\u{c}\u{17}\u{1}\u{c}\u{1f}\u{4}\u{c}(\u{5}")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.senderID) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.sentUnixMs) }()
+      case 6: try {
+        var v: Mien_V1_Session?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .session(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .session(v)
+        }
+      }()
+      case 7: try {
+        var v: Mien_V1_Tuning?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .tuning(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .tuning(v)
+        }
+      }()
+      case 20: try {
+        var v: Mien_V1_FrameBatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .frameBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .frameBatch(v)
+        }
+      }()
+      case 21: try {
+        var v: Mien_V1_EmbeddingBatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .embeddingBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .embeddingBatch(v)
+        }
+      }()
+      case 24: try {
+        var v: Mien_V1_WindowBatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .windowBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .windowBatch(v)
+        }
+      }()
+      case 25: try {
+        var v: Mien_V1_WindowPredictionBatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .windowPredictionBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .windowPredictionBatch(v)
+        }
+      }()
+      case 30: try {
+        var v: Mien_V1_VideoManifest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .manifest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .manifest(v)
+        }
+      }()
+      case 35: try {
+        var v: Mien_V1_TrackFrames?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .trackFrames(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .trackFrames(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    }
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 2)
+    }
+    if !self.senderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.senderID, fieldNumber: 3)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 4)
+    }
+    if self.sentUnixMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sentUnixMs, fieldNumber: 5)
+    }
+    switch self.body {
+    case .session?: try {
+      guard case .session(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .tuning?: try {
+      guard case .tuning(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .frameBatch?: try {
+      guard case .frameBatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .embeddingBatch?: try {
+      guard case .embeddingBatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .windowBatch?: try {
+      guard case .windowBatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+    }()
+    case .windowPredictionBatch?: try {
+      guard case .windowPredictionBatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+    }()
+    case .manifest?: try {
+      guard case .manifest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+    }()
+    case .trackFrames?: try {
+      guard case .trackFrames(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Mien_V1_Envelope, rhs: Mien_V1_Envelope) -> Bool {
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.senderID != rhs.senderID {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.sentUnixMs != rhs.sentUnixMs {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Mien_V1_Published: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Published"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{3}sender_id\0\u{1}sequence\0\u{3}sent_unix_ms\0\u{4}\u{1a}frame_result\0\u{3}segment_result\0\u{3}video_result\0\u{3}job_metrics\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -298,7 +438,7 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _senderID: String = String()
     var _sequence: UInt64 = 0
     var _sentUnixMs: UInt64 = 0
-    var _body: Mien_V1_Envelope.OneOf_Body?
+    var _body: Mien_V1_Published.OneOf_Body?
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -338,175 +478,6 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 3: try { try decoder.decodeSingularStringField(value: &_storage._senderID) }()
         case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
         case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._sentUnixMs) }()
-        case 10: try {
-          var v: Mien_V1_WorkerHello?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .hello(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .hello(v)
-          }
-        }()
-        case 11: try {
-          var v: Mien_V1_Ready?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .ready(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .ready(v)
-          }
-        }()
-        case 12: try {
-          var v: Mien_V1_Heartbeat?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .heartbeat(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .heartbeat(v)
-          }
-        }()
-        case 13: try {
-          var v: Mien_V1_Ack?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .ack(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .ack(v)
-          }
-        }()
-        case 14: try {
-          var v: Mien_V1_Error?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .error(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .error(v)
-          }
-        }()
-        case 15: try {
-          var v: Mien_V1_Shutdown?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .shutdown(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .shutdown(v)
-          }
-        }()
-        case 20: try {
-          var v: Mien_V1_FrameBatch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .frameBatch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .frameBatch(v)
-          }
-        }()
-        case 21: try {
-          var v: Mien_V1_EmbeddingBatch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .embeddingBatch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .embeddingBatch(v)
-          }
-        }()
-        case 22: try {
-          var v: Mien_V1_Window?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .window(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .window(v)
-          }
-        }()
-        case 23: try {
-          var v: Mien_V1_WindowPrediction?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .windowPrediction(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .windowPrediction(v)
-          }
-        }()
-        case 24: try {
-          var v: Mien_V1_WindowBatch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .windowBatch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .windowBatch(v)
-          }
-        }()
-        case 25: try {
-          var v: Mien_V1_WindowPredictionBatch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .windowPredictionBatch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .windowPredictionBatch(v)
-          }
-        }()
-        case 30: try {
-          var v: Mien_V1_VideoManifest?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .manifest(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .manifest(v)
-          }
-        }()
         case 31: try {
           var v: Mien_V1_FrameResult?
           var hadOneofValue = false
@@ -559,84 +530,6 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
             _storage._body = .jobMetrics(v)
           }
         }()
-        case 35: try {
-          var v: Mien_V1_TrackFrames?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trackFrames(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trackFrames(v)
-          }
-        }()
-        case 40: try {
-          var v: Mien_V1_TrialWorkerHello?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trialWorkerHello(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trialWorkerHello(v)
-          }
-        }()
-        case 41: try {
-          var v: Mien_V1_TrialSetup?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trialSetup(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trialSetup(v)
-          }
-        }()
-        case 42: try {
-          var v: Mien_V1_TrialDataChunk?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trialDataChunk(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trialDataChunk(v)
-          }
-        }()
-        case 43: try {
-          var v: Mien_V1_TrialRequest?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trialRequest(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trialRequest(v)
-          }
-        }()
-        case 44: try {
-          var v: Mien_V1_TrialResult?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .trialResult(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .trialResult(v)
-          }
-        }()
         default: break
         }
       }
@@ -665,58 +558,6 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
         try visitor.visitSingularUInt64Field(value: _storage._sentUnixMs, fieldNumber: 5)
       }
       switch _storage._body {
-      case .hello?: try {
-        guard case .hello(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      }()
-      case .ready?: try {
-        guard case .ready(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .heartbeat?: try {
-        guard case .heartbeat(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-      }()
-      case .ack?: try {
-        guard case .ack(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-      }()
-      case .error?: try {
-        guard case .error(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-      }()
-      case .shutdown?: try {
-        guard case .shutdown(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-      }()
-      case .frameBatch?: try {
-        guard case .frameBatch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-      }()
-      case .embeddingBatch?: try {
-        guard case .embeddingBatch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
-      }()
-      case .window?: try {
-        guard case .window(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
-      }()
-      case .windowPrediction?: try {
-        guard case .windowPrediction(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
-      }()
-      case .windowBatch?: try {
-        guard case .windowBatch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
-      }()
-      case .windowPredictionBatch?: try {
-        guard case .windowPredictionBatch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
-      }()
-      case .manifest?: try {
-        guard case .manifest(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
-      }()
       case .frameResult?: try {
         guard case .frameResult(let v)? = _storage._body else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
@@ -733,37 +574,13 @@ nonisolated extension Mien_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._Me
         guard case .jobMetrics(let v)? = _storage._body else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
       }()
-      case .trackFrames?: try {
-        guard case .trackFrames(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 35)
-      }()
-      case .trialWorkerHello?: try {
-        guard case .trialWorkerHello(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
-      }()
-      case .trialSetup?: try {
-        guard case .trialSetup(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
-      }()
-      case .trialDataChunk?: try {
-        guard case .trialDataChunk(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
-      }()
-      case .trialRequest?: try {
-        guard case .trialRequest(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
-      }()
-      case .trialResult?: try {
-        guard case .trialResult(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 44)
-      }()
       case nil: break
       }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Mien_V1_Envelope, rhs: Mien_V1_Envelope) -> Bool {
+  public static func ==(lhs: Mien_V1_Published, rhs: Mien_V1_Published) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0

@@ -285,6 +285,68 @@ public nonisolated struct Mien_V1_TrialResult: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// The tuning plane of an Envelope (the session messages travel in Session).
+public nonisolated struct Mien_V1_Tuning: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var body: Mien_V1_Tuning.OneOf_Body? = nil
+
+  public var workerHello: Mien_V1_TrialWorkerHello {
+    get {
+      if case .workerHello(let v)? = body {return v}
+      return Mien_V1_TrialWorkerHello()
+    }
+    set {body = .workerHello(newValue)}
+  }
+
+  public var setup: Mien_V1_TrialSetup {
+    get {
+      if case .setup(let v)? = body {return v}
+      return Mien_V1_TrialSetup()
+    }
+    set {body = .setup(newValue)}
+  }
+
+  public var dataChunk: Mien_V1_TrialDataChunk {
+    get {
+      if case .dataChunk(let v)? = body {return v}
+      return Mien_V1_TrialDataChunk()
+    }
+    set {body = .dataChunk(newValue)}
+  }
+
+  public var request: Mien_V1_TrialRequest {
+    get {
+      if case .request(let v)? = body {return v}
+      return Mien_V1_TrialRequest()
+    }
+    set {body = .request(newValue)}
+  }
+
+  public var result: Mien_V1_TrialResult {
+    get {
+      if case .result(let v)? = body {return v}
+      return Mien_V1_TrialResult()
+    }
+    set {body = .result(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Body: Equatable, Sendable {
+    case workerHello(Mien_V1_TrialWorkerHello)
+    case setup(Mien_V1_TrialSetup)
+    case dataChunk(Mien_V1_TrialDataChunk)
+    case request(Mien_V1_TrialRequest)
+    case result(Mien_V1_TrialResult)
+
+  }
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "mien.v1"
@@ -777,6 +839,124 @@ nonisolated extension Mien_V1_TrialResult: SwiftProtobuf.Message, SwiftProtobuf.
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Mien_V1_Tuning: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Tuning"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_hello\0\u{1}setup\0\u{3}data_chunk\0\u{1}request\0\u{1}result\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Mien_V1_TrialWorkerHello?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .workerHello(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .workerHello(v)
+        }
+      }()
+      case 2: try {
+        var v: Mien_V1_TrialSetup?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .setup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .setup(v)
+        }
+      }()
+      case 3: try {
+        var v: Mien_V1_TrialDataChunk?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .dataChunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .dataChunk(v)
+        }
+      }()
+      case 4: try {
+        var v: Mien_V1_TrialRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .request(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .request(v)
+        }
+      }()
+      case 5: try {
+        var v: Mien_V1_TrialResult?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .result(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .result(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.body {
+    case .workerHello?: try {
+      guard case .workerHello(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .setup?: try {
+      guard case .setup(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .dataChunk?: try {
+      guard case .dataChunk(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .request?: try {
+      guard case .request(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .result?: try {
+      guard case .result(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Mien_V1_Tuning, rhs: Mien_V1_Tuning) -> Bool {
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

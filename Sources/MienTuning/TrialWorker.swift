@@ -240,7 +240,7 @@ extension TrialWorker {
         }
 
         func handle(_ message: Envelope, on channel: WorkerSession.Channel) throws -> WorkerSession.Verdict {
-            switch message.body {
+            switch message.payload {
             case .trialSetup(let setup):
                 return try setUp(setup, on: channel)
             case .trialDataChunk(let chunk):

@@ -287,7 +287,7 @@ extension TuningSearch {
         /// Sends without waiting (or up to `timeoutMs`); a trial that did not go is taken back by
         /// the caller (`WorkDispatcher.withdraw`), not left to the worker's expiry.
         @discardableResult
-        func send(to id: [UInt8], _ body: Envelope.OneOf_Body, timeoutMs: Int32 = 0) -> Delivery {
+        func send(to id: [UInt8], _ body: Envelope.Payload, timeoutMs: Int32 = 0) -> Delivery {
             guard let socket = live else { return .failed }
             sequence += 1
             let envelope = Envelope(body, senderID: "tune", sequence: sequence, sentUnixMs: Clock.unixMs())
@@ -355,7 +355,7 @@ extension TuningSearch {
             }
             let name = String(decoding: id, as: UTF8.self)
             let now = Clock.nowMs()
-            if case .trialWorkerHello(let hello) = message.body {
+            if case .trialWorkerHello(let hello) = message.payload {
                 if search.isStopped { send(to: id, .shutdown(.with { $0.reason = "search interrupted" })); return }
                 remotes[name] = id
                 work.join(worker: name, nowMs: now)
@@ -369,7 +369,7 @@ extension TuningSearch {
                 return
             }
             work.heard(from: name, nowMs: now)
-            switch message.body {
+            switch message.payload {
             case .ready(let r): work.grant(worker: name, credit: Int(r.credit), nowMs: now)
             case .heartbeat: break
             case .trialResult(let m): handleResult(m, from: name, id: id, peer: peer)

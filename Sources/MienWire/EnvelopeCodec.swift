@@ -2,37 +2,78 @@ import MienProto
 import SwiftProtobuf
 
 public typealias Envelope = Mien_V1_Envelope
+/// One message of the aggregator's result stream (proto/mien/v1/envelope.proto).
+public typealias Published = Mien_V1_Published
 
-/// Pure encoding and decoding of Mien envelopes, independent of any transport.
+/// What travels as one ZeroMQ frame: an `Envelope` between the cluster's peers, a
+/// `Published` on the result stream. Both carry the protocol version and one body.
+public protocol WireMessage: SwiftProtobuf.Message {
+    var protocolVersion: UInt32 { get set }
+    var jobID: String { get set }
+    var senderID: String { get set }
+    var sequence: UInt64 { get set }
+    var sentUnixMs: UInt64 { get set }
+    /// True when the body is one this build knows.
+    var hasKnownBody: Bool { get }
+}
+
+extension WireMessage {
+    /// Sets the header: the current protocol version and these.
+    mutating func setHeader(jobID: String, senderID: String, sequence: UInt64, sentUnixMs: UInt64) {
+        protocolVersion = ProtocolConstants.version
+        self.jobID = jobID
+        self.senderID = senderID
+        self.sequence = sequence
+        self.sentUnixMs = sentUnixMs
+    }
+}
+
+extension Envelope: WireMessage {
+    public var hasKnownBody: Bool { payload != nil }
+}
+
+extension Published: WireMessage {
+    public var hasKnownBody: Bool { body != nil }
+}
+
+/// Pure encoding and decoding of Mien's wire messages, independent of any transport.
 ///
-/// Every Mien message is one serialized `mien.v1.Envelope`. Decoding never traps: whatever
-/// the bytes, it returns an envelope whose version this build speaks and whose body is set,
-/// or throws a `WireError`.
+/// Decoding never traps: whatever the bytes, it returns a message whose version this build
+/// speaks and whose body is set, or throws a `WireError`.
 public enum EnvelopeCodec {
-    /// Serializes `envelope`, stamping the protocol version if it is unset.
-    public static func encode(_ envelope: Envelope) throws -> [UInt8] {
-        var e = envelope
-        if e.protocolVersion == 0 { e.protocolVersion = ProtocolConstants.version }
-        return try e.serializedBytes()
+    /// Serializes `message`, stamping the protocol version if it is unset.
+    public static func encode<M: WireMessage>(_ message: M) throws -> [UInt8] {
+        var m = message
+        if m.protocolVersion == 0 { m.protocolVersion = ProtocolConstants.version }
+        return try m.serializedBytes()
     }
 
     /// Parses and validates one envelope.
     /// - Parameter limit: the largest accepted size, bytes.
     public static func decode(_ bytes: [UInt8], limit: Int = ProtocolConstants.maxMessageBytes) throws(WireError) -> Envelope {
+        try decode(bytes, as: Envelope.self, limit: limit)
+    }
+
+    /// Parses and validates one message of the result stream.
+    public static func decodePublished(_ bytes: [UInt8], limit: Int = ProtocolConstants.maxMessageBytes) throws(WireError) -> Published {
+        try decode(bytes, as: Published.self, limit: limit)
+    }
+
+    private static func decode<M: WireMessage>(_ bytes: [UInt8], as: M.Type, limit: Int) throws(WireError) -> M {
         let count = bytes.count
         if count == 0 { throw .emptyFrame("envelope") }
         if count > limit { throw .tooLarge(bytes: count, limit: limit) }
-        let envelope: Envelope
+        let message: M
         do {
-            envelope = try Envelope(serializedBytes: bytes, extensions: nil, partial: false, options: decodingOptions)
+            message = try M(serializedBytes: bytes, extensions: nil, partial: false, options: decodingOptions)
         } catch {
             throw .malformed(bytes: count, reason: String(describing: error))
         }
-        guard envelope.protocolVersion == ProtocolConstants.version else {
-            throw .unsupportedVersion(envelope.protocolVersion)
+        guard message.protocolVersion == ProtocolConstants.version else {
+            throw .unsupportedVersion(message.protocolVersion)
         }
-        guard envelope.body != nil else { throw .missingBodyError }
-        return envelope
+        guard message.hasKnownBody else { throw .missingBodyError }
+        return message
     }
 
     /// Bounded recursion, unknown fields kept (forward compatible within a version).
@@ -44,50 +85,35 @@ public enum EnvelopeCodec {
 }
 
 extension Envelope {
-    /// An envelope of the current protocol version around `body`.
-    public init(_ body: Envelope.OneOf_Body, jobID: String = "", senderID: String = "", sequence: UInt64 = 0,
+    /// An envelope of the current protocol version around `payload`.
+    public init(_ payload: Payload, jobID: String = "", senderID: String = "", sequence: UInt64 = 0,
                 sentUnixMs: UInt64 = 0) {
         self.init()
-        protocolVersion = ProtocolConstants.version
-        self.jobID = jobID
-        self.senderID = senderID
-        self.sequence = sequence
-        self.sentUnixMs = sentUnixMs
+        setHeader(jobID: jobID, senderID: senderID, sequence: sequence, sentUnixMs: sentUnixMs)
+        self.payload = payload
+    }
+
+    /// The body's kind as a short name (`"frame_batch"`), the proto field name.
+    public var kind: String { payload?.kind ?? "none" }
+}
+
+extension Published {
+    /// A result-stream message of the current protocol version around `body`.
+    public init(_ body: OneOf_Body, jobID: String = "", senderID: String = "", sequence: UInt64 = 0,
+                sentUnixMs: UInt64 = 0) {
+        self.init()
+        setHeader(jobID: jobID, senderID: senderID, sequence: sequence, sentUnixMs: sentUnixMs)
         self.body = body
     }
 
-    /// The body's kind as a short name (`"frame_batch"`), the proto field name. Used as the
-    /// PUB topic, so subscribers can filter by prefix.
-    public var kind: String { body?.kind ?? "none" }
-}
-
-extension Envelope.OneOf_Body {
-    /// The proto field name of this body case, e.g. `"window_prediction"`.
+    /// The body's kind, the proto field name: the PUB topic, so subscribers filter by prefix.
     public var kind: String {
-        switch self {
-        case .hello: "hello"
-        case .ready: "ready"
-        case .heartbeat: "heartbeat"
-        case .ack: "ack"
-        case .error: "error"
-        case .shutdown: "shutdown"
-        case .frameBatch: "frame_batch"
-        case .embeddingBatch: "embedding_batch"
-        case .window: "window"
-        case .windowPrediction: "window_prediction"
-        case .windowBatch: "window_batch"
-        case .windowPredictionBatch: "window_prediction_batch"
-        case .manifest: "manifest"
-        case .frameResult: "frame_result"
-        case .segmentResult: "segment_result"
-        case .videoResult: "video_result"
-        case .jobMetrics: "job_metrics"
-        case .trackFrames: "track_frames"
-        case .trialWorkerHello: "trial_worker_hello"
-        case .trialSetup: "trial_setup"
-        case .trialDataChunk: "trial_data_chunk"
-        case .trialRequest: "trial_request"
-        case .trialResult: "trial_result"
+        switch body {
+        case .frameResult?: "frame_result"
+        case .segmentResult?: "segment_result"
+        case .videoResult?: "video_result"
+        case .jobMetrics?: "job_metrics"
+        case nil: "none"
         }
     }
 }

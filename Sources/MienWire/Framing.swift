@@ -2,7 +2,7 @@
 ///
 /// - direct (DEALER, PUSH, PULL, PAIR): `[envelope]`
 /// - routed (ROUTER side): `[peer identity, envelope]` — ROUTER prepends/strips the identity
-/// - published (PUB/XPUB → SUB): `[topic, envelope]`, topic = `Envelope.kind` so that
+/// - published (PUB/XPUB → SUB): `[topic, published]`, topic = `Published.kind` so that
 ///   subscribers filter by prefix (e.g. subscribe to `"frame_result"`).
 public enum Framing {
     /// Frames for a direct send.
@@ -15,9 +15,9 @@ public enum Framing {
         [identity, try EnvelopeCodec.encode(envelope)]
     }
 
-    /// Frames for publishing.
-    public static func published(_ envelope: Envelope) throws -> [[UInt8]] {
-        [Array(envelope.kind.utf8), try EnvelopeCodec.encode(envelope)]
+    /// Frames for publishing a result.
+    public static func published(_ message: Published) throws -> [[UInt8]] {
+        [Array(message.kind.utf8), try EnvelopeCodec.encode(message)]
     }
 
     /// Decodes a message received on a DEALER / PULL / PAIR socket.
@@ -34,14 +34,14 @@ public enum Framing {
     }
 
     /// Decodes a message received on a SUB socket; checks that the topic matches the body.
-    public static func decodePublished(_ frames: [[UInt8]], limit: Int = ProtocolConstants.maxMessageBytes) throws(WireError) -> Envelope {
-        guard frames.count == 2 else { throw .wrongFrameCount(expected: "2 (topic, envelope)", got: frames.count) }
+    public static func decodePublished(_ frames: [[UInt8]], limit: Int = ProtocolConstants.maxMessageBytes) throws(WireError) -> Published {
+        guard frames.count == 2 else { throw .wrongFrameCount(expected: "2 (topic, published)", got: frames.count) }
         guard !frames[0].isEmpty else { throw .emptyFrame("topic") }
-        let envelope = try EnvelopeCodec.decode(frames[1], limit: limit)
-        guard Array(envelope.kind.utf8) == frames[0] else {
+        let message = try EnvelopeCodec.decodePublished(frames[1], limit: limit)
+        guard Array(message.kind.utf8) == frames[0] else {
             throw .malformed(bytes: frames[1].count,
-                             reason: "topic \"\(String(decoding: frames[0], as: UTF8.self))\" does not match body \(envelope.kind)")
+                             reason: "topic \"\(String(decoding: frames[0], as: UTF8.self))\" does not match body \(message.kind)")
         }
-        return envelope
+        return message
     }
 }

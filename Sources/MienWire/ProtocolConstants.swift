@@ -1,7 +1,7 @@
 /// Constants of Mien's wire protocol, in one place (zguide's `mdp.h` habit).
 public enum ProtocolConstants {
     /// The protocol version this build speaks; travels in every `Envelope.protocol_version`.
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
 
     /// Mien's software version, sent in `WorkerHello.software_version`.
     public static let softwareVersion = "0.1.0"

@@ -1,25 +1,35 @@
 import Foundation
 import MienProto
 
-/// One fully populated envelope of every body kind, deterministic.
+/// One fully populated message of every kind, deterministic: envelopes of the cluster's
+/// peers and messages of the result stream.
 ///
-/// The transport self-test (`mien selftest`) and the interop checks send these, and the C
-/// and Python example consumers must decode them field for field. Every field of every
-/// message is set to a non-default value, so a field a consumer drops shows up.
+/// The transport self-test (`mien selftest`) sends these; the interop checks publish the
+/// result-stream ones, which the C and Python example consumers must decode field for field.
+/// Every field of every message is set to a non-default value, so a field a consumer drops
+/// shows up.
 public enum SampleEnvelopes {
     static let labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     static let probs: Mien_V1_ClassProbs = .with { $0.probs = [0.05, 0.01, 0.04, 0.6, 0.1, 0.15, 0.05] }
     static let box: Mien_V1_Box = .with { $0.x = 120.5; $0.y = 64.25; $0.width = 96; $0.height = 97.75 }
 
-    /// All kinds, in `Envelope.OneOf_Body` declaration order.
+    /// An envelope of every kind, in `Envelope.Payload` declaration order (bar tuning).
     public static func all(jobID: String = "job-🙂-1", senderID: String = "selftest") -> [Envelope] {
-        bodies.enumerated().map { i, body in
-            Envelope(body, jobID: jobID, senderID: senderID, sequence: UInt64(i + 1),
+        payloads.enumerated().map { i, payload in
+            Envelope(payload, jobID: jobID, senderID: senderID, sequence: UInt64(i + 1),
                      sentUnixMs: 1_790_000_000_000 + UInt64(i))
         }
     }
 
-    static var bodies: [Envelope.OneOf_Body] {
+    /// A result-stream message of every kind, in `Published.OneOf_Body` declaration order.
+    public static func published(jobID: String = "job-🙂-1", senderID: String = "aggregator") -> [Published] {
+        results.enumerated().map { i, body in
+            Published(body, jobID: jobID, senderID: senderID, sequence: UInt64(i + 1),
+                      sentUnixMs: 1_790_000_000_100 + UInt64(i))
+        }
+    }
+
+    static var payloads: [Envelope.Payload] {
         [
             .hello(.with {
                 $0.role = .featureWorker
@@ -79,8 +89,6 @@ public enum SampleEnvelopes {
                 $0.frameHeight = 480
                 $0.computeS = 0.0125
             }),
-            .window(window(index: 0)),
-            .windowPrediction(prediction(index: 0)),
             .windowBatch(.with { $0.batchID = 12; $0.windows = [window(index: 0), window(index: 1)] }),
             .windowPredictionBatch(.with {
                 $0.batchID = 12
@@ -100,6 +108,18 @@ public enum SampleEnvelopes {
                 $0.framesPerTrack = [1: 240, 2: 31]
                 $0.windowLength = 16
             }),
+            .trackFrames(.with {
+                $0.videoID = "clips/a.mp4"
+                $0.trackID = 2
+                $0.frames = (0..<2).map { k in
+                    .with { $0.frame = UInt64(40 + k); $0.timeS = Double(40 + k) / 25; $0.box = box; $0.cnnProbs = probs; $0.embedding = [0.5, -0.25, Float(k)] }
+                }
+            }),
+        ]
+    }
+
+    static var results: [Published.OneOf_Body] {
+        [
             .frameResult(.with {
                 $0.videoID = "clips/a.mp4"
                 $0.frame = 16
@@ -141,13 +161,6 @@ public enum SampleEnvelopes {
                 $0.labels = labels
                 $0.bilstm = metrics(accuracy: 0.9)
                 $0.cnn = metrics(accuracy: 0.8)
-            }),
-            .trackFrames(.with {
-                $0.videoID = "clips/a.mp4"
-                $0.trackID = 2
-                $0.frames = (0..<2).map { k in
-                    .with { $0.frame = UInt64(40 + k); $0.timeS = Double(40 + k) / 25; $0.box = box; $0.cnnProbs = probs; $0.embedding = [0.5, -0.25, Float(k)] }
-                }
             }),
         ]
     }

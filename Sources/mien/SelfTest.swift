@@ -18,7 +18,7 @@ struct SelfTest: ParsableCommand {
     /// Sends every sample envelope through every socket pattern over inproc, ipc and tcp.
     struct Transport: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send every message kind through ROUTER/DEALER, PUSH/PULL and XPUB/SUB over inproc, ipc and tcp.")
+            abstract: "Send every envelope kind through ROUTER/DEALER and PUSH/PULL, every result kind through XPUB/SUB, over inproc, ipc and tcp.")
 
         @Option(help: "Rounds of the full sample set per pattern and transport.")
         var rounds = 200
@@ -30,12 +30,12 @@ struct SelfTest: ParsableCommand {
         func run() throws {
             let context = try ZMQContext()
             defer { context.terminate() }
-            let samples = SampleEnvelopes.all()
+            let samples = SampleEnvelopes.all(), published = SampleEnvelopes.published()
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mien-selftest-\(getpid())").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let (major, minor, patch) = ZMQContext.libraryVersion
-            print("libzmq \(major).\(minor).\(patch), protocol v\(ProtocolConstants.version), \(samples.count) message kinds × \(rounds) rounds")
+            print("libzmq \(major).\(minor).\(patch), protocol v\(ProtocolConstants.version), \(samples.count) envelope kinds (ROUTER/DEALER, PUSH/PULL) and \(published.count) result kinds (XPUB/SUB) × \(rounds) rounds")
             var failures = 0
             for transport in ["inproc", "ipc", "tcp"] {
                 for pattern in ["ROUTER/DEALER", "PUSH/PULL", "XPUB/SUB"] {
@@ -45,7 +45,8 @@ struct SelfTest: ParsableCommand {
                     default: "tcp://127.0.0.1:*"
                     }
                     let start = DispatchTime.now()
-                    let (count, bytes, mismatches) = try roundTrip(context, pattern: pattern, endpoint: endpoint, samples: samples)
+                    let (count, bytes, mismatches) = try roundTrip(context, pattern: pattern, endpoint: endpoint, samples: samples,
+                                                                  published: published)
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
                     failures += mismatches
                     let status = mismatches == 0 ? "ok" : "FAILED (\(mismatches) mismatches)"
@@ -58,7 +59,8 @@ struct SelfTest: ParsableCommand {
         }
 
         /// Sends the samples `rounds` times; returns messages, bytes and mismatches.
-        func roundTrip(_ context: ZMQContext, pattern: String, endpoint: String, samples: [Envelope]) throws -> (Int, Int, Int) {
+        func roundTrip(_ context: ZMQContext, pattern: String, endpoint: String, samples: [Envelope],
+                       published: [Published]) throws -> (Int, Int, Int) {
             let (serverKind, clientKind): (SocketKind, SocketKind) = switch pattern {
             case "ROUTER/DEALER": (.router, .dealer)
             case "PUSH/PULL": (.pull, .push)
@@ -72,19 +74,19 @@ struct SelfTest: ParsableCommand {
             if serverKind == .xpub { _ = try server.receive(timeoutMs: 5_000) }  // the subscription
             var count = 0, bytes = 0, mismatches = 0
             for _ in 0..<rounds {
-                for e in samples {
-                    let got: Envelope
-                    switch pattern {
-                    case "ROUTER/DEALER":
-                        try client.send(try Framing.direct(e))
-                        got = try Framing.decodeRouted(try receive(server)).envelope
-                    case "PUSH/PULL":
-                        try client.send(try Framing.direct(e))
-                        got = try Framing.decodeDirect(try receive(server))
-                    default:
-                        try server.send(try Framing.published(e))
-                        got = try Framing.decodePublished(try receive(client))
+                if serverKind == .xpub {  // the result stream: Published messages
+                    for p in published {
+                        try server.send(try Framing.published(p))
+                        if try Framing.decodePublished(try receive(client)) != p { mismatches += 1 }
+                        count += 1
+                        bytes += try EnvelopeCodec.encode(p).count
                     }
+                    continue
+                }
+                for e in samples {
+                    try client.send(try Framing.direct(e))
+                    let got = serverKind == .router ? try Framing.decodeRouted(try receive(server)).envelope
+                                                    : try Framing.decodeDirect(try receive(server))
                     if got != e { mismatches += 1 }
                     count += 1
                     bytes += try EnvelopeCodec.encode(e).count
@@ -102,10 +104,10 @@ struct SelfTest: ParsableCommand {
         }
     }
 
-    /// Publishes the sample set on an XPUB socket once subscribers are connected.
+    /// Publishes the result-stream samples on an XPUB socket once subscribers are connected.
     struct Publish: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish one envelope of every kind to subscribers (for the C and Python example consumers).")
+            abstract: "Publish one result-stream message of every kind to subscribers (for the C and Python example consumers).")
 
         @Option(help: "Endpoint to bind, e.g. tcp://127.0.0.1:5600 or ipc:///tmp/mien.sock.")
         var endpoint: String
@@ -138,22 +140,22 @@ struct SelfTest: ParsableCommand {
                 }
                 if frames.first?.first == 1 { seen += 1 }  // 0x01 = subscribe, 0x00 = unsubscribe
             }
-            let samples = SampleEnvelopes.all()
-            for e in samples { try pub.send(try Framing.published(e)) }
+            let samples = SampleEnvelopes.published()
+            for p in samples { try pub.send(try Framing.published(p)) }
             pub.close()
-            FileHandle.standardError.write("selftest publish: sent \(samples.count) envelopes to \(seen) subscriber(s)\n".data(using: .utf8)!)
+            FileHandle.standardError.write("selftest publish: sent \(samples.count) messages to \(seen) subscriber(s)\n".data(using: .utf8)!)
         }
     }
 
-    /// Prints the sample set as proto3 JSON, one line each (the consumers' expected output).
+    /// Prints the result-stream samples as proto3 JSON, one line each (the consumers' expected output).
     struct Dump: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the sample envelopes as proto3 JSON lines (proto field names).")
+            abstract: "Print the sample result-stream messages as proto3 JSON lines (proto field names).")
 
         func run() throws {
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true
-            for e in SampleEnvelopes.all() { print(try e.jsonString(options: options)) }
+            for p in SampleEnvelopes.published() { print(try p.jsonString(options: options)) }
         }
     }
 }

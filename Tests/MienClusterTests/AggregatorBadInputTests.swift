@@ -24,16 +24,16 @@ final class AggregatorBadInputTests: XCTestCase {
         }
 
         /// Sends (fails the test when the message cannot be queued, unless `mayStay`).
-        func send(_ body: Envelope.OneOf_Body, mayStay: Bool = false) throws {
+        func send(_ body: Envelope.Payload, mayStay: Bool = false) throws {
             sequence += 1
             let queued = try socket.send(try Framing.direct(Envelope(body, senderID: "coordinator", sequence: sequence, sentUnixMs: 1)), timeoutMs: 1_000)
             if !mayStay { XCTAssertTrue(queued, "sent") }
         }
 
         /// The next message's body, or nil after `seconds`.
-        func next(seconds: Double = 5) throws -> Envelope.OneOf_Body? {
+        func next(seconds: Double = 5) throws -> Envelope.Payload? {
             guard let frames = try socket.receive(timeoutMs: Int32(seconds * 1_000)) else { return nil }
-            return try Framing.decodeDirect(frames).body
+            return try Framing.decodeDirect(frames).payload
         }
 
         func close() { socket.close() }
@@ -120,7 +120,7 @@ final class AggregatorBadInputTests: XCTestCase {
         let first = try FakeCoordinator(context: context, endpoint: endpoints.aggregator, name: "first")
         let second = try FakeCoordinator(context: context, endpoint: endpoints.aggregator, name: "second")
         defer { first.close(); second.close() }
-        func ackDetail(_ body: Envelope.OneOf_Body?) -> String {
+        func ackDetail(_ body: Envelope.Payload?) -> String {
             switch body {
             case .ack(let a)?: return a.videoID.isEmpty ? "ack: \(a.detail)" : "ack \(a.videoID): \(a.detail)"
             case .error(let e)?: return "error: \(e.message.prefix(60))"

@@ -63,7 +63,7 @@ final class CoordinatorCoreTests: XCTestCase {
             _ = handle(.fromWorker(kind, id: Array(name.utf8), peer: nil, Envelope(.hello(.with { $0.role = role; $0.workerID = name; $0.modelHash = hash }))))
             if credit > 0 { _ = handle(.fromWorker(kind, id: Array(name.utf8), peer: nil, Envelope(.ready(.with { $0.credit = credit })))) }
         }
-        mutating func from(_ name: String, _ body: Envelope.OneOf_Body, as kind: WorkKind = .feature) -> [Command] {
+        mutating func from(_ name: String, _ body: Envelope.Payload, as kind: WorkKind = .feature) -> [Command] {
             handle(.fromWorker(kind, id: Array(name.utf8), peer: nil, Envelope(body)))
         }
         mutating func heartbeatFrom(_ names: [String]) {
@@ -79,12 +79,12 @@ final class CoordinatorCoreTests: XCTestCase {
         }
     }
 
-    static func toAggregator(_ out: [Command]) -> [Envelope.OneOf_Body] {
+    static func toAggregator(_ out: [Command]) -> [Envelope.Payload] {
         out.compactMap { if case .toAggregator(let b) = $0 { return b } else { return nil } }
     }
 
     /// An answer to a batch of `frames` frames from `start`, one face per frame at the same place.
-    static func answer(_ video: String, id: UInt64, start: UInt64, frames: Int = 8) -> Envelope.OneOf_Body {
+    static func answer(_ video: String, id: UInt64, start: UInt64, frames: Int = 8) -> Envelope.Payload {
         .embeddingBatch(.with {
             $0.videoID = video
             $0.batchID = id

@@ -35,7 +35,7 @@ final class FullQueueTests: XCTestCase {
         try peer.setReceiveHighWaterMark(1)
         try peer.connect(endpoints.features)
         var sequence: UInt64 = 0
-        func send(_ body: Envelope.OneOf_Body) throws {
+        func send(_ body: Envelope.Payload) throws {
             sequence += 1
             XCTAssertTrue(try peer.send(try Framing.direct(Envelope(body, senderID: "slow-reader", sequence: sequence, sentUnixMs: 1)), timeoutMs: 1_000))
         }
@@ -52,7 +52,7 @@ final class FullQueueTests: XCTestCase {
             }
             guard Date() > quietUntil else { Thread.sleep(forTimeInterval: 0.02); continue }
             guard let frames = try peer.receive(timeoutMs: 20) else { continue }
-            guard case .frameBatch(let b) = try Framing.decodeDirect(frames).body else { continue }
+            guard case .frameBatch(let b) = try Framing.decodeDirect(frames).payload else { continue }
             answered.append(b.batchID)
             try send(.embeddingBatch(.with { $0.videoID = b.videoID; $0.batchID = b.batchID }))
             try send(.ready(.with { $0.credit = 1 }))

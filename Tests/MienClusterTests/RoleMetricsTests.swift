@@ -148,7 +148,7 @@ final class FailOnceFeatureCompute: WorkerCompute, @unchecked Sendable {
     var role: Mien_V1_Role { inner.role }
     var modelHash: String { inner.modelHash }
     var capabilities: [String] { inner.capabilities }
-    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         let fail = lock.withLock { () -> Bool in
             guard left > 0 else { return false }
             left -= 1

@@ -16,7 +16,7 @@ final class SequenceComputeTests: XCTestCase {
         try bundle.save(to: dir)
         let compute = try SequenceCompute(modelDirectory: dir)
         let cnn: [[Float]] = [[0.2, 0.5, 0.3], [0.1, 0.7, 0.2], [0.3, 0.3, 0.4]]
-        func batch(withProbs: Bool) -> Envelope.OneOf_Body {
+        func batch(withProbs: Bool) -> Envelope.Payload {
             .windowBatch(.with {
                 $0.batchID = 7
                 $0.windows = [.with {

@@ -113,7 +113,7 @@ final class FakeFeatureCompute: WorkerCompute {
         logID = log?.newWorker() ?? 0
     }
 
-    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .frameBatch(let b) = work else { throw WorkError(.badMessage, "not a frame batch") }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         // Frame indices and times: from the inline frames (checking their pixels name them) or the range.
@@ -175,7 +175,7 @@ final class FakeSequenceCompute: WorkerCompute {
     let log: BatchLog?
     init(log: BatchLog? = nil) { self.log = log }
 
-    func process(_ work: Envelope.OneOf_Body) throws -> Envelope.OneOf_Body {
+    func process(_ work: Envelope.Payload) throws -> Envelope.Payload {
         guard case .windowBatch(let b) = work else { throw WorkError(.badMessage, "not a window batch") }
         log?.recordSequenceBatch(b.windows.map { "\($0.videoID)/\($0.trackID)/\($0.windowIndex)" })
         return .windowPredictionBatch(.with { out in

@@ -8,7 +8,7 @@ import MienWire
 /// A worker whose coordinator stops reading (gone, stuck, or its queue full) must still stop
 /// when asked: its sends are bounded, and results that could not leave wait in its outbox.
 final class WorkerStopTests: XCTestCase {
-    func window(_ batch: UInt64) -> Envelope.OneOf_Body {
+    func window(_ batch: UInt64) -> Envelope.Payload {
         .windowBatch(.with {
             $0.batchID = batch
             $0.windows = [.with {

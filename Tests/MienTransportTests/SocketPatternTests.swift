@@ -69,7 +69,7 @@ final class SocketPatternTests: XCTestCase {
             try sub.connect(try pub.lastEndpoint())
             let subscription = try XCTUnwrap(try pub.receive(timeoutMs: 5_000))
             XCTAssertEqual(subscription, [[1]], "subscribe-all message is 0x01 followed by an empty prefix")
-            for e in SampleEnvelopes.all() {
+            for e in SampleEnvelopes.published() {
                 XCTAssertTrue(try pub.send(try Framing.published(e), timeoutMs: 2_000))
                 XCTAssertEqual(try Framing.decodePublished(try XCTUnwrap(try sub.receive(timeoutMs: 5_000))), e, "\(endpoint) \(e.kind)")
             }
@@ -84,7 +84,7 @@ final class SocketPatternTests: XCTestCase {
         try sub.subscribe(Array("video_result".utf8))
         try sub.connect("inproc://filter")
         _ = try XCTUnwrap(try pub.receive(timeoutMs: 5_000))
-        for e in SampleEnvelopes.all() { try pub.send(try Framing.published(e)) }
+        for e in SampleEnvelopes.published() { try pub.send(try Framing.published(e)) }
         let got = try Framing.decodePublished(try XCTUnwrap(try sub.receive(timeoutMs: 5_000)))
         XCTAssertEqual(got.kind, "video_result")
         XCTAssertNil(try sub.receive(timeoutMs: 100), "only the subscribed kind arrives")
@@ -110,12 +110,12 @@ final class SocketPatternTests: XCTestCase {
     /// A large inline frame batch (≥ 8 MiB) is an ordinary envelope.
     func testLargeFrameBatchEnvelopeRoundTrips() throws {
         var e = SampleEnvelopes.all()[6]
-        guard case .frameBatch(var batch) = e.body else { return XCTFail("sample 6 is a frame batch") }
+        guard case .frameBatch(var batch) = e.payload else { return XCTFail("sample 6 is a frame batch") }
         batch.inline.frames[0].width = 1920
         batch.inline.frames[0].height = 1080
         batch.inline.frames[0].stride = 1920 * 3
         batch.inline.frames[0].pixels = Data((0..<(1920 * 1080 * 3)).map { UInt8(truncatingIfNeeded: $0 &* 31) }) + Data(count: 2_500_000)
-        e.body = .frameBatch(batch)
+        e.payload = .frameBatch(batch)
         let pull = try ZMQSocket(context, .pull)
         try pull.bind("tcp://127.0.0.1:*")
         let push = try ZMQSocket(context, .push)

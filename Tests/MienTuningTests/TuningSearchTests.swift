@@ -123,12 +123,12 @@ final class TuningSearchTests: XCTestCase {
         let ghost = try ZMQSocket(context, .dealer)
         try ghost.setRoutingID(Array("ghost".utf8))
         try ghost.connect(endpoint)
-        func say(_ body: Envelope.OneOf_Body) throws { try ghost.send(try Framing.direct(Envelope(body, senderID: "ghost"))) }
+        func say(_ body: Envelope.Payload) throws { try ghost.send(try Framing.direct(Envelope(body, senderID: "ghost"))) }
         try say(.trialWorkerHello(.with { $0.workerID = "ghost"; $0.parallel = 1 }))
         var taken: Mien_V1_TrialRequest?
         let deadline = Date().addingTimeInterval(10)
         while taken == nil, Date() < deadline, let frames = try ghost.receive(timeoutMs: 2_000) {
-            switch try Framing.decodeDirect(frames).body {
+            switch try Framing.decodeDirect(frames).payload {
             case .trialSetup(let s): XCTAssertEqual(s.chunks, 4)
             case .trialDataChunk(let c) where c.index == 3: try say(.ready(.with { $0.credit = 1 }))
             case .trialRequest(let r): taken = r
@@ -165,7 +165,7 @@ final class TuningSearchTests: XCTestCase {
         w.start()
         let hello = try XCTUnwrap(try tune.receive(timeoutMs: 5_000))
         let (id, envelope) = try Framing.decodeRouted(hello)
-        guard case .trialWorkerHello = envelope.body else { return XCTFail("expected a hello, got \(envelope.kind)") }
+        guard case .trialWorkerHello = envelope.payload else { return XCTFail("expected a hello, got \(envelope.kind)") }
         var setup = remote(context, endpoint, out: folder()).setup
         setup.chunks = 1
         try tune.send(try Framing.routed(to: id, Envelope(.trialSetup(setup))))
@@ -174,7 +174,7 @@ final class TuningSearchTests: XCTestCase {
         try tune.send(try Framing.routed(to: id, Envelope(.trialDataChunk(.with { $0.data = tampered }))))
         var reported: Mien_V1_Error?
         while reported == nil, let frames = try tune.receive(timeoutMs: 5_000) {
-            if case .error(let e) = try Framing.decodeRouted(frames).envelope.body { reported = e }
+            if case .error(let e) = try Framing.decodeRouted(frames).envelope.payload { reported = e }
         }
         XCTAssertTrue(reported?.message.contains("checksum") == true, "\(String(describing: reported))")
         XCTAssertThrowsError(try w.wait()) { XCTAssertTrue("\($0)".contains("does not match its checksum"), "\($0)") }

@@ -3,16 +3,17 @@ import MienProto
 @testable import MienWire
 
 final class FramingTests: XCTestCase {
-    let sample = SampleEnvelopes.all()[13]  // frame_result
+    let sample = SampleEnvelopes.all()[6]  // frame_batch
+    let result = SampleEnvelopes.published()[0]  // frame_result
 
     func testDirectRoutedAndPublishedRoundTrip() throws {
         XCTAssertEqual(try Framing.decodeDirect(try Framing.direct(sample)), sample)
         let (id, e) = try Framing.decodeRouted(try Framing.routed(to: [1, 2, 3], sample))
         XCTAssertEqual(id, [1, 2, 3])
         XCTAssertEqual(e, sample)
-        let published = try Framing.published(sample)
+        let published = try Framing.published(result)
         XCTAssertEqual(String(decoding: published[0], as: UTF8.self), "frame_result")
-        XCTAssertEqual(try Framing.decodePublished(published), sample)
+        XCTAssertEqual(try Framing.decodePublished(published), result)
     }
 
     func testWrongFrameCountsAreTypedErrors() throws {
@@ -32,7 +33,7 @@ final class FramingTests: XCTestCase {
     }
 
     func testTopicMustMatchBody() throws {
-        let bytes = try EnvelopeCodec.encode(sample)
+        let bytes = try EnvelopeCodec.encode(result)
         XCTAssertThrowsError(try Framing.decodePublished([Array("video_result".utf8), bytes])) { error in
             XCTAssertTrue((error as! WireError).isKind(.malformedProtobuf))
             XCTAssertTrue("\(error)".contains("does not match"), "\(error)")

@@ -2,20 +2,21 @@
  *
  * Subscribes to a Mien PUB/XPUB endpoint (the aggregator's result stream, or
  * `mien selftest publish`), decodes every message with protobuf-c code generated from
- * Mien's proto/ files, and prints each envelope as one line of proto3 JSON.
+ * Mien's proto/ files, and prints each message as one line of proto3 JSON.
  *
  *   mien-consumer [--timeout S] [--curve-server-key FILE --curve-secret-key FILE] ENDPOINT [COUNT] [TOPIC]
  *     ENDPOINT  e.g. tcp://127.0.0.1:5600
- *     COUNT     stop after this many envelopes (default: run until interrupted)
+ *     COUNT     stop after this many messages (default: run until interrupted)
  *     TOPIC     only this kind, e.g. frame_result (default: everything)
  *     --timeout S              seconds without a message before giving up (default 20)
  *     --curve-server-key FILE  the aggregator's public key file (.pub, from `mien keys generate`)
  *     --curve-secret-key FILE  this consumer's key file (.key); its .pub must be on the
  *                              aggregator's --curve-allow, or nothing arrives
  *
- * Each message is two frames: the topic (the body kind) and one serialized mien.v1.Envelope.
+ * Each message is two frames: the topic (the body kind) and one serialized mien.v1.Published
+ * (proto/mien/v1/envelope.proto: the result stream's own message).
  * A message that does not decode is reported on stderr and skipped; the consumer goes on.
- * Exit status: 0 when COUNT envelopes were printed, 1 on a timeout (--timeout s without a message)
+ * Exit status: 0 when COUNT messages were printed, 1 on a timeout (--timeout s without a message)
  * or a ZeroMQ error, 2 on bad arguments.
  */
 #include <errno.h>
@@ -28,7 +29,7 @@
 #include "json_dump.h"
 #include "mien/v1/envelope.pb-c.h"
 
-#define MIEN_PROTOCOL_VERSION 1
+#define MIEN_PROTOCOL_VERSION 2
 #define IDLE_TIMEOUT_MS 20000
 
 /* Reads a key file written by `mien keys generate`: NAME.pub is one line (the Z85 public key),
@@ -146,21 +147,21 @@ int main(int argc, char **argv) {
             nframes++;
         }
         if (nframes != 2) {
-            fprintf(stderr, "mien-consumer: skipped a message of %d frame(s), expected 2 (topic, envelope)\n", nframes);
+            fprintf(stderr, "mien-consumer: skipped a message of %d frame(s), expected 2 (topic, published)\n", nframes);
         } else {
-            Mien__V1__Envelope *env = mien__v1__envelope__unpack(NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]));
+            Mien__V1__Published *env = mien__v1__published__unpack(NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]));
             if (env == NULL) {
-                fprintf(stderr, "mien-consumer: skipped %zu bytes that are not a mien.v1.Envelope\n", zmq_msg_size(&frames[1]));
+                fprintf(stderr, "mien-consumer: skipped %zu bytes that are not a mien.v1.Published\n", zmq_msg_size(&frames[1]));
             } else if (env->protocol_version != MIEN_PROTOCOL_VERSION) {
-                fprintf(stderr, "mien-consumer: skipped an envelope of protocol version %u (this consumer speaks %d)\n",
+                fprintf(stderr, "mien-consumer: skipped a message of protocol version %u (this consumer speaks %d)\n",
                         env->protocol_version, MIEN_PROTOCOL_VERSION);
-                mien__v1__envelope__free_unpacked(env, NULL);
+                mien__v1__published__free_unpacked(env, NULL);
             } else {
                 mien_json_dump(stdout, &env->base);
                 fputc('\n', stdout);
                 fflush(stdout);
                 printed++;
-                mien__v1__envelope__free_unpacked(env, NULL);
+                mien__v1__published__free_unpacked(env, NULL);
             }
         }
         for (int i = 0; i < nframes && i < 2; i++) zmq_msg_close(&frames[i]);

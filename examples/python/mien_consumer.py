@@ -2,8 +2,9 @@
 """Example downstream consumer of Mien's result stream, in Python (pyzmq + protobuf).
 
 Subscribes to a Mien PUB/XPUB endpoint (the aggregator's result stream, or
-`mien selftest publish`), decodes every message as a mien.v1.Envelope and prints it as
-one line of proto3 JSON (proto field names).
+`mien selftest publish`), decodes every message as a mien.v1.Published (the result
+stream's own message, proto/mien/v1/envelope.proto) and prints it as one line of proto3 JSON
+(proto field names).
 
     python3 examples/python/mien_consumer.py tcp://127.0.0.1:5600 [--count N] [--topic frame_result]
         [--curve-server-key aggregator.pub --curve-secret-key consumer.key]
@@ -14,7 +15,7 @@ consumer's .pub must be on the aggregator's --curve-allow list, or it receives n
 
 The Python protobuf modules are generated from Mien's proto/ files with `protoc` into a
 cache folder next to this script on first use (needs Debian's protobuf-compiler).
-Each message is two frames: the topic (the body kind) and one serialized envelope.
+Each message is two frames: the topic (the body kind) and one serialized Published.
 A message that does not decode is reported on stderr and skipped.
 """
 import argparse
@@ -28,14 +29,15 @@ import zmq.utils.z85
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 HERE = pathlib.Path(__file__).resolve().parent
 PROTO_DIR = HERE.parent.parent / "proto"
 GEN_DIR = HERE / "build" / "gen"
 
 
-def load_envelope_class():
-    """Generates (if stale) and imports the mien.v1 Python modules; returns Envelope."""
+def load_envelope_module():
+    """Generates (if stale) and imports the mien.v1 Python modules; returns envelope_pb2
+    (Envelope: between the cluster's peers; Published: the result stream)."""
     protos = sorted(PROTO_DIR.glob("mien/v1/*.proto"))
     if not protos:
         sys.exit(f"mien_consumer: no .proto files under {PROTO_DIR}")
@@ -45,7 +47,7 @@ def load_envelope_class():
         subprocess.run(["protoc", f"--python_out={GEN_DIR}", f"-I{PROTO_DIR}", *map(str, protos)], check=True)
     sys.path.insert(0, str(GEN_DIR))
     from mien.v1 import envelope_pb2  # noqa: E402  (generated above)
-    return envelope_pb2.Envelope
+    return envelope_pb2
 
 
 def read_key_file(path, secret):
@@ -85,7 +87,7 @@ def read_key_file(path, secret):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("endpoint", help="e.g. tcp://127.0.0.1:5600")
-    parser.add_argument("--count", type=int, default=-1, help="stop after N envelopes (default: run until interrupted)")
+    parser.add_argument("--count", type=int, default=-1, help="stop after N messages (default: run until interrupted)")
     parser.add_argument("--topic", default="", help="only this kind, e.g. frame_result (default: all)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds without a message before giving up")
     parser.add_argument("--curve-server-key", metavar="FILE", help="the aggregator's public key file (.pub) when its stream uses CURVE")
@@ -94,7 +96,7 @@ def main():
     if bool(args.curve_server_key) != bool(args.curve_secret_key):
         parser.error("--curve-server-key and --curve-secret-key go together (the server's .pub and this consumer's .key)")
 
-    Envelope = load_envelope_class()
+    Published = load_envelope_module().Published
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
@@ -120,18 +122,18 @@ def main():
                 print(f"mien_consumer: no message for {args.timeout:g} s after {printed} message(s)", file=sys.stderr)
                 return 1
             if len(frames) != 2:
-                print(f"mien_consumer: skipped a message of {len(frames)} frame(s), expected 2 (topic, envelope)", file=sys.stderr)
+                print(f"mien_consumer: skipped a message of {len(frames)} frame(s), expected 2 (topic, published)", file=sys.stderr)
                 continue
-            envelope = Envelope()
+            message = Published()
             try:
-                envelope.ParseFromString(frames[1])
+                message.ParseFromString(frames[1])
             except DecodeError as e:
-                print(f"mien_consumer: skipped {len(frames[1])} bytes that are not a mien.v1.Envelope: {e}", file=sys.stderr)
+                print(f"mien_consumer: skipped {len(frames[1])} bytes that are not a mien.v1.Published: {e}", file=sys.stderr)
                 continue
-            if envelope.protocol_version != PROTOCOL_VERSION:
-                print(f"mien_consumer: skipped an envelope of protocol version {envelope.protocol_version}", file=sys.stderr)
+            if message.protocol_version != PROTOCOL_VERSION:
+                print(f"mien_consumer: skipped a message of protocol version {message.protocol_version}", file=sys.stderr)
                 continue
-            print(json.dumps(MessageToDict(envelope, preserving_proto_field_name=True), ensure_ascii=False), flush=True)
+            print(json.dumps(MessageToDict(message, preserving_proto_field_name=True), ensure_ascii=False), flush=True)
             printed += 1
     finally:
         sub.close()

@@ -50,7 +50,7 @@ def main():
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    Envelope = mien_consumer.load_envelope_class()
+    Envelope = mien_consumer.load_envelope_module().Envelope
     keys = None
     if args.curve_server_key:
         server_public, _ = mien_consumer.read_key_file(args.curve_server_key, secret=False)
@@ -73,7 +73,7 @@ def main():
 
     seq = [0]
 
-    def envelope(fill, version=1):
+    def envelope(fill, version=mien_consumer.PROTOCOL_VERSION):
         seq[0] += 1
         e = Envelope()
         e.protocol_version = version
@@ -84,10 +84,10 @@ def main():
         return e.SerializeToString()
 
     def heartbeat(e):
-        e.heartbeat.sent_unix_ms = int(time.time() * 1000)
+        e.session.heartbeat.sent_unix_ms = int(time.time() * 1000)
 
     def ready(e):
-        e.ready.credit = 1_000_000
+        e.session.ready.credit = 1_000_000
 
     def bogus_batch(e):
         e.embedding_batch.video_id = "clip_00000.mp4"
