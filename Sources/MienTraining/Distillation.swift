@@ -73,7 +73,8 @@ public struct Distillation: Sendable {
             guard teacher.description.inputChannels == 1 else {
                 throw TrainingError("teacher \(teacher.name) takes \(teacher.description.inputChannels) channels; distillation needs a gray CNN")
             }
-            let p = try LabelledStills.score(decoded, teacher.cnn, description: teacher.description, batch: batch, flipAverage: flipAverage).probabilities
+            let p = try LabelledStills.score(decoded, teacher.cnn, description: teacher.description, batch: batch,
+                                             augmentation: flipAverage ? .flip : .none).probabilities
             for i in 0..<set.count {
                 for (j, v) in tempered(p[(i * classes)..<((i + 1) * classes)], temperature: temperature).enumerated() {
                     mean[i * classes + j] += v / Double(teachers.count)

@@ -111,40 +111,39 @@ public struct LabelledStills: Sendable {
     }
 
     /// Classifies every image with `cnn` (decoding them first).
-    public func score(_ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64, flipAverage: Bool = false) throws -> Scores {
-        try Self.score(decode(), cnn, description: d, batch: batch, flipAverage: flipAverage)
+    public func score(_ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64,
+                      augmentation: TestTimeAugmentation = .none) throws -> Scores {
+        try Self.score(decode(), cnn, description: d, batch: batch, augmentation: augmentation)
     }
 
     /// Classifies every decoded image with `cnn` (resized to the model's input with bilinear
-    /// interpolation as `mien classify --aligned` does), `batch` at a time; with `flipAverage`
-    /// the probabilities are the mean over the image and its mirror (test-time augmentation).
+    /// interpolation as `mien classify --aligned` does), `batch` at a time; with an
+    /// `augmentation` the probabilities are the mean over its views of the image.
     public static func score(_ decoded: Decoded, _ cnn: FoldedCNN, description d: CNNDescription, batch: Int = 64,
-                             flipAverage: Bool = false) throws -> Scores {
+                             augmentation: TestTimeAugmentation = .none) throws -> Scores {
         let side = d.inputWidth, classes = d.labels.count
         let faces = try decoded.images.map { (_, label, image) -> (label: Int, pixels: [UInt8]) in
             let face = image.width == side && image.height == d.inputHeight ? image
                 : try image.resized(width: side, height: d.inputHeight, interpolation: .linear)
             return (label, face.pixels)
         }
-        let unreadable = decoded.unreadable
+        let views = augmentation.views
         var probs: [Float] = []
         var seconds = 0.0
         for first in stride(from: 0, to: faces.count, by: batch) {
             let chunk = faces[first..<min(first + batch, faces.count)]
-            var pixels = chunk.flatMap(\.pixels)
-            var x = try d.preprocess(pixels: pixels, count: chunk.count)
-            let start = Date()
-            var p = try cnn.predict(x).probabilities
-            if flipAverage {
-                pixels = chunk.flatMap { f in (0..<d.inputHeight).flatMap { y in f.pixels[(y * side)..<((y + 1) * side)].reversed() } }
-                x = try d.preprocess(pixels: pixels, count: chunk.count)
-                let q = try cnn.predict(x).probabilities
-                for i in 0..<p.count { p.data[i] = (p.data[i] + q.data[i]) / 2 }
+            var sum = [Float](repeating: 0, count: chunk.count * classes)
+            for view in views {
+                let pixels = chunk.flatMap { view.apply(to: $0.pixels, width: side, height: d.inputHeight) }
+                let x = try d.preprocess(pixels: pixels, count: chunk.count)
+                let start = Date()
+                let p = try cnn.predict(x).probabilities
+                seconds += Date().timeIntervalSince(start)
+                for i in sum.indices { sum[i] += p.data[i] }
             }
-            seconds += Date().timeIntervalSince(start)
-            probs += p.data
+            probs += sum.map { $0 / Float(views.count) }
         }
-        return Scores(probabilities: probs, classes: classes, truth: faces.map(\.label), unreadable: unreadable,
+        return Scores(probabilities: probs, classes: classes, truth: faces.map(\.label), unreadable: decoded.unreadable,
                       msPerFace: faces.isEmpty ? 0 : seconds * 1000 / Double(faces.count))
     }
 
@@ -157,5 +156,51 @@ public struct LabelledStills: Sendable {
         for m in members { for i in probs.indices { probs[i] += m.probabilities[i] / Float(members.count) } }
         return Scores(probabilities: probs, classes: classes, truth: truth, unreadable: members[0].unreadable,
                       msPerFace: members.map(\.msPerFace).reduce(0, +))
+    }
+}
+
+/// Test-time augmentation of a still face: the views whose probabilities are averaged.
+public enum TestTimeAugmentation: String, CaseIterable, Sendable {
+    /// The image as it is.
+    case none
+    /// The image and its mirror image (twice the CNN time).
+    case flip
+    /// The image and its mirror, each as it is and shifted by `shift` pixels left, right, up
+    /// and down, edges repeated (ten times the CNN time): the training's shift augmentation
+    /// undone on average.
+    case shifts
+
+    /// Pixels of a shift view (at FER2013's 48×48, ~4 %: inside the training's ±10 % shifts).
+    public static let shift = 2
+
+    /// One view: a shift by (dx, dy) pixels, then an optional mirror.
+    public struct View: Equatable, Sendable {
+        public var dx = 0, dy = 0
+        public var mirrored = false
+
+        /// The view of a `width`×`height` gray image: the image shifted (pixel (x, y) takes
+        /// the input's (x − dx, y − dy), coordinates clamped to the image), then mirrored
+        /// left to right if `mirrored`.
+        public func apply(to pixels: [UInt8], width: Int, height: Int) -> [UInt8] {
+            if dx == 0 && dy == 0 && !mirrored { return pixels }
+            var out = [UInt8](repeating: 0, count: width * height)
+            for y in 0..<height {
+                let sy = min(max(y - dy, 0), height - 1)
+                for x in 0..<width {
+                    let mx = mirrored ? width - 1 - x : x
+                    out[y * width + x] = pixels[sy * width + min(max(mx - dx, 0), width - 1)]
+                }
+            }
+            return out
+        }
+    }
+
+    public var views: [View] {
+        let plain: [View] = switch self {
+        case .none, .flip: [View()]
+        case .shifts: [View(), View(dx: Self.shift), View(dx: -Self.shift), View(dy: Self.shift), View(dy: -Self.shift)]
+        }
+        guard self != .none else { return plain }
+        return plain + plain.map { var v = $0; v.mirrored = true; return v }
     }
 }

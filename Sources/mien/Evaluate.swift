@@ -43,6 +43,9 @@ struct Evaluate: ParsableCommand {
     @Flag(name: .customLong("flip-average"), help: "Still images: average each image's probabilities with its mirror image's (test-time augmentation; twice the CNN time).")
     var flipAverage = false
 
+    @Option(help: "Still images: test-time augmentation, none, flip (= --flip-average) or shifts (the image and its mirror, each also shifted 2 px left, right, up and down: ten times the CNN time).")
+    var tta: String?
+
     @Option(help: "What the test data is, shown beside every figure (e.g. \"synthetic: mien synth --seed 202\").")
     var data: String?
 
@@ -65,6 +68,9 @@ struct Evaluate: ParsableCommand {
         if let labels, !FileManager.default.fileExists(atPath: labels) { throw ValidationError("--labels \(labels) does not exist: give the test set's labels.csv (video,label)") }
         if let frameLabels, !FileManager.default.fileExists(atPath: frameLabels) {
             throw ValidationError("--frame-labels \(frameLabels) does not exist: give the test set's frames.csv, or leave the option out")
+        }
+        if labels != nil && (flipAverage || tta != nil) {
+            throw ValidationError("--flip-average and --tta are for still images; videos (--labels) are scored as `mien run` labels them")
         }
     }
 

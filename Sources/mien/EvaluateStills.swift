@@ -21,7 +21,8 @@ extension Evaluate {
         let dataNote = data ?? "not described (pass --data to say what these images are)"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         BLASThreads.set(1)
-        var report = StillsReport(labels: names, flipAverage: flipAverage)
+        let augmentation = try testTimeAugmentation()
+        var report = StillsReport(labels: names, augmentation: augmentation)
         let decoded = set.decode()   // once, whatever the number of bundles
         for (path, reason) in decoded.unreadable { FileHandle.standardError.write(Data("mien evaluate: not scored: \(path): \(reason)\n".utf8)) }
         var members: [LabelledStills.Scores] = []
@@ -31,7 +32,8 @@ extension Evaluate {
             guard graph.description.labels == names else {
                 throw ValidationError("\(cnnDirectory) has labels \(graph.description.labels), Mien's are \(names)")
             }
-            let s = try LabelledStills.score(decoded, FoldedCNN(graph), description: graph.description, flipAverage: flipAverage)
+            let s = try LabelledStills.score(decoded, FoldedCNN(graph), description: graph.description,
+                                                augmentation: augmentation)
             members.append(s)
             report.add(name: member, cnn: cnnDirectory, architecture: graph.description.architecture, scores: s)
             try writePredictions(s, of: decoded, name: member)
@@ -43,7 +45,7 @@ extension Evaluate {
             try writePredictions(ensemble, of: decoded, name: "ensemble")
         }
         let header = "# Still-image evaluation\n\nImages: \(set.origin) (\(set.items.count)); data: \(dataNote)\n"
-            + "Per image, one face each, resized to the CNN's input (bilinear)\(flipAverage ? ", probabilities averaged with the mirror image" : "").\n"
+            + "Per image, one face each, resized to the CNN's input (bilinear)\(augmentation.note).\n"
             + "Command: " + (["mien"] + CommandLine.arguments.dropFirst().map(Evaluate.shellQuoted)).joined(separator: " ") + "\n\n"
         try (header + report.table.markdown + report.details).write(toFile: (out as NSString).appendingPathComponent("metrics.md"), atomically: true, encoding: .utf8)
         let json = "{\"kind\":\"still images\",\"images\":\(JSONText.quote(set.origin)),\"data\":\(JSONText.quote(dataNote)),\"models\":[" + report.json.joined(separator: ",") + "]}\n"
@@ -78,6 +80,16 @@ extension Evaluate {
         try text.write(toFile: (out as NSString).appendingPathComponent("predictions-\(String(file)).csv"), atomically: true, encoding: .utf8)
     }
 
+    /// `--tta`, or `flip` for `--flip-average`.
+    private func testTimeAugmentation() throws -> TestTimeAugmentation {
+        guard let tta else { return flipAverage ? .flip : .none }
+        guard let a = TestTimeAugmentation(rawValue: tta) else {
+            throw ValidationError("--tta \(tta): use one of \(TestTimeAugmentation.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if flipAverage && a != .flip { throw ValidationError("--flip-average is --tta flip; give one of them") }
+        return a
+    }
+
     static func csvField(_ s: String) -> String {
         s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
@@ -86,15 +98,15 @@ extension Evaluate {
 /// The tables and JSON of a still-image evaluation, one row per model.
 private struct StillsReport {
     let labels: [String]
-    let flipAverage: Bool
+    let augmentation: TestTimeAugmentation
     var names: [String] = []
     var table: MarkdownTable
     var json: [String] = []
     var details = ""
 
-    init(labels: [String], flipAverage: Bool) {
+    init(labels: [String], augmentation: TestTimeAugmentation) {
         self.labels = labels
-        self.flipAverage = flipAverage
+        self.augmentation = augmentation
         table = MarkdownTable(header: ["model", "CNN", "images", "accuracy", "macro-F1"] + labels.map { "\($0) recall" } + ["ms/face"],
                               alignments: [.left, .left] + Array(repeating: .right, count: 4 + labels.count))
     }
@@ -106,11 +118,22 @@ private struct StillsReport {
                    String(format: "%.4f", m.macroF1)] + m.perClass.map { String(format: "%.1f %%", $0.recall * 100) }
                   + [String(format: "%.3f", s.msPerFace)])
         json.append("{\"bundle\":\(JSONText.quote(name)),\"cnn\":\(JSONText.quote(cnn)),"
-                    + "\"architecture\":\(JSONText.quote(architecture)),\"flip_average\":\(flipAverage),"
+                    + "\"architecture\":\(JSONText.quote(architecture)),\"flip_average\":\(augmentation != .none),\"tta\":\(JSONText.quote(augmentation.rawValue)),"
                     + "\"ms_per_face\":\(JSONText.number(s.msPerFace)),\"unreadable\":\(s.unreadable.count),"
                     + "\"metrics\":\(m.json(labels: labels))}")
         var confusion = MarkdownTable(header: ["truth \\ predicted"] + labels)
         for (i, row) in m.confusion.enumerated() { confusion.add([labels[i]] + row.map(String.init)) }
         details += "\n## \(name) (\(architecture))\n\nConfusion matrix (rows: truth):\n\n" + confusion.markdown
+    }
+}
+
+private extension TestTimeAugmentation {
+    /// How the report's header says it.
+    var note: String {
+        switch self {
+        case .none: ""
+        case .flip: ", probabilities averaged with the mirror image"
+        case .shifts: ", probabilities averaged over 10 views (the image and its mirror, each also shifted by \(Self.shift) px left, right, up and down)"
+        }
     }
 }

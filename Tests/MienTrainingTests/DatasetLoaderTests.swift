@@ -225,7 +225,7 @@ final class DatasetLoaderTests: XCTestCase {
         let scores = try listed.score(cnn, description: d, batch: 2)
         XCTAssertEqual(scores.metrics.count, 2)
         XCTAssertEqual(scores.unreadable.map(\.path), [dir + "/stills/missing.png"])
-        let plain = try folders.score(cnn, description: d), flipped = try folders.score(cnn, description: d, flipAverage: true)
+        let plain = try folders.score(cnn, description: d), flipped = try folders.score(cnn, description: d, augmentation: .flip)
         XCTAssertEqual(plain.metrics.count, 5)
         for (a, b) in zip(plain.probabilities, flipped.probabilities) { XCTAssertEqual(a, b, accuracy: 1e-6) }
 
@@ -241,5 +241,51 @@ final class DatasetLoaderTests: XCTestCase {
             XCTAssertEqual(ensemble.predicted[i], p.indices.max { p[$0] < p[$1] })
         }
         XCTAssertEqual(ensemble.metrics.count, 5)
+    }
+
+    /// The test-time views against a per-pixel reference: a shift takes the pixel (x − dx,
+    /// y − dy) with coordinates clamped, the mirror reverses each row of the shifted image; the
+    /// ten `shifts` views are distinct, and scoring with them equals the mean of the CNN's
+    /// probabilities over the ten views computed one at a time.
+    func testTestTimeViewsAndTheirMeanProbabilities() throws {
+        let w = 5, h = 4
+        let image = (0..<(w * h)).map { UInt8($0 * 7) }
+        func reference(_ dx: Int, _ dy: Int, _ mirrored: Bool) -> [UInt8] {
+            let shifted = (0..<h).flatMap { y in (0..<w).map { x in image[min(max(y - dy, 0), h - 1) * w + min(max(x - dx, 0), w - 1)] } }
+            return mirrored ? (0..<h).flatMap { y in shifted[(y * w)..<((y + 1) * w)].reversed() } : shifted
+        }
+        for dx in -2...2 { for dy in -2...2 { for m in [false, true] {
+            XCTAssertEqual(TestTimeAugmentation.View(dx: dx, dy: dy, mirrored: m).apply(to: image, width: w, height: h),
+                           reference(dx, dy, m), "dx \(dx) dy \(dy) mirrored \(m)")
+        } } }
+        XCTAssertEqual(TestTimeAugmentation.none.views.count, 1)
+        XCTAssertEqual(TestTimeAugmentation.flip.views, [.init(), .init(mirrored: true)])
+        let views = TestTimeAugmentation.shifts.views
+        XCTAssertEqual(views.count, 10)
+        XCTAssertEqual(Set(views.map { "\($0.dx),\($0.dy),\($0.mirrored)" }).count, 10)
+
+        let root = dir + "/tta/happy"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: 5)
+        for k in 0..<3 {
+            let px = (0..<(48 * 48)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try GrayImage(width: 48, height: 48, pixels: px).write(path: "\(root)/\(k).png")
+        }
+        let set = try LabelledStills.read(dir + "/tta")
+        let d = try CNNArchitectures.description("vgg-4", side: 48, labels: ExpressionClass.labels)
+        let cnn = FoldedCNN(try CNNGraph.initialized(d, seed: 3))
+        let scored = try set.score(cnn, description: d, batch: 2, augmentation: .shifts)
+        let decoded = set.decode()
+        for (i, image) in decoded.images.enumerated() {
+            var mean = [Double](repeating: 0, count: 7)
+            for v in views {
+                let x = try d.preprocess(pixels: v.apply(to: image.image.pixels, width: 48, height: 48), count: 1)
+                let p = try cnn.predict(x).probabilities.data
+                for j in 0..<7 { mean[j] += Double(p[j]) / 10 }
+            }
+            for j in 0..<7 { XCTAssertEqual(Double(scored.probabilities[i * 7 + j]), mean[j], accuracy: 1e-5) }
+        }
+        let single = try set.score(cnn, description: d, augmentation: .none)
+        XCTAssertNotEqual(single.probabilities, scored.probabilities, "the views change the probabilities of random images")
     }
 }
