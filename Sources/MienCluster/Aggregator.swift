@@ -136,7 +136,7 @@ public final class Aggregator: @unchecked Sendable {
             if events[1].contains(.readable) { try countSubscriptions(stream) }
             guard events[0].contains(.readable) else { continue }
             while let (frames, peer) = try intake.receiveWithPeer(timeoutMs: 0) {
-                guard let payload = try link.admit(frames, peer)?.payload else { continue }
+                guard let payload = try link.admit(frames, peer) else { continue }
                 if try job.handle(payload) { return }
             }
         }
@@ -196,10 +196,10 @@ public final class Aggregator: @unchecked Sendable {
             _ = try intake.send(try Framing.routed(to: id, envelope(body)), timeoutMs: 1_000)
         }
 
-        /// A message from the intake the job should handle: decoded, from the coordinator in the
-        /// seat, not a hello or heartbeat (answered here). Anything else is answered, counted and
-        /// logged here, and nil.
-        func admit(_ frames: [[UInt8]], _ peer: PeerInfo) throws -> Envelope? {
+        /// The payload of a message from the intake the job should handle: decoded, from the
+        /// coordinator in the seat, not a hello or heartbeat (answered here). Anything else is
+        /// answered, counted and logged here, and nil.
+        func admit(_ frames: [[UInt8]], _ peer: PeerInfo) throws -> Envelope.Payload? {
             let (id, message): ([UInt8], Envelope)
             do { (id, message) = try Framing.decodeRouted(frames) } catch {
                 metrics.errors.count("malformed_message")
@@ -207,7 +207,8 @@ public final class Aggregator: @unchecked Sendable {
                 return nil
             }
             let now = Clock.nowMs()
-            if case .hello(let h) = message.payload, h.role == .coordinator {
+            let payload = message.payload
+            if case .hello(let h) = payload, h.role == .coordinator {
                 try hello(from: id, peer, message, nowMs: now)
                 return nil
             }
@@ -219,8 +220,8 @@ public final class Aggregator: @unchecked Sendable {
                 }))), timeoutMs: 0)
                 return nil
             }
-            if case .heartbeat = message.payload { return nil }  // the coordinator is alive (`seat.heard` above)
-            return message
+            if case .heartbeat = payload { return nil }  // the coordinator is alive (`seat.heard` above)
+            return payload
         }
 
         /// A coordinator's hello: accepted, replacing a silent one, or refused while the one in

@@ -9,7 +9,8 @@ import MienWire
 extension CoordinatorCore {
     mutating func fromWorker(_ kind: WorkKind, id: [UInt8], peer: PeerInfo?, _ message: Envelope, now: Instant, into out: inout [Command]) {
         let name = String(decoding: id, as: UTF8.self)
-        if case .hello(let hello) = message.payload {
+        let payload = message.payload
+        if case .hello(let hello) = payload {
             self.hello(hello, kind, id: id, name: name, sequence: message.sequence, now: now, into: &out)
             return
         }
@@ -20,7 +21,7 @@ extension CoordinatorCore {
             peerLog.record("unknown|\(socketName)|\(id)", "ignored \(message.kind) from unknown peer \(describePeer(id, peer)) on the \(socketName) socket", nowMs: now.ms)
             return
         }
-        switch (kind, message.payload) {
+        switch (kind, payload) {
         case (.feature, .ready(let r)): features.work.grant(worker: name, credit: Int(r.credit), nowMs: now.ms)
         case (.sequence, .ready(let r)): sequences.work.grant(worker: name, credit: Int(r.credit), nowMs: now.ms)
         case (.feature, .heartbeat): features.work.heard(from: name, nowMs: now.ms)

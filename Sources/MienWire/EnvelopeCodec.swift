@@ -29,7 +29,15 @@ extension WireMessage {
 }
 
 extension Envelope: WireMessage {
-    public var hasKnownBody: Bool { payload != nil }
+    /// `payload != nil`, without building the payload.
+    public var hasKnownBody: Bool {
+        switch body {
+        case .session(let s)?: s.body != nil
+        case .tuning(let t)?: t.body != nil
+        case nil: false
+        default: true
+        }
+    }
 }
 
 extension Published: WireMessage {
